@@ -1,0 +1,3 @@
+module github.com/dct-network/dct
+
+go 1.24.0
