@@ -1,0 +1,131 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"google.golang.org/grpc"
+)
+
+// Defaults for Options.
+const (
+	DefaultChannel   = "dct"
+	DefaultChaincode = "dct"
+)
+
+type options struct {
+	channel, chaincode                       string
+	evaluate, endorse, submit, commitTimeout time.Duration
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+// WithChannel selects the channel (default "dct").
+func WithChannel(name string) Option { return func(o *options) { o.channel = name } }
+
+// WithChaincode selects the chaincode name (default "dct").
+func WithChaincode(name string) Option { return func(o *options) { o.chaincode = name } }
+
+// WithTimeouts sets the per-step deadlines applied when the caller's context
+// has none: evaluate, endorse, submit and waiting for the commit status.
+func WithTimeouts(evaluate, endorse, submit, commit time.Duration) Option {
+	return func(o *options) {
+		o.evaluate, o.endorse, o.submit, o.commitTimeout = evaluate, endorse, submit, commit
+	}
+}
+
+// Client calls the DCT chaincode through one peer's Gateway service.
+type Client struct {
+	gw       *client.Gateway
+	contract *client.Contract
+	opts     options
+}
+
+// New returns a Client using the caller-owned connection conn and the signer.
+// Close the Client before the connection.
+func New(conn grpc.ClientConnInterface, s Signer, opts ...Option) (*Client, error) {
+	o := options{
+		channel: DefaultChannel, chaincode: DefaultChaincode,
+		evaluate: 10 * time.Second, endorse: 30 * time.Second, submit: 10 * time.Second, commitTimeout: time.Minute,
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if conn == nil || s.ID == nil || s.Sign == nil {
+		return nil, errors.New("ledger: connection and signer are required")
+	}
+	gw, err := client.Connect(s.ID,
+		client.WithSign(s.Sign),
+		client.WithClientConnection(conn),
+		client.WithEvaluateTimeout(o.evaluate),
+		client.WithEndorseTimeout(o.endorse),
+		client.WithSubmitTimeout(o.submit),
+		client.WithCommitStatusTimeout(o.commitTimeout),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: connect gateway: %w", err)
+	}
+	return &Client{gw: gw, contract: gw.GetNetwork(o.channel).GetContract(o.chaincode), opts: o}, nil
+}
+
+// Close releases the gateway; it does not close the caller's connection.
+func (c *Client) Close() error { return c.gw.Close() }
+
+// MSPID is the organisation of the client's identity.
+func (c *Client) MSPID() string { return c.gw.Identity().MspID() }
+
+// evaluate runs a read-only transaction function on one peer.
+func (c *Client) evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	out, err := c.contract.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
+	if err != nil {
+		return nil, classify(fn, "", err)
+	}
+	return out, nil
+}
+
+// submit endorses fn with the peers the endorsement policy requires, sends it
+// to ordering and waits until it is committed. It returns the function's
+// result and the transaction id.
+func (c *Client) submit(ctx context.Context, fn string, args ...string) ([]byte, string, error) {
+	proposal, err := c.contract.NewProposal(fn, client.WithArguments(args...))
+	if err != nil {
+		return nil, "", classify(fn, "", err)
+	}
+	txID := proposal.TransactionID()
+	tx, err := proposal.EndorseWithContext(ctx)
+	if err != nil {
+		return nil, txID, classify(fn, txID, err)
+	}
+	commit, err := tx.SubmitWithContext(ctx)
+	if err != nil {
+		return nil, txID, classify(fn, txID, err)
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, txID, classify(fn, txID, err)
+	}
+	if !st.Successful {
+		return nil, txID, classify(fn, txID, &commitFailure{code: st.Code})
+	}
+	return tx.Result(), txID, nil
+}
+
+// CheckEndorsement asks the gateway to endorse a read-only proposal with every
+// organisation the endorsement policy needs, without submitting it. It fails
+// until service discovery knows endorsers for all of them, which makes it the
+// readiness signal of a freshly started network.
+func (c *Client) CheckEndorsement(ctx context.Context) error {
+	const fn = "node:List"
+	proposal, err := c.contract.NewProposal(fn)
+	if err != nil {
+		return classify(fn, "", err)
+	}
+	if _, err := proposal.EndorseWithContext(ctx); err != nil {
+		return classify(fn, proposal.TransactionID(), err)
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+// Package ledger is DCT's typed client of the DCT chaincode, built on the
+// Fabric Gateway client (github.com/hyperledger/fabric-gateway).
+//
+// The gRPC connection to a peer is owned by the caller: open one long-lived
+// connection per peer with Dial, hand it to New, and close it after the
+// Client. Every call takes a context first. Chaincode refusals come back as
+// *records.Error values wrapped with %w, so callers test them with
+// errors.Is(err, records.ErrNotFound) and friends; transport failures wrap
+// ErrUnavailable and lost optimistic-concurrency races wrap ErrConflict.
+package ledger

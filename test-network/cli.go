@@ -1,0 +1,169 @@
+package testnetwork
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// envOr returns the environment variable's value, or def.
+func envOr(key, def string) string {
+	if v, ok := os.LookupEnv(key); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+// OrgsFromNames builds peer organisations from short names: "BankA" becomes
+// MSP id BankAMSP and domain banka.dct.test.
+func OrgsFromNames(names []string) []Org {
+	var out []Org
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		out = append(out, Org{Name: n, MSPID: n + "MSP", Domain: strings.ToLower(n) + ".dct.test"})
+	}
+	return out
+}
+
+// NewCommand returns the dct-network command line: up, down and status.
+// Every flag also reads a DCT_… environment variable.
+func NewCommand(stdout io.Writer) *cobra.Command {
+	var (
+		runDir, cacheDir, logLevel string
+		orgs                       string
+	)
+	def := DefaultConfig("", "")
+	cfg := def
+	root := &cobra.Command{
+		Use:           "dct-network",
+		Short:         "Bring a native Hyperledger Fabric 2.5 network with the DCT chaincode up and down",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&runDir, "run-dir", envOr("DCT_RUN_DIR", filepath.Join(".run", "network")), "directory holding all network state (DCT_RUN_DIR)")
+	pf.StringVar(&logLevel, "log-level", envOr("DCT_LOG_LEVEL", "info"), "debug, info, warn or error (DCT_LOG_LEVEL)")
+
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Create the network, deploy the chaincode and wait until it endorses",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c := DefaultConfig(runDir, cacheDir)
+			c.Host, c.BasePort, c.Orderers = cfg.Host, cfg.BasePort, cfg.Orderers
+			c.Channel, c.ChaincodeName, c.ChaincodeVersion = cfg.Channel, cfg.ChaincodeName, cfg.ChaincodeVersion
+			c.BatchTimeout, c.RaftTick, c.ReadyTimeout = cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout
+			c.Orgs = OrgsFromNames(strings.Split(orgs, ","))
+			c.Logger = newLogger(logLevel)
+			desc, tm, err := Up(cmd.Context(), c)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
+				tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
+				tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+			printSummary(stdout, desc)
+			return nil
+		},
+	}
+	f := up.Flags()
+	f.StringVar(&cacheDir, "cache-dir", envOr("DCT_CACHE_DIR", ".cache"), "where the Makefile put Fabric tools, the builder and the chaincode (DCT_CACHE_DIR)")
+	f.StringVar(&cfg.Host, "host", envOr("DCT_HOST", def.Host), "address every node listens on (DCT_HOST)")
+	f.IntVar(&cfg.BasePort, "base-port", envInt("DCT_BASE_PORT", def.BasePort), "first port of the block of ports the network uses (DCT_BASE_PORT)")
+	f.IntVar(&cfg.Orderers, "orderers", envInt("DCT_ORDERERS", def.Orderers), "Raft orderers: 1 or 3 (DCT_ORDERERS)")
+	f.StringVar(&orgs, "orgs", envOr("DCT_ORGS", "Org1,Org2"), "comma-separated peer organisation names (DCT_ORGS)")
+	f.StringVar(&cfg.Channel, "channel", envOr("DCT_CHANNEL", def.Channel), "channel name (DCT_CHANNEL)")
+	f.StringVar(&cfg.ChaincodeName, "chaincode", envOr("DCT_CHAINCODE", def.ChaincodeName), "chaincode name (DCT_CHAINCODE)")
+	f.StringVar(&cfg.ChaincodeVersion, "chaincode-version", envOr("DCT_CHAINCODE_VERSION", def.ChaincodeVersion), "chaincode version (DCT_CHAINCODE_VERSION)")
+	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", envDuration("DCT_BATCH_TIMEOUT", def.BatchTimeout), "orderer batch timeout (DCT_BATCH_TIMEOUT)")
+	f.DurationVar(&cfg.RaftTick, "raft-tick", envDuration("DCT_RAFT_TICK", def.RaftTick), "Raft tick interval (DCT_RAFT_TICK)")
+	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", envDuration("DCT_READY_TIMEOUT", def.ReadyTimeout), "give up if not ready by then (DCT_READY_TIMEOUT)")
+
+	var keep bool
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop every process of the network and free its ports",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			if err := Down(ctx, runDir, !keep); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "network in %s is down\n", runDir)
+			return nil
+		},
+	}
+	down.Flags().BoolVar(&keep, "keep-state", false, "keep the run directory (ledgers, logs, crypto)")
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "List the network's running processes",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			procs, err := running(filepath.Join(runDir, "pids"))
+			if err != nil {
+				return err
+			}
+			if len(procs) == 0 {
+				return fmt.Errorf("no network process is running in %s", runDir)
+			}
+			names := make([]string, 0, len(procs))
+			for n := range procs {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(stdout, "%-32s pid %d\n", n, procs[n])
+			}
+			return nil
+		},
+	}
+	root.AddCommand(up, down, status)
+	return root
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func printSummary(w io.Writer, d *Description) {
+	fmt.Fprintf(w, "channel %s, chaincode %s (package %s), endorsement policy %s\n", d.Channel, d.Chaincode, d.ChaincodePackageID, d.EndorsementPolicy)
+	for _, o := range d.Orderers {
+		fmt.Fprintf(w, "  orderer  %-28s %s (admin %s, operations %s)\n", o.Name, o.Address, o.AdminAddress, o.OperationsAddress)
+	}
+	for _, org := range d.Orgs {
+		for _, p := range org.Peers {
+			fmt.Fprintf(w, "  peer     %-28s %s (%s, operations %s)\n", p.Name, p.Address, org.MSPID, p.OperationsAddress)
+		}
+		fmt.Fprintf(w, "  profile  %s\n", org.ConnectionProfile)
+	}
+	fmt.Fprintf(w, "  chaincode server %s\n  description %s\n", d.ChaincodeAddress, filepath.Join(d.RunDir, DescriptionFile))
+}

@@ -1,0 +1,603 @@
+package testnetwork
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dct-network/dct/network"
+	"github.com/dct-network/dct/network/builder"
+	"github.com/dct-network/dct/pkg/ledger"
+)
+
+// ErrAlreadyRunning is returned by Up when the run directory has live
+// processes: bring it down first.
+var ErrAlreadyRunning = errors.New("test network is already running")
+
+// Timings are the durations of Up's phases.
+type Timings struct {
+	Crypto    time.Duration `json:"crypto"`
+	Nodes     time.Duration `json:"nodes"`
+	Channel   time.Duration `json:"channel"`
+	Chaincode time.Duration `json:"chaincode"`
+	Ready     time.Duration `json:"ready"`
+	Total     time.Duration `json:"total"`
+}
+
+// Network is a network being brought up.
+type Network struct {
+	cfg  Config
+	log  *slog.Logger
+	desc *Description
+}
+
+// Up creates a fresh network under cfg.RunDir, deploys the chaincode and
+// returns once every organisation's gateway can get a transaction endorsed by
+// all organisations. On failure it stops whatever it started.
+func Up(ctx context.Context, cfg Config) (*Description, Timings, error) {
+	var tm Timings
+	if err := cfg.Validate(); err != nil {
+		return nil, tm, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, cfg.ReadyTimeout)
+	defer cancel()
+	if err := prepareRunDir(cfg.RunDir); err != nil {
+		return nil, tm, err
+	}
+	n := &Network{cfg: cfg, log: cfg.logger()}
+	n.desc = n.describe()
+	if err := n.desc.save(); err != nil {
+		return nil, tm, err
+	}
+	start := time.Now()
+	err := n.up(ctx, &tm)
+	tm.Total = time.Since(start)
+	if err != nil {
+		stopCtx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+		defer stop()
+		if derr := Down(stopCtx, cfg.RunDir, false); derr != nil {
+			n.log.Error("stopping after failed start", "err", derr)
+		}
+		return nil, tm, err
+	}
+	return n.desc, tm, nil
+}
+
+func (n *Network) up(ctx context.Context, tm *Timings) error {
+	phase := time.Now()
+	mark := func(d *time.Duration, name string) {
+		*d = time.Since(phase)
+		n.log.Info("phase done", "phase", name, "took", d.Round(time.Millisecond))
+		phase = time.Now()
+	}
+	if err := n.generateCrypto(ctx); err != nil {
+		return err
+	}
+	if err := n.generateGenesis(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Crypto, "crypto+genesis")
+	if err := n.startNodes(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Nodes, "nodes healthy")
+	if err := n.createChannel(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Channel, "channel")
+	if err := n.deployChaincode(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Chaincode, "chaincode lifecycle")
+	if err := n.waitEndorsable(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Ready, "endorsement ready")
+	if err := n.writeConnectionProfiles(); err != nil {
+		return err
+	}
+	return n.desc.save()
+}
+
+// prepareRunDir empties runDir, refusing directories that are not ours.
+func prepareRunDir(runDir string) error {
+	procs, err := running(filepath.Join(runDir, "pids"))
+	if err != nil {
+		return err
+	}
+	if len(procs) > 0 {
+		return fmt.Errorf("%w in %s (%d processes): run down first", ErrAlreadyRunning, runDir, len(procs))
+	}
+	entries, err := os.ReadDir(runDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(runDir, DescriptionFile)); err != nil {
+			return fmt.Errorf("%w: run directory %s is not empty and holds no %s; refusing to wipe it", ErrConfig, runDir, DescriptionFile)
+		}
+		if err := os.RemoveAll(runDir); err != nil {
+			return err
+		}
+	}
+	return os.MkdirAll(runDir, 0o755)
+}
+
+// Down stops every process of the network in runDir and waits until its
+// ports are free. With removeState it also deletes the run directory.
+func Down(ctx context.Context, runDir string, removeState bool) error {
+	desc, loadErr := Load(runDir)
+	if err := stopAll(filepath.Join(runDir, "pids"), 10*time.Second); err != nil {
+		return err
+	}
+	if loadErr == nil {
+		if err := waitPortsFree(ctx, desc.addresses()); err != nil {
+			return err
+		}
+	}
+	if removeState {
+		if _, err := os.Stat(runDir); err == nil && loadErr != nil {
+			return fmt.Errorf("refusing to remove %s: %w", runDir, loadErr)
+		}
+		return os.RemoveAll(runDir)
+	}
+	return nil
+}
+
+func (d *Description) addresses() []string {
+	var out []string
+	for _, o := range d.Orderers {
+		out = append(out, o.Address, o.AdminAddress, o.OperationsAddress)
+	}
+	for _, org := range d.Orgs {
+		for _, p := range org.Peers {
+			out = append(out, p.Address, p.ChaincodeAddress, p.OperationsAddress)
+		}
+	}
+	return append(out, d.ChaincodeAddress)
+}
+
+// describe lays out every path and address of the network.
+func (n *Network) describe() *Description {
+	c := n.cfg
+	crypto := filepath.Join(c.RunDir, "crypto")
+	d := &Description{
+		RunDir:           c.RunDir,
+		Host:             c.Host,
+		Channel:          c.Channel,
+		Chaincode:        c.ChaincodeName,
+		ChaincodeVersion: c.ChaincodeVersion,
+		ChaincodeAddress: c.addr(c.chaincodePort()),
+		TLSRootBundle:    filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
+	}
+	oo := c.OrdererOrg
+	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)
+	d.OrdererOrg = orgInfo(oo, oBase)
+	for i := 0; i < c.Orderers; i++ {
+		listen, admin, ops := c.ordererPorts(i)
+		name := fmt.Sprintf("orderer%d.%s", i, oo.Domain)
+		d.Orderers = append(d.Orderers, OrdererNode{
+			Name: name, Address: c.addr(listen), AdminAddress: c.addr(admin), OperationsAddress: c.addr(ops),
+			Dir: filepath.Join(oBase, "orderers", name), TLSCACert: d.OrdererOrg.TLSCACert,
+		})
+	}
+	var rules []string
+	for j, org := range c.Orgs {
+		base := filepath.Join(crypto, "peerOrganizations", org.Domain)
+		info := orgInfo(org, base)
+		user := "User1@" + org.Domain
+		info.UserCert = filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem")
+		info.UserKeyDir = filepath.Join(base, "users", user, "msp", "keystore")
+		listen, cc, ops := c.peerPorts(j)
+		name := "peer0." + org.Domain
+		info.Peers = []PeerNode{{
+			Name: name, Address: c.addr(listen), ChaincodeAddress: c.addr(cc), OperationsAddress: c.addr(ops),
+			Dir: filepath.Join(base, "peers", name), TLSCACert: info.TLSCACert,
+		}}
+		info.ConnectionProfile = filepath.Join(c.RunDir, "connection-"+strings.ToLower(org.Name)+".json")
+		d.Orgs = append(d.Orgs, info)
+		rules = append(rules, fmt.Sprintf("'%s.peer'", org.MSPID))
+	}
+	d.EndorsementPolicy = "AND(" + strings.Join(rules, ",") + ")"
+	return d
+}
+
+func orgInfo(org Org, base string) OrgInfo {
+	admin := "Admin@" + org.Domain
+	return OrgInfo{
+		Org:          org,
+		MSPDir:       filepath.Join(base, "msp"),
+		TLSCACert:    filepath.Join(base, "tlsca", "tlsca."+org.Domain+"-cert.pem"),
+		AdminCert:    filepath.Join(base, "users", admin, "msp", "signcerts", admin+"-cert.pem"),
+		AdminKeyDir:  filepath.Join(base, "users", admin, "msp", "keystore"),
+		AdminMSPDir:  filepath.Join(base, "users", admin, "msp"),
+		AdminTLSCert: filepath.Join(base, "users", admin, "tls", "client.crt"),
+		AdminTLSKey:  filepath.Join(base, "users", admin, "tls", "client.key"),
+	}
+}
+
+// tool runs a Fabric command-line tool to completion.
+func (n *Network) tool(ctx context.Context, env []string, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(n.cfg.FabricBinDir, name), args...)
+	cmd.Env = append(baseEnv(), env...)
+	cmd.Dir = n.cfg.RunDir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
+	}
+	return out.Bytes(), nil
+}
+
+func baseEnv() []string {
+	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "FABRIC_LOGGING_SPEC=warning"}
+	if h := os.Getenv("HOME"); h != "" {
+		env = append(env, "HOME="+h)
+	}
+	return env
+}
+
+func (n *Network) generateCrypto(ctx context.Context) error {
+	type node struct{ Hostname string }
+	var orderers []node
+	for _, o := range n.desc.Orderers {
+		orderers = append(orderers, node{Hostname: strings.TrimSuffix(o.Name, "."+n.cfg.OrdererOrg.Domain)})
+	}
+	cfgYAML, err := network.Render(network.CryptoConfig, map[string]any{
+		"Orderer": n.cfg.OrdererOrg, "Orderers": orderers, "Orgs": n.cfg.Orgs,
+	})
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(n.cfg.RunDir, "config")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "crypto-config.yaml")
+	if err := os.WriteFile(path, cfgYAML, 0o644); err != nil {
+		return err
+	}
+	if _, err := n.tool(ctx, nil, "cryptogen", "generate", "--config="+path, "--output="+filepath.Join(n.cfg.RunDir, "crypto")); err != nil {
+		return err
+	}
+	// One bundle of every organisation's TLS CA (see core-overlay.yaml.tmpl).
+	var bundle []byte
+	for _, o := range append([]OrgInfo{n.desc.OrdererOrg}, n.desc.Orgs...) {
+		b, err := os.ReadFile(o.TLSCACert)
+		if err != nil {
+			return err
+		}
+		bundle = append(bundle, b...)
+	}
+	return os.WriteFile(n.desc.TLSRootBundle, bundle, 0o644)
+}
+
+func (n *Network) blockPath() string {
+	return filepath.Join(n.cfg.RunDir, "channel", n.cfg.Channel+".block")
+}
+
+func (n *Network) generateGenesis(ctx context.Context) error {
+	type endpoint struct {
+		Host    string
+		Port    string
+		Address string
+		TLSCert string
+	}
+	split := func(addr string) (string, string) {
+		i := strings.LastIndexByte(addr, ':')
+		return addr[:i], addr[i+1:]
+	}
+	var orderers []endpoint
+	for _, o := range n.desc.Orderers {
+		h, p := split(o.Address)
+		orderers = append(orderers, endpoint{Host: h, Port: p, Address: o.Address, TLSCert: filepath.Join(o.Dir, "tls", "server.crt")})
+	}
+	type org struct {
+		OrgInfo
+		Peers []endpoint
+	}
+	var orgs []org
+	for _, o := range n.desc.Orgs {
+		og := org{OrgInfo: o}
+		for _, p := range o.Peers {
+			h, pt := split(p.Address)
+			og.Peers = append(og.Peers, endpoint{Host: h, Port: pt, Address: p.Address})
+		}
+		orgs = append(orgs, og)
+	}
+	const profile = "DCTChannel"
+	txYAML, err := network.Render(network.ConfigTx, map[string]any{
+		"Orderer": n.desc.OrdererOrg, "Orderers": orderers, "Orgs": orgs, "Profile": profile,
+		"RaftTick": n.cfg.RaftTick.String(), "BatchTimeout": n.cfg.BatchTimeout.String(), "MaxMessageCount": 500,
+	})
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(n.cfg.RunDir, "config")
+	if err := os.WriteFile(filepath.Join(dir, "configtx.yaml"), txYAML, 0o644); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(n.blockPath()), 0o755); err != nil {
+		return err
+	}
+	_, err = n.tool(ctx, nil, "configtxgen", "-configPath", dir, "-profile", profile,
+		"-channelID", n.cfg.Channel, "-outputBlock", n.blockPath())
+	return err
+}
+
+// nodeDir is where a node's rendered config and data live.
+func (n *Network) nodeDir(name string) string { return filepath.Join(n.cfg.RunDir, "nodes", name) }
+
+func (n *Network) startNodes(ctx context.Context) error {
+	type health struct{ name, ops string }
+	var checks []health
+	for _, o := range n.desc.Orderers {
+		dir := n.nodeDir(o.Name)
+		h, p := splitHostPort(o.Address)
+		overlay, err := network.Render(network.OrdererOverlay, map[string]any{
+			"Host": h, "Port": p,
+			"TLSCert": filepath.Join(o.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(o.Dir, "tls", "server.key"),
+			"TLSCA": o.TLSCACert, "MSPDir": filepath.Join(o.Dir, "msp"), "MSPID": n.cfg.OrdererOrg.MSPID,
+			"DataDir": filepath.Join(dir, "data"), "OperationsAddress": o.OperationsAddress, "AdminAddress": o.AdminAddress,
+		})
+		if err != nil {
+			return err
+		}
+		if err := n.writeNodeConfig(dir, "orderer.yaml", overlay); err != nil {
+			return err
+		}
+		if err := n.start(process{
+			name: o.Name, bin: filepath.Join(n.cfg.FabricBinDir, "orderer"), dir: dir,
+			env: append(baseEnv(), "FABRIC_CFG_PATH="+filepath.Join(dir, "config"), "FABRIC_LOGGING_SPEC=info"),
+		}); err != nil {
+			return err
+		}
+		checks = append(checks, health{o.Name, o.OperationsAddress})
+	}
+	for _, org := range n.desc.Orgs {
+		for _, p := range org.Peers {
+			dir := n.nodeDir(p.Name)
+			overlay, err := network.Render(network.PeerOverlay, map[string]any{
+				"ID": p.Name, "NetworkID": n.cfg.Channel, "Address": p.Address, "ChaincodeAddress": p.ChaincodeAddress,
+				"DataDir": filepath.Join(dir, "data"), "MSPDir": filepath.Join(p.Dir, "msp"), "MSPID": org.MSPID,
+				"TLSCert": filepath.Join(p.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(p.Dir, "tls", "server.key"),
+				"TLSRootBundle": n.desc.TLSRootBundle, "BuilderDir": n.cfg.BuilderDir, "OperationsAddress": p.OperationsAddress,
+			})
+			if err != nil {
+				return err
+			}
+			if err := n.writeNodeConfig(dir, "core.yaml", overlay); err != nil {
+				return err
+			}
+			if err := n.start(process{
+				name: p.Name, bin: filepath.Join(n.cfg.FabricBinDir, "peer"), args: []string{"node", "start"}, dir: dir,
+				env: append(baseEnv(), "FABRIC_CFG_PATH="+filepath.Join(dir, "config"), "FABRIC_LOGGING_SPEC=info"),
+			}); err != nil {
+				return err
+			}
+			checks = append(checks, health{p.Name, p.OperationsAddress})
+		}
+	}
+	return parallel(len(checks), func(i int) error {
+		return waitHealthy(ctx, checks[i].ops, checks[i].name, filepath.Join(n.logDir(), checks[i].name+".log"))
+	})
+}
+
+func (n *Network) writeNodeConfig(dir, file string, overlay []byte) error {
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		return err
+	}
+	merged, err := overlayYAML(filepath.Join(n.cfg.FabricConfigDir, file), overlay)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(cfgDir, file), merged, 0o644)
+}
+
+func splitHostPort(addr string) (string, string) {
+	i := strings.LastIndexByte(addr, ':')
+	return addr[:i], addr[i+1:]
+}
+
+// parallel runs f(0..count-1) concurrently and returns the first error.
+func parallel(count int, f func(i int) error) error {
+	errs := make([]error, count)
+	var wg sync.WaitGroup
+	for i := 0; i < count; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs[i] = f(i)
+		}(i)
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// peerEnv is the environment of the peer CLI acting as org's admin.
+func (n *Network) peerEnv(org OrgInfo) []string {
+	p := org.Peers[0]
+	return []string{
+		"FABRIC_CFG_PATH=" + filepath.Join(n.nodeDir(p.Name), "config"),
+		"CORE_PEER_LOCALMSPID=" + org.MSPID,
+		"CORE_PEER_MSPCONFIGPATH=" + org.AdminMSPDir,
+		"CORE_PEER_ADDRESS=" + p.Address,
+		"CORE_PEER_TLS_ENABLED=true",
+		"CORE_PEER_TLS_ROOTCERT_FILE=" + p.TLSCACert,
+	}
+}
+
+func (n *Network) createChannel(ctx context.Context) error {
+	oo := n.desc.OrdererOrg
+	err := parallel(len(n.desc.Orderers), func(i int) error {
+		o := n.desc.Orderers[i]
+		_, err := n.tool(ctx, nil, "osnadmin", "channel", "join", "--channelID", n.cfg.Channel,
+			"--config-block", n.blockPath(), "-o", o.AdminAddress,
+			"--ca-file", o.TLSCACert, "--client-cert", oo.AdminTLSCert, "--client-key", oo.AdminTLSKey)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := parallel(len(n.desc.Orgs), func(i int) error {
+		_, err := n.tool(ctx, n.peerEnv(n.desc.Orgs[i]), "peer", "channel", "join", "-b", n.blockPath())
+		return err
+	}); err != nil {
+		return err
+	}
+	// Transactions need a Raft leader: wait for one to be elected.
+	return n.waitRaftLeader(ctx)
+}
+
+// waitRaftLeader polls the orderers' metrics until one of them reports that
+// it leads the channel.
+func (n *Network) waitRaftLeader(ctx context.Context) error {
+	want := fmt.Sprintf(`consensus_etcdraft_is_leader{channel="%s"} 1`, n.cfg.Channel)
+	hc := &http.Client{Timeout: time.Second}
+	for {
+		for _, o := range n.desc.Orderers {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+o.OperationsAddress+"/metrics", nil)
+			resp, err := hc.Do(req)
+			if err != nil {
+				continue
+			}
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 64*1024), 1024*1024)
+			found := false
+			for sc.Scan() {
+				if strings.TrimSpace(sc.Text()) == want {
+					found = true
+					break
+				}
+			}
+			resp.Body.Close()
+			if found {
+				n.log.Debug("raft leader elected", "orderer", o.Name)
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no Raft leader for channel %s: %w", n.cfg.Channel, ctx.Err())
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Network) deployChaincode(ctx context.Context) error {
+	c := n.cfg
+	first := n.desc.Orgs[0]
+	ccTLS := filepath.Join(filepath.Dir(first.Peers[0].Dir), "chaincode."+first.Domain, "tls")
+	rootPEM, err := os.ReadFile(first.TLSCACert)
+	if err != nil {
+		return err
+	}
+	label := c.ChaincodeName + "_" + c.ChaincodeVersion
+	pkg, err := builder.Package(label, builder.Connection{
+		Address: n.desc.ChaincodeAddress, DialTimeout: "10s", TLSRequired: true, RootCert: string(rootPEM),
+	})
+	if err != nil {
+		return err
+	}
+	pkgPath := filepath.Join(c.RunDir, "chaincode", label+".tar.gz")
+	if err := os.MkdirAll(filepath.Dir(pkgPath), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(pkgPath, pkg, 0o644); err != nil {
+		return err
+	}
+	n.desc.ChaincodePackageID = builder.PackageID(label, pkg)
+	if err := n.desc.save(); err != nil {
+		return err
+	}
+	if err := n.start(process{
+		name: "chaincode-" + c.ChaincodeName, bin: c.ChaincodeBinary, dir: c.RunDir,
+		env: append(baseEnv(),
+			"CHAINCODE_ID="+n.desc.ChaincodePackageID,
+			"CHAINCODE_SERVER_ADDRESS="+n.desc.ChaincodeAddress,
+			"CHAINCODE_TLS_CERT_FILE="+filepath.Join(ccTLS, "server.crt"),
+			"CHAINCODE_TLS_KEY_FILE="+filepath.Join(ccTLS, "server.key"),
+		),
+	}); err != nil {
+		return err
+	}
+	if err := waitDial(ctx, n.desc.ChaincodeAddress); err != nil {
+		return err
+	}
+	orderer := n.desc.Orderers[0]
+	common := []string{"-o", orderer.Address, "--tls", "--cafile", orderer.TLSCACert,
+		"--channelID", c.Channel, "--name", c.ChaincodeName, "--version", c.ChaincodeVersion,
+		"--sequence", "1", "--signature-policy", n.desc.EndorsementPolicy}
+	if err := parallel(len(n.desc.Orgs), func(i int) error {
+		org := n.desc.Orgs[i]
+		if _, err := n.tool(ctx, n.peerEnv(org), "peer", "lifecycle", "chaincode", "install", pkgPath); err != nil {
+			return err
+		}
+		args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--package-id", n.desc.ChaincodePackageID}, common...)
+		_, err := n.tool(ctx, n.peerEnv(org), "peer", args...)
+		return err
+	}); err != nil {
+		return err
+	}
+	args := append([]string{"lifecycle", "chaincode", "commit"}, common...)
+	for _, org := range n.desc.Orgs {
+		args = append(args, "--peerAddresses", org.Peers[0].Address, "--tlsRootCertFiles", org.Peers[0].TLSCACert)
+	}
+	_, err = n.tool(ctx, n.peerEnv(first), "peer", args...)
+	return err
+}
+
+// waitEndorsable waits until every organisation's gateway can get a proposal
+// endorsed by all organisations (gossip and service discovery have converged).
+func (n *Network) waitEndorsable(ctx context.Context) error {
+	return parallel(len(n.desc.Orgs), func(i int) error {
+		org := n.desc.Orgs[i]
+		signer, err := org.UserSigner()
+		if err != nil {
+			return err
+		}
+		conn, err := ledger.Dial(ctx, org.PeerEndpoint())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cl, err := ledger.New(conn, signer, ledger.WithChannel(n.cfg.Channel), ledger.WithChaincode(n.cfg.ChaincodeName))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		backoff := 50 * time.Millisecond
+		for attempt := 1; ; attempt++ {
+			attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			err := cl.CheckEndorsement(attemptCtx)
+			cancel()
+			if err == nil {
+				n.log.Debug("endorsement ready", "org", org.MSPID, "attempts", attempt)
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%s cannot get endorsements from all organisations: %w (last error: %v)", org.MSPID, ctx.Err(), err)
+			case <-time.After(backoff):
+			}
+			if backoff < time.Second {
+				backoff *= 2
+			}
+		}
+	})
+}
