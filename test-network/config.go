@@ -200,3 +200,19 @@ func (c Config) peerPorts(j int) (listen, chaincode, ops int) {
 func (c Config) chaincodePort() int { return c.BasePort + chaincodeBlock }
 
 func (c Config) addr(port int) string { return net.JoinHostPort(c.Host, fmt.Sprint(port)) }
+
+// absolutize makes every path absolute: tools run with the run directory as
+// their working directory.
+func (c *Config) absolutize() error {
+	for _, p := range []*string{&c.RunDir, &c.FabricBinDir, &c.FabricConfigDir, &c.BuilderDir, &c.ChaincodeBinary} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return err
+		}
+		*p = abs
+	}
+	return nil
+}

@@ -46,6 +46,9 @@ type Network struct {
 // all organisations. On failure it stops whatever it started.
 func Up(ctx context.Context, cfg Config) (*Description, Timings, error) {
 	var tm Timings
+	if err := cfg.absolutize(); err != nil {
+		return nil, tm, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, tm, err
 	}

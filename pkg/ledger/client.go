@@ -129,3 +129,15 @@ func (c *Client) CheckEndorsement(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Invoke submits any chaincode function with raw string arguments and waits
+// for its commit; for tools and tests that need what the typed methods do
+// not offer. Errors are classified like those of the typed methods.
+func (c *Client) Invoke(ctx context.Context, fn string, args ...string) ([]byte, string, error) {
+	return c.submit(ctx, fn, args...)
+}
+
+// Query evaluates any chaincode function with raw string arguments.
+func (c *Client) Query(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	return c.evaluate(ctx, fn, args...)
+}

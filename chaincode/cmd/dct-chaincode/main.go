@@ -1,0 +1,59 @@
+// Command dct-chaincode runs the DCT chaincode as an external service that
+// the Fabric peer connects to. It is configured from the environment; see
+// package server for the variables.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/dct-network/dct/chaincode/contract"
+	"github.com/dct-network/dct/chaincode/server"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	cfg := server.FromEnv(os.Getenv)
+	if err := cfg.Validate(); err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 2
+	}
+	cc, err := contract.NewChaincode()
+	if err != nil {
+		log.Error("cannot build the chaincode", "err", err)
+		return 1
+	}
+	srv, err := server.New(cfg, cc)
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	log.Info("starting chaincode server",
+		"chaincodeId", cfg.ChaincodeID,
+		"address", cfg.Address,
+		"tls", cfg.TLSEnabled(),
+		"clientAuth", cfg.ClientAuthRequired())
+	done := make(chan error, 1)
+	go func() { done <- srv.Start() }()
+
+	select {
+	case err := <-done:
+		log.Error("chaincode server stopped", "err", err)
+		return 1
+	case <-ctx.Done():
+		log.Info("shutting down on signal")
+		return 0
+	}
+}

@@ -1,0 +1,76 @@
+package contract
+
+import (
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
+)
+
+// HistoryContractName is the name clients use to call the history contract.
+const HistoryContractName = "history"
+
+// HistoryContract returns the committed writes of DCT records, oldest first,
+// for auditors. It needs the peer's history database
+// (ledger.history.enableHistoryDatabase, on by default).
+type HistoryContract struct {
+	contractapi.Contract
+}
+
+// NewHistoryContract returns the history contract.
+func NewHistoryContract() *HistoryContract {
+	return &HistoryContract{Contract: contractapi.Contract{
+		Name: HistoryContractName,
+		Info: metadata.InfoMetadata{
+			Title:       "DCT history",
+			Description: "Audit trail of DCT ledger records",
+			Version:     Version,
+		},
+	}}
+}
+
+// GetEvaluateTransactions lists the read-only functions.
+func (c *HistoryContract) GetEvaluateTransactions() []string {
+	return []string{"Node", "Manifest", "Object"}
+}
+
+// Node returns the history of a node record.
+func (c *HistoryContract) Node(ctx contractapi.TransactionContextInterface, id string) ([]*records.HistoryEntry, error) {
+	if err := records.ValidateNodeID(id); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.NodeKeyType, id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(stub, key, describe("node", id))
+	return h, asRecordsError(err)
+}
+
+// Manifest returns the history of a manifest record.
+func (c *HistoryContract) Manifest(ctx contractapi.TransactionContextInterface, name string, version string) ([]*records.HistoryEntry, error) {
+	if _, err := records.ManifestKey(name, version); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.ManifestKeyType, name, version)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(stub, key, describe("manifest", name, version))
+	return h, asRecordsError(err)
+}
+
+// Object returns the history of an object head record.
+func (c *HistoryContract) Object(ctx contractapi.TransactionContextInterface, name string) ([]*records.HistoryEntry, error) {
+	if err := records.ValidateObjectName(name); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.ObjectKeyType, name)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(stub, key, describe("object", name))
+	return h, asRecordsError(err)
+}

@@ -1,0 +1,151 @@
+package fakes
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// DefaultStart is the timestamp of the first transaction of a new Ledger.
+var DefaultStart = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Ledger is an in-memory world state with the history of every committed
+// write. The zero value is not usable; call NewLedger.
+type Ledger struct {
+	mu      sync.Mutex
+	state   map[string][]byte
+	history map[string][]*queryresult.KeyModification // oldest first
+	seq     int
+	start   time.Time
+}
+
+// NewLedger returns an empty ledger whose transactions are stamped from
+// DefaultStart on, one second and one millisecond apart.
+func NewLedger() *Ledger {
+	return &Ledger{
+		state:   make(map[string][]byte),
+		history: make(map[string][]*queryresult.KeyModification),
+		start:   DefaultStart,
+	}
+}
+
+// next allocates the id and timestamp of a new transaction.
+func (l *Ledger) next() (string, time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	ts := l.start.Add(time.Duration(l.seq) * (time.Second + time.Millisecond))
+	return fmt.Sprintf("tx%04d", l.seq), ts
+}
+
+// NewStub starts a transaction: a stub with a fresh transaction id and
+// timestamp and an empty write set.
+func (l *Ledger) NewStub() *Stub {
+	id, ts := l.next()
+	return &Stub{ledger: l, txID: id, ts: ts, writes: make(map[string]write)}
+}
+
+// NewContext starts a transaction submitted by a client of mspID.
+func (l *Ledger) NewContext(mspID string) *Context {
+	return &Context{Stub: l.NewStub(), Identity: &Identity{MSPID: mspID}}
+}
+
+// Get returns the committed value of key.
+func (l *Ledger) Get(key string) ([]byte, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.state[key]
+	return slices.Clone(v), ok
+}
+
+// Snapshot returns a copy of the committed state, as strings for easy
+// comparison.
+func (l *Ledger) Snapshot() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.state))
+	for k, v := range l.state {
+		out[k] = string(v)
+	}
+	return out
+}
+
+// Keys returns the committed keys, sorted.
+func (l *Ledger) Keys() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Sorted(maps.Keys(l.state))
+}
+
+// HistoryLen returns the number of committed writes of key.
+func (l *Ledger) HistoryLen(key string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.history[key])
+}
+
+// commit applies a write set atomically and appends it to the history.
+func (l *Ledger) commit(txID string, ts time.Time, writes map[string]write) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, key := range slices.Sorted(maps.Keys(writes)) {
+		w := writes[key]
+		mod := &queryresult.KeyModification{
+			TxId:      txID,
+			Timestamp: timestamppb.New(ts),
+			IsDelete:  w.delete,
+		}
+		if w.delete {
+			delete(l.state, key)
+		} else {
+			l.state[key] = slices.Clone(w.value)
+			mod.Value = slices.Clone(w.value)
+		}
+		l.history[key] = append(l.history[key], mod)
+	}
+}
+
+// get reads committed state.
+func (l *Ledger) get(key string) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.state[key])
+}
+
+// rangeKV returns the committed pairs with startKey <= key < endKey, in key
+// order.
+func (l *Ledger) rangeKV(startKey, endKey string) []*queryresult.KV {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []*queryresult.KV
+	for _, k := range slices.Sorted(maps.Keys(l.state)) {
+		if k >= startKey && k < endKey {
+			out = append(out, &queryresult.KV{Key: k, Value: slices.Clone(l.state[k])})
+		}
+	}
+	return out
+}
+
+// historyOf returns the committed writes of key newest first, the order of
+// Fabric v2 peers.
+func (l *Ledger) historyOf(key string) []*queryresult.KeyModification {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := l.history[key]
+	out := make([]*queryresult.KeyModification, 0, len(h))
+	for i := len(h) - 1; i >= 0; i-- {
+		m := h[i]
+		out = append(out, &queryresult.KeyModification{
+			TxId:      m.TxId,
+			Value:     slices.Clone(m.Value),
+			Timestamp: timestamppb.New(m.Timestamp.AsTime()),
+			IsDelete:  m.IsDelete,
+		})
+	}
+	return out
+}

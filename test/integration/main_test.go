@@ -1,0 +1,155 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/pkg/ledger"
+	testnetwork "github.com/dct-network/dct/test-network"
+)
+
+// net is the network shared by the tests of this package.
+var shared *testnetwork.Description
+
+func cacheDir() string {
+	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
+		return d
+	}
+	abs, _ := filepath.Abs("../../.cache")
+	return abs
+}
+
+func basePort(def int) int {
+	if p, err := strconv.Atoi(os.Getenv("DCT_TEST_BASE_PORT")); err == nil {
+		return p
+	}
+	return def
+}
+
+func networkConfig(t interface{ Helper() }, runDir string, port, orderers int) testnetwork.Config {
+	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
+	cfg.BasePort = port
+	cfg.Orderers = orderers
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return cfg
+}
+
+func TestMain(m *testing.M) {
+	runDir, err := os.MkdirTemp("", "dct-it-*")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cfg := networkConfig(nil, runDir, basePort(27050), 1)
+	ctx := context.Background()
+	desc, tm, err := testnetwork.Up(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "network up:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s)\n",
+		tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
+		tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+	shared = desc
+	code := m.Run()
+	if err := downAndCheck(desc); err != nil {
+		fmt.Fprintln(os.Stderr, "network down:", err)
+		code = 1
+	}
+	os.Exit(code)
+}
+
+// downAndCheck brings the network down and verifies that no process and no
+// port is left behind.
+func downAndCheck(desc *testnetwork.Description) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pids, _ := filepath.Glob(filepath.Join(desc.RunDir, "pids", "*.pid"))
+	var procs []int
+	for _, f := range pids {
+		var pid int
+		b, _ := os.ReadFile(f)
+		fmt.Sscan(string(b), &pid)
+		procs = append(procs, pid)
+	}
+	if len(procs) == 0 {
+		return fmt.Errorf("no pid files in %s", desc.RunDir)
+	}
+	if err := testnetwork.Down(ctx, desc.RunDir, true); err != nil {
+		return err
+	}
+	for _, pid := range procs {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/exe", pid)); err == nil {
+			if st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); len(st) > 0 && !zombie(st) {
+				return fmt.Errorf("process %d still alive after down", pid)
+			}
+		}
+	}
+	for _, a := range allAddresses(desc) {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("port %s still taken after down: %v", a, err)
+		}
+		l.Close()
+	}
+	if _, err := os.Stat(desc.RunDir); !os.IsNotExist(err) {
+		return fmt.Errorf("run dir %s still exists", desc.RunDir)
+	}
+	return nil
+}
+
+func zombie(stat []byte) bool {
+	for i := len(stat) - 1; i > 0; i-- {
+		if stat[i] == ')' {
+			return i+2 < len(stat) && stat[i+2] == 'Z'
+		}
+	}
+	return false
+}
+
+func allAddresses(d *testnetwork.Description) []string {
+	out := []string{d.ChaincodeAddress}
+	for _, o := range d.Orderers {
+		out = append(out, o.Address, o.AdminAddress, o.OperationsAddress)
+	}
+	for _, org := range d.Orgs {
+		for _, p := range org.Peers {
+			out = append(out, p.Address, p.ChaincodeAddress, p.OperationsAddress)
+		}
+	}
+	return out
+}
+
+// orgClient connects to the gateway of the desc's i-th organisation as its
+// client identity. The connection and client close with the test.
+func orgClient(t *testing.T, desc *testnetwork.Description, i int) *ledger.Client {
+	t.Helper()
+	org := desc.Orgs[i]
+	signer, err := org.UserSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := ledger.Dial(context.Background(), org.PeerEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ledger.New(conn, signer, ledger.WithChannel(desc.Channel), ledger.WithChaincode(desc.Chaincode))
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		conn.Close()
+	})
+	return cl
+}
