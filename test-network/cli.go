@@ -77,7 +77,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			c := DefaultConfig(runDir, cacheDir)
 			c.Host, c.BasePort, c.Orderers = cfg.Host, cfg.BasePort, cfg.Orderers
 			c.Channel, c.ChaincodeName, c.ChaincodeVersion = cfg.Channel, cfg.ChaincodeName, cfg.ChaincodeVersion
-			c.BatchTimeout, c.RaftTick, c.ReadyTimeout = cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout
+			c.BatchTimeout, c.RaftTick, c.ReadyTimeout, c.GossipInterval = cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout, cfg.GossipInterval
 			c.Orgs = OrgsFromNames(strings.Split(orgs, ","))
 			c.Logger = newLogger(logLevel)
 			desc, tm, err := Up(cmd.Context(), c)
@@ -102,6 +102,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	f.StringVar(&cfg.ChaincodeVersion, "chaincode-version", envOr("DCT_CHAINCODE_VERSION", def.ChaincodeVersion), "chaincode version (DCT_CHAINCODE_VERSION)")
 	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", envDuration("DCT_BATCH_TIMEOUT", def.BatchTimeout), "orderer batch timeout (DCT_BATCH_TIMEOUT)")
 	f.DurationVar(&cfg.RaftTick, "raft-tick", envDuration("DCT_RAFT_TICK", def.RaftTick), "Raft tick interval (DCT_RAFT_TICK)")
+	f.DurationVar(&cfg.GossipInterval, "gossip-interval", envDuration("DCT_GOSSIP_INTERVAL", def.GossipInterval), "peer gossip alive/reconnect interval (DCT_GOSSIP_INTERVAL)")
 	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", envDuration("DCT_READY_TIMEOUT", def.ReadyTimeout), "give up if not ready by then (DCT_READY_TIMEOUT)")
 
 	var keep bool

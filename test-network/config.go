@@ -55,6 +55,9 @@ type Config struct {
 	// BatchTimeout and RaftTick tune the ordering service for latency.
 	BatchTimeout time.Duration
 	RaftTick     time.Duration
+	// GossipInterval is the peers' gossip alive, reconnect and state-info
+	// interval; members expire after five of them.
+	GossipInterval time.Duration
 	// ReadyTimeout bounds the whole of Up.
 	ReadyTimeout time.Duration
 
@@ -80,6 +83,7 @@ func DefaultConfig(runDir, cacheDir string) Config {
 		ChaincodeVersion: "1.0",
 		BatchTimeout:     100 * time.Millisecond,
 		RaftTick:         100 * time.Millisecond,
+		GossipInterval:   500 * time.Millisecond,
 		ReadyTimeout:     2 * time.Minute,
 	}
 }
@@ -109,8 +113,8 @@ func (c Config) Validate() error {
 	if c.Orderers != 1 && c.Orderers != 3 {
 		return bad("orderers must be 1 or 3, got %d", c.Orderers)
 	}
-	if len(c.Orgs) < 1 {
-		return bad("at least one peer organisation is needed")
+	if len(c.Orgs) < 1 || len(c.Orgs) > maxOrgs {
+		return bad("between 1 and %d peer organisations are needed, got %d", maxOrgs, len(c.Orgs))
 	}
 	if c.BasePort < 1024 || c.BasePort+c.portSpan() > 65535 {
 		return bad("base port %d leaves no room for %d ports", c.BasePort, c.portSpan())
@@ -133,8 +137,8 @@ func (c Config) Validate() error {
 	if !ccNameRE.MatchString(c.ChaincodeName) || c.ChaincodeVersion == "" {
 		return bad("chaincode name %q / version %q", c.ChaincodeName, c.ChaincodeVersion)
 	}
-	if c.BatchTimeout <= 0 || c.RaftTick <= 0 || c.ReadyTimeout <= 0 {
-		return bad("batch timeout, raft tick and ready timeout must be positive")
+	if c.BatchTimeout <= 0 || c.RaftTick <= 0 || c.ReadyTimeout <= 0 || c.GossipInterval <= 0 {
+		return bad("batch timeout, raft tick, gossip interval and ready timeout must be positive")
 	}
 	for _, tool := range []string{"peer", "orderer", "configtxgen", "cryptogen", "osnadmin"} {
 		if err := executable(filepath.Join(c.FabricBinDir, tool)); err != nil {
@@ -181,6 +185,7 @@ func (c Config) logger() *slog.Logger {
 //	peer of org j: +100+10*j (gRPC), +1 (chaincode), +2 (operations)
 //	chaincode server: +200
 const (
+	maxOrgs        = 10
 	peerBlock      = 100
 	chaincodeBlock = 200
 )

@@ -59,6 +59,9 @@ func Up(ctx context.Context, cfg Config) (*Description, Timings, error) {
 	}
 	n := &Network{cfg: cfg, log: cfg.logger()}
 	n.desc = n.describe()
+	if err := portsFree(n.desc.addresses()); err != nil {
+		return nil, tm, err
+	}
 	if err := n.desc.save(); err != nil {
 		return nil, tm, err
 	}
@@ -343,7 +346,13 @@ func (n *Network) generateGenesis(ctx context.Context) error {
 func (n *Network) nodeDir(name string) string { return filepath.Join(n.cfg.RunDir, "nodes", name) }
 
 func (n *Network) startNodes(ctx context.Context) error {
-	type health struct{ name, ops string }
+	// A node is ready when its operations endpoint reports healthy and its
+	// service listeners accept connections (the operations server starts
+	// first).
+	type health struct {
+		name, ops string
+		listeners []string
+	}
 	var checks []health
 	for _, o := range n.desc.Orderers {
 		dir := n.nodeDir(o.Name)
@@ -366,7 +375,7 @@ func (n *Network) startNodes(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		checks = append(checks, health{o.Name, o.OperationsAddress})
+		checks = append(checks, health{o.Name, o.OperationsAddress, []string{o.Address, o.AdminAddress}})
 	}
 	for _, org := range n.desc.Orgs {
 		for _, p := range org.Peers {
@@ -376,6 +385,7 @@ func (n *Network) startNodes(ctx context.Context) error {
 				"DataDir": filepath.Join(dir, "data"), "MSPDir": filepath.Join(p.Dir, "msp"), "MSPID": org.MSPID,
 				"TLSCert": filepath.Join(p.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(p.Dir, "tls", "server.key"),
 				"TLSRootBundle": n.desc.TLSRootBundle, "BuilderDir": n.cfg.BuilderDir, "OperationsAddress": p.OperationsAddress,
+				"GossipAlive": n.cfg.GossipInterval.String(), "GossipExpiration": (5 * n.cfg.GossipInterval).String(),
 			})
 			if err != nil {
 				return err
@@ -389,11 +399,20 @@ func (n *Network) startNodes(ctx context.Context) error {
 			}); err != nil {
 				return err
 			}
-			checks = append(checks, health{p.Name, p.OperationsAddress})
+			checks = append(checks, health{p.Name, p.OperationsAddress, []string{p.Address, p.ChaincodeAddress}})
 		}
 	}
 	return parallel(len(checks), func(i int) error {
-		return waitHealthy(ctx, checks[i].ops, checks[i].name, filepath.Join(n.logDir(), checks[i].name+".log"))
+		c := checks[i]
+		if err := waitHealthy(ctx, c.ops, c.name, filepath.Join(n.logDir(), c.name+".log")); err != nil {
+			return err
+		}
+		for _, l := range c.listeners {
+			if err := waitDial(ctx, l); err != nil {
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+		}
+		return nil
 	})
 }
 
@@ -593,6 +612,7 @@ func (n *Network) waitEndorsable(ctx context.Context) error {
 				n.log.Debug("endorsement ready", "org", org.MSPID, "attempts", attempt)
 				return nil
 			}
+			n.log.Debug("endorsement not ready", "org", org.MSPID, "attempt", attempt, "err", err)
 			select {
 			case <-ctx.Done():
 				return fmt.Errorf("%s cannot get endorsements from all organisations: %w (last error: %v)", org.MSPID, ctx.Err(), err)

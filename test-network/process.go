@@ -149,6 +149,21 @@ func stopAll(pidDir string, grace time.Duration) error {
 	return fmt.Errorf("processes still alive after SIGKILL: %v", left)
 }
 
+// ErrPortInUse is returned by Up when a port of the network is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// portsFree fails on the first address that cannot be listened on.
+func portsFree(addrs []string) error {
+	for _, a := range addrs {
+		l, err := net.Listen("tcp", a)
+		if err != nil {
+			return fmt.Errorf("%w: %s (another network or a leftover process? pick another --base-port): %v", ErrPortInUse, a, err)
+		}
+		l.Close()
+	}
+	return nil
+}
+
 // waitPortsFree waits until every address can be listened on again.
 func waitPortsFree(ctx context.Context, addrs []string) error {
 	for _, a := range addrs {
