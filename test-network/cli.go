@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dct-network/dct/network/builder"
 	"github.com/spf13/cobra"
 )
 
@@ -143,7 +144,43 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			return nil
 		},
 	}
-	root.AddCommand(up, down, status)
+	var (
+		label, address, rootCert, dialTimeout, out string
+	)
+	pkg := &cobra.Command{
+		Use:   "package",
+		Short: "Write a chaincode-as-a-service package for an existing network and print its package id",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			conn := builder.Connection{Address: address, DialTimeout: dialTimeout}
+			if rootCert != "" {
+				pemBytes, err := os.ReadFile(rootCert)
+				if err != nil {
+					return err
+				}
+				conn.TLSRequired, conn.RootCert = true, string(pemBytes)
+			}
+			b, err := builder.Package(label, conn)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				out = label + ".tar.gz"
+			}
+			if err := os.WriteFile(out, b, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "wrote %s\npackage id %s\n", out, builder.PackageID(label, b))
+			return nil
+		},
+	}
+	pf2 := pkg.Flags()
+	pf2.StringVar(&label, "label", "dct_1.0", "package label")
+	pf2.StringVar(&address, "address", "", "host:port where the chaincode server listens, as the peers dial it")
+	pf2.StringVar(&rootCert, "tls-root-cert", "", "PEM CA of the chaincode server's TLS certificate (enables TLS)")
+	pf2.StringVar(&dialTimeout, "dial-timeout", "10s", "how long a peer waits to connect")
+	pf2.StringVar(&out, "output", "", "package file (default LABEL.tar.gz)")
+	_ = pkg.MarkFlagRequired("address")
+	root.AddCommand(up, down, status, pkg)
 	return root
 }
 
