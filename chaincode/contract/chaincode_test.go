@@ -108,7 +108,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
-		ManifestContractName: {"Get", "Latest", "List", "Purge", "Record", "Versions"},
+		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "Versions"},
 		HistoryContractName:  {"Manifest", "Node", "Object"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true, "Object": true}
@@ -133,9 +133,10 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		}
 	}
 	optional := map[string][]string{
-		"Node":      {"deactivationReason"},
-		"Manifest":  {"contentType", "purged"},
-		"Tombstone": nil, "Shard": nil, "Encryption": nil, "Object": nil, "HistoryEntry": nil,
+		"Node":       {"deactivationReason"},
+		"Manifest":   {"contentType", "purged"},
+		"Encryption": {"keyId", "salt"},
+		"Tombstone":  nil, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]
@@ -195,6 +196,11 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatal("purge returned no tombstone")
 	}
 	inv.ok(orgB, &m, "manifest:Get", "img/logo.svg", "2")
+	var head records.Object
+	inv.ok(orgB, &head, "manifest:Object", "img/logo.svg")
+	if head.Owner != orgA || len(head.Versions) != 2 || head.Latest != "1" {
+		t.Fatalf("object head %+v", head)
+	}
 	inv.ok(orgB, &m, "manifest:Latest", "img/logo.svg")
 	if m.Version != "1" {
 		t.Fatalf("latest %s", &m)

@@ -35,7 +35,7 @@ func NewManifestContract() *ManifestContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *ManifestContract) GetEvaluateTransactions() []string {
-	return []string{"Get", "Latest", "Versions", "List"}
+	return []string{"Get", "Latest", "Object", "Versions", "List"}
 }
 
 // Record stores a new object version published by the caller's organisation
@@ -71,6 +71,16 @@ func (c *ManifestContract) Latest(ctx contractapi.TransactionContextInterface, n
 	}
 	m, err := loadManifest(stub, name, o.Latest)
 	return m, asRecordsError(err)
+}
+
+// Object returns the head record of an object name: its owner, versions in
+// publish order and latest version.
+func (c *ManifestContract) Object(ctx contractapi.TransactionContextInterface, name string) (*records.Object, error) {
+	if err := records.ValidateObjectName(name); err != nil {
+		return nil, err
+	}
+	o, err := loadObject(ctx.GetStub(), name)
+	return o, asRecordsError(err)
 }
 
 // Versions returns every version of an object, purged ones included, in

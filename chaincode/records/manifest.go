@@ -3,6 +3,7 @@ package records
 import (
 	"encoding/base64"
 	"mime"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -70,6 +71,12 @@ type Encryption struct {
 	// ChunkSize is the size of the independently encrypted chunks, 0 when
 	// the object is encrypted as a whole.
 	ChunkSize int64 `json:"chunkSize"`
+	// KeyID names the consortium master key the object key derives from
+	// (1..64 of [A-Za-z0-9._-]); it is an identifier, never key material.
+	KeyID string `json:"keyId,omitempty" metadata:",optional"`
+	// Salt is the random, public per-object salt (standard base64 of 16..64
+	// bytes) from which the object key is derived with the master key.
+	Salt string `json:"salt,omitempty" metadata:",optional"`
 }
 
 // Tombstone records the purge of a manifest version.
@@ -198,8 +205,22 @@ func (e *Encryption) Validate() error {
 	if e.ChunkSize < 0 {
 		return invalidf("encryption.chunkSize must not be negative, got %d", e.ChunkSize)
 	}
+	if e.KeyID != "" && !keyIDRe.MatchString(e.KeyID) {
+		return invalidf("encryption.keyId must match %s, got %s", KeyIDPattern, quote(e.KeyID))
+	}
+	if e.Salt != "" {
+		b, err := base64.StdEncoding.DecodeString(e.Salt)
+		if err != nil || len(b) < 16 || len(b) > 64 {
+			return invalidf("encryption.salt must be standard base64 of 16..64 bytes")
+		}
+	}
 	return nil
 }
+
+// KeyIDPattern is the form of Encryption.KeyID.
+const KeyIDPattern = `^[A-Za-z0-9._-]{1,64}$`
+
+var keyIDRe = regexp.MustCompile(KeyIDPattern)
 
 // Validate checks the tombstone's reason.
 func (t *Tombstone) Validate() error {

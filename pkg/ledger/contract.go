@@ -137,3 +137,8 @@ func (c *Client) ManifestHistory(ctx context.Context, name, version string) ([]*
 func (c *Client) ObjectHistory(ctx context.Context, name string) ([]*records.HistoryEntry, error) {
 	return query[[]*records.HistoryEntry](ctx, c, "history:Object", name)
 }
+
+// Object reads the head record of an object name: owner, versions, latest.
+func (c *Client) Object(ctx context.Context, name string) (*records.Object, error) {
+	return query[*records.Object](ctx, c, "manifest:Object", name)
+}

@@ -409,6 +409,10 @@ func TestManifests(t *testing.T) {
 	if err := json.Unmarshal([]byte(hist[1].Value), &last); err != nil || !last.IsPurged() {
 		t.Fatalf("last history value is not the tombstone: %v %s", err, hist[1].Value)
 	}
+	head, err := bankB.Object(ctx, name)
+	if err != nil || head.Owner != mspA || head.Latest != "v1" || len(head.Versions) != 2 {
+		t.Fatalf("Object = %+v, %v", head, err)
+	}
 	objHist, err := bankB.ObjectHistory(ctx, name)
 	if err != nil || len(objHist) != 3 {
 		t.Fatalf("object history = %d entries, %v; want 3 (v1, v2, purge)", len(objHist), err)
