@@ -47,6 +47,9 @@ type Config struct {
 	OrdererOrg Org
 	// Orgs are the peer organisations (banks), one peer each.
 	Orgs []Org
+	// AgentsPerOrg is how many edge-agent TLS identities each organisation
+	// gets (agent0, agent1, …).
+	AgentsPerOrg int
 
 	Channel          string
 	ChaincodeName    string
@@ -130,6 +133,9 @@ func (c Config) Validate() error {
 			}
 			seen[k] = true
 		}
+	}
+	if c.AgentsPerOrg < 0 || c.AgentsPerOrg > 9 {
+		return bad("agents per organisation must be 0..9, got %d", c.AgentsPerOrg)
 	}
 	if !channelRE.MatchString(c.Channel) {
 		return bad("channel name %q", c.Channel)

@@ -25,6 +25,7 @@ type Description struct {
 	ChaincodeAddress   string        `json:"chaincodeAddress"`
 	EndorsementPolicy  string        `json:"endorsementPolicy"`
 	TLSRootBundle      string        `json:"tlsRootBundle"`
+	MasterKeyFile      string        `json:"masterKeyFile"`
 	OrdererOrg         OrgInfo       `json:"ordererOrg"`
 	Orderers           []OrdererNode `json:"orderers"`
 	Orgs               []OrgInfo     `json:"orgs"`

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,6 +187,7 @@ func (n *Network) describe() *Description {
 		ChaincodeVersion: c.ChaincodeVersion,
 		ChaincodeAddress: c.addr(c.chaincodePort()),
 		TLSRootBundle:    filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
+		MasterKeyFile:    filepath.Join(c.RunDir, "master.key"),
 	}
 	oo := c.OrdererOrg
 	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)
@@ -233,6 +235,15 @@ func orgInfo(org Org, base string) OrgInfo {
 	}
 }
 
+// agentHosts are the cryptogen host names of each organisation's edge agents.
+func (n *Network) agentHosts() []string {
+	var out []string
+	for i := 0; i < n.cfg.AgentsPerOrg; i++ {
+		out = append(out, fmt.Sprintf("agent%d", i))
+	}
+	return out
+}
+
 // tool runs a Fabric command-line tool to completion.
 func (n *Network) tool(ctx context.Context, env []string, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(n.cfg.FabricBinDir, name), args...)
@@ -261,7 +272,7 @@ func (n *Network) generateCrypto(ctx context.Context) error {
 		orderers = append(orderers, node{Hostname: strings.TrimSuffix(o.Name, "."+n.cfg.OrdererOrg.Domain)})
 	}
 	cfgYAML, err := network.Render(network.CryptoConfig, map[string]any{
-		"Orderer": n.cfg.OrdererOrg, "Orderers": orderers, "Orgs": n.cfg.Orgs,
+		"Orderer": n.cfg.OrdererOrg, "Orderers": orderers, "Orgs": n.cfg.Orgs, "Agents": n.agentHosts(),
 	})
 	if err != nil {
 		return err
@@ -275,6 +286,15 @@ func (n *Network) generateCrypto(ctx context.Context) error {
 		return err
 	}
 	if _, err := n.tool(ctx, nil, "cryptogen", "generate", "--config="+path, "--output="+filepath.Join(n.cfg.RunDir, "crypto")); err != nil {
+		return err
+	}
+	// The consortium master key shared by the gateways (object keys derive
+	// from it; it never reaches the ledger or the agents).
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.desc.MasterKeyFile, key, 0o600); err != nil {
 		return err
 	}
 	// One bundle of every organisation's TLS CA (see core-overlay.yaml.tmpl).

@@ -1,0 +1,201 @@
+package agents
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/gateway/content"
+	dctv1 "github.com/dct-network/dct/proto/dct/v1"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+)
+
+// MaxMessage is the largest chunk sent in one gRPC message.
+const MaxMessage = 1 << 20
+
+// TLSConfig builds the client TLS configuration: caFile verifies agents,
+// certFile/keyFile authenticate this gateway.
+func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		return nil, fmt.Errorf("%s holds no certificate", caFile)
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("agent client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Pool keeps one connection per agent endpoint.
+type Pool struct {
+	creds credentials.TransportCredentials
+	mu    sync.Mutex
+	conns map[string]*grpc.ClientConn
+}
+
+// NewPool returns an empty pool using tlsCfg for every agent.
+func NewPool(tlsCfg *tls.Config) *Pool {
+	return &Pool{creds: credentials.NewTLS(tlsCfg), conns: map[string]*grpc.ClientConn{}}
+}
+
+// Agent returns a client of the node's agent, connecting on first use.
+func (p *Pool) Agent(n *records.Node) (content.Agent, error) {
+	if n == nil {
+		return nil, errors.New("no such node")
+	}
+	conn, err := p.conn(n.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &client{node: n.ID, c: dctv1.NewShardServiceClient(conn)}, nil
+}
+
+func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c, ok := p.conns[endpoint]; ok {
+		return c, nil
+	}
+	c, err := grpc.NewClient(endpoint,
+		grpc.WithTransportCredentials(p.creds),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(4*MaxMessage)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", endpoint, err)
+	}
+	p.conns[endpoint] = c
+	return c, nil
+}
+
+// Close closes every connection.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for k, c := range p.conns {
+		errs = append(errs, c.Close())
+		delete(p.conns, k)
+	}
+	return errors.Join(errs...)
+}
+
+type client struct {
+	node string
+	c    dctv1.ShardServiceClient
+}
+
+func (a *client) PutShard(ctx context.Context, size int64) (content.ShardWriter, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	stream, err := a.c.PutShard(ctx)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size}}}); err != nil {
+		cancel()
+		return nil, recvErr(stream, err)
+	}
+	return &writer{stream: stream, cancel: cancel, size: size}, nil
+}
+
+type writer struct {
+	stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutShardResponse]
+	cancel context.CancelFunc
+	size   int64
+}
+
+func (w *writer) Write(p []byte) error {
+	for len(p) > 0 {
+		n := min(len(p), MaxMessage)
+		if err := w.stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Chunk{Chunk: p[:n]}}); err != nil {
+			return recvErr(w.stream, err)
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (w *writer) Commit(hash string) error {
+	defer w.cancel()
+	if err := w.stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Hash: hash, Size: w.size}}}); err != nil {
+		return recvErr(w.stream, err)
+	}
+	resp, err := w.stream.CloseAndRecv()
+	if err != nil {
+		return err
+	}
+	if resp.GetHash() != hash {
+		return fmt.Errorf("agent stored %s, want %s", resp.GetHash(), hash)
+	}
+	return nil
+}
+
+func (w *writer) Abort() { w.cancel() }
+
+// recvErr returns the server's status when a Send failed because the server
+// ended the stream (Send only reports io.EOF).
+func recvErr(stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutShardResponse], err error) error {
+	if errors.Is(err, io.EOF) {
+		if _, rerr := stream.CloseAndRecv(); rerr != nil {
+			return rerr
+		}
+	}
+	return err
+}
+
+func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	stream, err := a.c.GetShard(ctx, &dctv1.GetShardRequest{Hash: hash, Offset: off, Length: n})
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if n > 0 {
+		buf.Grow(int(n))
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return buf.Bytes(), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if buf.Len() == 0 && n == 0 && msg.GetShardSize() > off {
+			buf.Grow(int(msg.GetShardSize() - off))
+		}
+		buf.Write(msg.GetChunk())
+	}
+}
+
+func (a *client) DeleteShard(ctx context.Context, hash string) error {
+	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hash})
+	return err
+}
+
+func (a *client) Free(ctx context.Context) (int64, error) {
+	st, err := a.c.Stat(ctx, &dctv1.StatRequest{})
+	if err != nil {
+		return 0, err
+	}
+	return st.GetCapacityBytes() - st.GetUsedBytes(), nil
+}

@@ -1,0 +1,213 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/dct-network/dct/gateway/content"
+	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/spf13/pflag"
+)
+
+// Config is every setting of a gateway.
+type Config struct {
+	// Listen is the HTTP address.
+	Listen string
+	// NetworkDir, when set, is a test-network run directory: the ledger
+	// and agent TLS settings of Org are read from its network.json.
+	NetworkDir string
+	Org        string
+
+	PeerAddress string
+	PeerTLSCA   string
+	MSPID       string
+	CertFile    string
+	KeyPath     string
+	Channel     string
+	Chaincode   string
+
+	// AgentCA verifies agents' TLS certificates (a bundle of the
+	// consortium's TLS CAs); AgentClientCert/Key is this gateway's client
+	// certificate towards the agents.
+	AgentCA         string
+	AgentClientCert string
+	AgentClientKey  string
+
+	// MasterKeyFile holds the consortium master key (>= 32 bytes).
+	MasterKeyFile string
+
+	Content content.Config
+
+	AllowOrigin     string
+	RequestTimeout  time.Duration
+	PublishTimeout  time.Duration
+	LatestMaxAge    time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        string
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		Channel:         "dct",
+		Chaincode:       "dct",
+		Content:         content.DefaultConfig(),
+		AllowOrigin:     "*",
+		RequestTimeout:  60 * time.Second,
+		PublishTimeout:  30 * time.Minute,
+		LatestMaxAge:    60 * time.Second,
+		ShutdownTimeout: 15 * time.Second,
+		LogLevel:        "info",
+	}
+}
+
+func env(key string) (string, bool) {
+	v, ok := os.LookupEnv("DCT_" + key)
+	return v, ok && v != ""
+}
+
+// RegisterFlags binds every setting to a flag whose default comes from the
+// DCT_<NAME> environment variable when set.
+func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
+	str := func(p *string, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			*p = v
+		}
+		fs.StringVar(p, name, *p, usage+" (DCT_"+envKey+")")
+	}
+	dur := func(p *time.Duration, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			if d, err := time.ParseDuration(v); err == nil {
+				*p = d
+			}
+		}
+		fs.DurationVar(p, name, *p, usage+" (DCT_"+envKey+")")
+	}
+	i64 := func(p *int64, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				*p = n
+			}
+		}
+		fs.Int64Var(p, name, *p, usage+" (DCT_"+envKey+")")
+	}
+	integer := func(p *int, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				*p = n
+			}
+		}
+		fs.IntVar(p, name, *p, usage+" (DCT_"+envKey+")")
+	}
+	str(&c.Listen, "listen", "LISTEN", "HTTP listen address")
+	str(&c.NetworkDir, "network-dir", "NETWORK_DIR", "test-network run directory to take ledger and TLS settings from")
+	str(&c.Org, "org", "ORG", "organisation (MSP id) of this gateway within --network-dir")
+	str(&c.PeerAddress, "peer-address", "PEER_ADDRESS", "Fabric peer gateway endpoint host:port")
+	str(&c.PeerTLSCA, "peer-tls-ca", "PEER_TLS_CA", "PEM CA of the peer's TLS certificate")
+	str(&c.MSPID, "msp-id", "MSP_ID", "MSP id of this gateway's identity")
+	str(&c.CertFile, "cert", "CERT", "identity certificate (PEM)")
+	str(&c.KeyPath, "key", "KEY", "identity private key file or keystore directory")
+	str(&c.Channel, "channel", "CHANNEL", "channel")
+	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name")
+	str(&c.AgentCA, "agent-ca", "AGENT_CA", "PEM bundle verifying edge agents' TLS certificates")
+	str(&c.AgentClientCert, "agent-client-cert", "AGENT_CLIENT_CERT", "TLS client certificate presented to edge agents")
+	str(&c.AgentClientKey, "agent-client-key", "AGENT_CLIENT_KEY", "TLS client key presented to edge agents")
+	str(&c.MasterKeyFile, "master-key-file", "MASTER_KEY_FILE", "file holding the consortium master key (>= 32 bytes)")
+	integer(&c.Content.K, "k", "K", "data shards per object")
+	integer(&c.Content.M, "m", "M", "parity shards per object")
+	integer(&c.Content.R, "r", "R", "holders per shard")
+	i64(&c.Content.ChunkSize, "chunk-size", "CHUNK_SIZE", "plaintext bytes per encrypted chunk")
+	i64(&c.Content.MaxUnit, "max-unit", "MAX_UNIT", "largest shard unit per stripe in bytes")
+	i64(&c.Content.MaxObjectBytes, "max-object-bytes", "MAX_OBJECT_BYTES", "largest object accepted")
+	i64(&c.Content.CacheBytes, "cache-bytes", "CACHE_BYTES", "decoded-object cache budget in bytes (0 = off)")
+	i64(&c.Content.CacheMaxObject, "cache-max-object", "CACHE_MAX_OBJECT", "largest object decoded whole and cached")
+	i64(&c.Content.SegmentBytes, "segment-bytes", "SEGMENT_BYTES", "plaintext decoded at a time when streaming large objects")
+	dur(&c.Content.ManifestTTL, "manifest-ttl", "MANIFEST_TTL", "how long a looked-up manifest is reused")
+	dur(&c.Content.NodesTTL, "nodes-ttl", "NODES_TTL", "how long the node list and agent free space are reused")
+	dur(&c.Content.AgentTimeout, "agent-timeout", "AGENT_TIMEOUT", "deadline of one edge-agent call")
+	str(&c.AllowOrigin, "allow-origin", "ALLOW_ORIGIN", "CORS Access-Control-Allow-Origin of served assets (empty = no CORS)")
+	dur(&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", "deadline of serve and metadata requests")
+	dur(&c.PublishTimeout, "publish-timeout", "PUBLISH_TIMEOUT", "deadline of a publish")
+	dur(&c.LatestMaxAge, "latest-max-age", "LATEST_MAX_AGE", "Cache-Control max-age of unversioned URLs")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "graceful shutdown deadline")
+	str(&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error")
+}
+
+// ErrConfig marks an invalid configuration.
+var ErrConfig = errors.New("invalid gateway config")
+
+// Resolve fills the ledger and TLS settings from NetworkDir when given;
+// explicit settings win.
+func (c *Config) Resolve() error {
+	if c.NetworkDir == "" {
+		return nil
+	}
+	desc, err := testnetwork.Load(c.NetworkDir)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	mspID := c.Org
+	if mspID == "" {
+		mspID = desc.Orgs[0].MSPID
+	}
+	org, err := desc.Org(mspID)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	set := func(p *string, v string) {
+		if *p == "" {
+			*p = v
+		}
+	}
+	set(&c.PeerAddress, org.Peers[0].Address)
+	set(&c.PeerTLSCA, org.Peers[0].TLSCACert)
+	set(&c.MSPID, org.MSPID)
+	set(&c.CertFile, org.UserCert)
+	set(&c.KeyPath, org.UserKeyDir)
+	set(&c.AgentCA, desc.TLSRootBundle)
+	userTLS := filepath.Join(filepath.Dir(filepath.Dir(org.UserCert)), "tls")
+	set(&c.AgentClientCert, filepath.Join(userTLS, "client.crt"))
+	set(&c.AgentClientKey, filepath.Join(userTLS, "client.key"))
+	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))
+	if desc.Channel != "" && c.Channel == "dct" {
+		c.Channel = desc.Channel
+	}
+	if desc.Chaincode != "" && c.Chaincode == "dct" {
+		c.Chaincode = desc.Chaincode
+	}
+	return nil
+}
+
+// Validate checks the configuration (after Resolve).
+func (c Config) Validate() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return bad("listen address %q: %v", c.Listen, err)
+	}
+	if _, _, err := net.SplitHostPort(c.PeerAddress); err != nil {
+		return bad("peer address %q: %v (set --peer-address or --network-dir)", c.PeerAddress, err)
+	}
+	for name, f := range map[string]string{"peer TLS CA": c.PeerTLSCA, "certificate": c.CertFile, "key": c.KeyPath,
+		"agent CA": c.AgentCA, "agent client certificate": c.AgentClientCert, "agent client key": c.AgentClientKey,
+		"master key file": c.MasterKeyFile} {
+		if f == "" {
+			return bad("%s is not set", name)
+		}
+		if _, err := os.Stat(f); err != nil {
+			return bad("%s: %v", name, err)
+		}
+	}
+	if c.MSPID == "" || c.Channel == "" || c.Chaincode == "" {
+		return bad("MSP id, channel and chaincode must be set")
+	}
+	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
+		return bad("timeouts must be positive")
+	}
+	return nil
+}

@@ -1,0 +1,13 @@
+// Package content is the gateway's publish and serve logic, independent of
+// HTTP: it encrypts and erasure-codes an upload while streaming it to the
+// edge agents, records the manifest on the ledger, and reads objects back by
+// fetching, verifying and decoding shards.
+//
+// It talks to the world through narrow interfaces (Ledger, Agents, Agent) so
+// that tests can use in-memory fakes; the gateway wires in pkg/ledger and the
+// gRPC agent pool.
+//
+// Nothing is half-published: shards are pushed first and the manifest is
+// recorded last; a publish that fails deletes the shards it pushed, so no
+// manifest ever points at missing shards.
+package content

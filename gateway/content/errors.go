@@ -1,0 +1,44 @@
+package content
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrInvalid: the request is malformed (name, size, range, redundancy).
+	ErrInvalid = errors.New("invalid request")
+	// ErrTooLarge: the object exceeds the configured maximum.
+	ErrTooLarge = errors.New("object too large")
+	// ErrNotFound: no such object or version.
+	ErrNotFound = errors.New("not found")
+	// ErrPurged: the version was purged.
+	ErrPurged = errors.New("purged")
+	// ErrForbidden: the ledger refused the caller.
+	ErrForbidden = errors.New("forbidden")
+	// ErrNoPlacement: too few usable edge nodes to place the shards.
+	ErrNoPlacement = errors.New("no placement")
+	// ErrShardsUnavailable: fewer than k shards could be fetched.
+	ErrShardsUnavailable = errors.New("shards unavailable")
+	// ErrUpload: pushing shards to the agents failed.
+	ErrUpload = errors.New("shard upload failed")
+	// ErrCorrupt: decoded content failed verification.
+	ErrCorrupt = errors.New("content corrupt")
+	// ErrLedger: the ledger failed or is unreachable.
+	ErrLedger = errors.New("ledger error")
+)
+
+// ShardsUnavailableError says why an object could not be read.
+type ShardsUnavailableError struct {
+	Object string
+	Need   int
+	Have   int
+	Causes []string
+}
+
+func (e *ShardsUnavailableError) Error() string {
+	return fmt.Sprintf("%s: only %d of the %d shards needed could be fetched: %s", e.Object, e.Have, e.Need, strings.Join(e.Causes, "; "))
+}
+
+func (e *ShardsUnavailableError) Unwrap() error { return ErrShardsUnavailable }

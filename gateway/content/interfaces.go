@@ -1,0 +1,48 @@
+package content
+
+import (
+	"context"
+
+	"github.com/dct-network/dct/chaincode/records"
+)
+
+// Ledger is what the service needs of the DCT chaincode (*ledger.Client).
+type Ledger interface {
+	MSPID() string
+	Object(ctx context.Context, name string) (*records.Object, error)
+	GetManifest(ctx context.Context, name, version string) (*records.Manifest, error)
+	LatestManifest(ctx context.Context, name string) (*records.Manifest, error)
+	ManifestVersions(ctx context.Context, name string) ([]*records.Manifest, error)
+	RecordManifest(ctx context.Context, m *records.Manifest) (*records.Manifest, error)
+	PurgeManifest(ctx context.Context, name, version, reason string) (*records.Manifest, error)
+	ListObjects(ctx context.Context) ([]*records.Object, error)
+	ListNodes(ctx context.Context) ([]*records.Node, error)
+}
+
+// Agents resolves a registered node to a client of its edge agent.
+type Agents interface {
+	Agent(node *records.Node) (Agent, error)
+}
+
+// Agent is one edge agent's shard service.
+type Agent interface {
+	// PutShard opens an upload of a shard of the given size whose hash is
+	// known only at the end.
+	PutShard(ctx context.Context, size int64) (ShardWriter, error)
+	// GetShard reads n bytes at off of the shard with the given hash (n = 0:
+	// to the end).
+	GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error)
+	DeleteShard(ctx context.Context, hash string) error
+	// Free reports the agent's free capacity in bytes.
+	Free(ctx context.Context) (int64, error)
+}
+
+// ShardWriter streams one shard to an agent.
+type ShardWriter interface {
+	Write(p []byte) error
+	// Commit declares the shard's SHA-256 (hex); the agent stores the shard
+	// only if the bytes match.
+	Commit(hash string) error
+	// Abort drops the upload; the agent keeps nothing.
+	Abort()
+}

@@ -1,0 +1,765 @@
+package content
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"path"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/gateway/placement"
+	"github.com/dct-network/dct/pkg/codec"
+	"github.com/dct-network/dct/pkg/ledger"
+)
+
+// Config tunes the service.
+type Config struct {
+	// K, M: data and parity shards per object; R: holders per shard.
+	K, M, R int
+	// ChunkSize and MaxUnit are the codec's chunk and maximum shard unit.
+	ChunkSize, MaxUnit int64
+	// MasterKey is the consortium's master key (>= 32 bytes) from which each
+	// object's key derives; it never leaves the gateways.
+	MasterKey []byte
+	// MaxObjectBytes bounds uploads.
+	MaxObjectBytes int64
+	// ManifestTTL is how long a looked-up manifest is reused (latest
+	// version and purge status propagate within it).
+	ManifestTTL time.Duration
+	// NodesTTL is how long the node list and agents' free space are reused
+	// when placing.
+	NodesTTL time.Duration
+	// CacheBytes is the decoded-object cache budget (0: off);
+	// CacheMaxObject the largest object kept whole.
+	CacheBytes, CacheMaxObject int64
+	// SegmentBytes is the plaintext fetched and decoded at a time when
+	// streaming large objects.
+	SegmentBytes int64
+	// AgentTimeout bounds each agent call.
+	AgentTimeout time.Duration
+	// PublishRetries bounds version races with other gateways.
+	PublishRetries int
+}
+
+// DefaultConfig returns the defaults; MasterKey must still be set.
+func DefaultConfig() Config {
+	return Config{
+		K: 4, M: 2, R: 1,
+		ChunkSize: codec.DefaultChunkSize, MaxUnit: codec.DefaultMaxUnit,
+		MaxObjectBytes: 1 << 30,
+		ManifestTTL:    time.Second,
+		NodesTTL:       2 * time.Second,
+		CacheBytes:     64 << 20, CacheMaxObject: 4 << 20,
+		SegmentBytes:   8 << 20,
+		AgentTimeout:   30 * time.Second,
+		PublishRetries: 5,
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if err := (codec.Redundancy{K: c.K, M: c.M}).Validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	switch {
+	case c.K < 2:
+		return fmt.Errorf("%w: k must be at least 2 so that no node holds a whole object", ErrInvalid)
+	case c.R < 1:
+		return fmt.Errorf("%w: r must be at least 1", ErrInvalid)
+	case len(c.MasterKey) < 32:
+		return fmt.Errorf("%w: master key must be at least 32 bytes", ErrInvalid)
+	case c.ChunkSize <= 0 || c.MaxUnit < codec.MinUnit || c.SegmentBytes <= 0:
+		return fmt.Errorf("%w: chunk size, max unit and segment size must be positive", ErrInvalid)
+	case c.MaxObjectBytes <= 0 || c.CacheBytes < 0 || c.CacheMaxObject < 0:
+		return fmt.Errorf("%w: size limits must not be negative", ErrInvalid)
+	case c.AgentTimeout <= 0 || c.PublishRetries < 1:
+		return fmt.Errorf("%w: agent timeout and publish retries must be positive", ErrInvalid)
+	}
+	return nil
+}
+
+// Service publishes and reads objects.
+type Service struct {
+	cfg       Config
+	ledger    Ledger
+	agents    Agents
+	log       *slog.Logger
+	keyID     string
+	objects   *objectCache
+	manifests *manifestCache
+	nodesMu   sync.Mutex
+	nodes     []*records.Node
+	nodesAt   time.Time
+	free      *ttlCache[int64]
+}
+
+// New returns a Service.
+func New(cfg Config, l Ledger, agents Agents, log *slog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		cfg: cfg, ledger: l, agents: agents, log: log,
+		keyID:     codec.KeyID(cfg.MasterKey),
+		objects:   newObjectCache(cfg.CacheBytes),
+		manifests: newTTLCache[*records.Manifest](cfg.ManifestTTL),
+		free:      newTTLCache[int64](cfg.NodesTTL),
+	}, nil
+}
+
+// CachedBytes is the size of the decoded-object cache.
+func (s *Service) CachedBytes() int64 { return s.objects.size() }
+
+// ledgerErr maps a ledger error to the service's errors.
+func ledgerErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, records.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	case errors.Is(err, records.ErrInvalid):
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	case errors.Is(err, records.ErrForbidden):
+		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	default:
+		return fmt.Errorf("%w: %w", ErrLedger, err)
+	}
+}
+
+// ContentType picks the type served for an object: the publisher's, else
+// one guessed from the name's extension.
+func ContentType(name, given string) string {
+	if given != "" && given != "application/octet-stream" {
+		if _, _, err := mime.ParseMediaType(given); err == nil {
+			return given
+		}
+	}
+	if t := mime.TypeByExtension(path.Ext(name)); t != "" {
+		return t
+	}
+	if given != "" {
+		return given
+	}
+	return "application/octet-stream"
+}
+
+// Published is the outcome of a publish.
+type Published struct {
+	Manifest *records.Manifest
+	Layout   codec.Layout
+}
+
+// Publish encrypts, encodes and pushes body (exactly size bytes) to edge
+// agents, then records the manifest as the object's next version.
+func (s *Service) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*Published, error) {
+	if err := records.ValidateObjectName(name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("%w: size must be known (send Content-Length)", ErrInvalid)
+	}
+	if size > s.cfg.MaxObjectBytes {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, s.cfg.MaxObjectBytes)
+	}
+	// Refuse early when the name belongs to another organisation.
+	head, err := s.ledger.Object(ctx, name)
+	switch {
+	case errors.Is(err, records.ErrNotFound):
+	case err != nil:
+		return nil, ledgerErr(err)
+	case head.Owner != s.ledger.MSPID():
+		return nil, fmt.Errorf("%w: object %s belongs to %s", ErrForbidden, name, head.Owner)
+	}
+	layout, err := codec.PlanLayout(size, codec.Redundancy{K: s.cfg.K, M: s.cfg.M}, s.cfg.ChunkSize, s.cfg.MaxUnit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	nodes, err := s.usableNodes(ctx, layout.ShardSize())
+	if err != nil {
+		return nil, err
+	}
+	place, err := placement.Place(placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}, nodes.candidates)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
+	}
+	salt := make([]byte, 32)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	key, err := codec.DeriveKey(s.cfg.MasterKey, salt)
+	if err != nil {
+		return nil, err
+	}
+	res, pushed, err := s.push(ctx, layout, key, place, nodes.byID, body)
+	if err != nil {
+		s.cleanup(pushed)
+		return nil, err
+	}
+	m, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
+	if err != nil {
+		s.cleanup(pushed)
+		return nil, err
+	}
+	s.manifests.drop(name + "@")
+	return &Published{Manifest: m, Layout: layout}, nil
+}
+
+type usable struct {
+	candidates []placement.Node
+	byID       map[string]*records.Node
+}
+
+// usableNodes lists active nodes whose agents answer, with their free space.
+func (s *Service) usableNodes(ctx context.Context, shardSize int64) (usable, error) {
+	all, err := s.Nodes(ctx)
+	if err != nil {
+		return usable{}, err
+	}
+	u := usable{byID: map[string]*records.Node{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, n := range all {
+		if !n.Active() {
+			continue
+		}
+		wg.Add(1)
+		go func(n *records.Node) {
+			defer wg.Done()
+			free, ok := s.free.get(n.ID)
+			if !ok {
+				a, err := s.agents.Agent(n)
+				if err != nil {
+					return
+				}
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				free, err = a.Free(cctx)
+				if err != nil {
+					s.log.Debug("agent not usable for placement", "node", n.ID, "err", err)
+					return
+				}
+				s.free.put(n.ID, free)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			u.byID[n.ID] = n
+			u.candidates = append(u.candidates, placement.Node{ID: n.ID, Zone: n.Zone, FreeBytes: free})
+		}(n)
+	}
+	wg.Wait()
+	return u, nil
+}
+
+// Nodes is the ledger's node registry, reused for NodesTTL.
+func (s *Service) Nodes(ctx context.Context) ([]*records.Node, error) {
+	s.nodesMu.Lock()
+	defer s.nodesMu.Unlock()
+	if s.nodes != nil && time.Since(s.nodesAt) < s.cfg.NodesTTL {
+		return s.nodes, nil
+	}
+	nodes, err := s.ledger.ListNodes(ctx)
+	if err != nil {
+		return nil, ledgerErr(err)
+	}
+	s.nodes, s.nodesAt = nodes, time.Now()
+	return nodes, nil
+}
+
+func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error) {
+	nodes, err := s.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	// A node registered after the list was read.
+	s.nodesMu.Lock()
+	s.nodes = nil
+	s.nodesMu.Unlock()
+	nodes, err = s.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if n.ID == id {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("node %s is not registered", id)
+}
+
+// pushedShard is a shard stored on an agent, to delete if the publish fails.
+type pushedShard struct {
+	agent Agent
+	hash  string
+}
+
+// push streams the encoded shards to their holders.
+func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place placement.Placement, nodes map[string]*records.Node, body io.Reader) (*codec.Result, []pushedShard, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type target struct {
+		node string
+		a    Agent
+		w    ShardWriter
+	}
+	targets := make([][]*target, len(place))
+	abortAll := func() {
+		for _, ts := range targets {
+			for _, t := range ts {
+				if t.w != nil {
+					t.w.Abort()
+				}
+			}
+		}
+	}
+	for i, holders := range place {
+		for _, id := range holders {
+			a, err := s.agents.Agent(nodes[id])
+			if err != nil {
+				abortAll()
+				return nil, nil, fmt.Errorf("%w: node %s: %w", ErrUpload, id, err)
+			}
+			w, err := a.PutShard(ctx, l.ShardSize())
+			if err != nil {
+				abortAll()
+				s.free.drop(id)
+				return nil, nil, fmt.Errorf("%w: node %s: %w", ErrUpload, id, err)
+			}
+			targets[i] = append(targets[i], &target{node: id, a: a, w: w})
+		}
+	}
+	sink := func(_ int64, blocks [][]byte) error {
+		var wg sync.WaitGroup
+		errs := make([]error, len(blocks))
+		for i, b := range blocks {
+			wg.Add(1)
+			go func(i int, b []byte) {
+				defer wg.Done()
+				for _, t := range targets[i] {
+					if err := t.w.Write(b); err != nil {
+						errs[i] = fmt.Errorf("%w: shard %d to node %s: %w", ErrUpload, i, t.node, err)
+						return
+					}
+				}
+			}(i, b)
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
+	enc, err := codec.NewEncoder(l, key, sink)
+	if err != nil {
+		abortAll()
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	n, err := io.Copy(enc, io.LimitReader(body, l.Size+1))
+	if err == nil && n != l.Size {
+		err = fmt.Errorf("%w: body has %d bytes, Content-Length said %d", ErrInvalid, n, l.Size)
+	}
+	if err != nil {
+		abortAll()
+		if !errors.Is(err, ErrUpload) && !errors.Is(err, ErrInvalid) {
+			err = fmt.Errorf("%w: reading the upload: %w", ErrInvalid, err)
+		}
+		return nil, nil, err
+	}
+	res, err := enc.Close()
+	if err != nil {
+		abortAll()
+		return nil, nil, fmt.Errorf("%w: %w", ErrUpload, err)
+	}
+	var pushed []pushedShard
+	var mu sync.Mutex
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, ts := range targets {
+		for _, t := range ts {
+			wg.Add(1)
+			go func(i int, t *target) {
+				defer wg.Done()
+				h := res.ShardHashHex(i)
+				if err := t.w.Commit(h); err != nil {
+					errs[i] = fmt.Errorf("%w: shard %d to node %s: %w", ErrUpload, i, t.node, err)
+					return
+				}
+				mu.Lock()
+				pushed = append(pushed, pushedShard{agent: t.a, hash: h})
+				mu.Unlock()
+			}(i, t)
+		}
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, pushed, err
+	}
+	return res, pushed, nil
+}
+
+// cleanup deletes shards of a failed publish, with its own deadline.
+func (s *Service) cleanup(pushed []pushedShard) {
+	if len(pushed) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AgentTimeout)
+	defer cancel()
+	for _, p := range pushed {
+		if err := p.agent.DeleteShard(ctx, p.hash); err != nil {
+			s.log.Warn("could not delete shard of a failed publish", "shard", p.hash, "err", err)
+		}
+	}
+}
+
+// record writes the manifest as the next version of name, retrying when
+// another gateway takes the same version first.
+func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, error) {
+	var lastErr error
+	for attempt := 0; attempt < s.cfg.PublishRetries; attempt++ {
+		version := "1"
+		head, err := s.ledger.Object(ctx, name)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+		case err != nil:
+			return nil, ledgerErr(err)
+		default:
+			version = strconv.Itoa(len(head.Versions) + 1)
+		}
+		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
+		rec, err := s.ledger.RecordManifest(ctx, m)
+		if err == nil {
+			return rec, nil
+		}
+		lastErr = err
+		switch {
+		case errors.Is(err, records.ErrConflict), errors.Is(err, ledger.ErrConflict):
+			s.log.Debug("version taken by a concurrent publish; retrying", "object", name, "version", version)
+			continue
+		case errors.Is(err, ledger.ErrUnavailable):
+			// The outcome is unknown: the transaction may have committed.
+			if got, gerr := s.ledger.GetManifest(ctx, name, version); gerr == nil && got.SHA256 == m.SHA256 && got.Encryption.Salt == m.Encryption.Salt {
+				return got, nil
+			}
+			return nil, ledgerErr(err)
+		default:
+			return nil, ledgerErr(err)
+		}
+	}
+	return nil, ledgerErr(lastErr)
+}
+
+// Manifest returns the manifest of name at version ("" = latest), reused for
+// ManifestTTL. A purged version is returned with ErrPurged.
+func (s *Service) Manifest(ctx context.Context, name, version string) (*records.Manifest, error) {
+	if err := records.ValidateObjectName(name); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	key := name + "@" + version
+	m, ok := s.manifests.get(key)
+	if !ok {
+		var err error
+		if version == "" {
+			m, err = s.ledger.LatestManifest(ctx, name)
+		} else {
+			if verr := records.ValidateVersion(version); verr != nil {
+				return nil, fmt.Errorf("%w: %w", ErrNotFound, verr)
+			}
+			m, err = s.ledger.GetManifest(ctx, name, version)
+		}
+		if err != nil {
+			return nil, ledgerErr(err)
+		}
+		s.manifests.put(key, m)
+	}
+	if m.IsPurged() {
+		return m, fmt.Errorf("%w: %s was purged: %s", ErrPurged, m, m.Purged.Reason)
+	}
+	return m, nil
+}
+
+// Read returns plaintext [off, off+n) of the object. Small objects are
+// decoded whole, verified against the manifest's SHA-256 and cached.
+func (s *Service) Read(ctx context.Context, m *records.Manifest, off, n int64) ([]byte, error) {
+	l, err := codec.LayoutFromManifest(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: manifest %s: %w", ErrCorrupt, m, err)
+	}
+	if off < 0 || n < 0 || off+n > l.Size {
+		return nil, fmt.Errorf("%w: range %d+%d outside %d bytes", ErrInvalid, off, n, l.Size)
+	}
+	cacheKey := m.Name + "@" + m.Version
+	if b, ok := s.objects.get(cacheKey); ok {
+		return b[off : off+n], nil
+	}
+	if l.Size <= s.cfg.CacheMaxObject || (off == 0 && n == l.Size) {
+		whole, err := s.readWhole(ctx, m, l)
+		if err != nil {
+			return nil, err
+		}
+		if l.Size <= s.cfg.CacheMaxObject {
+			s.objects.put(cacheKey, whole)
+		}
+		return whole[off : off+n], nil
+	}
+	return s.readRange(ctx, m, l, off, n)
+}
+
+// readWhole decodes the whole object and checks its SHA-256.
+func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout) ([]byte, error) {
+	b, err := s.readRange(ctx, m, l, 0, l.Size)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); fmt.Sprintf("%x", sum) != m.SHA256 {
+		return nil, fmt.Errorf("%w: %s decodes to content whose SHA-256 differs from the manifest", ErrCorrupt, m)
+	}
+	return b, nil
+}
+
+// Stream writes the whole object to w segment by segment (bounded memory),
+// verifying the SHA-256 at the end. A mismatch after bytes were written is
+// returned as ErrCorrupt; the caller must then abort the response.
+func (s *Service) Stream(ctx context.Context, m *records.Manifest, w io.Writer) error {
+	l, err := codec.LayoutFromManifest(m)
+	if err != nil {
+		return fmt.Errorf("%w: manifest %s: %w", ErrCorrupt, m, err)
+	}
+	h := sha256.New()
+	for off := int64(0); off < l.Size || (off == 0 && l.Size == 0); {
+		n := min(s.cfg.SegmentBytes, l.Size-off)
+		b, err := s.readRange(ctx, m, l, off, n)
+		if err != nil {
+			return err
+		}
+		h.Write(b)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		off += n
+		if l.Size == 0 {
+			break
+		}
+	}
+	if fmt.Sprintf("%x", h.Sum(nil)) != m.SHA256 {
+		return fmt.Errorf("%w: %s streamed content whose SHA-256 differs from the manifest", ErrCorrupt, m)
+	}
+	return nil
+}
+
+// readRange fetches what plaintext [off, off+n) needs and decodes it.
+func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64) ([]byte, error) {
+	plan, err := l.PlanRange(off, n)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	key, err := s.objectKey(m)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := codec.NewDecoder(l, key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	whole := plan.ShardOff == 0 && plan.ShardLen == l.ShardSize()
+	shards, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
+	if err != nil {
+		return nil, err
+	}
+	out, err := dec.DecodeRange(plan, shards)
+	if err == nil {
+		return out, nil
+	}
+	if whole || !errors.Is(err, codec.ErrCorrupt) {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
+	}
+	// A partial read cannot be checked against the shard hashes: fetch the
+	// whole shards, let the hashes exclude the bad one, and decode again.
+	s.log.Warn("range decode failed; refetching whole shards", "object", m.String(), "err", err)
+	full, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range full {
+		if b != nil {
+			full[i] = b[plan.ShardOff : plan.ShardOff+plan.ShardLen]
+		}
+	}
+	out, err = dec.DecodeRange(plan, full)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
+	}
+	return out, nil
+}
+
+func (s *Service) objectKey(m *records.Manifest) (codec.Key, error) {
+	if m.Encryption.KeyID != "" && m.Encryption.KeyID != s.keyID {
+		return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway has %s", ErrCorrupt, m, m.Encryption.KeyID, s.keyID)
+	}
+	salt, err := decodeSalt(m.Encryption.Salt)
+	if err != nil {
+		return codec.Key{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
+	}
+	return codec.DeriveKey(s.cfg.MasterKey, salt)
+}
+
+// fetch gets k shards' byte range [off, off+n): data shards first (no
+// reconstruction needed), parity shards as replacements for failures. With
+// whole, every shard is checked against its hash and excluded on mismatch.
+func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) ([][]byte, error) {
+	total := l.K + l.M
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		i    int
+		data []byte
+		err  error
+	}
+	ch := make(chan result, total)
+	next, inflight := 0, 0
+	launch := func() {
+		if next >= total {
+			return
+		}
+		i := next
+		next++
+		inflight++
+		go func() {
+			b, err := s.fetchShard(ctx, m.Shards[i], off, n)
+			ch <- result{i, b, err}
+		}()
+	}
+	for j := 0; j < l.K; j++ {
+		launch()
+	}
+	out := make([][]byte, total)
+	have := 0
+	var causes []string
+	for have < l.K && inflight > 0 {
+		r := <-ch
+		inflight--
+		if r.err == nil && whole {
+			want, _ := codec.ParseHash(m.Shards[r.i].Hash)
+			if !codec.VerifyShard(r.data, want) {
+				r.err = errors.New("content does not match its hash")
+			}
+		}
+		if r.err != nil {
+			causes = append(causes, fmt.Sprintf("shard %d: %v", r.i, r.err))
+			launch()
+			continue
+		}
+		out[r.i] = r.data
+		have++
+	}
+	if have < l.K {
+		return nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: have, Causes: causes}
+	}
+	return out, nil
+}
+
+// fetchShard reads a shard from the first holder that answers.
+func (s *Service) fetchShard(ctx context.Context, sh records.Shard, off, n int64) ([]byte, error) {
+	var errs []error
+	for _, id := range sh.Nodes {
+		node, err := s.nodeByID(ctx, id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a, err := s.agents.Agent(node)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", id, err))
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
+		b, err := a.GetShard(cctx, sh.Hash, off, n)
+		cancel()
+		if err == nil && int64(len(b)) != n {
+			err = fmt.Errorf("got %d bytes, want %d", len(b), n)
+		}
+		if err == nil {
+			return b, nil
+		}
+		errs = append(errs, fmt.Errorf("node %s: %w", id, err))
+	}
+	return nil, errors.Join(errs...)
+}
+
+// Purged is the outcome of a purge.
+type Purged struct {
+	Manifest      *records.Manifest
+	ShardsDeleted int
+	DeleteErrors  []string
+}
+
+// Purge tombstones a version on the ledger, then deletes its shards.
+func (s *Service) Purge(ctx context.Context, name, version, reason string) (*Purged, error) {
+	if version == "" {
+		m, err := s.ledger.LatestManifest(ctx, name)
+		if err != nil {
+			return nil, ledgerErr(err)
+		}
+		version = m.Version
+	}
+	m, err := s.ledger.PurgeManifest(ctx, name, version, reason)
+	if err != nil {
+		return nil, ledgerErr(err)
+	}
+	s.manifests.drop(name + "@")
+	s.manifests.drop(name + "@" + version)
+	s.objects.remove(name + "@" + version)
+	out := &Purged{Manifest: m}
+	for _, sh := range m.Shards {
+		for _, id := range sh.Nodes {
+			err := func() error {
+				node, err := s.nodeByID(ctx, id)
+				if err != nil {
+					return err
+				}
+				a, err := s.agents.Agent(node)
+				if err != nil {
+					return err
+				}
+				cctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
+				defer cancel()
+				return a.DeleteShard(cctx, sh.Hash)
+			}()
+			if err != nil {
+				out.DeleteErrors = append(out.DeleteErrors, fmt.Sprintf("shard %d on %s: %v", sh.Index, id, err))
+				continue
+			}
+			out.ShardsDeleted++
+		}
+	}
+	return out, nil
+}
+
+// Object returns an object's head record.
+func (s *Service) Object(ctx context.Context, name string) (*records.Object, error) {
+	o, err := s.ledger.Object(ctx, name)
+	return o, ledgerErr(err)
+}
+
+// Versions returns every version's manifest of an object.
+func (s *Service) Versions(ctx context.Context, name string) ([]*records.Manifest, error) {
+	ms, err := s.ledger.ManifestVersions(ctx, name)
+	return ms, ledgerErr(err)
+}
+
+// List returns every object head.
+func (s *Service) List(ctx context.Context) ([]*records.Object, error) {
+	objs, err := s.ledger.ListObjects(ctx)
+	return objs, ledgerErr(err)
+}

@@ -1,0 +1,325 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/gateway/content"
+	"github.com/gin-gonic/gin"
+)
+
+// Config tunes the HTTP interface.
+type Config struct {
+	// AllowOrigin is the CORS Access-Control-Allow-Origin of served assets.
+	AllowOrigin string
+	// RequestTimeout bounds serve and metadata requests; PublishTimeout
+	// bounds uploads.
+	RequestTimeout, PublishTimeout time.Duration
+	// LatestMaxAge is the Cache-Control max-age of unversioned URLs.
+	LatestMaxAge time.Duration
+	// CacheMaxObject: objects up to this size are served from one decode
+	// (and cached); larger ones stream.
+	CacheMaxObject int64
+}
+
+// Ready reports whether the gateway can serve (ledger reachable).
+type Ready func(ctx context.Context) error
+
+// New returns the gateway's HTTP handler.
+func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
+	r.Use(h.recover, h.timeout)
+	r.GET("/healthz", h.healthz)
+	r.GET("/v1/objects", h.list)
+	r.GET("/v1/objects/*name", h.metadata)
+	r.PUT("/v1/objects/*name", h.publish)
+	r.DELETE("/v1/objects/*name", h.purge)
+	r.GET("/cdn/*path", h.serve)
+	r.HEAD("/cdn/*path", h.serve)
+	r.OPTIONS("/cdn/*path", h.preflight)
+	r.NoRoute(func(c *gin.Context) {
+		writeCode(c, http.StatusNotFound, CodeNotFound, "no such endpoint: "+c.Request.URL.Path)
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeCode(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+	})
+	return r
+}
+
+type handler struct {
+	svc   *content.Service
+	cfg   Config
+	log   *slog.Logger
+	ready Ready
+}
+
+func (h *handler) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.log.Error("panic serving request", "path", c.Request.URL.Path, "panic", v)
+			writeCode(c, http.StatusInternalServerError, CodeInternal, "internal error")
+		}
+	}()
+	c.Next()
+}
+
+func (h *handler) timeout(c *gin.Context) {
+	d := h.cfg.RequestTimeout
+	if c.Request.Method == http.MethodPut {
+		d = h.cfg.PublishTimeout
+	}
+	if d > 0 {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), d)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+	}
+	c.Next()
+}
+
+func (h *handler) healthz(c *gin.Context) {
+	if h.ready != nil {
+		if err := h.ready(c.Request.Context()); err != nil {
+			writeCode(c, http.StatusServiceUnavailable, CodeLedgerUnavailable, err.Error())
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok", "cachedBytes": h.svc.CachedBytes()})
+}
+
+func objectName(c *gin.Context, param string) string {
+	return strings.TrimPrefix(c.Param(param), "/")
+}
+
+// PublishResponse is the answer to a publish.
+type PublishResponse struct {
+	Name         string     `json:"name"`
+	Version      string     `json:"version"`
+	Size         int64      `json:"size"`
+	ContentType  string     `json:"contentType"`
+	SHA256       string     `json:"sha256"`
+	Integrity    string     `json:"integrity"`
+	K            int        `json:"k"`
+	M            int        `json:"m"`
+	ShardSize    int64      `json:"shardSize"`
+	Placement    [][]string `json:"placement"`
+	TxID         string     `json:"txId"`
+	CreatedAt    string     `json:"createdAt"`
+	URL          string     `json:"url"`
+	VersionedURL string     `json:"versionedUrl"`
+}
+
+func publishResponse(m *records.Manifest) PublishResponse {
+	p := PublishResponse{
+		Name: m.Name, Version: m.Version, Size: m.Size, ContentType: m.ContentType, SHA256: m.SHA256,
+		Integrity: m.Integrity, K: m.K, M: m.M, ShardSize: m.ShardSize, TxID: m.TxID, CreatedAt: m.CreatedAt,
+		URL: "/cdn/" + m.Name, VersionedURL: "/cdn/" + m.Name + "@" + m.Version,
+	}
+	for _, s := range m.Shards {
+		p.Placement = append(p.Placement, s.Nodes)
+	}
+	return p
+}
+
+func (h *handler) publish(c *gin.Context) {
+	name := objectName(c, "name")
+	if c.Request.ContentLength < 0 {
+		writeCode(c, http.StatusLengthRequired, CodeLengthRequired, "send the object with a Content-Length header")
+		return
+	}
+	pub, err := h.svc.Publish(c.Request.Context(), name, c.GetHeader("Content-Type"), c.Request.ContentLength, c.Request.Body)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	h.log.Info("published", "object", pub.Manifest.String(), "size", pub.Manifest.Size, "tx", pub.Manifest.TxID)
+	c.Header("Location", "/cdn/"+pub.Manifest.Name+"@"+pub.Manifest.Version)
+	c.JSON(http.StatusCreated, publishResponse(pub.Manifest))
+}
+
+func (h *handler) list(c *gin.Context) {
+	objs, err := h.svc.List(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"objects": objs})
+}
+
+func (h *handler) metadata(c *gin.Context) {
+	name := objectName(c, "name")
+	ctx := c.Request.Context()
+	if v := c.Query("version"); v != "" {
+		m, err := h.svc.Manifest(ctx, name, v)
+		if err != nil && !errors.Is(err, content.ErrPurged) {
+			writeError(c, err)
+			return
+		}
+		c.JSON(http.StatusOK, m)
+		return
+	}
+	head, err := h.svc.Object(ctx, name)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	versions, err := h.svc.Versions(ctx, name)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"object": head, "versions": versions})
+}
+
+func (h *handler) purge(c *gin.Context) {
+	name := objectName(c, "name")
+	reason := c.Query("reason")
+	if reason == "" {
+		writeCode(c, http.StatusBadRequest, CodeInvalid, "a purge needs a reason: ?reason=…")
+		return
+	}
+	out, err := h.svc.Purge(c.Request.Context(), name, c.Query("version"), reason)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	h.log.Info("purged", "object", out.Manifest.String(), "shards deleted", out.ShardsDeleted, "errors", len(out.DeleteErrors))
+	c.JSON(http.StatusOK, gin.H{"manifest": out.Manifest, "shardsDeleted": out.ShardsDeleted, "deleteErrors": out.DeleteErrors})
+}
+
+func (h *handler) setCORS(c *gin.Context) {
+	if h.cfg.AllowOrigin == "" {
+		return
+	}
+	hd := c.Writer.Header()
+	hd.Set("Access-Control-Allow-Origin", h.cfg.AllowOrigin)
+	hd.Set("Access-Control-Expose-Headers", "ETag, Content-Length, Content-Range, Accept-Ranges, X-DCT-Version")
+	hd.Set("Timing-Allow-Origin", h.cfg.AllowOrigin)
+	if h.cfg.AllowOrigin != "*" {
+		hd.Add("Vary", "Origin")
+	}
+}
+
+func (h *handler) preflight(c *gin.Context) {
+	h.setCORS(c)
+	hd := c.Writer.Header()
+	hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+	hd.Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Range")
+	hd.Set("Access-Control-Max-Age", "86400")
+	c.Status(http.StatusNoContent)
+}
+
+// splitVersion splits "name@version"; '@' cannot occur in object names.
+func splitVersion(p string) (name, version string) {
+	if i := strings.LastIndexByte(p, '@'); i >= 0 {
+		return p[:i], p[i+1:]
+	}
+	return p, ""
+}
+
+func (h *handler) serve(c *gin.Context) {
+	h.setCORS(c)
+	name, version := splitVersion(objectName(c, "path"))
+	versioned := version != ""
+	ctx := c.Request.Context()
+	m, err := h.svc.Manifest(ctx, name, version)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	etag := `"` + m.SHA256 + `"`
+	hd := c.Writer.Header()
+	hd.Set("ETag", etag)
+	hd.Set("X-DCT-Version", m.Version)
+	hd.Set("Accept-Ranges", "bytes")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	if versioned {
+		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.cfg.LatestMaxAge.Seconds())))
+	}
+	if t, err := time.Parse(time.RFC3339Nano, m.CreatedAt); err == nil {
+		hd.Set("Last-Modified", t.UTC().Format(http.TimeFormat))
+	}
+	if inm := c.GetHeader("If-None-Match"); inm != "" && etagMatches(inm, etag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	hd.Set("Content-Type", content.ContentType(m.Name, m.ContentType))
+
+	off, n, partial := int64(0), m.Size, false
+	if rh := c.GetHeader("Range"); rh != "" && ifRangeHolds(c.GetHeader("If-Range"), etag, hd.Get("Last-Modified")) {
+		start, length, ok, satisfiable := parseRange(rh, m.Size)
+		if ok && !satisfiable {
+			hd.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
+			writeCode(c, http.StatusRequestedRangeNotSatisfiable, CodeRangeNotSatisfied,
+				fmt.Sprintf("range %q is outside the %d bytes of %s", rh, m.Size, m))
+			return
+		}
+		if ok {
+			off, n, partial = start, length, true
+			hd.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, start+length-1, m.Size))
+		}
+	}
+	status := http.StatusOK
+	if partial {
+		status = http.StatusPartialContent
+	}
+	hd.Set("Content-Length", strconv.FormatInt(n, 10))
+	if c.Request.Method == http.MethodHead {
+		c.Status(status)
+		return
+	}
+	if partial || m.Size <= h.cfg.CacheMaxObject {
+		b, err := h.svc.Read(ctx, m, off, n)
+		if err != nil {
+			hd.Del("Content-Length")
+			hd.Del("Content-Range")
+			writeError(c, err)
+			return
+		}
+		c.Status(status)
+		_, _ = c.Writer.Write(b)
+		return
+	}
+	// Large whole object: stream segment by segment.
+	cw := &countingWriter{w: c.Writer, before: func() { c.Status(status) }}
+	if err := h.svc.Stream(ctx, m, cw); err != nil {
+		if cw.n == 0 {
+			hd.Del("Content-Length")
+			writeError(c, err)
+			return
+		}
+		h.log.Error("aborting a response mid-stream", "object", m.String(), "sent", cw.n, "err", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+type countingWriter struct {
+	w      io.Writer
+	n      int64
+	before func()
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.n == 0 && c.before != nil {
+		c.before()
+		c.before = nil
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,13 @@
+// Package placement decides which edge nodes hold which shards of an object.
+// It is pure: given the candidate nodes and the redundancy it returns a
+// placement, or an error saying why none satisfies the rules:
+//
+//   - no node holds K or more shards of one object, so no single node can
+//     rebuild it (with K = 1 every shard is the whole ciphertext, which the
+//     rule forbids; such layouts are refused);
+//   - shards spread over zones as evenly as the nodes allow, then over nodes;
+//   - each shard is held by R distinct nodes (R = 1 until replication is
+//     configured);
+//   - among equals, nodes with more free capacity are preferred, and the
+//     object's own seed breaks remaining ties so load spreads across objects.
+package placement

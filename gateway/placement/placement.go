@@ -1,0 +1,128 @@
+package placement
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+)
+
+// ErrImpossible is returned when no placement satisfies the rules.
+var ErrImpossible = errors.New("no placement satisfies the rules")
+
+// Node is a candidate holder.
+type Node struct {
+	ID        string
+	Zone      string
+	FreeBytes int64
+}
+
+// Request describes what to place.
+type Request struct {
+	// K and M are the data and parity shard counts.
+	K, M int
+	// R is the number of distinct holders per shard (>= 1).
+	R int
+	// ShardSize is the byte size of every shard.
+	ShardSize int64
+	// Seed varies tie-breaking per object (for example its name).
+	Seed string
+}
+
+// Placement lists, per shard index, the ids of its holders.
+type Placement [][]string
+
+// String renders the placement as "0:[a b] 1:[c]".
+func (p Placement) String() string {
+	s := ""
+	for i, h := range p {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%d:%v", i, h)
+	}
+	return s
+}
+
+// MaxPerNode is the most shards of one object a node may hold.
+func (r Request) MaxPerNode() int { return r.K - 1 }
+
+// Place returns a placement of r over nodes. Nodes without room for a shard
+// are not used.
+func Place(r Request, nodes []Node) (Placement, error) {
+	if r.K < 2 || r.M < 0 || r.R < 1 {
+		return nil, fmt.Errorf("%w: k=%d m=%d r=%d (k must be at least 2 so that no node holds k shards)", ErrImpossible, r.K, r.M, r.R)
+	}
+	total := r.K + r.M
+	type cand struct {
+		Node
+		held int
+		tie  uint64
+	}
+	var cands []*cand
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		if seen[n.ID] || n.FreeBytes < r.ShardSize {
+			continue
+		}
+		seen[n.ID] = true
+		h := fnv.New64a()
+		h.Write([]byte(r.Seed))
+		h.Write([]byte{0})
+		h.Write([]byte(n.ID))
+		cands = append(cands, &cand{Node: n, tie: h.Sum64()})
+	}
+	maxPer := r.MaxPerNode()
+	if len(cands) < r.R || len(cands)*maxPer < total*r.R {
+		return nil, fmt.Errorf("%w: %d shards × %d holders need at least %d usable nodes holding at most %d each, have %d",
+			ErrImpossible, total, r.R, (total*r.R+maxPer-1)/maxPer, maxPer, len(cands))
+	}
+	zoneLoad := map[string]int{}
+	out := make(Placement, total)
+	for i := 0; i < total; i++ {
+		for rep := 0; rep < r.R; rep++ {
+			var best *cand
+			for _, c := range cands {
+				if c.held >= maxPer || contains(out[i], c.ID) {
+					continue
+				}
+				if best == nil || better(c.held, zoneLoad[c.Zone], c.FreeBytes, c.tie, best.held, zoneLoad[best.Zone], best.FreeBytes, best.tie) {
+					best = c
+				}
+			}
+			if best == nil {
+				return nil, fmt.Errorf("%w: shard %d has no node left for holder %d", ErrImpossible, i, rep+1)
+			}
+			out[i] = append(out[i], best.ID)
+			best.held++
+			best.FreeBytes -= r.ShardSize
+			zoneLoad[best.Zone]++
+		}
+		sort.Strings(out[i])
+	}
+	return out, nil
+}
+
+// better orders candidates: fewest shards of this object, then least-loaded
+// zone, then most free space, then the per-object tie-breaker.
+func better(held, zone int, free int64, tie uint64, bHeld, bZone int, bFree int64, bTie uint64) bool {
+	if held != bHeld {
+		return held < bHeld
+	}
+	if zone != bZone {
+		return zone < bZone
+	}
+	if free != bFree {
+		return free > bFree
+	}
+	return tie < bTie
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,121 @@
+package placement
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func nodes(zones ...string) []Node {
+	var out []Node
+	for i, z := range zones {
+		out = append(out, Node{ID: fmt.Sprintf("n%d", i), Zone: z, FreeBytes: 1 << 30})
+	}
+	return out
+}
+
+// check verifies the invariants every placement must satisfy.
+func check(t *testing.T, r Request, ns []Node, p Placement) {
+	t.Helper()
+	if len(p) != r.K+r.M {
+		t.Fatalf("placement has %d shards, want %d", len(p), r.K+r.M)
+	}
+	per := map[string]int{}
+	zone := map[string]string{}
+	for _, n := range ns {
+		zone[n.ID] = n.Zone
+	}
+	for i, holders := range p {
+		if len(holders) != r.R {
+			t.Fatalf("shard %d has %d holders, want %d", i, len(holders), r.R)
+		}
+		seen := map[string]bool{}
+		for _, h := range holders {
+			if seen[h] {
+				t.Fatalf("shard %d lists %s twice", i, h)
+			}
+			seen[h] = true
+			per[h]++
+		}
+	}
+	for id, c := range per {
+		if c >= r.K {
+			t.Fatalf("node %s holds %d shards, k=%d: it could rebuild the object", id, c, r.K)
+		}
+		if _, ok := zone[id]; !ok {
+			t.Fatalf("unknown node %s", id)
+		}
+	}
+}
+
+func TestPlace(t *testing.T) {
+	tests := []struct {
+		name     string
+		req      Request
+		nodes    []Node
+		wantErr  bool
+		maxZone  int // most shards allowed in one zone (0: unchecked)
+		distinct int // expected distinct holders (0: unchecked)
+	}{
+		{"6 nodes 2 zones k4 m2", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "a", "a", "b", "b", "b"), false, 3, 6},
+		{"3 nodes k4 m2: two shards each", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "b", "c"), false, 2, 3},
+		{"2 nodes k4 m2: impossible (3 each would reach... 3 < 4 is fine)", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "b"), false, 0, 2},
+		{"1 node: impossible", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a"), true, 0, 0},
+		{"k=2 m=1 needs 3 nodes", Request{K: 2, M: 1, R: 1, ShardSize: 10}, nodes("a", "b"), true, 0, 0},
+		{"k=2 m=1 on 3 nodes", Request{K: 2, M: 1, R: 1, ShardSize: 10}, nodes("a", "b", "c"), false, 1, 3},
+		{"k=1 refused", Request{K: 1, M: 2, R: 1, ShardSize: 10}, nodes("a", "b", "c"), true, 0, 0},
+		{"replication 3 over 6 nodes", Request{K: 4, M: 2, R: 3, ShardSize: 10}, nodes("a", "a", "b", "b", "c", "c"), false, 6, 6},
+		{"replication needs distinct holders", Request{K: 4, M: 2, R: 3, ShardSize: 10}, nodes("a", "b"), true, 0, 0},
+		{"full nodes are skipped", Request{K: 2, M: 1, R: 1, ShardSize: 10},
+			[]Node{{ID: "x", Zone: "a", FreeBytes: 5}, {ID: "y", Zone: "a", FreeBytes: 50}, {ID: "z", Zone: "b", FreeBytes: 50}}, true, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := Place(tt.req, tt.nodes)
+			if tt.wantErr {
+				if !errors.Is(err, ErrImpossible) {
+					t.Fatalf("Place() = %v, %v; want ErrImpossible", p, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, tt.req, tt.nodes, p)
+			zoneOf := map[string]string{}
+			for _, n := range tt.nodes {
+				zoneOf[n.ID] = n.Zone
+			}
+			perZone, holders := map[string]int{}, map[string]bool{}
+			for _, hs := range p {
+				for _, h := range hs {
+					perZone[zoneOf[h]]++
+					holders[h] = true
+				}
+			}
+			for z, c := range perZone {
+				if tt.maxZone > 0 && c > tt.maxZone {
+					t.Fatalf("zone %s holds %d shards, want at most %d (%v)", z, c, tt.maxZone, p)
+				}
+			}
+			if tt.distinct > 0 && len(holders) != tt.distinct {
+				t.Fatalf("%d distinct holders, want %d (%v)", len(holders), tt.distinct, p)
+			}
+		})
+	}
+}
+
+func TestPlaceSpreadsAcrossObjects(t *testing.T) {
+	ns := nodes("a", "a", "a", "a", "b", "b", "b", "b")
+	first := map[string]int{}
+	for i := 0; i < 200; i++ {
+		p, err := Place(Request{K: 2, M: 1, R: 1, ShardSize: 1, Seed: fmt.Sprintf("obj-%d", i)}, ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[p[0][0]]++
+	}
+	if len(first) < 6 {
+		t.Fatalf("shard 0 of 200 objects landed on only %d of 8 nodes: %v", len(first), first)
+	}
+}
