@@ -5,6 +5,8 @@
 //   - no node holds K or more shards of one object, so no single node can
 //     rebuild it (with K = 1 every shard is the whole ciphertext, which the
 //     rule forbids; such layouts are refused);
+//   - without replication (R = 1) no node holds more than max(M, 1) shards,
+//     so losing any single node leaves at least K shards;
 //   - shards spread over zones as evenly as the nodes allow, then over nodes;
 //   - each shard is held by R distinct nodes (R = 1 until replication is
 //     configured);

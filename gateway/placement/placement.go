@@ -44,8 +44,16 @@ func (p Placement) String() string {
 	return s
 }
 
-// MaxPerNode is the most shards of one object a node may hold.
-func (r Request) MaxPerNode() int { return r.K - 1 }
+// MaxPerNode is the most shards of one object a node may hold: fewer than K,
+// so that no node can rebuild the object, and, without replication, at most
+// max(M, 1), so that losing any one node never loses more shards than the
+// parity covers. With R >= 2 another holder keeps every shard of a lost node.
+func (r Request) MaxPerNode() int {
+	if r.R >= 2 {
+		return r.K - 1
+	}
+	return min(r.K-1, max(r.M, 1))
+}
 
 // Place returns a placement of r over nodes. Nodes without room for a shard
 // are not used.

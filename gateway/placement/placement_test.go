@@ -42,6 +42,9 @@ func check(t *testing.T, r Request, ns []Node, p Placement) {
 		if c >= r.K {
 			t.Fatalf("node %s holds %d shards, k=%d: it could rebuild the object", id, c, r.K)
 		}
+		if r.R == 1 && c > max(r.M, 1) {
+			t.Fatalf("node %s holds %d shards, m=%d: losing it would lose the object", id, c, r.M)
+		}
 		if _, ok := zone[id]; !ok {
 			t.Fatalf("unknown node %s", id)
 		}
@@ -59,7 +62,8 @@ func TestPlace(t *testing.T) {
 	}{
 		{"6 nodes 2 zones k4 m2", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "a", "a", "b", "b", "b"), false, 3, 6},
 		{"3 nodes k4 m2: two shards each", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "b", "c"), false, 2, 3},
-		{"2 nodes k4 m2: impossible (3 each would reach... 3 < 4 is fine)", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "b"), false, 0, 2},
+		{"2 nodes k4 m2: impossible (losing one node would lose 3 > m shards)", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a", "b"), true, 0, 0},
+		{"2 nodes k4 m3: three shards each", Request{K: 4, M: 3, R: 1, ShardSize: 10}, nodes("a", "b", "c"), false, 3, 3},
 		{"1 node: impossible", Request{K: 4, M: 2, R: 1, ShardSize: 10}, nodes("a"), true, 0, 0},
 		{"k=2 m=1 needs 3 nodes", Request{K: 2, M: 1, R: 1, ShardSize: 10}, nodes("a", "b"), true, 0, 0},
 		{"k=2 m=1 on 3 nodes", Request{K: 2, M: 1, R: 1, ShardSize: 10}, nodes("a", "b", "c"), false, 1, 3},
