@@ -19,7 +19,7 @@ CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
 .PHONY: all deps fabric tools build demo down network-up network-down network-status \
-        test test-unit test-integration vet fmt-check clean
+        test test-unit test-integration vet fmt-check clean proto proto-check
 
 all: build
 
@@ -32,6 +32,13 @@ fabric:
 tools:
 	@scripts/install-tools.sh
 
+## proto / proto-check: regenerate proto/dct/v1, or fail when it is stale
+proto:
+	@scripts/gen-proto.sh
+
+proto-check:
+	@scripts/gen-proto.sh --check
+
 ## build: DCT binaries into $(BIN) and the external builder into $(CACHE)/builder
 build:
 	@mkdir -p $(BIN) $(BUILDER)
@@ -39,6 +46,9 @@ build:
 	cd chaincode && $(GOBUILD) -o $(CHAINCODE) ./cmd/dct-chaincode
 	$(GOBUILD) -o $(BUILDER)/detect ./network/builder/cmd/ccaas-builder
 	@ln -f $(BUILDER)/detect $(BUILDER)/build && ln -f $(BUILDER)/detect $(BUILDER)/release
+	$(GOBUILD) -o $(BIN)/dct-agent ./edge-agent/cmd/dct-agent
+	$(GOBUILD) -o $(BIN)/dct-gateway ./gateway/cmd/dct-gateway
+	$(GOBUILD) -o $(BIN)/dct ./cli/cmd/dct
 
 ## network-up / network-down: the Fabric network with the DCT chaincode
 network-up: fabric build
@@ -50,10 +60,19 @@ network-down:
 network-status:
 	@$(NETWORK) status --run-dir $(RUN_DIR)
 
-## demo: the whole system, up until `make down`
-demo: network-up
+## demo: the whole system, up until `make down`: the Fabric network with the
+## chaincode, DEMO_AGENTS edge agents per organisation, DEMO_GATEWAYS gateways
+## from DEMO_GATEWAY_PORT on, and the sample portal published through them.
+DEMO_AGENTS       ?= 3
+DEMO_GATEWAYS     ?= 1
+DEMO_GATEWAY_PORT ?= 8080
+demo: fabric build
+	$(NETWORK) up --run-dir $(RUN_DIR) --agents-per-org $(DEMO_AGENTS) --gateways $(DEMO_GATEWAYS) \
+	  --gateway-port $(DEMO_GATEWAY_PORT) --bin-dir $(BIN)
+	$(BIN)/dct --gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) publish-demo-portal
 	@echo
-	@echo "DCT demo is up. Connection profiles and crypto material: $(RUN_DIR)"
+	@echo "DCT demo is up: gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT), logs in $(RUN_DIR)/logs."
+	@echo "Publish more with: $(BIN)/dct --gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) publish DIR"
 	@echo "Stop it with: make down"
 
 down: network-down
@@ -64,14 +83,14 @@ test: deps build
 	  set -e; \
 	  $(GO) test -json -count=1 ./... ; \
 	  (cd chaincode && $(GO) test -json -count=1 ./...) ; \
-	  DCT_CACHE_DIR=$(CACHE) $(GO) test -json -count=1 -tags integration -timeout 20m ./test/integration/...'
+	  DCT_CACHE_DIR=$(CACHE) $(GO) test -json -count=1 -tags integration -timeout 20m ./test/...'
 
 test-unit: tools
 	$(TOOLS)/gotestsum --format pkgname-and-test-fails --raw-command -- bash -c '\
 	  set -e; $(GO) test -json -short ./... ; (cd chaincode && $(GO) test -json -short ./...)'
 
 test-integration: deps build
-	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -tags integration -timeout 20m ./test/integration/...
+	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -tags integration -timeout 20m ./test/...
 
 vet:
 	$(GO) vet ./... && (cd chaincode && $(GO) vet ./...) && $(GO) vet -tags integration ./test/...

@@ -171,7 +171,9 @@ func (c *Config) Resolve() error {
 	set(&c.CertFile, org.UserCert)
 	set(&c.KeyPath, org.UserKeyDir)
 	set(&c.AgentCA, desc.TLSRootBundle)
-	userTLS := filepath.Join(filepath.Dir(filepath.Dir(org.UserCert)), "tls")
+	// UserCert is <user>/msp/signcerts/cert.pem; the TLS client pair is
+	// in <user>/tls.
+	userTLS := filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(org.UserCert))), "tls")
 	set(&c.AgentClientCert, filepath.Join(userTLS, "client.crt"))
 	set(&c.AgentClientKey, filepath.Join(userTLS, "client.key"))
 	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))

@@ -58,6 +58,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	var (
 		runDir, cacheDir, logLevel string
 		orgs                       string
+		svc                        Services
 	)
 	def := DefaultConfig("", "")
 	cfg := def
@@ -81,9 +82,34 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			c.BatchTimeout, c.RaftTick, c.ReadyTimeout, c.GossipInterval = cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout, cfg.GossipInterval
 			c.Orgs = OrgsFromNames(strings.Split(orgs, ","))
 			c.Logger = newLogger(logLevel)
+			c.AgentsPerOrg = svc.AgentsPerOrg
 			desc, tm, err := Up(cmd.Context(), c)
 			if err != nil {
 				return err
+			}
+			if svc.AgentsPerOrg > 0 || svc.Gateways > 0 {
+				defAgent, defGateway := ServicePorts(c.BasePort)
+				if svc.AgentPort == 0 {
+					svc.AgentPort = defAgent
+				}
+				if svc.GatewayPort == 0 {
+					svc.GatewayPort = defGateway
+				}
+				if svc.BinDir == "" {
+					svc.BinDir = filepath.Join(cacheDir, "bin")
+				}
+				if svc.BinDir, err = filepath.Abs(svc.BinDir); err != nil {
+					return err
+				}
+				svc.LogLevel, svc.Logger = logLevel, c.Logger
+				start := time.Now()
+				if err := StartServices(cmd.Context(), desc, svc); err != nil {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					_ = Down(ctx, desc.RunDir, false)
+					return err
+				}
+				fmt.Fprintf(stdout, "%d agents and %d gateways up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
 			}
 			fmt.Fprintf(stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
 				tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
@@ -104,6 +130,11 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", envDuration("DCT_BATCH_TIMEOUT", def.BatchTimeout), "orderer batch timeout (DCT_BATCH_TIMEOUT)")
 	f.DurationVar(&cfg.RaftTick, "raft-tick", envDuration("DCT_RAFT_TICK", def.RaftTick), "Raft tick interval (DCT_RAFT_TICK)")
 	f.DurationVar(&cfg.GossipInterval, "gossip-interval", envDuration("DCT_GOSSIP_INTERVAL", def.GossipInterval), "peer gossip alive/reconnect interval (DCT_GOSSIP_INTERVAL)")
+	f.IntVar(&svc.AgentsPerOrg, "agents-per-org", envInt("DCT_AGENTS_PER_ORG", 0), "edge agents started per organisation, 0..9 (DCT_AGENTS_PER_ORG)")
+	f.IntVar(&svc.Gateways, "gateways", envInt("DCT_GATEWAYS", 0), "HTTP gateways started, acting for the organisations in turn (DCT_GATEWAYS)")
+	f.IntVar(&svc.AgentPort, "agent-port", envInt("DCT_AGENT_PORT", 0), "first agent port; agent a of org j gets +10j+a (DCT_AGENT_PORT; default base port + 300)")
+	f.IntVar(&svc.GatewayPort, "gateway-port", envInt("DCT_GATEWAY_PORT", 0), "first gateway HTTP port (DCT_GATEWAY_PORT; default base port + 400)")
+	f.StringVar(&svc.BinDir, "bin-dir", envOr("DCT_BIN_DIR", ""), "where dct-agent and dct-gateway are (DCT_BIN_DIR; default <cache-dir>/bin)")
 	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", envDuration("DCT_READY_TIMEOUT", def.ReadyTimeout), "give up if not ready by then (DCT_READY_TIMEOUT)")
 
 	var keep bool
@@ -204,4 +235,10 @@ func printSummary(w io.Writer, d *Description) {
 		fmt.Fprintf(w, "  profile  %s\n", org.ConnectionProfile)
 	}
 	fmt.Fprintf(w, "  chaincode server %s\n  description %s\n", d.ChaincodeAddress, filepath.Join(d.RunDir, DescriptionFile))
+	for _, a := range d.Agents {
+		fmt.Fprintf(w, "  agent    %-28s %s (%s, zone %s)\n", a.Name, a.Address, a.Org, a.Zone)
+	}
+	for _, g := range d.Gateways {
+		fmt.Fprintf(w, "  gateway  %-28s %s (%s)\n", g.Name, g.URL, g.Org)
+	}
 }

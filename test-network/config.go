@@ -194,6 +194,9 @@ const (
 	maxOrgs        = 10
 	peerBlock      = 100
 	chaincodeBlock = 200
+	// servicesBlock starts the default agent ports (B+300+10j+a) and, 100
+	// further, the gateway ports (ServicePorts).
+	servicesBlock = 300
 )
 
 func (c Config) portSpan() int { return chaincodeBlock + 1 }

@@ -29,6 +29,11 @@ type Description struct {
 	OrdererOrg         OrgInfo       `json:"ordererOrg"`
 	Orderers           []OrdererNode `json:"orderers"`
 	Orgs               []OrgInfo     `json:"orgs"`
+	// AgentsPerOrg is how many agent TLS identities each organisation has.
+	AgentsPerOrg int `json:"agentsPerOrg,omitempty"`
+	// Agents and Gateways are the DCT services started by StartServices.
+	Agents   []AgentInfo   `json:"agents,omitempty"`
+	Gateways []GatewayInfo `json:"gateways,omitempty"`
 }
 
 // OrgInfo locates an organisation's crypto material and nodes.

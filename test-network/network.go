@@ -172,6 +172,12 @@ func (d *Description) addresses() []string {
 			out = append(out, p.Address, p.ChaincodeAddress, p.OperationsAddress)
 		}
 	}
+	for _, a := range d.Agents {
+		out = append(out, a.Address)
+	}
+	for _, g := range d.Gateways {
+		out = append(out, g.Address)
+	}
 	return append(out, d.ChaincodeAddress)
 }
 
@@ -188,6 +194,7 @@ func (n *Network) describe() *Description {
 		ChaincodeAddress: c.addr(c.chaincodePort()),
 		TLSRootBundle:    filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
 		MasterKeyFile:    filepath.Join(c.RunDir, "master.key"),
+		AgentsPerOrg:     c.AgentsPerOrg,
 	}
 	oo := c.OrdererOrg
 	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)

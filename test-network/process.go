@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,15 +28,18 @@ type process struct {
 func (n *Network) pidDir() string { return filepath.Join(n.cfg.RunDir, "pids") }
 func (n *Network) logDir() string { return filepath.Join(n.cfg.RunDir, "logs") }
 
-// start launches p in its own session so that it outlives the caller, with
-// output to RunDir/logs/<name>.log and its pid in RunDir/pids/<name>.pid.
-func (n *Network) start(p process) error {
-	for _, d := range []string{n.pidDir(), n.logDir()} {
+func (n *Network) start(p process) error { return startProcess(n.cfg.RunDir, n.log, p) }
+
+// startProcess launches p in its own session so that it outlives the caller,
+// with output to runDir/logs/<name>.log and its pid in runDir/pids/<name>.pid.
+func startProcess(runDir string, log *slog.Logger, p process) error {
+	pidDir, logDir := filepath.Join(runDir, "pids"), filepath.Join(runDir, "logs")
+	for _, d := range []string{pidDir, logDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
 	}
-	logf, err := os.OpenFile(filepath.Join(n.logDir(), p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(filepath.Join(logDir, p.name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -51,12 +55,12 @@ func (n *Network) start(p process) error {
 	// Reap the child if it exits while this process lives (tests); when the
 	// CLI exits, init adopts it.
 	go func() { _ = cmd.Wait() }()
-	pidFile := filepath.Join(n.pidDir(), p.name+".pid")
+	pidFile := filepath.Join(pidDir, p.name+".pid")
 	if err := writeFileAtomic(pidFile, []byte(fmt.Sprintf("%d\n%s\n", cmd.Process.Pid, p.bin)), 0o644); err != nil {
 		_ = cmd.Process.Kill()
 		return err
 	}
-	n.log.Debug("started", "process", p.name, "pid", cmd.Process.Pid)
+	log.Debug("started", "process", p.name, "pid", cmd.Process.Pid)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 )
@@ -78,6 +79,12 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 	c, err := grpc.NewClient(endpoint,
 		grpc.WithTransportCredentials(p.creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		// A restarted agent is used again within seconds, not after
+		// gRPC's default backoff of up to two minutes.
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 3 * time.Second},
+			MinConnectTimeout: 3 * time.Second,
+		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(4*MaxMessage)),
 	)
 	if err != nil {

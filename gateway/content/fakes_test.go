@@ -191,6 +191,8 @@ type fakeAgent struct {
 	capacity int64
 	down     bool
 	failPuts bool
+	// refuseUploads fails PutShard itself (Free still answers).
+	refuseUploads bool
 	gets     int
 }
 
@@ -209,7 +211,7 @@ func (a *fakeAgent) corrupt() {
 func (a *fakeAgent) PutShard(_ context.Context, size int64) (ShardWriter, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.down {
+	if a.down || a.refuseUploads {
 		return nil, errDown
 	}
 	return &fakeWriter{a: a, size: size}, nil

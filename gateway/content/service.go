@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"mime"
 	"path"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -189,10 +191,6 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	if err != nil {
 		return nil, err
 	}
-	place, err := placement.Place(placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}, nodes.candidates)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
-	}
 	salt := make([]byte, 32)
 	if _, err := rand.Read(salt); err != nil {
 		return nil, err
@@ -201,7 +199,33 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	if err != nil {
 		return nil, err
 	}
-	res, pushed, err := s.push(ctx, layout, key, place, nodes.byID, body)
+	// An agent that cannot take an upload before any byte of the body is
+	// read is left out and the shards placed again without it.
+	var (
+		res       *codec.Result
+		pushed    []pushedShard
+		place     placement.Placement
+		refused   []string
+		candidate = nodes.candidates
+	)
+	for {
+		place, err = placement.Place(placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}, candidate)
+		if err != nil {
+			if len(refused) > 0 {
+				return nil, fmt.Errorf("%w: %w (left out because they refused the upload: %s)", ErrNoPlacement, err, strings.Join(refused, "; "))
+			}
+			return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
+		}
+		res, pushed, err = s.push(ctx, layout, key, place, nodes.byID, body)
+		var oe *openError
+		if errors.As(err, &oe) {
+			s.log.Warn("agent refused an upload; placing without it", "node", oe.node, "err", oe.err)
+			refused = append(refused, oe.Error())
+			candidate = slices.DeleteFunc(slices.Clone(candidate), func(n placement.Node) bool { return n.ID == oe.node })
+			continue
+		}
+		break
+	}
 	if err != nil {
 		s.cleanup(pushed)
 		return nil, err
@@ -302,6 +326,16 @@ func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error
 	return nil, fmt.Errorf("node %s is not registered", id)
 }
 
+// openError: an agent refused to start an upload, before any byte of the
+// body was consumed, so the publish can place its shards elsewhere.
+type openError struct {
+	node string
+	err  error
+}
+
+func (e *openError) Error() string { return fmt.Sprintf("node %s: %v", e.node, e.err) }
+func (e *openError) Unwrap() error { return ErrUpload }
+
 // pushedShard is a shard stored on an agent, to delete if the publish fails.
 type pushedShard struct {
 	agent Agent
@@ -332,13 +366,13 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 			a, err := s.agents.Agent(nodes[id])
 			if err != nil {
 				abortAll()
-				return nil, nil, fmt.Errorf("%w: node %s: %w", ErrUpload, id, err)
+				return nil, nil, &openError{node: id, err: err}
 			}
 			w, err := a.PutShard(ctx, l.ShardSize())
 			if err != nil {
 				abortAll()
 				s.free.drop(id)
-				return nil, nil, fmt.Errorf("%w: node %s: %w", ErrUpload, id, err)
+				return nil, nil, &openError{node: id, err: err}
 			}
 			targets[i] = append(targets[i], &target{node: id, a: a, w: w})
 		}

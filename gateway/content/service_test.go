@@ -235,3 +235,35 @@ func TestPurgeAndCache(t *testing.T) {
 		t.Fatal("purged object still cached")
 	}
 }
+
+// TestPublishPlacesAroundRefusingAgents: an agent that answers Free but
+// refuses the upload itself is left out before the body is read.
+func TestPublishPlacesAroundRefusingAgents(t *testing.T) {
+	ctx := context.Background()
+	s, _, a := newTestService(t, 7, nil)
+	a.get("n3").refuseUploads = true
+	a.get("n5").refuseUploads = true
+	body := payload(9000)
+	pub, err := s.Publish(ctx, "site/app.js", "", int64(len(body)), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range pub.Manifest.Shards {
+		for _, id := range sh.Nodes {
+			if id == "n3" || id == "n5" {
+				t.Fatalf("shard %d placed on refusing node %s", sh.Index, id)
+			}
+		}
+	}
+	got, err := s.Read(ctx, pub.Manifest, 0, pub.Manifest.Size)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read back: %v", err)
+	}
+	// Too few nodes left once the refusing ones are out: a clear error.
+	s2, _, a2 := newTestService(t, 3, nil)
+	a2.get("n1").refuseUploads = true
+	_, err = s2.Publish(ctx, "site/app.js", "", int64(len(body)), bytes.NewReader(body))
+	if !errors.Is(err, ErrNoPlacement) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("publish with one of three nodes refusing = %v, want ErrNoPlacement naming the refusal", err)
+	}
+}

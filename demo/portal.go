@@ -1,0 +1,92 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"path"
+
+	"github.com/dct-network/dct/gateway/httpapi"
+)
+
+//go:embed portal
+var assets embed.FS
+
+// Publisher is what PublishPortal needs of a gateway client.
+type Publisher interface {
+	Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*httpapi.PublishResponse, error)
+}
+
+// Asset is one published portal asset.
+type Asset struct {
+	Name      string
+	URL       string
+	Integrity string
+	Size      int64
+}
+
+// Portal is the outcome of PublishPortal.
+type Portal struct {
+	Page             Asset
+	CSS, JS, Feed    Asset
+	All              []Asset
+	GatewayBaseURL   string
+	VersionedPageURL string
+	LatestPageURL    string
+}
+
+// PublishPortal publishes the sample portal under prefix (e.g. "portal/")
+// through pub: the stylesheet, script and feed first, then the page that
+// references their immutable versioned URLs with their SRI integrity values.
+func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (*Portal, error) {
+	out := &Portal{GatewayBaseURL: baseURL}
+	put := func(file, contentType string, body []byte) (Asset, error) {
+		name := prefix + file
+		res, err := pub.Publish(ctx, name, contentType, int64(len(body)), bytes.NewReader(body))
+		if err != nil {
+			return Asset{}, fmt.Errorf("publish %s: %w", name, err)
+		}
+		a := Asset{Name: name, URL: res.VersionedURL, Integrity: res.Integrity, Size: res.Size}
+		out.All = append(out.All, a)
+		return a, nil
+	}
+	read := func(file string) ([]byte, error) { return assets.ReadFile(path.Join("portal", file)) }
+	var err error
+	for _, a := range []struct {
+		file, ct string
+		dst      *Asset
+	}{
+		{"portal.css", "text/css; charset=utf-8", &out.CSS},
+		{"quotes.js", "text/javascript; charset=utf-8", &out.JS},
+		{"quotes.json", "application/json", &out.Feed},
+	} {
+		b, rerr := read(a.file)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if *a.dst, err = put(a.file, a.ct, b); err != nil {
+			return nil, err
+		}
+	}
+	tmplText, err := read("index.html.tmpl")
+	if err != nil {
+		return nil, err
+	}
+	tmpl, err := template.New("index").Parse(string(tmplText))
+	if err != nil {
+		return nil, err
+	}
+	var page bytes.Buffer
+	if err := tmpl.Execute(&page, out); err != nil {
+		return nil, err
+	}
+	if out.Page, err = put("index.html", "text/html; charset=utf-8", page.Bytes()); err != nil {
+		return nil, err
+	}
+	out.VersionedPageURL = baseURL + out.Page.URL
+	out.LatestPageURL = baseURL + "/cdn/" + out.Page.Name
+	return out, nil
+}

@@ -1,0 +1,237 @@
+package edgeagent
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/spf13/pflag"
+)
+
+// touch creates empty files and returns the path of the first.
+func touch(t *testing.T, paths ...string) string {
+	t.Helper()
+	for _, p := range paths {
+		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths[0]
+}
+
+// validConfig is a complete configuration whose files exist.
+func validConfig(t *testing.T) Config {
+	dir := t.TempDir()
+	f := func(name string) string { return touch(t, filepath.Join(dir, name)) }
+	c := DefaultConfig()
+	c.DataDir = filepath.Join(dir, "data")
+	c.NodeID = "agent0-org1"
+	c.TLSCert, c.TLSKey, c.ClientCA = f("server.crt"), f("server.key"), f("ca.pem")
+	c.PeerAddress, c.PeerTLSCA, c.MSPID = "127.0.0.1:7051", f("peer-ca.pem"), "Org1MSP"
+	c.CertFile, c.KeyPath = f("user.pem"), f("user.key")
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string // part of the error; "" = valid
+	}{
+		{"valid", func(c *Config) {}, ""},
+		{"valid without registration", func(c *Config) { c.Register = false; c.PeerAddress, c.CertFile = "", "" }, ""},
+		{"valid port 0", func(c *Config) { c.Listen = "127.0.0.1:0" }, ""},
+		{"valid explicit endpoint", func(c *Config) { c.Listen = "0.0.0.0:9500"; c.Endpoint = "agent0.example.org:9500" }, ""},
+		{"listen malformed", func(c *Config) { c.Listen = "9500" }, "listen address"},
+		{"listen on all addresses without endpoint", func(c *Config) { c.Listen = "0.0.0.0:9500" }, "--endpoint"},
+		{"listen on all addresses, no registration", func(c *Config) { c.Listen = ":9500"; c.Register = false }, ""},
+		{"endpoint without port", func(c *Config) { c.Endpoint = "agent0" }, "endpoint"},
+		{"endpoint port 0", func(c *Config) { c.Endpoint = "127.0.0.1:0" }, "endpoint"},
+		{"no data dir", func(c *Config) { c.DataDir = "" }, "data directory"},
+		{"zero capacity", func(c *Config) { c.CapacityBytes = 0 }, "capacity"},
+		{"negative capacity", func(c *Config) { c.CapacityBytes = -1 }, "capacity"},
+		{"no node id", func(c *Config) { c.NodeID = "" }, "node id"},
+		{"upper-case node id", func(c *Config) { c.NodeID = "Agent0" }, "node id"},
+		{"bad zone", func(c *Config) { c.Zone = "eu west" }, "zone"},
+		{"empty zone", func(c *Config) { c.Zone = "" }, "zone"},
+		{"latitude", func(c *Config) { c.Latitude = 91 }, "latitude"},
+		{"latitude NaN", func(c *Config) { c.Latitude = math.NaN() }, "latitude"},
+		{"longitude", func(c *Config) { c.Longitude = -181 }, "longitude"},
+		{"bandwidth", func(c *Config) { c.BandwidthBps = 0 }, "bandwidth"},
+		{"no TLS cert", func(c *Config) { c.TLSCert = "" }, "TLS certificate is not set"},
+		{"missing TLS key", func(c *Config) { c.TLSKey += ".gone" }, "TLS key"},
+		{"no client CA", func(c *Config) { c.ClientCA = "" }, "client CA"},
+		{"no peer", func(c *Config) { c.PeerAddress = "" }, "peer address"},
+		{"missing peer CA", func(c *Config) { c.PeerTLSCA = "/nonexistent/ca.pem" }, "peer TLS CA"},
+		{"no operator cert", func(c *Config) { c.CertFile = "" }, "operator certificate"},
+		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},
+		{"no channel", func(c *Config) { c.Channel = "" }, "channel"},
+		{"register timeout", func(c *Config) { c.RegisterTimeout = 0 }, "register timeout"},
+		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown timeout"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig(t)
+			tc.change(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// writeNetwork writes a network.json the way test-network lays out a run
+// directory, for two organisations.
+func writeNetwork(t *testing.T) string {
+	t.Helper()
+	run := t.TempDir()
+	desc := testnetwork.Description{RunDir: run, Channel: "chan1", Chaincode: "cc1", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem")}
+	for i, o := range []testnetwork.Org{{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, {Name: "Org2", MSPID: "Org2MSP", Domain: "org2.dct.test"}} {
+		base := filepath.Join(run, "crypto", "peerOrganizations", o.Domain)
+		user := "User1@" + o.Domain
+		desc.Orgs = append(desc.Orgs, testnetwork.OrgInfo{
+			Org:        o,
+			MSPDir:     filepath.Join(base, "msp"),
+			UserCert:   filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem"),
+			UserKeyDir: filepath.Join(base, "users", user, "msp", "keystore"),
+			Peers: []testnetwork.PeerNode{{
+				Name: "peer0." + o.Domain, Address: "127.0.0.1:" + []string{"7051", "8051"}[i],
+				TLSCACert: filepath.Join(base, "tlsca", "tlsca."+o.Domain+"-cert.pem"),
+			}},
+		})
+	}
+	b, err := json.Marshal(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(run, testnetwork.DescriptionFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func TestResolveFromNetworkDir(t *testing.T) {
+	run := writeNetwork(t)
+	org2 := filepath.Join(run, "crypto", "peerOrganizations", "org2.dct.test")
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		check  func(t *testing.T, c Config)
+	}{
+		{"org2 agent1", func(c *Config) { c.Org = "Org2MSP"; c.Name = "agent1" }, func(t *testing.T, c Config) {
+			want := Config{
+				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
+				MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
+				KeyPath:  filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
+				ClientCA: filepath.Join(run, "tls-ca-bundle.pem"),
+				TLSCert:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
+				TLSKey:   filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
+				NodeID:   "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
+				Channel: "chan1", Chaincode: "cc1",
+			}
+			got := Config{PeerAddress: c.PeerAddress, PeerTLSCA: c.PeerTLSCA, MSPID: c.MSPID, CertFile: c.CertFile,
+				KeyPath: c.KeyPath, ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID,
+				DataDir: c.DataDir, Channel: c.Channel, Chaincode: c.Chaincode}
+			if got != want {
+				t.Fatalf("resolved\n%+v\nwant\n%+v", got, want)
+			}
+		}},
+		{"first org by default", func(c *Config) {}, func(t *testing.T, c Config) {
+			if c.MSPID != "Org1MSP" || c.NodeID != "agent0-org1" || c.PeerAddress != "127.0.0.1:7051" {
+				t.Fatalf("resolved %+v", c)
+			}
+		}},
+		{"explicit flags win", func(c *Config) {
+			c.NodeID, c.DataDir, c.TLSCert, c.PeerAddress, c.Channel = "edge-7", "/srv/dct", "/etc/agent.crt", "127.0.0.9:7051", "other"
+		}, func(t *testing.T, c Config) {
+			if c.NodeID != "edge-7" || c.DataDir != "/srv/dct" || c.TLSCert != "/etc/agent.crt" ||
+				c.PeerAddress != "127.0.0.9:7051" || c.Channel != "other" {
+				t.Fatalf("resolved %+v", c)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.NetworkDir = run
+			tc.change(&c)
+			if err := c.Resolve(); err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+	for name, change := range map[string]func(c *Config){
+		"unknown org":         func(c *Config) { c.Org = "Org9MSP" },
+		"missing network dir": func(c *Config) { c.NetworkDir = filepath.Join(run, "nope") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := DefaultConfig()
+			c.NetworkDir = run
+			change(&c)
+			if err := c.Resolve(); !errors.Is(err, ErrConfig) {
+				t.Fatalf("Resolve: %v, want ErrConfig", err)
+			}
+		})
+	}
+}
+
+func TestResolveWithoutNetworkDir(t *testing.T) {
+	tests := []struct{ name, msp, want string }{
+		{"agent1", "", "agent1"},
+		{"agent1", "Org_1.MSP", "agent1-org-1-msp"},
+	}
+	for _, tc := range tests {
+		c := DefaultConfig()
+		c.Name, c.MSPID = tc.name, tc.msp
+		if err := c.Resolve(); err != nil || c.NodeID != tc.want || c.DataDir != "" {
+			t.Errorf("Resolve(%q, %q): node %q data %q err %v, want %q", tc.name, tc.msp, c.NodeID, c.DataDir, err, tc.want)
+		}
+	}
+}
+
+func TestFlagsAndEnv(t *testing.T) {
+	t.Setenv("DCT_AGENT_CAPACITY_BYTES", "12345")
+	t.Setenv("DCT_AGENT_ZONE", "eu-west")
+	t.Setenv("DCT_AGENT_REGISTER", "false")
+	t.Setenv("DCT_AGENT_LATITUDE", "48.85")
+	t.Setenv("DCT_AGENT_SHUTDOWN_TIMEOUT", "3s")
+	t.Setenv("DCT_AGENT_LISTEN", "127.0.0.1:1")
+	c := DefaultConfig()
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	envErr := c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:9600", "--node-id", "n1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := envErr(); err != nil {
+		t.Fatal(err)
+	}
+	if c.CapacityBytes != 12345 || c.Zone != "eu-west" || c.Register || c.Latitude != 48.85 ||
+		c.ShutdownTimeout != 3*time.Second || c.Listen != "127.0.0.1:9600" || c.NodeID != "n1" {
+		t.Fatalf("config %+v", c)
+	}
+
+	t.Setenv("DCT_AGENT_CAPACITY_BYTES", "lots")
+	c = DefaultConfig()
+	envErr = c.RegisterFlags(pflag.NewFlagSet("t", pflag.ContinueOnError))
+	if err := envErr(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DCT_AGENT_CAPACITY_BYTES") {
+		t.Fatalf("malformed env: %v", err)
+	}
+}

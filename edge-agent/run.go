@@ -1,0 +1,173 @@
+package edgeagent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/edge-agent/server"
+	"github.com/dct-network/dct/edge-agent/store"
+	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/spf13/cobra"
+)
+
+// Version is the agent's software version, reported by Stat; set it with
+// -ldflags "-X github.com/dct-network/dct/edge-agent.Version=…".
+var Version = "dev"
+
+// dialFunc connects to the node registry; close releases the connection.
+type dialFunc func(ctx context.Context, cfg Config) (reg Registry, close func(), err error)
+
+// Run serves until ctx ends, then shuts down gracefully. ready, when not
+// nil, receives the bound gRPC address once the agent serves (and, with
+// Register, is registered).
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
+	return run(ctx, cfg, log, ready, dialLedger)
+}
+
+func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string), dial dialFunc) error {
+	if err := cfg.Resolve(); err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.DataDir, store.Options{Capacity: cfg.CapacityBytes, Logger: log})
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", cfg.DataDir, err)
+	}
+	defer st.Close()
+	key, err := LoadOrCreateKey(filepath.Join(cfg.DataDir, KeyFile))
+	if err != nil {
+		return err
+	}
+	pub, err := PublicKeyPEM(key)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := server.TLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.ClientCA)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version}, log)
+	g, hs := server.NewGRPCServer(svc, tlsCfg)
+	errc := make(chan error, 1)
+	go func() { errc <- g.Serve(ln) }()
+	stop := func() {
+		hs.Shutdown()
+		done := make(chan struct{})
+		go func() { g.GracefulStop(); close(done) }()
+		t := time.NewTimer(cfg.ShutdownTimeout)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+			log.Warn("edge agent: graceful shutdown timed out; closing connections")
+			g.Stop()
+			<-done
+		}
+	}
+
+	endpoint := cfg.Endpoint
+	if endpoint == "" {
+		endpoint = addr
+	}
+	stats := st.Stats()
+	log.Info("edge agent serving", "addr", addr, "node", cfg.NodeID, "endpoint", endpoint, "zone", cfg.Zone,
+		"capacityBytes", stats.Capacity, "usedBytes", stats.Used, "shards", stats.Shards, "dataDir", cfg.DataDir)
+	if cfg.Register {
+		in := records.NodeInput{
+			ID: cfg.NodeID, Endpoint: endpoint, Zone: cfg.Zone, Latitude: cfg.Latitude, Longitude: cfg.Longitude,
+			StorageBytes: cfg.CapacityBytes, BandwidthBps: cfg.BandwidthBps, PublicKey: pub,
+		}
+		if err := register(ctx, cfg, in, log, dial); err != nil {
+			stop()
+			return err
+		}
+	}
+	if ready != nil {
+		ready(addr)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("edge agent shutting down")
+	stop()
+	return nil
+}
+
+// register connects to the ledger only for as long as registration takes.
+func register(ctx context.Context, cfg Config, in records.NodeInput, log *slog.Logger, dial dialFunc) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.RegisterTimeout)
+	defer cancel()
+	reg, closeReg, err := dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeReg()
+	_, err = registerRetrying(ctx, reg, cfg.MSPID, in, log)
+	return err
+}
+
+func dialLedger(ctx context.Context, cfg Config) (Registry, func(), error) {
+	signer, err := ledger.LoadSigner(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	conn, err := ledger.Dial(ctx, ledger.PeerEndpoint{Address: cfg.PeerAddress, TLSCACertFile: cfg.PeerTLSCA})
+	if err != nil {
+		return nil, nil, err
+	}
+	lc, err := ledger.New(conn, signer, ledger.WithChannel(cfg.Channel), ledger.WithChaincode(cfg.Chaincode))
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return lc, func() { lc.Close(); conn.Close() }, nil
+}
+
+// NewCommand returns the dct-agent command line.
+func NewCommand() *cobra.Command {
+	cfg := DefaultConfig()
+	var envErr func() error
+	cmd := &cobra.Command{
+		Use:   "dct-agent",
+		Short: "Store and serve DCT shards as an edge node",
+		Long: "dct-agent stores erasure-coded shards for DCT gateways over mutual TLS and registers\n" +
+			"itself in the ledger's node registry. Every flag may also be set through the\n" +
+			"DCT_AGENT_<FLAG> environment variable (upper case, '-' as '_').",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := envErr(); err != nil {
+				return err
+			}
+			lvl, err := cfg.level()
+			if err != nil {
+				return err
+			}
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+			err = Run(cmd.Context(), cfg, log, nil)
+			if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
+				return nil // interrupted while starting
+			}
+			return err
+		},
+	}
+	envErr = cfg.RegisterFlags(cmd.Flags())
+	return cmd
+}

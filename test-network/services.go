@@ -1,0 +1,357 @@
+package testnetwork
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dct-network/dct/pkg/ledger"
+)
+
+// Services says which DCT processes StartServices runs on a network: edge
+// agents of every organisation and HTTP gateways.
+type Services struct {
+	// BinDir holds the dct-agent and dct-gateway binaries.
+	BinDir string
+	// AgentsPerOrg is how many agents each organisation runs (at most the
+	// network's Config.AgentsPerOrg, which made their TLS identities).
+	AgentsPerOrg int
+	// Gateways is how many gateways run; gateway g acts for organisation
+	// g mod len(Orgs).
+	Gateways int
+	// AgentPort is the first agent port: agent a of organisation j listens
+	// on AgentPort+10j+a.
+	AgentPort int
+	// GatewayPort is gateway 0's HTTP port; gateway g listens on
+	// GatewayPort+g.
+	GatewayPort int
+	// AgentArgs and GatewayArgs are extra command-line flags.
+	AgentArgs, GatewayArgs []string
+	// Env is added to the services' environment (DCT_… settings).
+	Env []string
+	// LogLevel is the services' log level.
+	LogLevel string
+	// ReadyTimeout bounds StartServices.
+	ReadyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// AgentInfo is one running edge agent.
+type AgentInfo struct {
+	// Name is the agent's process name and node id, e.g. agent0-org1.
+	Name    string `json:"name"`
+	NodeID  string `json:"nodeId"`
+	Org     string `json:"org"`
+	Zone    string `json:"zone"`
+	Address string `json:"address"`
+	DataDir string `json:"dataDir"`
+	Bin     string `json:"bin"`
+	// Args restart the agent as it was started (RestartService).
+	Args []string `json:"args"`
+}
+
+// GatewayInfo is one running gateway.
+type GatewayInfo struct {
+	Name    string   `json:"name"`
+	Org     string   `json:"org"`
+	Address string   `json:"address"`
+	URL     string   `json:"url"`
+	Bin     string   `json:"bin"`
+	Args    []string `json:"args"`
+}
+
+// ErrServices marks services that could not be started.
+var ErrServices = errors.New("dct services")
+
+// StartServices starts the agents and gateways s describes on the network of
+// desc, records them in the run directory's network.json and returns when
+// every agent serves and is registered on the ledger and every gateway
+// answers /healthz. Down stops them with the network.
+func StartServices(ctx context.Context, desc *Description, s Services) error {
+	log := s.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if s.ReadyTimeout <= 0 {
+		s.ReadyTimeout = 2 * time.Minute
+	}
+	if s.AgentsPerOrg < 0 || s.AgentsPerOrg > desc.AgentsPerOrg {
+		return fmt.Errorf("%w: %d agents per organisation, the network has identities for %d", ErrServices, s.AgentsPerOrg, desc.AgentsPerOrg)
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = "info"
+	}
+	var addrs []string
+	for j := range desc.Orgs {
+		for a := 0; a < s.AgentsPerOrg; a++ {
+			addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.AgentPort+10*j+a))
+		}
+	}
+	for g := 0; g < s.Gateways; g++ {
+		addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.GatewayPort+g))
+	}
+	if err := portsFree(addrs); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
+	defer cancel()
+	env := append(os.Environ(), s.Env...)
+	var ids []string
+	for j, org := range desc.Orgs {
+		short := strings.ToLower(org.Name)
+		for a := 0; a < s.AgentsPerOrg; a++ {
+			name := fmt.Sprintf("agent%d-%s", a, short)
+			ag := AgentInfo{
+				Name: name, NodeID: name, Org: org.MSPID,
+				Zone:    fmt.Sprintf("%s-%c", short, 'a'+a%2),
+				Address: fmt.Sprintf("%s:%d", desc.Host, s.AgentPort+10*j+a),
+				DataDir: filepath.Join(desc.RunDir, "agents", name),
+				Bin:     filepath.Join(s.BinDir, "dct-agent"),
+			}
+			ag.Args = append([]string{
+				"--network-dir", desc.RunDir, "--org", org.MSPID, "--name", fmt.Sprintf("agent%d", a),
+				"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
+				"--data-dir", ag.DataDir, "--log-level", s.LogLevel,
+			}, s.AgentArgs...)
+			if err := startProcess(desc.RunDir, log, process{name: name, bin: ag.Bin, args: ag.Args, env: env}); err != nil {
+				return err
+			}
+			desc.Agents = append(desc.Agents, ag)
+			ids = append(ids, ag.NodeID)
+		}
+	}
+	if err := desc.save(); err != nil {
+		return err
+	}
+	for _, ag := range desc.Agents {
+		if err := desc.waitServing(ctx, ag.Name, func(ctx context.Context) error { return dialOnce(ctx, ag.Address) }); err != nil {
+			return err
+		}
+	}
+	if len(ids) > 0 {
+		if err := waitRegistered(ctx, desc, ids); err != nil {
+			return err
+		}
+	}
+	for g := 0; g < s.Gateways; g++ {
+		org := desc.Orgs[g%len(desc.Orgs)]
+		gw := GatewayInfo{
+			Name: fmt.Sprintf("gateway%d", g), Org: org.MSPID,
+			Address: fmt.Sprintf("%s:%d", desc.Host, s.GatewayPort+g),
+			Bin:     filepath.Join(s.BinDir, "dct-gateway"),
+		}
+		gw.URL = "http://" + gw.Address
+		gw.Args = append([]string{"--network-dir", desc.RunDir, "--org", org.MSPID, "--listen", gw.Address, "--log-level", s.LogLevel}, s.GatewayArgs...)
+		if err := startProcess(desc.RunDir, log, process{name: gw.Name, bin: gw.Bin, args: gw.Args, env: env}); err != nil {
+			return err
+		}
+		desc.Gateways = append(desc.Gateways, gw)
+	}
+	if err := desc.save(); err != nil {
+		return err
+	}
+	for _, gw := range desc.Gateways {
+		if err := desc.waitServing(ctx, gw.Name, func(ctx context.Context) error { return httpOnce(ctx, gw.URL+"/healthz") }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitServing polls ready until it succeeds, failing at once, with the end
+// of its log, when the named process has exited.
+func (d *Description) waitServing(ctx context.Context, name string, ready func(context.Context) error) error {
+	for {
+		err := ready(ctx)
+		if err == nil {
+			return nil
+		}
+		if _, perr := d.PID(name); perr != nil {
+			return fmt.Errorf("%w: %s exited: %s", ErrServices, name, logTail(d.LogFile(name), 5))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s not ready (see %s): %v: %w", ErrServices, name, d.LogFile(name), err, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// logTail returns the last n lines of a log file.
+func logTail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func dialOnce(ctx context.Context, addr string) error {
+	var dl net.Dialer
+	c, err := dl.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+func httpOnce(ctx context.Context, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return nil
+}
+
+// LogFile is the log of the named process.
+func (d *Description) LogFile(name string) string {
+	return filepath.Join(d.RunDir, "logs", name+".log")
+}
+
+// PID returns the pid of a running process of the network (for example an
+// agent's Name), or an error if it is not running.
+func (d *Description) PID(name string) (int, error) {
+	procs, err := running(filepath.Join(d.RunDir, "pids"))
+	if err != nil {
+		return 0, err
+	}
+	pid, ok := procs[name]
+	if !ok {
+		return 0, fmt.Errorf("%s is not running", name)
+	}
+	return pid, nil
+}
+
+// Signal sends sig to a running process of the network.
+func (d *Description) Signal(name string, sig syscall.Signal) error {
+	pid, err := d.PID(name)
+	if err != nil {
+		return err
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// KillService kills the named agent or gateway with SIGKILL and waits until
+// it is gone and its port is free.
+func (d *Description) KillService(ctx context.Context, name string) error {
+	pid, err := d.PID(name)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		return err
+	}
+	for alive(pid, "") {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s (pid %d) still alive: %w", name, pid, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	_ = os.Remove(filepath.Join(d.RunDir, "pids", name+".pid"))
+	if addr := d.serviceAddress(name); addr != "" {
+		return waitPortsFree(ctx, []string{addr})
+	}
+	return nil
+}
+
+// RestartService starts a stopped agent or gateway again with the arguments
+// it was first started with and waits until it serves.
+func (d *Description) RestartService(ctx context.Context, name string) error {
+	for _, ag := range d.Agents {
+		if ag.Name == name {
+			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: ag.Bin, args: ag.Args, env: os.Environ()}); err != nil {
+				return err
+			}
+			return d.waitServing(ctx, name, func(ctx context.Context) error { return dialOnce(ctx, ag.Address) })
+		}
+	}
+	for _, gw := range d.Gateways {
+		if gw.Name == name {
+			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: gw.Bin, args: gw.Args, env: os.Environ()}); err != nil {
+				return err
+			}
+			return d.waitServing(ctx, name, func(ctx context.Context) error { return httpOnce(ctx, gw.URL+"/healthz") })
+		}
+	}
+	return fmt.Errorf("no service %q", name)
+}
+
+func (d *Description) serviceAddress(name string) string {
+	for _, ag := range d.Agents {
+		if ag.Name == name {
+			return ag.Address
+		}
+	}
+	for _, gw := range d.Gateways {
+		if gw.Name == name {
+			return gw.Address
+		}
+	}
+	return ""
+}
+
+// waitRegistered polls the ledger until every node id is registered and
+// active.
+func waitRegistered(ctx context.Context, desc *Description, ids []string) error {
+	org := desc.Orgs[0]
+	signer, err := org.UserSigner()
+	if err != nil {
+		return err
+	}
+	conn, err := ledger.Dial(ctx, org.PeerEndpoint())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	cl, err := ledger.New(conn, signer, ledger.WithChannel(desc.Channel), ledger.WithChaincode(desc.Chaincode))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		nodes, err := cl.ListNodes(ctx)
+		missing := slices.Clone(ids)
+		if err == nil {
+			for _, n := range nodes {
+				if n.Active() {
+					missing = slices.DeleteFunc(missing, func(id string) bool { return id == n.ID })
+				}
+			}
+			if len(missing) == 0 {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: agents not registered on the ledger: %v (last error %v): %w", ErrServices, missing, err, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// ServicePorts returns the default agent and gateway ports of a network with
+// the given base port.
+func ServicePorts(basePort int) (agentPort, gatewayPort int) {
+	return basePort + servicesBlock, basePort + servicesBlock + 100
+}
