@@ -193,7 +193,7 @@ type fakeAgent struct {
 	failPuts bool
 	// refuseUploads fails PutShard itself (Free still answers).
 	refuseUploads bool
-	gets     int
+	gets          int
 }
 
 func (a *fakeAgent) setDown(d bool) { a.mu.Lock(); a.down = d; a.mu.Unlock() }
