@@ -19,7 +19,7 @@ CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
 .PHONY: all deps fabric tools build demo down network-up network-down network-status \
-        test test-unit test-integration vet fmt-check clean proto proto-check
+        test test-unit test-integration vet fmt-check clean proto proto-check bench
 
 all: build
 
@@ -77,8 +77,9 @@ demo: fabric build
 
 down: network-down
 
-## test: unit tests (both modules) then the integration tests on a real network
-test: deps build
+## test: unit tests (both modules) then the integration and end-to-end tests
+## on real networks; also fails when the generated gRPC code is stale
+test: deps build proto-check
 	$(TOOLS)/gotestsum --format pkgname-and-test-fails --raw-command -- bash -c '\
 	  set -e; \
 	  $(GO) test -json -count=1 ./... ; \
@@ -91,6 +92,13 @@ test-unit: tools
 
 test-integration: deps build
 	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -tags integration -timeout 20m ./test/...
+
+## bench: codec throughput against raw Reed-Solomon, and the 100 KiB serve
+## benchmark (wrk against a real system); the README reports these numbers
+bench: deps build
+	@scripts/install-apt.sh wrk wrk
+	$(GO) test -run XXX -bench 'Encode|Decode|Tiny' -benchmem ./pkg/codec/
+	DCT_CACHE_DIR=$(CACHE) $(GO) test -tags bench -count=1 -v -run . -timeout 10m ./test/bench/
 
 vet:
 	$(GO) vet ./... && (cd chaincode && $(GO) vet ./...) && $(GO) vet -tags integration ./test/...

@@ -81,6 +81,11 @@ done < <(find "$proto_root" -name '*.pb.go' | sort)
 if [ ${#stale[@]} -gt 0 ]; then
   echo "proto: generated code is stale; run 'make proto' (scripts/gen-proto.sh) and commit:" >&2
   printf '  %s\n' "${stale[@]}" >&2
+  want=$(sed -n 's#^// [[:space:]]*protoc[[:space:]]*v##p' "$proto_root/dct/v1/shard.pb.go" | head -1)
+  have=$(protoc --version | awk '{print $2}')
+  if [ -n "$want" ] && [ "$want" != "$have" ]; then
+    echo "proto: note: the committed code was made with protoc $want, this machine has $have" >&2
+  fi
   exit 1
 fi
 echo "proto: generated code is up to date"

@@ -1,0 +1,172 @@
+//go:build bench
+
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/gateway"
+	"github.com/dct-network/dct/pkg/gatewayclient"
+	testnetwork "github.com/dct-network/dct/test-network"
+)
+
+func cacheDir() string {
+	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
+		return d
+	}
+	abs, _ := filepath.Abs("../../.cache")
+	return abs
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+// startGateway runs a gateway in this process for the network's first
+// organisation; mutate adjusts its configuration.
+func startGateway(t *testing.T, ctx context.Context, desc *testnetwork.Description, mutate func(*gateway.Config)) string {
+	t.Helper()
+	cfg := gateway.DefaultConfig()
+	cfg.NetworkDir = desc.RunDir
+	cfg.Org = desc.Orgs[0].MSPID
+	cfg.Listen = "127.0.0.1:0"
+	cfg.LogLevel = "warn"
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	addr := make(chan string, 1)
+	errc := make(chan error, 1)
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	go func() { errc <- gateway.Run(ctx, cfg, log, func(a string) { addr <- a }) }()
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-errc:
+		t.Fatalf("gateway: %v", err)
+	}
+	return ""
+}
+
+// TestServe100KiB measures serving a 100 KiB asset: warm (decoded-object
+// cache) against Go's net/http serving the same bytes from memory, and cold
+// (every request fetches, verifies and decodes shards from the agents).
+func TestServe100KiB(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runDir := t.TempDir()
+	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
+	cfg.BasePort = 30050
+	cfg.AgentsPerOrg = 3
+	desc, _, err := testnetwork.Up(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
+		defer dcancel()
+		if err := testnetwork.Down(dctx, runDir, true); err != nil {
+			t.Error(err)
+		}
+	}()
+	agentPort, gatewayPort := testnetwork.ServicePorts(cfg.BasePort)
+	if err := testnetwork.StartServices(ctx, desc, testnetwork.Services{
+		BinDir: filepath.Join(cacheDir(), "bin"), AgentsPerOrg: 3, AgentPort: agentPort, GatewayPort: gatewayPort, LogLevel: "warn",
+	}); err != nil {
+		t.Fatal(err)
+	}
+	warmURL := startGateway(t, ctx, desc, nil)
+	coldURL := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
+
+	body := make([]byte, 100<<10)
+	rand.New(rand.NewSource(1)).Read(body)
+	res, err := gatewayclient.New(warmURL).Publish(ctx, "bench/asset-100k.js", "", int64(len(body)), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := res.VersionedURL
+
+	// The reference: net/http serving the same bytes from memory with the
+	// same validators.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"`+res.SHA256+`"`)
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	})}
+	go ref.Serve(ln)
+	defer ref.Close()
+	refURL := "http://" + ln.Addr().String() + path
+
+	for _, u := range []string{warmURL + path, coldURL + path, refURL} {
+		if got := get(t, u); !bytes.Equal(got, body) {
+			t.Fatalf("%s serves other bytes", u)
+		}
+	}
+	d := envDuration("DCT_BENCH_DURATION", 10*time.Second)
+	conns := 16
+	refRes, err := runWrk(ctx, refURL, conns, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := runWrk(ctx, warmURL+path, conns, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coldLoad, err := runWrk(ctx, coldURL+path, conns, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cold latency without queueing: one request at a time.
+	var lat []time.Duration
+	for i := 0; i < 500; i++ {
+		start := time.Now()
+		get(t, coldURL+path)
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+
+	fmt.Printf("\n100 KiB asset, k=%d m=%d, wrk -t2 -c%d -d%s on loopback (2 cores shared by wrk, gateway, agents, Fabric):\n", res.K, res.M, conns, d)
+	fmt.Printf("  net/http from memory : %s\n", refRes)
+	fmt.Printf("  DCT warm (cache)     : %s  = %.0f%% of net/http req/s\n", warm, 100*warm.RPS/refRes.RPS)
+	fmt.Printf("  DCT cold under load  : %s\n", coldLoad)
+	fmt.Printf("  DCT cold sequential  : p50 %s, p90 %s, p99 %s over %d requests\n",
+		pct(0.50).Round(10*time.Microsecond), pct(0.90).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), len(lat))
+	for name, r := range map[string]wrkResult{"reference": refRes, "warm": warm, "cold": coldLoad} {
+		if r.Errors != "" {
+			t.Errorf("%s run had errors: %s", name, r.Errors)
+		}
+	}
+}
+
+func get(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v", url, resp.Status, err)
+	}
+	return b
+}
