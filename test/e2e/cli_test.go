@@ -1,0 +1,80 @@
+//go:build integration
+
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/cli"
+)
+
+// runCLI runs the dct command line against the test gateway.
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := cli.NewCommand(&stdout, &stderr)
+	cmd.SetArgs(append([]string{"--gateway", gatewayURL()}, args...))
+	err := cmd.ExecuteContext(ctxT(t, 5*time.Minute))
+	return stdout.String(), stderr.String(), err
+}
+
+// TestCLI publishes a directory with the operator CLI, lists, shows, gets
+// and purges, and serves the result over the CDN path.
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"index.html":     []byte("<!doctype html><title>x</title>"),
+		"css/site.css":   []byte("body{margin:0}"),
+		"js/vendor.js":   payload(150_000, 21),
+		"data/feed.json": []byte(`{"quotes":[]}`),
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, progress, err := runCLI(t, "publish", "--prefix", "cli/", dir)
+	if err != nil {
+		t.Fatalf("publish: %v\n%s%s", err, out, progress)
+	}
+	if !strings.Contains(progress, "publishing 4 files") {
+		t.Fatalf("no progress shown: %q", progress)
+	}
+	for name, b := range files {
+		if !strings.Contains(out, "cli/"+name) || !strings.Contains(out, sri(b)) {
+			t.Fatalf("publish output lacks %s or its integrity:\n%s", name, out)
+		}
+		resp, got := do(t, http.MethodGet, "/cdn/cli/"+name, nil)
+		if resp.StatusCode != 200 || !bytes.Equal(got, b) {
+			t.Fatalf("GET cli/%s: %s", name, resp.Status)
+		}
+	}
+	if out, _, err = runCLI(t, "list"); err != nil || !strings.Contains(out, "cli/js/vendor.js") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "show", "cli/css/site.css", "--version", "1"); err != nil || !strings.Contains(out, `"integrity": "`+sri(files["css/site.css"])) {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "get", "cli/data/feed.json"); err != nil || out != string(files["data/feed.json"]) {
+		t.Fatalf("get: %v %q", err, out)
+	}
+	if out, _, err = runCLI(t, "purge", "cli/index.html", "--reason", "retired"); err != nil || !strings.Contains(out, "purged cli/index.html@1") {
+		t.Fatalf("purge: %v\n%s", err, out)
+	}
+	if _, _, err = runCLI(t, "get", "cli/no/such"); err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
+		t.Fatalf("get of a missing object: %v", err)
+	}
+	if _, _, err = runCLI(t, "publish", filepath.Join(dir, "missing")); err == nil {
+		t.Fatal("publishing a missing path succeeded")
+	}
+}
