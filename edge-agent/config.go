@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/ledger"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/spf13/pflag"
 )
@@ -52,13 +53,8 @@ type Config struct {
 	NetworkDir string
 	Org        string
 
-	PeerAddress string
-	PeerTLSCA   string
-	MSPID       string
-	CertFile    string
-	KeyPath     string
-	Channel     string
-	Chaincode   string
+	// Settings are the peer and the operator identity registration uses.
+	ledger.Settings
 
 	// Register makes the agent register (or update) itself in the node
 	// registry on start.
@@ -76,8 +72,6 @@ func DefaultConfig() Config {
 		Name:            "agent0",
 		Zone:            "local",
 		BandwidthBps:    100_000_000,
-		Channel:         "dct",
-		Chaincode:       "dct",
 		Register:        true,
 		RegisterTimeout: 2 * time.Minute,
 		ShutdownTimeout: 10 * time.Second,
@@ -146,8 +140,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) (envErr func() error) {
 	str(&c.MSPID, "msp-id", "MSP_ID", "MSP id of the operator identity")
 	str(&c.CertFile, "cert", "CERT", "operator identity certificate (PEM)")
 	str(&c.KeyPath, "key", "KEY", "operator identity private key file or keystore directory")
-	str(&c.Channel, "channel", "CHANNEL", "channel")
-	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name")
+	str(&c.Channel, "channel", "CHANNEL", "channel (default dct, or the test network's)")
+	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name (default dct, or the test network's)")
 	boolean(&c.Register, "register", "REGISTER", "register or update the node in the ledger on start")
 	dur(&c.RegisterTimeout, "register-timeout", "REGISTER_TIMEOUT", "how long to retry the registration")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "graceful shutdown deadline")
@@ -162,6 +156,7 @@ var ErrConfig = errors.New("invalid agent config")
 // given, and the node id and data directory defaults; explicit settings
 // win.
 func (c *Config) Resolve() error {
+	defer c.Settings.FillFrom(ledger.DefaultSettings())
 	set := func(p *string, v string) {
 		if *p == "" {
 			*p = v
@@ -176,32 +171,16 @@ func (c *Config) Resolve() error {
 		if len(desc.Orgs) == 0 {
 			return fmt.Errorf("%w: %s describes no organisation", ErrConfig, c.NetworkDir)
 		}
-		mspID := c.Org
-		if mspID == "" {
-			mspID = desc.Orgs[0].MSPID
-		}
-		org, err := desc.Org(mspID)
+		settings, org, err := desc.ClientSettings(c.Org)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		if len(org.Peers) > 0 {
-			set(&c.PeerAddress, org.Peers[0].Address)
-			set(&c.PeerTLSCA, org.Peers[0].TLSCACert)
-		}
-		set(&c.MSPID, org.MSPID)
-		set(&c.CertFile, org.UserCert)
-		set(&c.KeyPath, org.UserKeyDir)
+		c.Settings.FillFrom(settings)
 		set(&c.ClientCA, desc.TLSRootBundle)
 		// cryptogen: <org>/msp next to <org>/peers/<host>.<domain>/tls.
 		hostTLS := filepath.Join(filepath.Dir(org.MSPDir), "peers", c.Name+"."+org.Domain, "tls")
 		set(&c.TLSCert, filepath.Join(hostTLS, "server.crt"))
 		set(&c.TLSKey, filepath.Join(hostTLS, "server.key"))
-		if desc.Channel != "" && c.Channel == "dct" {
-			c.Channel = desc.Channel
-		}
-		if desc.Chaincode != "" && c.Chaincode == "dct" {
-			c.Chaincode = desc.Chaincode
-		}
 		orgName = org.Name
 	}
 	if c.NodeID == "" && c.Name != "" {
@@ -268,15 +247,8 @@ func (c Config) Validate() error {
 		{"client CA bundle", c.ClientCA, "--client-ca"},
 	}
 	if c.Register {
-		if _, _, err := net.SplitHostPort(c.PeerAddress); err != nil {
-			return bad("peer address %q: %v (set --peer-address or --network-dir, or --register=false)", c.PeerAddress, err)
-		}
-		files = append(files,
-			struct{ name, path, hint string }{"peer TLS CA", c.PeerTLSCA, "--peer-tls-ca"},
-			struct{ name, path, hint string }{"operator certificate", c.CertFile, "--cert"},
-			struct{ name, path, hint string }{"operator key", c.KeyPath, "--key"})
-		if c.MSPID == "" || c.Channel == "" || c.Chaincode == "" {
-			return bad("MSP id, channel and chaincode must be set to register")
+		if err := c.Settings.Validate(); err != nil {
+			return bad("%v (set the ledger flags or --network-dir, or --register=false)", err)
 		}
 		if c.RegisterTimeout <= 0 {
 			return bad("register timeout must be positive")

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dct-network/dct/pkg/ledger"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/spf13/pflag"
 )
@@ -38,6 +39,7 @@ func validConfig(t *testing.T) Config {
 	c.TLSCert, c.TLSKey, c.ClientCA = f("server.crt"), f("server.key"), f("ca.pem")
 	c.PeerAddress, c.PeerTLSCA, c.MSPID = "127.0.0.1:7051", f("peer-ca.pem"), "Org1MSP"
 	c.CertFile, c.KeyPath = f("user.pem"), f("user.key")
+	c.Settings.FillFrom(ledger.DefaultSettings())
 	return c
 }
 
@@ -72,7 +74,7 @@ func TestValidate(t *testing.T) {
 		{"no client CA", func(c *Config) { c.ClientCA = "" }, "client CA"},
 		{"no peer", func(c *Config) { c.PeerAddress = "" }, "peer address"},
 		{"missing peer CA", func(c *Config) { c.PeerTLSCA = "/nonexistent/ca.pem" }, "peer TLS CA"},
-		{"no operator cert", func(c *Config) { c.CertFile = "" }, "operator certificate"},
+		{"no operator cert", func(c *Config) { c.CertFile = "" }, "certificate is not set"},
 		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},
 		{"no channel", func(c *Config) { c.Channel = "" }, "channel"},
 		{"register timeout", func(c *Config) { c.RegisterTimeout = 0 }, "register timeout"},
@@ -137,18 +139,19 @@ func TestResolveFromNetworkDir(t *testing.T) {
 	}{
 		{"org2 agent1", func(c *Config) { c.Org = "Org2MSP"; c.Name = "agent1" }, func(t *testing.T, c Config) {
 			want := Config{
-				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
-				MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
-				KeyPath:  filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
+				Settings: ledger.Settings{
+					PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
+					MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
+					KeyPath: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
+					Channel: "chan1", Chaincode: "cc1",
+				},
 				ClientCA: filepath.Join(run, "tls-ca-bundle.pem"),
 				TLSCert:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
 				TLSKey:   filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
 				NodeID:   "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
-				Channel: "chan1", Chaincode: "cc1",
 			}
-			got := Config{PeerAddress: c.PeerAddress, PeerTLSCA: c.PeerTLSCA, MSPID: c.MSPID, CertFile: c.CertFile,
-				KeyPath: c.KeyPath, ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID,
-				DataDir: c.DataDir, Channel: c.Channel, Chaincode: c.Chaincode}
+			got := Config{Settings: c.Settings, ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID,
+				DataDir: c.DataDir}
 			if got != want {
 				t.Fatalf("resolved\n%+v\nwant\n%+v", got, want)
 			}

@@ -123,20 +123,11 @@ func register(ctx context.Context, cfg Config, in records.NodeInput, log *slog.L
 }
 
 func dialLedger(ctx context.Context, cfg Config) (Registry, func(), error) {
-	signer, err := ledger.LoadSigner(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	conn, err := ledger.Dial(ctx, ledger.PeerEndpoint{Address: cfg.PeerAddress, TLSCACertFile: cfg.PeerTLSCA})
+	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return nil, nil, err
 	}
-	lc, err := ledger.New(conn, signer, ledger.WithChannel(cfg.Channel), ledger.WithChaincode(cfg.Chaincode))
-	if err != nil {
-		conn.Close()
-		return nil, nil, err
-	}
-	return lc, func() { lc.Close(); conn.Close() }, nil
+	return lc, func() { lc.Close() }, nil
 }
 
 // NewCommand returns the dct-agent command line.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/ledger"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/spf13/pflag"
 )
@@ -23,13 +24,8 @@ type Config struct {
 	NetworkDir string
 	Org        string
 
-	PeerAddress string
-	PeerTLSCA   string
-	MSPID       string
-	CertFile    string
-	KeyPath     string
-	Channel     string
-	Chaincode   string
+	// Settings are the peer and the identity the gateway acts as.
+	ledger.Settings
 
 	// AgentCA verifies agents' TLS certificates (a bundle of the
 	// consortium's TLS CAs); AgentClientCert/Key is this gateway's client
@@ -55,8 +51,6 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
-		Channel:         "dct",
-		Chaincode:       "dct",
 		Content:         content.DefaultConfig(),
 		AllowOrigin:     "*",
 		RequestTimeout:  60 * time.Second,
@@ -113,8 +107,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	str(&c.MSPID, "msp-id", "MSP_ID", "MSP id of this gateway's identity")
 	str(&c.CertFile, "cert", "CERT", "identity certificate (PEM)")
 	str(&c.KeyPath, "key", "KEY", "identity private key file or keystore directory")
-	str(&c.Channel, "channel", "CHANNEL", "channel")
-	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name")
+	str(&c.Channel, "channel", "CHANNEL", "channel (default dct, or the test network's)")
+	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name (default dct, or the test network's)")
 	str(&c.AgentCA, "agent-ca", "AGENT_CA", "PEM bundle verifying edge agents' TLS certificates")
 	str(&c.AgentClientCert, "agent-client-cert", "AGENT_CLIENT_CERT", "TLS client certificate presented to edge agents")
 	str(&c.AgentClientKey, "agent-client-key", "AGENT_CLIENT_KEY", "TLS client key presented to edge agents")
@@ -145,6 +139,7 @@ var ErrConfig = errors.New("invalid gateway config")
 // Resolve fills the ledger and TLS settings from NetworkDir when given;
 // explicit settings win.
 func (c *Config) Resolve() error {
+	defer c.Settings.FillFrom(ledger.DefaultSettings())
 	if c.NetworkDir == "" {
 		return nil
 	}
@@ -152,24 +147,16 @@ func (c *Config) Resolve() error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	mspID := c.Org
-	if mspID == "" {
-		mspID = desc.Orgs[0].MSPID
-	}
-	org, err := desc.Org(mspID)
+	settings, org, err := desc.ClientSettings(c.Org)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	c.Settings.FillFrom(settings)
 	set := func(p *string, v string) {
 		if *p == "" {
 			*p = v
 		}
 	}
-	set(&c.PeerAddress, org.Peers[0].Address)
-	set(&c.PeerTLSCA, org.Peers[0].TLSCACert)
-	set(&c.MSPID, org.MSPID)
-	set(&c.CertFile, org.UserCert)
-	set(&c.KeyPath, org.UserKeyDir)
 	set(&c.AgentCA, desc.TLSRootBundle)
 	// UserCert is <user>/msp/signcerts/cert.pem; the TLS client pair is
 	// in <user>/tls.
@@ -177,12 +164,6 @@ func (c *Config) Resolve() error {
 	set(&c.AgentClientCert, filepath.Join(userTLS, "client.crt"))
 	set(&c.AgentClientKey, filepath.Join(userTLS, "client.key"))
 	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))
-	if desc.Channel != "" && c.Channel == "dct" {
-		c.Channel = desc.Channel
-	}
-	if desc.Chaincode != "" && c.Chaincode == "dct" {
-		c.Chaincode = desc.Chaincode
-	}
 	return nil
 }
 
@@ -192,21 +173,17 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen address %q: %v", c.Listen, err)
 	}
-	if _, _, err := net.SplitHostPort(c.PeerAddress); err != nil {
-		return bad("peer address %q: %v (set --peer-address or --network-dir)", c.PeerAddress, err)
+	if err := c.Settings.Validate(); err != nil {
+		return bad("%v (set the ledger flags or --network-dir)", err)
 	}
-	for name, f := range map[string]string{"peer TLS CA": c.PeerTLSCA, "certificate": c.CertFile, "key": c.KeyPath,
-		"agent CA": c.AgentCA, "agent client certificate": c.AgentClientCert, "agent client key": c.AgentClientKey,
-		"master key file": c.MasterKeyFile} {
+	for name, f := range map[string]string{"agent CA": c.AgentCA, "agent client certificate": c.AgentClientCert,
+		"agent client key": c.AgentClientKey, "master key file": c.MasterKeyFile} {
 		if f == "" {
 			return bad("%s is not set", name)
 		}
 		if _, err := os.Stat(f); err != nil {
 			return bad("%s: %v", name, err)
 		}
-	}
-	if c.MSPID == "" || c.Channel == "" || c.Chaincode == "" {
-		return bad("MSP id, channel and chaincode must be set")
 	}
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")

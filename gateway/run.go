@@ -33,16 +33,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	cfg.Content.MasterKey = master
 
-	signer, err := ledger.LoadSigner(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	conn, err := ledger.Dial(ctx, ledger.PeerEndpoint{Address: cfg.PeerAddress, TLSCACertFile: cfg.PeerTLSCA})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	lc, err := ledger.New(conn, signer, ledger.WithChannel(cfg.Channel), ledger.WithChaincode(cfg.Chaincode))
+	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return err
 	}

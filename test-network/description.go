@@ -108,6 +108,27 @@ func (d *Description) Org(mspID string) (OrgInfo, error) {
 	return OrgInfo{}, fmt.Errorf("no organisation %q in the network", mspID)
 }
 
+// ClientSettings returns the ledger settings of an organisation's client
+// identity (User1) on this network ("" = the first organisation), with the
+// organisation.
+func (d *Description) ClientSettings(mspID string) (ledger.Settings, OrgInfo, error) {
+	if len(d.Orgs) == 0 {
+		return ledger.Settings{}, OrgInfo{}, fmt.Errorf("the network in %s has no organisation", d.RunDir)
+	}
+	if mspID == "" {
+		mspID = d.Orgs[0].MSPID
+	}
+	o, err := d.Org(mspID)
+	if err != nil {
+		return ledger.Settings{}, OrgInfo{}, err
+	}
+	s := ledger.Settings{MSPID: o.MSPID, CertFile: o.UserCert, KeyPath: o.UserKeyDir, Channel: d.Channel, Chaincode: d.Chaincode}
+	if len(o.Peers) > 0 {
+		s.PeerAddress, s.PeerTLSCA = o.Peers[0].Address, o.Peers[0].TLSCACert
+	}
+	return s, o, nil
+}
+
 // PeerEndpoint is the Gateway endpoint of the organisation's first peer.
 func (o OrgInfo) PeerEndpoint() ledger.PeerEndpoint {
 	p := o.Peers[0]

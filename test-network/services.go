@@ -314,17 +314,11 @@ func (d *Description) serviceAddress(name string) string {
 // waitRegistered polls the ledger until every node id is registered and
 // active.
 func waitRegistered(ctx context.Context, desc *Description, ids []string) error {
-	org := desc.Orgs[0]
-	signer, err := org.UserSigner()
+	settings, _, err := desc.ClientSettings("")
 	if err != nil {
 		return err
 	}
-	conn, err := ledger.Dial(ctx, org.PeerEndpoint())
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	cl, err := ledger.New(conn, signer, ledger.WithChannel(desc.Channel), ledger.WithChaincode(desc.Chaincode))
+	cl, err := ledger.Connect(ctx, settings)
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,8 @@ type Client struct {
 	gw       *client.Gateway
 	contract *client.Contract
 	opts     options
+	// conn is set when the Client owns its connection (Connect).
+	conn interface{ Close() error }
 }
 
 // New returns a Client using the caller-owned connection conn and the signer.
@@ -72,8 +74,15 @@ func New(conn grpc.ClientConnInterface, s Signer, opts ...Option) (*Client, erro
 	return &Client{gw: gw, contract: gw.GetNetwork(o.channel).GetContract(o.chaincode), opts: o}, nil
 }
 
-// Close releases the gateway; it does not close the caller's connection.
-func (c *Client) Close() error { return c.gw.Close() }
+// Close releases the gateway. It closes the connection only when Connect
+// made it; a caller-owned connection (New) stays open.
+func (c *Client) Close() error {
+	err := c.gw.Close()
+	if c.conn != nil {
+		err = errors.Join(err, c.conn.Close())
+	}
+	return err
+}
 
 // MSPID is the organisation of the client's identity.
 func (c *Client) MSPID() string { return c.gw.Identity().MspID() }
