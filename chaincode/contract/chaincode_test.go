@@ -108,7 +108,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
-		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "Versions"},
+		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
 		HistoryContractName:  {"Manifest", "Node", "Object"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true, "Object": true}
@@ -134,7 +134,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	optional := map[string][]string{
 		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged"},
+		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  nil, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 	}
@@ -196,6 +196,10 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatal("purge returned no tombstone")
 	}
 	inv.ok(orgB, &m, "manifest:Get", "img/logo.svg", "2")
+	inv.ok(orgB, &m, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3"]`, `["b1"]`)
+	if m.UpdatedBy != orgB || m.UpdateTxID == "" || m.UpdatedAt == "" || m.Shards[2].Nodes[0] != "b1" {
+		t.Fatalf("updated holders %+v", m)
+	}
 	var head records.Object
 	inv.ok(orgB, &head, "manifest:Object", "img/logo.svg")
 	if head.Owner != orgA || len(head.Versions) != 2 || head.Latest != "1" {
@@ -231,6 +235,9 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	inv.fail(orgB, records.CodeForbidden, "node:Deactivate", "n1", "")
 	inv.fail(orgB, records.CodeForbidden, "manifest:Purge", "img/logo.svg", "1", "not yours")
 	inv.fail(orgA, records.CodeConflict, "manifest:Record", manifestJSON(t, "img/logo.svg", "1"))
+	inv.fail(orgA, records.CodeConflict, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3"]`, `["n1"]`)
+	inv.fail(orgA, records.CodeInvalid, "manifest:UpdateHolders", "img/logo.svg", "1", "x", `["b1"]`, `["n3"]`)
+	inv.fail(orgA, records.CodeFailedPrecondition, "manifest:UpdateHolders", "img/logo.svg", "2", "0", `["n1"]`, `["b1"]`)
 	inv.fail(orgA, records.CodeInvalid, "manifest:Record", strings.Replace(manifestJSON(t, "x", "1"), `{"name"`, `{"key":"k","name"`, 1))
 	e := inv.fail(orgA, records.CodeNotFound, "manifest:Record", manifestJSON(t, "x", "1", func(m *records.Manifest) { m.Shards[0].Nodes = []string{"nx"} }))
 	if !strings.Contains(e.Message, "'nx'") {

@@ -2,6 +2,7 @@ package contract
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -131,6 +132,23 @@ func (c *ManifestContract) Purge(ctx contractapi.TransactionContextInterface, na
 	return m, asRecordsError(err)
 }
 
+// UpdateHolders replaces the holders of one shard of a recorded version; it
+// is how a gateway records a self-healing repair. It is a compare-and-set:
+// index is the shard index as a decimal string, and expectedJSON, a JSON
+// array of node ids, must equal the shard's current nodes as a set (order
+// does not matter), otherwise the call fails with an ALREADY_EXISTS error
+// (records.ErrConflict) saying that the holders changed: another repair won.
+// holdersJSON, the new holders, is a JSON array of distinct node ids, each
+// registered and active, as Record requires of shard nodes; afterwards no
+// node the update adds may hold k or more of the version's shards. Any
+// member organisation may call it. Only the shard's nodes and the update
+// fields (updatedAt, updatedBy, updateTxId) change; a purged version is
+// refused.
+func (c *ManifestContract) UpdateHolders(ctx contractapi.TransactionContextInterface, name string, version string, index string, expectedJSON string, holdersJSON string) (*records.Manifest, error) {
+	m, err := updateHolders(ctx, name, version, index, expectedJSON, holdersJSON)
+	return m, asRecordsError(err)
+}
+
 func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, error) {
 	caller, err := callerMSP(ctx)
 	if err != nil {
@@ -253,6 +271,126 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 		return nil, err
 	}
 	return m, nil
+}
+
+func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSON string) (*records.Manifest, error) {
+	caller, err := callerMSP(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := records.ManifestKey(name, version); err != nil {
+		return nil, err
+	}
+	i, err := parseShardIndex(index)
+	if err != nil {
+		return nil, err
+	}
+	expected, err := records.DecodeShardNodes([]byte(expectedJSON), "expected")
+	if err != nil {
+		return nil, err
+	}
+	holders, err := records.DecodeShardNodes([]byte(holdersJSON), "holders")
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	what := describe("manifest", name, version)
+	m, err := loadManifest(stub, name, version)
+	if err != nil {
+		return nil, err
+	}
+	if m.Purged != nil {
+		return nil, preconditionf("%s is purged; its shards are no longer repaired", what)
+	}
+	if i >= len(m.Shards) {
+		return nil, invalidf("index %d is out of range: %s has %d shards (0..%d)", i, what, len(m.Shards), len(m.Shards)-1)
+	}
+	current := m.Shards[i].Nodes
+	if !sameNodes(current, expected) {
+		return nil, conflictf("the holders of shard %d of %s changed: they are %v, not the expected %v", i, what, sorted(current), sorted(expected))
+	}
+	if sameNodes(current, holders) {
+		return nil, invalidf("holders %v are already the holders of shard %d of %s", sorted(holders), i, what)
+	}
+	for _, id := range holders {
+		n, err := loadNode(stub, id)
+		if err != nil {
+			if records.CodeOf(err) == records.CodeNotFound {
+				return nil, notFoundf("%s named by the holders is not registered", describe("node", id))
+			}
+			return nil, err
+		}
+		if !n.Active() {
+			return nil, preconditionf("%s named by the holders is inactive", describe("node", id))
+		}
+	}
+	m.Shards[i].Nodes = holders
+	if err := checkSpread(m, current, holders); err != nil {
+		return nil, err
+	}
+	tx, err := currentTx(stub)
+	if err != nil {
+		return nil, err
+	}
+	m.UpdatedAt = tx.time
+	m.UpdatedBy = caller
+	m.UpdateTxID = tx.id
+	if err := putManifest(stub, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// maxIndexDigits bounds the length of a shard index argument (MaxShards is
+// below 1000).
+const maxIndexDigits = 3
+
+// parseShardIndex parses a shard index given as a canonical decimal string:
+// digits only, no sign, no leading zero.
+func parseShardIndex(s string) (int, error) {
+	ok := s != "" && len(s) <= maxIndexDigits && (s == "0" || s[0] != '0')
+	for i := 0; ok && i < len(s); i++ {
+		ok = s[i] >= '0' && s[i] <= '9'
+	}
+	if !ok {
+		return 0, invalidf("index must be a shard index in decimal (0..%d), got %q", records.MaxShards-1, s)
+	}
+	i, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, invalidf("index must be a shard index in decimal, got %q", s)
+	}
+	return i, nil
+}
+
+// checkSpread refuses an update of one shard's holders from before to after
+// that leaves a node it adds holding k or more of m's shards (m already
+// carries after), since such a node could rebuild the object alone. Nodes
+// the update keeps or removes hold no more shards than before, so they are
+// not checked.
+func checkSpread(m *records.Manifest, before, after []string) error {
+	held := make(map[string]int)
+	for _, s := range m.Shards {
+		for _, id := range s.Nodes {
+			held[id]++
+		}
+	}
+	for _, id := range after {
+		if !slices.Contains(before, id) && held[id] >= m.K {
+			return invalidf("%s would hold %d of the %d shards of %s; a node must hold fewer than k = %d",
+				describe("node", id), held[id], len(m.Shards), describe("manifest", m.Name, m.Version), m.K)
+		}
+	}
+	return nil
+}
+
+// sameNodes reports whether a and b list the same node ids, in any order.
+// Both lists are free of duplicates.
+func sameNodes(a, b []string) bool {
+	return len(a) == len(b) && slices.Equal(sorted(a), sorted(b))
+}
+
+func sorted(ids []string) []string {
+	return slices.Sorted(slices.Values(ids))
 }
 
 // newestLive returns the newest version of o, other than skip, that is not

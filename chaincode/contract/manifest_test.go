@@ -2,6 +2,8 @@ package contract
 
 import (
 	"encoding/base64"
+	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -319,4 +321,223 @@ func TestManifestPurge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// idsJSON encodes node ids as the JSON array UpdateHolders takes.
+func idsJSON(ids ...string) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+func TestManifestUpdateHolders(t *testing.T) {
+	// Every case starts from obj@v1 (k=2, m=1) recorded by orgA with shard i
+	// on n1, n2, n3; n4 and n5 are active spares of orgB and orgA.
+	deactivate := func(id string) func(e *env) {
+		return func(e *env) {
+			must(e, orgA, func(ctx *fakes.Context) (*records.Node, error) { return e.node.Deactivate(ctx, id, "") })
+		}
+	}
+	update := func(caller, index, expected, holders string) func(e *env) {
+		return func(e *env) {
+			must(e, caller, func(ctx *fakes.Context) (*records.Manifest, error) {
+				return e.man.UpdateHolders(ctx, "obj", "v1", index, expected, holders)
+			})
+		}
+	}
+	tests := []struct {
+		name     string
+		setup    func(e *env)
+		caller   string
+		version  string // "v1" when empty
+		index    string
+		expected string
+		holders  string
+		code     records.Code
+		msg      string
+	}{
+		{name: "success", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4")},
+		{name: "other org repairs", caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4")},
+		{name: "last shard", caller: orgB, index: "2", expected: idsJSON("n3"), holders: idsJSON("n5", "n4")},
+		{name: "expected in another order", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
+			caller: orgB, index: "0", expected: idsJSON("n4", "n1"), holders: idsJSON("n5", "n4")},
+		{name: "node kept, one replaced", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
+			caller: orgA, index: "0", expected: idsJSON("n1", "n4"), holders: idsJSON("n1", "n5")},
+		{name: "stale expected", caller: orgA, index: "1", expected: idsJSON("n1"), holders: idsJSON("n4"),
+			code: records.CodeConflict, msg: "the holders of shard 1 of manifest 'obj@v1' changed: they are [n2], not the expected [n1]"},
+		{name: "lost the race", setup: update(orgB, "1", idsJSON("n2"), idsJSON("n5")),
+			caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeConflict, msg: "they are [n5], not the expected [n2]"},
+		{name: "expected superset", caller: orgA, index: "1", expected: idsJSON("n2", "n4"), holders: idsJSON("n4"),
+			code: records.CodeConflict, msg: "changed"},
+		{name: "expected subset", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
+			caller: orgA, index: "0", expected: idsJSON("n1"), holders: idsJSON("n5"),
+			code: records.CodeConflict, msg: "they are [n1 n4], not the expected [n1]"},
+		{name: "unknown node", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4", "ghost"),
+			code: records.CodeNotFound, msg: "node 'ghost' named by the holders is not registered"},
+		{name: "inactive node", setup: deactivate("n5"), caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n5"),
+			code: records.CodeFailedPrecondition, msg: "node 'n5' named by the holders is inactive"},
+		{name: "duplicate holder", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4", "n5", "n4"),
+			code: records.CodeInvalid, msg: `holders lists node "n4" twice`},
+		{name: "duplicate expected", caller: orgA, index: "1", expected: idsJSON("n2", "n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: `expected lists node "n2" twice`},
+		{name: "empty holders", caller: orgA, index: "1", expected: idsJSON("n2"), holders: `[]`,
+			code: records.CodeInvalid, msg: "holders must not be empty"},
+		{name: "null holders", caller: orgA, index: "1", expected: idsJSON("n2"), holders: `null`,
+			code: records.CodeInvalid, msg: "holders must not be empty"},
+		{name: "malformed holder id", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("N4"),
+			code: records.CodeInvalid, msg: `holders[0] "N4" must match`},
+		{name: "holders not json", caller: orgA, index: "1", expected: idsJSON("n2"), holders: "n4",
+			code: records.CodeInvalid, msg: "holders JSON is malformed"},
+		{name: "expected not an array", caller: orgA, index: "1", expected: `{"nodes":["n2"]}`, holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "expected JSON is malformed"},
+		{name: "no change", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n2"),
+			code: records.CodeInvalid, msg: "holders [n2] are already the holders of shard 1"},
+		{name: "index out of range", caller: orgA, index: "3", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index 3 is out of range: manifest 'obj@v1' has 3 shards (0..2)"},
+		{name: "index far out of range", caller: orgA, index: "255", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "out of range"},
+		{name: "index not numeric", caller: orgA, index: "one", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: `index must be a shard index in decimal (0..255), got "one"`},
+		{name: "index negative", caller: orgA, index: "-1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "index signed", caller: orgA, index: "+1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "index leading zero", caller: orgA, index: "01", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "index fraction", caller: orgA, index: "1.0", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "index empty", caller: orgA, index: "", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "index too long", caller: orgA, index: "99999999999999999999", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "index must be a shard index"},
+		{name: "purged", setup: func(e *env) {
+			must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) { return e.man.Purge(ctx, "obj", "v1", "withdrawn") })
+		}, caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeFailedPrecondition, msg: "manifest 'obj@v1' is purged"},
+		{name: "unknown version", caller: orgA, version: "v9", index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeNotFound, msg: "manifest 'obj@v9' is not recorded"},
+		{name: "bad version", caller: orgA, version: "../v1", index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "version"},
+		{name: "k rule: node would hold k shards", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n1"),
+			code: records.CodeInvalid, msg: "node 'n1' would hold 2 of the 3 shards of manifest 'obj@v1'; a node must hold fewer than k = 2"},
+		{name: "k rule: added next to a kept node", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n2", "n3"),
+			code: records.CodeInvalid, msg: "node 'n3' would hold 2"},
+		{name: "k rule counts earlier repairs", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n4")),
+			caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+			code: records.CodeInvalid, msg: "node 'n4' would hold 2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.registerNodes(orgA, "n1", "n2", "n5")
+			e.registerNodes(orgB, "n3", "n4")
+			rec := e.record(orgA, "obj", "v1")
+			if tt.setup != nil {
+				tt.setup(e)
+			}
+			version := tt.version
+			if version == "" {
+				version = "v1"
+			}
+			before := must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) { return loadManifest(ctx.GetStub(), "obj", "v1") })
+			objBefore := must(e, orgA, func(ctx *fakes.Context) (*records.Object, error) { return loadObject(ctx.GetStub(), "obj") })
+			ctx := e.ledger.NewContext(tt.caller)
+			m, err := callCtx(e, ctx, func(ctx *fakes.Context) (*records.Manifest, error) {
+				return e.man.UpdateHolders(ctx, "obj", version, tt.index, tt.expected, tt.holders)
+			})
+			if tt.code != "" {
+				wantCode(t, err, tt.code, tt.msg)
+				if tt.code == records.CodeConflict && !errors.Is(err, records.ErrConflict) {
+					t.Fatalf("%v is not records.ErrConflict", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var holders []string
+			if err := json.Unmarshal([]byte(tt.holders), &holders); err != nil {
+				t.Fatal(err)
+			}
+			// Only the shard's nodes and the update fields change.
+			want := *before
+			want.Shards = slices.Clone(before.Shards)
+			i := int(tt.index[0] - '0')
+			want.Shards[i].Nodes = holders
+			want.UpdatedAt = records.FormatTimestamp(ctx.Stub.TxTime())
+			want.UpdatedBy = tt.caller
+			want.UpdateTxID = ctx.Stub.GetTxID()
+			if toJSON(t, m) != toJSON(t, &want) {
+				t.Fatalf("returned %s\nwant     %s", toJSON(t, m), toJSON(t, &want))
+			}
+			if m.Publisher != orgA || m.TxID != rec.TxID || m.CreatedAt != rec.CreatedAt {
+				t.Fatalf("recording fields changed: %+v", m)
+			}
+			got := must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) { return e.man.Get(ctx, "obj", "v1") })
+			if toJSON(t, got) != toJSON(t, m) {
+				t.Fatalf("stored %s\nreturned %s", toJSON(t, got), toJSON(t, m))
+			}
+			objAfter := must(e, orgA, func(ctx *fakes.Context) (*records.Object, error) { return loadObject(ctx.GetStub(), "obj") })
+			if toJSON(t, objAfter) != toJSON(t, objBefore) {
+				t.Fatalf("object head changed: %s → %s", toJSON(t, objBefore), toJSON(t, objAfter))
+			}
+			// Auditors see the update as the manifest's newest write.
+			h := must(e, orgB, func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return e.hist.Manifest(ctx, "obj", "v1") })
+			if len(h) < 2 || h[0].TxID != rec.TxID || h[len(h)-1].TxID != m.UpdateTxID || h[len(h)-1].Value != toJSON(t, m) {
+				t.Fatalf("manifest history %+v does not end with the update %s", h, m.UpdateTxID)
+			}
+		})
+	}
+}
+
+// TestManifestUpdateHoldersRace replays two repairs of the same shard
+// endorsed against the same state: the second to run sees the first's commit
+// and loses with records.ErrConflict.
+func TestManifestUpdateHoldersRace(t *testing.T) {
+	e := newEnv(t)
+	e.registerNodes(orgA, "n1", "n2", "n3")
+	e.registerNodes(orgB, "n4", "n5")
+	e.record(orgA, "obj", "v1")
+	first := must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3"), idsJSON("n4"))
+	})
+	_, err := call(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3"), idsJSON("n5"))
+	})
+	if !errors.Is(err, records.ErrConflict) {
+		t.Fatalf("second repair: %v, want records.ErrConflict", err)
+	}
+	got := must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) { return e.man.Get(ctx, "obj", "v1") })
+	if !slices.Equal(got.Shards[2].Nodes, []string{"n4"}) || got.UpdatedBy != orgA || got.UpdateTxID != first.UpdateTxID {
+		t.Fatalf("ledger holds %+v, want the first repair", got)
+	}
+	// The loser re-reads and repairs from the winner's holders.
+	again := must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4"), idsJSON("n5"))
+	})
+	if again.UpdatedBy != orgB || !slices.Equal(again.Shards[2].Nodes, []string{"n5"}) {
+		t.Fatalf("second repair after re-read: %+v", again)
+	}
+	h := must(e, orgA, func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return e.hist.Manifest(ctx, "obj", "v1") })
+	if len(h) != 3 || h[1].TxID != first.UpdateTxID || h[2].TxID != again.UpdateTxID {
+		t.Fatalf("manifest history %+v, want record and two updates", h)
+	}
+}
+
+// TestManifestUpdateHoldersExistingSpread checks that a version recorded with
+// a node already holding k shards (Record does not enforce the rule) can
+// still be repaired, as long as the update adds no such node.
+func TestManifestUpdateHoldersExistingSpread(t *testing.T) {
+	e := newEnv(t)
+	e.registerNodes(orgA, "n1", "n2", "n4")
+	must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.Record(ctx, toJSON(t, manifest("obj", "v1", "n1", "n1", "n2"))) // n1 holds shards 0 and 1
+	})
+	must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n2"), idsJSON("n4"))
+	})
+	_, err := call(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4"), idsJSON("n1"))
+	})
+	wantCode(t, err, records.CodeInvalid, "node 'n1' would hold 3 of the 3 shards")
 }

@@ -23,9 +23,10 @@ func DecodeNodeInput(data []byte) (*NodeInput, error) {
 
 // DecodeManifestInput decodes caller JSON into a Manifest, refusing unknown
 // fields (in particular any "key") and trailing data, and validates it. The
-// fields set by the chaincode (publisher, createdAt, txId, purged) may be
-// present only with their zero value, so that a client can send a
-// marshalled Manifest. Errors are *Error values with CodeInvalid.
+// fields set by the chaincode (publisher, createdAt, txId, purged, updatedAt,
+// updatedBy, updateTxId) may be present only with their zero value, so that a
+// client can send a marshalled Manifest. Errors are *Error values with
+// CodeInvalid.
 func DecodeManifestInput(data []byte) (*Manifest, error) {
 	var m Manifest
 	if err := decodeStrict(data, &m, "manifest"); err != nil {
@@ -40,11 +41,32 @@ func DecodeManifestInput(data []byte) (*Manifest, error) {
 		return nil, invalidf("txId is set by the chaincode and must not be supplied")
 	case m.Purged != nil:
 		return nil, invalidf("purged is set by the chaincode and must not be supplied")
+	case m.UpdatedAt != "":
+		return nil, invalidf("updatedAt is set by the chaincode and must not be supplied")
+	case m.UpdatedBy != "":
+		return nil, invalidf("updatedBy is set by the chaincode and must not be supplied")
+	case m.UpdateTxID != "":
+		return nil, invalidf("updateTxId is set by the chaincode and must not be supplied")
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// DecodeShardNodes decodes a JSON array of node ids (the holders of one
+// shard), refusing anything but an array of strings and trailing data, and
+// checks it with ValidateShardNodes. field names the list in messages.
+// Errors are *Error values with CodeInvalid.
+func DecodeShardNodes(data []byte, field string) ([]string, error) {
+	var ids []string
+	if err := decodeStrict(data, &ids, field); err != nil {
+		return nil, err
+	}
+	if err := ValidateShardNodes(field, ids); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 func decodeStrict(data []byte, v any, what string) error {

@@ -19,7 +19,10 @@ const (
 	CodeInvalid Code = "INVALID_ARGUMENT"
 	// CodeNotFound reports a record that does not exist.
 	CodeNotFound Code = "NOT_FOUND"
-	// CodeConflict reports a record that already exists.
+	// CodeConflict reports a record that already exists, or a
+	// compare-and-set whose expected value no longer matches the record (the
+	// caller lost a race, as when manifest:UpdateHolders finds that the
+	// shard's holders changed): re-read before deciding what to do.
 	CodeConflict Code = "ALREADY_EXISTS"
 	// CodeForbidden reports a caller that may not act on a record.
 	CodeForbidden Code = "PERMISSION_DENIED"

@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/base64"
+	"fmt"
 	"mime"
 	"regexp"
 	"slices"
@@ -48,6 +49,15 @@ type Manifest struct {
 	TxID string `json:"txId"`
 	// Purged is the tombstone of a purged version, nil otherwise.
 	Purged *Tombstone `json:"purged,omitempty" metadata:",optional"`
+
+	// UpdatedAt is the timestamp of the last transaction that changed the
+	// holders of a shard (manifest:UpdateHolders), empty if none did.
+	UpdatedAt string `json:"updatedAt,omitempty" metadata:",optional"`
+	// UpdatedBy is the MSP ID of the organisation that submitted that
+	// transaction, set by the chaincode.
+	UpdatedBy string `json:"updatedBy,omitempty" metadata:",optional"`
+	// UpdateTxID is the id of that transaction.
+	UpdateTxID string `json:"updateTxId,omitempty" metadata:",optional"`
 }
 
 // Shard is one erasure-coded shard of a manifest.
@@ -116,8 +126,10 @@ func (m *Manifest) NodeIDs() []string {
 }
 
 // Validate checks the content fields of the manifest and, when present, the
-// tombstone. The fields set by the chaincode (Publisher, CreatedAt, TxID) are
-// not checked. The error is an *Error with CodeInvalid.
+// tombstone. The fields set by the chaincode (Publisher, CreatedAt, TxID and
+// the last update's UpdatedAt, UpdatedBy, UpdateTxID) are not checked:
+// DecodeManifestInput refuses them in client input. The error is an *Error
+// with CodeInvalid.
 func (m *Manifest) Validate() error {
 	if m == nil {
 		return invalidf("manifest is missing")
@@ -181,16 +193,23 @@ func (s *Shard) validate(i int) error {
 	if s.Size < 0 {
 		return invalidf("shards[%d].size must not be negative, got %d", i, s.Size)
 	}
-	if len(s.Nodes) == 0 {
-		return invalidf("shards[%d].nodes must not be empty", i)
+	return ValidateShardNodes(fmt.Sprintf("shards[%d].nodes", i), s.Nodes)
+}
+
+// ValidateShardNodes checks a list of shard holders as Manifest.Validate does
+// for each shard: at least one node id, each matching NodeIDPattern, none
+// twice. field names the list in messages, for example "shards[2].nodes".
+func ValidateShardNodes(field string, ids []string) error {
+	if len(ids) == 0 {
+		return invalidf("%s must not be empty", field)
 	}
-	seen := make(map[string]bool, len(s.Nodes))
-	for j, id := range s.Nodes {
+	seen := make(map[string]bool, len(ids))
+	for j, id := range ids {
 		if !nodeIDRe.MatchString(id) {
-			return invalidf("shards[%d].nodes[%d] %s must match %s", i, j, quote(id), NodeIDPattern)
+			return invalidf("%s[%d] %s must match %s", field, j, quote(id), NodeIDPattern)
 		}
 		if seen[id] {
-			return invalidf("shards[%d].nodes lists node %s twice", i, quote(id))
+			return invalidf("%s lists node %s twice", field, quote(id))
 		}
 		seen[id] = true
 	}

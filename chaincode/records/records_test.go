@@ -324,6 +324,10 @@ func TestDecodeManifestInput(t *testing.T) {
 		{"createdAt", strings.Replace(string(good), `"createdAt":""`, `"createdAt":"2025-01-01T00:00:00Z"`, 1), "createdAt is set by the chaincode"},
 		{"txId", strings.Replace(string(good), `"txId":""`, `"txId":"t"`, 1), "txId is set by the chaincode"},
 		{"purged", withField(`"purged":{"reason":"x"}`), "purged is set by the chaincode"},
+		{"updatedAt", withField(`"updatedAt":"2025-01-01T00:00:00Z"`), "updatedAt is set by the chaincode"},
+		{"updatedBy", withField(`"updatedBy":"Org2MSP"`), "updatedBy is set by the chaincode"},
+		{"updateTxId", withField(`"updateTxId":"t2"`), "updateTxId is set by the chaincode"},
+		{"updatedAt empty", withField(`"updatedAt":""`), ""},
 		{"trailing", string(good) + " 1", "trailing data"},
 		{"invalid content", strings.Replace(string(good), `"k":2`, `"k":3`, 1), "exactly k+m"},
 	}
@@ -340,6 +344,44 @@ func TestDecodeManifestInput(t *testing.T) {
 				return
 			}
 			wantInvalid(t, err, tt.want)
+		})
+	}
+}
+
+func TestDecodeShardNodes(t *testing.T) {
+	tests := []struct {
+		name string
+		data string
+		want []string
+		err  string
+	}{
+		{"one node", `["n1"]`, []string{"n1"}, ""},
+		{"order kept", `["n2","n1","edge-7"]`, []string{"n2", "n1", "edge-7"}, ""},
+		{"surrounding space", " [\"n1\"]\n", []string{"n1"}, ""},
+		{"empty array", `[]`, nil, "holders must not be empty"},
+		{"null", `null`, nil, "holders must not be empty"},
+		{"empty input", ``, nil, "holders JSON is empty"},
+		{"duplicate", `["n1","n2","n1"]`, nil, `holders lists node "n1" twice`},
+		{"bad id", `["n1","N 2"]`, nil, `holders[1] "N 2" must match`},
+		{"empty id", `[""]`, nil, `holders[0] "" must match`},
+		{"not strings", `[1,2]`, nil, "holders JSON is malformed"},
+		{"object", `{"nodes":["n1"]}`, nil, "holders JSON is malformed"},
+		{"bare string", `"n1"`, nil, "holders JSON is malformed"},
+		{"trailing data", `["n1"] ["n2"]`, nil, "trailing data"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DecodeShardNodes([]byte(tt.data), "holders")
+			if tt.err != "" {
+				wantInvalid(t, err, tt.err)
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
 		})
 	}
 }
@@ -449,6 +491,15 @@ func TestStableEncoding(t *testing.T) {
 		`"encryption":{"scheme":"none","chunkSize":0},"publisher":"Org1MSP","createdAt":"2025-01-01T00:00:00Z","txId":"t1"}`
 	if string(got) != want {
 		t.Errorf("encoding changed:\n got %s\nwant %s", got, want)
+	}
+	m.UpdatedAt, m.UpdatedBy, m.UpdateTxID = "2025-01-02T00:00:00Z", "Org2MSP", "t2"
+	got, err = json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = strings.TrimSuffix(want, "}") + `,"updatedAt":"2025-01-02T00:00:00Z","updatedBy":"Org2MSP","updateTxId":"t2"}`
+	if string(got) != want {
+		t.Errorf("encoding with an update changed:\n got %s\nwant %s", got, want)
 	}
 	n := &Node{ID: "n1", Org: "O", Endpoint: "h:1", Zone: "z", StorageBytes: 1, BandwidthBps: 2, PublicKey: "k",
 		Status: NodeStatusActive, RegisteredAt: "r", UpdatedAt: "u", LastTxID: "t"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/dct-network/dct/chaincode/records"
 )
@@ -120,6 +121,32 @@ func (c *Client) ListObjects(ctx context.Context) ([]*records.Object, error) {
 // PurgeManifest tombstones one version of an object.
 func (c *Client) PurgeManifest(ctx context.Context, name, version, reason string) (*records.Manifest, error) {
 	m, _, err := invoke[*records.Manifest](ctx, c, "manifest:Purge", name, version, reason)
+	return m, err
+}
+
+// UpdateShardHolders replaces the holders of shard index of name@version
+// with holders, provided they are still expected (compared as a set, in any
+// order); this is how a repair is recorded. Every holder must be a
+// registered, active node, and no node the update adds may end up holding k
+// or more of the version's shards. The returned manifest carries the
+// update's UpdatedAt, UpdatedBy and UpdateTxID.
+//
+// A caller that lost the race to another repair of the same shard gets
+// either records.ErrConflict (the holders had already changed when its
+// transaction was endorsed) or ErrConflict (both were endorsed against the
+// same state and the other committed first); in both cases it should re-read
+// the manifest rather than retry blindly.
+func (c *Client) UpdateShardHolders(ctx context.Context, name, version string, index int, expected, holders []string) (*records.Manifest, error) {
+	const fn = "manifest:UpdateHolders"
+	exp, err := marshalArg(fn, expected)
+	if err != nil {
+		return nil, err
+	}
+	hold, err := marshalArg(fn, holders)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := invoke[*records.Manifest](ctx, c, fn, name, version, strconv.Itoa(index), exp, hold)
 	return m, err
 }
 
