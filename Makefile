@@ -64,7 +64,7 @@ network-status:
 ## chaincode, DEMO_AGENTS edge agents per organisation, DEMO_GATEWAYS gateways
 ## from DEMO_GATEWAY_PORT on, and the sample portal published through them.
 DEMO_AGENTS       ?= 3
-DEMO_GATEWAYS     ?= 1
+DEMO_GATEWAYS     ?= 2
 DEMO_GATEWAY_PORT ?= 8080
 demo: fabric build
 	$(NETWORK) up --run-dir $(RUN_DIR) --agents-per-org $(DEMO_AGENTS) --gateways $(DEMO_GATEWAYS) \
@@ -84,14 +84,14 @@ test: deps build proto-check
 	  set -e; \
 	  $(GO) test -json -count=1 ./... ; \
 	  (cd chaincode && $(GO) test -json -count=1 ./...) ; \
-	  DCT_CACHE_DIR=$(CACHE) $(GO) test -json -count=1 -tags integration -timeout 20m ./test/...'
+	  DCT_CACHE_DIR=$(CACHE) $(GO) test -json -count=1 -p 1 -tags integration -timeout 20m ./test/...'
 
 test-unit: tools
 	$(TOOLS)/gotestsum --format pkgname-and-test-fails --raw-command -- bash -c '\
 	  set -e; $(GO) test -json -short ./... ; (cd chaincode && $(GO) test -json -short ./...)'
 
 test-integration: deps build
-	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -tags integration -timeout 20m ./test/...
+	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -p 1 -tags integration -timeout 20m ./test/...
 
 ## bench: codec throughput against raw Reed-Solomon, and the 100 KiB serve
 ## benchmark (wrk against a real system); the README reports these numbers

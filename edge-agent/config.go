@@ -15,6 +15,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/spf13/pflag"
 )
@@ -55,6 +56,14 @@ type Config struct {
 
 	// Settings are the peer and the operator identity registration uses.
 	ledger.Settings
+
+	// MeshListen is the gossip address (host:port, UDP and TCP) of the
+	// latency mesh shared with the gateways; empty leaves the mesh off.
+	// MeshAdvertise is the host:port other members reach it at (default:
+	// the bound address); MeshJoin are seed members' gossip addresses.
+	MeshListen    string
+	MeshAdvertise string
+	MeshJoin      []string
 
 	// Register makes the agent register (or update) itself in the node
 	// registry on start.
@@ -116,6 +125,10 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) (envErr func() error) {
 		parse(envKey, func(v string) (err error) { *p, err = strconv.ParseBool(v); return })
 		fs.BoolVar(p, name, *p, usage(u, envKey))
 	}
+	list := func(p *[]string, name, envKey, u string) {
+		parse(envKey, func(v string) error { *p = splitList(v); return nil })
+		fs.StringSliceVar(p, name, *p, usage(u, envKey))
+	}
 	dur := func(p *time.Duration, name, envKey, u string) {
 		parse(envKey, func(v string) (err error) { *p, err = time.ParseDuration(v); return })
 		fs.DurationVar(p, name, *p, usage(u, envKey))
@@ -142,11 +155,25 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) (envErr func() error) {
 	str(&c.KeyPath, "key", "KEY", "operator identity private key file or keystore directory")
 	str(&c.Channel, "channel", "CHANNEL", "channel (default dct, or the test network's)")
 	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name (default dct, or the test network's)")
+	str(&c.MeshListen, "mesh-listen", "MESH_LISTEN", "gossip address host:port (UDP and TCP) of the latency mesh; empty: no mesh")
+	str(&c.MeshAdvertise, "mesh-advertise", "MESH_ADVERTISE", "gossip address host:port other mesh members reach (default: the bound --mesh-listen address)")
+	list(&c.MeshJoin, "mesh-join", "MESH_JOIN", "comma-separated gossip addresses host:port of mesh members to join (retried until one answers)")
 	boolean(&c.Register, "register", "REGISTER", "register or update the node in the ledger on start")
 	dur(&c.RegisterTimeout, "register-timeout", "REGISTER_TIMEOUT", "how long to retry the registration")
 	dur(&c.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "graceful shutdown deadline")
 	str(&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error")
 	return func() error { return errors.Join(errs...) }
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // ErrConfig marks an invalid configuration.
@@ -265,10 +292,44 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown timeout must be positive")
 	}
+	if err := c.validateMesh(); err != nil {
+		return err
+	}
 	if _, err := c.level(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// validateMesh checks the mesh settings.
+func (c Config) validateMesh() error {
+	if c.MeshListen == "" {
+		if c.MeshAdvertise != "" || len(c.MeshJoin) > 0 {
+			return fmt.Errorf("%w: --mesh-advertise and --mesh-join need --mesh-listen", ErrConfig)
+		}
+		return nil
+	}
+	if err := c.meshConfig(c.Listen, nil).Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if host, _, _ := net.SplitHostPort(c.MeshListen); c.MeshAdvertise == "" {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+			return fmt.Errorf("%w: mesh address %q is not reachable: set --mesh-advertise to the address mesh members reach",
+				ErrConfig, c.MeshListen)
+		}
+	}
+	return nil
+}
+
+// meshConfig is the agent's mesh membership: named by its node id, with its
+// gRPC endpoint and zone as tags.
+func (c Config) meshConfig(endpoint string, log *slog.Logger) mesh.Config {
+	return mesh.Config{
+		Name: c.NodeID, Role: mesh.RoleAgent, NodeID: c.NodeID,
+		Bind: c.MeshListen, Advertise: c.MeshAdvertise, Join: c.MeshJoin,
+		Tags:   map[string]string{mesh.TagGRPC: endpoint, mesh.TagZone: c.Zone},
+		Logger: log,
+	}
 }
 
 func (c Config) level() (slog.Level, error) {

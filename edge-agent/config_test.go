@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,18 @@ func TestValidate(t *testing.T) {
 		{"register timeout", func(c *Config) { c.RegisterTimeout = 0 }, "register timeout"},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown timeout"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+		{"valid mesh", func(c *Config) {
+			c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"127.0.0.1:7947", "gw.example.org:7946"}
+		}, ""},
+		{"valid mesh on all addresses", func(c *Config) { c.MeshListen, c.MeshAdvertise = ":7946", "agent0.example.org:7946" }, ""},
+		{"valid mesh port 0", func(c *Config) { c.MeshListen = "127.0.0.1:0" }, ""},
+		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "bind address"},
+		{"mesh listen host name", func(c *Config) { c.MeshListen = "localhost:7946" }, "IP address"},
+		{"mesh on all addresses without advertise", func(c *Config) { c.MeshListen = "0.0.0.0:7946" }, "--mesh-advertise"},
+		{"mesh advertise without port", func(c *Config) { c.MeshListen, c.MeshAdvertise = "127.0.0.1:7946", "agent0" }, "advertise"},
+		{"mesh seed without port", func(c *Config) { c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"gw"} }, "join address"},
+		{"mesh join without listen", func(c *Config) { c.MeshJoin = []string{"127.0.0.1:7947"} }, "--mesh-listen"},
+		{"mesh advertise without listen", func(c *Config) { c.MeshAdvertise = "127.0.0.1:7947" }, "--mesh-listen"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,7 +165,7 @@ func TestResolveFromNetworkDir(t *testing.T) {
 			}
 			got := Config{Settings: c.Settings, ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID,
 				DataDir: c.DataDir}
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("resolved\n%+v\nwant\n%+v", got, want)
 			}
 		}},
@@ -217,18 +230,31 @@ func TestFlagsAndEnv(t *testing.T) {
 	t.Setenv("DCT_AGENT_LATITUDE", "48.85")
 	t.Setenv("DCT_AGENT_SHUTDOWN_TIMEOUT", "3s")
 	t.Setenv("DCT_AGENT_LISTEN", "127.0.0.1:1")
+	t.Setenv("DCT_AGENT_MESH_LISTEN", "127.0.0.1:7946")
+	t.Setenv("DCT_AGENT_MESH_JOIN", " 127.0.0.1:7947, ,gw.example.org:7946")
 	c := DefaultConfig()
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	envErr := c.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--listen", "127.0.0.1:9600", "--node-id", "n1"}); err != nil {
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:9600", "--node-id", "n1", "--mesh-advertise", "10.0.0.1:7946"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := envErr(); err != nil {
 		t.Fatal(err)
 	}
 	if c.CapacityBytes != 12345 || c.Zone != "eu-west" || c.Register || c.Latitude != 48.85 ||
-		c.ShutdownTimeout != 3*time.Second || c.Listen != "127.0.0.1:9600" || c.NodeID != "n1" {
+		c.ShutdownTimeout != 3*time.Second || c.Listen != "127.0.0.1:9600" || c.NodeID != "n1" ||
+		c.MeshListen != "127.0.0.1:7946" || c.MeshAdvertise != "10.0.0.1:7946" ||
+		strings.Join(c.MeshJoin, "|") != "127.0.0.1:7947|gw.example.org:7946" {
 		t.Fatalf("config %+v", c)
+	}
+	fs = pflag.NewFlagSet("t", pflag.ContinueOnError)
+	c = DefaultConfig()
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--mesh-join", "127.0.0.1:1,127.0.0.1:2", "--mesh-join", "127.0.0.1:3"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.MeshJoin, "|") != "127.0.0.1:1|127.0.0.1:2|127.0.0.1:3" {
+		t.Fatalf("--mesh-join: %q", c.MeshJoin)
 	}
 
 	t.Setenv("DCT_AGENT_CAPACITY_BYTES", "lots")

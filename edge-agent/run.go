@@ -8,12 +8,14 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/server"
 	"github.com/dct-network/dct/edge-agent/store"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/spf13/cobra"
 )
 
@@ -24,9 +26,10 @@ var Version = "dev"
 // dialFunc connects to the node registry; close releases the connection.
 type dialFunc func(ctx context.Context, cfg Config) (reg Registry, close func(), err error)
 
-// Run serves until ctx ends, then shuts down gracefully. ready, when not
-// nil, receives the bound gRPC address once the agent serves (and, with
-// Register, is registered).
+// Run serves until ctx ends, then shuts down gracefully (leaving the mesh
+// first). ready, when not nil, receives the bound gRPC address once the
+// agent serves (and, with Register, is registered; with MeshListen, has
+// started its mesh membership).
 func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
 	return run(ctx, cfg, log, ready, dialLedger)
 }
@@ -96,15 +99,35 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 			return err
 		}
 	}
+	// Join the latency mesh once serving (and registered): gateways that
+	// see the agent there can reach it.
+	leave := func() {}
+	if cfg.MeshListen != "" {
+		m, err := mesh.Start(ctx, cfg.meshConfig(endpoint, log.With("component", "mesh")))
+		if err != nil {
+			stop()
+			return err
+		}
+		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","))
+		// Leave gracefully before the gRPC server stops, so gateways
+		// see the agent as left rather than failed.
+		leave = func() {
+			if err := m.Close(); err != nil {
+				log.Warn("edge agent: leaving the mesh", "err", err)
+			}
+		}
+	}
 	if ready != nil {
 		ready(addr)
 	}
 	select {
 	case err := <-errc:
+		leave()
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("edge agent shutting down")
+	leave()
 	stop()
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/internal/testpki"
+	"github.com/dct-network/dct/pkg/mesh"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -175,5 +176,54 @@ func TestRunFailsFast(t *testing.T) {
 	cfg.CapacityBytes = 0
 	if err := Run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil); !errors.Is(err, ErrConfig) {
 		t.Fatalf("Run: %v, want ErrConfig", err)
+	}
+}
+
+func TestRunJoinsMesh(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	gw, err := mesh.Start(ctx, mesh.Config{Name: "gw-test", Role: mesh.RoleGateway, Bind: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Close()
+
+	cfg, _, _ := agentConfig(t)
+	cfg.Zone = "eu-1"
+	cfg.MeshListen = "127.0.0.1:0"
+	cfg.MeshJoin = []string{gw.Addr()}
+	r := startAgent(t, cfg, nil)
+
+	// seen polls the gateway's view of the agent until it has status.
+	seen := func(status mesh.Status) mesh.Member {
+		t.Helper()
+		var m mesh.Member
+		for range 500 { // 10 s
+			var ok bool
+			if m, ok = gw.ByNodeID("agent0-test"); ok && m.Status == status {
+				return m
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Fatalf("gateway sees %+v, want status %s; members %v", m, status, gw.Members())
+		return m
+	}
+	m := seen(mesh.StatusAlive)
+	if m.Name != "agent0-test" || m.Role != mesh.RoleAgent || m.Tags[mesh.TagGRPC] != r.addr || m.Tags[mesh.TagZone] != "eu-1" {
+		t.Fatalf("gateway sees %+v (agent serves at %s)", m, r.addr)
+	}
+
+	// A graceful stop leaves the mesh.
+	r.stop()
+	if err := r.wait(); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	seen(mesh.StatusLeft)
+
+	// A mesh address in use fails the start.
+	cfg, _, _ = agentConfig(t)
+	cfg.MeshListen = gw.Addr()
+	if err := run(ctx, cfg, slog.New(slog.DiscardHandler), nil, nil); err == nil || errors.Is(err, ErrConfig) {
+		t.Fatalf("run on a taken mesh port: %v", err)
 	}
 }

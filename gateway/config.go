@@ -37,6 +37,19 @@ type Config struct {
 	// MasterKeyFile holds the consortium master key (>= 32 bytes).
 	MasterKeyFile string
 
+	// Name identifies the gateway in the mesh (default gateway-<listen>).
+	Name string
+	// MeshListen is the gossip address (empty: no mesh; reads are then
+	// routed by observed latencies only); MeshAdvertise what others dial;
+	// MeshJoin the comma-separated seeds (agents' gossip addresses).
+	MeshListen, MeshAdvertise, MeshJoin string
+	// Repair enables the self-healing loop: every RepairInterval the
+	// gateway rebuilds the shards of nodes failed for longer than
+	// DeadAfter (or deactivated), and at once the copies found corrupt.
+	Repair         bool
+	RepairInterval time.Duration
+	DeadAfter      time.Duration
+
 	Content content.Config
 
 	AllowOrigin     string
@@ -58,6 +71,9 @@ func DefaultConfig() Config {
 		LatestMaxAge:    60 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
+		Repair:          true,
+		RepairInterval:  2 * time.Second,
+		DeadAfter:       10 * time.Second,
 	}
 }
 
@@ -91,6 +107,14 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 		}
 		fs.Int64Var(p, name, *p, usage+" (DCT_"+envKey+")")
 	}
+	boolean := func(p *bool, name, envKey, usage string) {
+		if v, ok := env(envKey); ok {
+			if b, err := strconv.ParseBool(v); err == nil {
+				*p = b
+			}
+		}
+		fs.BoolVar(p, name, *p, usage+" (DCT_"+envKey+")")
+	}
 	integer := func(p *int, name, envKey, usage string) {
 		if v, ok := env(envKey); ok {
 			if n, err := strconv.Atoi(v); err == nil {
@@ -112,6 +136,17 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	str(&c.AgentCA, "agent-ca", "AGENT_CA", "PEM bundle verifying edge agents' TLS certificates")
 	str(&c.AgentClientCert, "agent-client-cert", "AGENT_CLIENT_CERT", "TLS client certificate presented to edge agents")
 	str(&c.AgentClientKey, "agent-client-key", "AGENT_CLIENT_KEY", "TLS client key presented to edge agents")
+	str(&c.Name, "name", "NAME", "gateway name in the mesh (default gateway-<listen address>)")
+	str(&c.MeshListen, "mesh-listen", "MESH_LISTEN", "gossip listen address host:port (empty: no mesh)")
+	str(&c.MeshAdvertise, "mesh-advertise", "MESH_ADVERTISE", "gossip address other members dial (default: the listen address)")
+	str(&c.MeshJoin, "mesh-join", "MESH_JOIN", "comma-separated gossip seeds (agents' mesh addresses)")
+	boolean(&c.Repair, "repair", "REPAIR", "rebuild lost and corrupt shard copies")
+	dur(&c.RepairInterval, "repair-interval", "REPAIR_INTERVAL", "interval between repair scans")
+	dur(&c.DeadAfter, "dead-after", "DEAD_AFTER", "how long a node must be failed before its shards are rebuilt elsewhere")
+	boolean(&c.Content.Hedge, "hedge", "HEDGE", "hedge slow shard requests")
+	dur(&c.Content.HedgeMin, "hedge-min", "HEDGE_MIN", "smallest hedge delay")
+	dur(&c.Content.HedgeMax, "hedge-max", "HEDGE_MAX", "largest hedge delay")
+	dur(&c.Content.HedgeDefault, "hedge-default", "HEDGE_DEFAULT", "hedge delay until enough latencies were seen")
 	str(&c.MasterKeyFile, "master-key-file", "MASTER_KEY_FILE", "file holding the consortium master key (>= 32 bytes)")
 	integer(&c.Content.K, "k", "K", "data shards per object")
 	integer(&c.Content.M, "m", "M", "parity shards per object")
@@ -184,6 +219,14 @@ func (c Config) Validate() error {
 		if _, err := os.Stat(f); err != nil {
 			return bad("%s: %v", name, err)
 		}
+	}
+	if c.MeshListen != "" {
+		if _, _, err := net.SplitHostPort(c.MeshListen); err != nil {
+			return bad("mesh listen address %q: %v", c.MeshListen, err)
+		}
+	}
+	if c.Repair && (c.RepairInterval <= 0 || c.DeadAfter <= 0) {
+		return bad("repair interval and dead-after must be positive")
 	}
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")

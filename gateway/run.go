@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -15,6 +16,7 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/spf13/cobra"
 )
 
@@ -46,9 +48,70 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	pool := agents.NewPool(tlsCfg)
 	defer pool.Close()
 
-	svc, err := content.New(cfg.Content, lc, pool, log)
+	var opts []content.Option
+	var meshView func(ctx context.Context, measure bool) any
+	if cfg.MeshListen != "" {
+		name := cfg.Name
+		if name == "" {
+			name = "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
+		}
+		var seeds []string
+		for _, s := range strings.Split(cfg.MeshJoin, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				seeds = append(seeds, s)
+			}
+		}
+		m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
+			Advertise: cfg.MeshAdvertise, Join: seeds, Tags: map[string]string{"http": cfg.Listen}, Logger: log})
+		if err != nil {
+			return fmt.Errorf("mesh: %w", err)
+		}
+		defer m.Close()
+		opts = append(opts, content.WithTopology(meshTopology{m}))
+		meshView = func(ctx context.Context, measure bool) any {
+			snap := m.Snapshot()
+			if !measure {
+				return snap
+			}
+			// Measured round trips (a real probe each) beside the
+			// Vivaldi estimates, so operators can judge the estimates.
+			measured := map[string]float64{}
+			for _, mb := range snap.Members {
+				if !mb.Status.Up() {
+					continue
+				}
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				if d, err := m.MeasureRTT(cctx, mb.Name); err == nil {
+					measured[mb.Name] = float64(d) / float64(time.Millisecond)
+				}
+				cancel()
+			}
+			return map[string]any{"map": snap, "measuredRttMs": measured}
+		}
+	}
+	var rep *content.Repairer
+	if cfg.Repair {
+		rep = content.NewRepairer(content.RepairConfig{Interval: cfg.RepairInterval, DeadAfter: cfg.DeadAfter})
+		opts = append(opts, content.WithRepairQueue(rep.Queue()))
+	}
+	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if rep != nil {
+		rctx, stopRepairs := context.WithCancel(ctx)
+		defer stopRepairs()
+		go rep.Run(rctx, svc)
+	}
+	status := func(ctx context.Context, measure bool) any {
+		out := map[string]any{}
+		if meshView != nil {
+			out["members"] = meshView(ctx, measure)
+		}
+		if rep != nil {
+			out["repairs"] = rep.Repaired()
+		}
+		return out
 	}
 	readyCheck := func(ctx context.Context) error {
 		// Any answer from the chaincode, "not found" included, means the
@@ -61,7 +124,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	handler := httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
-		LatestMaxAge: cfg.LatestMaxAge, CacheMaxObject: cfg.Content.CacheMaxObject,
+		LatestMaxAge: cfg.LatestMaxAge, CacheMaxObject: cfg.Content.CacheMaxObject, Mesh: status,
 	}, readyCheck, log)
 
 	ln, err := net.Listen("tcp", cfg.Listen)

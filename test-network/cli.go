@@ -31,6 +31,13 @@ func envInt(key string, def int) int {
 	return def
 }
 
+func envBool(key string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
 func envDuration(key string, def time.Duration) time.Duration {
 	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
 		return v
@@ -95,6 +102,9 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 				if svc.GatewayPort == 0 {
 					svc.GatewayPort = defGateway
 				}
+				if svc.MeshPort == 0 {
+					svc.MeshPort = MeshPort(c.BasePort)
+				}
 				if svc.BinDir == "" {
 					svc.BinDir = filepath.Join(cacheDir, "bin")
 				}
@@ -134,6 +144,8 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	f.IntVar(&svc.Gateways, "gateways", envInt("DCT_GATEWAYS", 0), "HTTP gateways started, acting for the organisations in turn (DCT_GATEWAYS)")
 	f.IntVar(&svc.AgentPort, "agent-port", envInt("DCT_AGENT_PORT", 0), "first agent port; agent a of org j gets +10j+a (DCT_AGENT_PORT; default base port + 300)")
 	f.IntVar(&svc.GatewayPort, "gateway-port", envInt("DCT_GATEWAY_PORT", 0), "first gateway HTTP port (DCT_GATEWAY_PORT; default base port + 400)")
+	f.BoolVar(&svc.Mesh, "mesh", envBool("DCT_MESH", true), "join agents and gateways in the gossip mesh (DCT_MESH)")
+	f.IntVar(&svc.MeshPort, "mesh-port", envInt("DCT_MESH_PORT", 0), "first gossip port; agent a of org j gets +10j+a, gateway g +100+g (DCT_MESH_PORT; default base port + 500)")
 	f.StringVar(&svc.BinDir, "bin-dir", envOr("DCT_BIN_DIR", ""), "where dct-agent and dct-gateway are (DCT_BIN_DIR; default <cache-dir>/bin)")
 	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", envDuration("DCT_READY_TIMEOUT", def.ReadyTimeout), "give up if not ready by then (DCT_READY_TIMEOUT)")
 

@@ -174,9 +174,15 @@ func (d *Description) addresses() []string {
 	}
 	for _, a := range d.Agents {
 		out = append(out, a.Address)
+		if a.MeshAddress != "" {
+			out = append(out, a.MeshAddress)
+		}
 	}
 	for _, g := range d.Gateways {
 		out = append(out, g.Address)
+		if g.MeshAddress != "" {
+			out = append(out, g.MeshAddress)
+		}
 	}
 	return append(out, d.ChaincodeAddress)
 }

@@ -36,6 +36,16 @@ type Services struct {
 	GatewayPort int
 	// AgentArgs and GatewayArgs are extra command-line flags.
 	AgentArgs, GatewayArgs []string
+	// AgentArgsFor, when set, adds flags for one agent (for example an
+	// --endpoint and --mesh-advertise behind a delaying proxy).
+	AgentArgsFor func(AgentInfo) []string
+	// GatewayEnv is added to gateway g's environment only.
+	GatewayEnv func(g int) []string
+	// Mesh joins agents and gateways in the gossip mesh: agent a of org j
+	// gossips on MeshPort+10j+a, gateway g on MeshPort+100+g; every member
+	// joins through the agents.
+	Mesh     bool
+	MeshPort int
 	// Env is added to the services' environment (DCT_… settings).
 	Env []string
 	// LogLevel is the services' log level.
@@ -53,20 +63,25 @@ type AgentInfo struct {
 	Org     string `json:"org"`
 	Zone    string `json:"zone"`
 	Address string `json:"address"`
-	DataDir string `json:"dataDir"`
-	Bin     string `json:"bin"`
-	// Args restart the agent as it was started (RestartService).
+	// MeshAddress is the agent's gossip address ("" without mesh).
+	MeshAddress string `json:"meshAddress,omitempty"`
+	DataDir     string `json:"dataDir"`
+	Bin         string `json:"bin"`
+	// Args and Env restart the agent as it was started (RestartService).
 	Args []string `json:"args"`
+	Env  []string `json:"env,omitempty"`
 }
 
 // GatewayInfo is one running gateway.
 type GatewayInfo struct {
-	Name    string   `json:"name"`
-	Org     string   `json:"org"`
-	Address string   `json:"address"`
-	URL     string   `json:"url"`
-	Bin     string   `json:"bin"`
-	Args    []string `json:"args"`
+	Name        string   `json:"name"`
+	Org         string   `json:"org"`
+	Address     string   `json:"address"`
+	URL         string   `json:"url"`
+	MeshAddress string   `json:"meshAddress,omitempty"`
+	Bin         string   `json:"bin"`
+	Args        []string `json:"args"`
+	Env         []string `json:"env,omitempty"`
 }
 
 // ErrServices marks services that could not be started.
@@ -98,6 +113,16 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 	}
 	for g := 0; g < s.Gateways; g++ {
 		addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.GatewayPort+g))
+		if s.Mesh {
+			addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+100+g))
+		}
+	}
+	if s.Mesh {
+		for j := range desc.Orgs {
+			for a := 0; a < s.AgentsPerOrg; a++ {
+				addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a))
+			}
+		}
 	}
 	if err := portsFree(addrs); err != nil {
 		return err
@@ -105,7 +130,14 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
 	defer cancel()
 	env := append(os.Environ(), s.Env...)
-	var ids []string
+	var ids, seeds []string
+	if s.Mesh {
+		for j := range desc.Orgs {
+			for a := 0; a < s.AgentsPerOrg; a++ {
+				seeds = append(seeds, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a))
+			}
+		}
+	}
 	for j, org := range desc.Orgs {
 		short := strings.ToLower(org.Name)
 		for a := 0; a < s.AgentsPerOrg; a++ {
@@ -122,6 +154,17 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 				"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
 				"--data-dir", ag.DataDir, "--log-level", s.LogLevel,
 			}, s.AgentArgs...)
+			if s.Mesh {
+				ag.MeshAddress = fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a)
+				ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress)
+				if ag.MeshAddress != seeds[0] {
+					ag.Args = append(ag.Args, "--mesh-join", seeds[0])
+				}
+			}
+			if s.AgentArgsFor != nil {
+				ag.Args = append(ag.Args, s.AgentArgsFor(ag)...)
+			}
+			ag.Env = s.Env
 			if err := startProcess(desc.RunDir, log, process{name: name, bin: ag.Bin, args: ag.Args, env: env}); err != nil {
 				return err
 			}
@@ -151,7 +194,15 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 		}
 		gw.URL = "http://" + gw.Address
 		gw.Args = append([]string{"--network-dir", desc.RunDir, "--org", org.MSPID, "--listen", gw.Address, "--log-level", s.LogLevel}, s.GatewayArgs...)
-		if err := startProcess(desc.RunDir, log, process{name: gw.Name, bin: gw.Bin, args: gw.Args, env: env}); err != nil {
+		if s.Mesh {
+			gw.MeshAddress = fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+100+g)
+			gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-join", strings.Join(seeds, ","))
+		}
+		gw.Env = slices.Clone(s.Env)
+		if s.GatewayEnv != nil {
+			gw.Env = append(gw.Env, s.GatewayEnv(g)...)
+		}
+		if err := startProcess(desc.RunDir, log, process{name: gw.Name, bin: gw.Bin, args: gw.Args, env: append(os.Environ(), gw.Env...)}); err != nil {
 			return err
 		}
 		desc.Gateways = append(desc.Gateways, gw)
@@ -280,7 +331,7 @@ func (d *Description) KillService(ctx context.Context, name string) error {
 func (d *Description) RestartService(ctx context.Context, name string) error {
 	for _, ag := range d.Agents {
 		if ag.Name == name {
-			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: ag.Bin, args: ag.Args, env: os.Environ()}); err != nil {
+			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: ag.Bin, args: ag.Args, env: append(os.Environ(), ag.Env...)}); err != nil {
 				return err
 			}
 			return d.waitServing(ctx, name, func(ctx context.Context) error { return dialOnce(ctx, ag.Address) })
@@ -288,7 +339,7 @@ func (d *Description) RestartService(ctx context.Context, name string) error {
 	}
 	for _, gw := range d.Gateways {
 		if gw.Name == name {
-			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: gw.Bin, args: gw.Args, env: os.Environ()}); err != nil {
+			if err := startProcess(d.RunDir, slog.New(slog.DiscardHandler), process{name: name, bin: gw.Bin, args: gw.Args, env: append(os.Environ(), gw.Env...)}); err != nil {
 				return err
 			}
 			return d.waitServing(ctx, name, func(ctx context.Context) error { return httpOnce(ctx, gw.URL+"/healthz") })
@@ -349,3 +400,7 @@ func waitRegistered(ctx context.Context, desc *Description, ids []string) error 
 func ServicePorts(basePort int) (agentPort, gatewayPort int) {
 	return basePort + servicesBlock, basePort + servicesBlock + 100
 }
+
+// MeshPort returns the default first gossip port of a network with the
+// given base port (agents from there, gateways 100 further).
+func MeshPort(basePort int) int { return basePort + servicesBlock + 200 }

@@ -17,8 +17,10 @@ import (
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/status"
 )
 
 // MaxMessage is the largest chunk sent in one gRPC message.
@@ -171,6 +173,15 @@ func recvErr(stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutS
 }
 
 func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	b, err := a.getShard(ctx, hash, off, n)
+	if status.Code(err) == codes.DataLoss {
+		// The agent found its copy rotten (and quarantined it).
+		return nil, fmt.Errorf("%w: %w", content.ErrShardCorrupt, err)
+	}
+	return b, err
+}
+
+func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
 	stream, err := a.c.GetShard(ctx, &dctv1.GetShardRequest{Hash: hash, Offset: off, Length: n})
 	if err != nil {
 		return nil, err

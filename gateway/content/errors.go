@@ -25,6 +25,9 @@ var (
 	ErrUpload = errors.New("shard upload failed")
 	// ErrCorrupt: decoded content failed verification.
 	ErrCorrupt = errors.New("content corrupt")
+	// ErrShardCorrupt: an agent holds a shard whose bytes fail
+	// verification (reported by the agent, or caught by the hash).
+	ErrShardCorrupt = errors.New("shard corrupt")
 	// ErrLedger: the ledger failed or is unreachable.
 	ErrLedger = errors.New("ledger error")
 )

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 )
@@ -22,6 +24,8 @@ type fakeLedger struct {
 	manifests map[string]*records.Manifest
 	objects   map[string]*records.Object
 	tx        int
+	// updates counts successful UpdateShardHolders calls.
+	updates int
 	// recordErr, when set, is returned by the next RecordManifest calls.
 	recordErr []error
 }
@@ -132,6 +136,29 @@ func (l *fakeLedger) PurgeManifest(_ context.Context, name, version, reason stri
 	return &c, nil
 }
 
+// UpdateShardHolders is the chaincode's compare-and-set of a shard's
+// holders.
+func (l *fakeLedger) UpdateShardHolders(_ context.Context, name, version string, index int, expected, holders []string) (*records.Manifest, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.manifests[name+"@"+version]
+	if !ok {
+		return nil, records.Errorf(records.CodeNotFound, "no %s@%s", name, version)
+	}
+	cur := slices.Sorted(slices.Values(m.Shards[index].Nodes))
+	if !slices.Equal(cur, slices.Sorted(slices.Values(expected))) {
+		return nil, records.Errorf(records.CodeConflict, "holders of shard %d changed", index)
+	}
+	c := *m
+	c.Shards = slices.Clone(m.Shards)
+	c.Shards[index].Nodes = slices.Clone(holders)
+	l.tx++
+	c.UpdateTxID = fmt.Sprintf("update-%d", l.tx)
+	l.manifests[name+"@"+version] = &c
+	l.updates++
+	return &c, nil
+}
+
 func (l *fakeLedger) ListObjects(context.Context) ([]*records.Object, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -194,6 +221,9 @@ type fakeAgent struct {
 	// refuseUploads fails PutShard itself (Free still answers).
 	refuseUploads bool
 	gets          int
+	getsByHash    map[string]int
+	// delay holds every GetShard answer (a slow or hung agent).
+	delay time.Duration
 }
 
 func (a *fakeAgent) setDown(d bool) { a.mu.Lock(); a.down = d; a.mu.Unlock() }
@@ -249,10 +279,24 @@ func (w *fakeWriter) Commit(hash string) error {
 
 func (w *fakeWriter) Abort() {}
 
-func (a *fakeAgent) GetShard(_ context.Context, hash string, off, n int64) ([]byte, error) {
+func (a *fakeAgent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	a.mu.Lock()
+	a.gets++
+	if a.getsByHash == nil {
+		a.getsByHash = map[string]int{}
+	}
+	a.getsByHash[hash]++
+	delay := a.delay
+	a.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.gets++
 	if a.down {
 		return nil, errDown
 	}
@@ -290,4 +334,28 @@ func (a *fakeAgent) Free(context.Context) (int64, error) {
 		used += int64(len(b))
 	}
 	return a.capacity - used, nil
+}
+
+// fakeTopology is a mesh view set by the test.
+type fakeTopology struct {
+	mu     sync.Mutex
+	health map[string]Health
+	rtt    map[string]time.Duration
+}
+
+func (f *fakeTopology) Node(id string) (Health, time.Duration, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, ok := f.health[id]
+	if !ok {
+		h = HealthAlive
+	}
+	d, has := f.rtt[id]
+	return h, d, has
+}
+
+func (a *fakeAgent) getsOf(hash string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.getsByHash[hash]
 }

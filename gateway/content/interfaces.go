@@ -15,6 +15,10 @@ type Ledger interface {
 	ManifestVersions(ctx context.Context, name string) ([]*records.Manifest, error)
 	RecordManifest(ctx context.Context, m *records.Manifest) (*records.Manifest, error)
 	PurgeManifest(ctx context.Context, name, version, reason string) (*records.Manifest, error)
+	// UpdateShardHolders replaces shard index's holders if they still are
+	// expected (compare-and-set; a lost race is records.ErrConflict or
+	// ledger.ErrConflict).
+	UpdateShardHolders(ctx context.Context, name, version string, index int, expected, holders []string) (*records.Manifest, error)
 	ListObjects(ctx context.Context) ([]*records.Object, error)
 	ListNodes(ctx context.Context) ([]*records.Node, error)
 }

@@ -49,6 +49,11 @@ type Config struct {
 	AgentTimeout time.Duration
 	// PublishRetries bounds version races with other gateways.
 	PublishRetries int
+	// Hedge enables hedged shard requests: a request unanswered after the
+	// p95 of recent fetch latencies (within HedgeMin..HedgeMax; HedgeDefault
+	// until there are enough samples) gets a second one elsewhere.
+	Hedge                            bool
+	HedgeMin, HedgeMax, HedgeDefault time.Duration
 }
 
 // DefaultConfig returns the defaults; MasterKey must still be set.
@@ -63,6 +68,8 @@ func DefaultConfig() Config {
 		SegmentBytes:   8 << 20,
 		AgentTimeout:   30 * time.Second,
 		PublishRetries: 5,
+		Hedge:          true,
+		HedgeMin:       2 * time.Millisecond, HedgeMax: time.Second, HedgeDefault: 50 * time.Millisecond,
 	}
 }
 
@@ -84,6 +91,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: size limits must not be negative", ErrInvalid)
 	case c.AgentTimeout <= 0 || c.PublishRetries < 1:
 		return fmt.Errorf("%w: agent timeout and publish retries must be positive", ErrInvalid)
+	case c.HedgeMin <= 0 || c.HedgeMax < c.HedgeMin || c.HedgeDefault <= 0:
+		return fmt.Errorf("%w: hedge delays must be positive with min <= max", ErrInvalid)
 	}
 	return nil
 }
@@ -101,23 +110,60 @@ type Service struct {
 	nodes     []*records.Node
 	nodesAt   time.Time
 	free      *ttlCache[int64]
+	topo      Topology
+	track     *tracker
+	repairs   chan<- RepairRequest
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithTopology routes reads by the mesh's health and RTT estimates.
+func WithTopology(t Topology) Option { return func(s *Service) { s.topo = t } }
+
+// WithRepairQueue receives the shards found corrupt while reading; sends
+// never block (a full queue drops the report; the periodic scan finds the
+// shard again).
+func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { s.repairs = q } }
+
+// RepairRequest names a shard copy that must be rebuilt elsewhere.
+type RepairRequest struct {
+	Name, Version string
+	Shard         int
+	Node          string
+}
+
+func (s *Service) reportCorrupt(m *records.Manifest, shard int, node string) {
+	s.log.Warn("corrupt shard copy", "object", m.String(), "shard", shard, "node", node)
+	if s.repairs == nil {
+		return
+	}
+	select {
+	case s.repairs <- RepairRequest{Name: m.Name, Version: m.Version, Shard: shard, Node: node}:
+	default:
+	}
 }
 
 // New returns a Service.
-func New(cfg Config, l Ledger, agents Agents, log *slog.Logger) (*Service, error) {
+func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
+	s := &Service{
 		cfg: cfg, ledger: l, agents: agents, log: log,
 		keyID:     codec.KeyID(cfg.MasterKey),
 		objects:   newObjectCache(cfg.CacheBytes),
 		manifests: newTTLCache[*records.Manifest](cfg.ManifestTTL),
 		free:      newTTLCache[int64](cfg.NodesTTL),
-	}, nil
+		track:     newTracker(),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
 }
 
 // CachedBytes is the size of the decoded-object cache.
@@ -646,89 +692,6 @@ func (s *Service) objectKey(m *records.Manifest) (codec.Key, error) {
 		return codec.Key{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
 	return codec.DeriveKey(s.cfg.MasterKey, salt)
-}
-
-// fetch gets k shards' byte range [off, off+n): data shards first (no
-// reconstruction needed), parity shards as replacements for failures. With
-// whole, every shard is checked against its hash and excluded on mismatch.
-func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) ([][]byte, error) {
-	total := l.K + l.M
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		i    int
-		data []byte
-		err  error
-	}
-	ch := make(chan result, total)
-	next, inflight := 0, 0
-	launch := func() {
-		if next >= total {
-			return
-		}
-		i := next
-		next++
-		inflight++
-		go func() {
-			b, err := s.fetchShard(ctx, m.Shards[i], off, n)
-			ch <- result{i, b, err}
-		}()
-	}
-	for j := 0; j < l.K; j++ {
-		launch()
-	}
-	out := make([][]byte, total)
-	have := 0
-	var causes []string
-	for have < l.K && inflight > 0 {
-		r := <-ch
-		inflight--
-		if r.err == nil && whole {
-			want, _ := codec.ParseHash(m.Shards[r.i].Hash)
-			if !codec.VerifyShard(r.data, want) {
-				r.err = errors.New("content does not match its hash")
-			}
-		}
-		if r.err != nil {
-			causes = append(causes, fmt.Sprintf("shard %d: %v", r.i, r.err))
-			launch()
-			continue
-		}
-		out[r.i] = r.data
-		have++
-	}
-	if have < l.K {
-		return nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: have, Causes: causes}
-	}
-	return out, nil
-}
-
-// fetchShard reads a shard from the first holder that answers.
-func (s *Service) fetchShard(ctx context.Context, sh records.Shard, off, n int64) ([]byte, error) {
-	var errs []error
-	for _, id := range sh.Nodes {
-		node, err := s.nodeByID(ctx, id)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		a, err := s.agents.Agent(node)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("node %s: %w", id, err))
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
-		b, err := a.GetShard(cctx, sh.Hash, off, n)
-		cancel()
-		if err == nil && int64(len(b)) != n {
-			err = fmt.Errorf("got %d bytes, want %d", len(b), n)
-		}
-		if err == nil {
-			return b, nil
-		}
-		errs = append(errs, fmt.Errorf("node %s: %w", id, err))
-	}
-	return nil, errors.Join(errs...)
 }
 
 // Purged is the outcome of a purge.

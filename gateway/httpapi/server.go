@@ -28,6 +28,11 @@ type Config struct {
 	// CacheMaxObject: objects up to this size are served from one decode
 	// (and cached); larger ones stream.
 	CacheMaxObject int64
+	// Mesh, when set, gives the operators' view served at GET /v1/mesh:
+	// the gossip members with health and RTT estimates, the shard-fetch
+	// counters per node and the repairs done; measure asks for measured
+	// round trips to every member beside the estimates (?measure=1).
+	Mesh func(ctx context.Context, measure bool) any
 }
 
 // Ready reports whether the gateway can serve (ledger reachable).
@@ -41,6 +46,7 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
 	r.Use(h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
+	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/objects", h.list)
 	r.GET("/v1/objects/*name", h.metadata)
 	r.PUT("/v1/objects/*name", h.publish)
@@ -88,6 +94,14 @@ func (h *handler) timeout(c *gin.Context) {
 		c.Request = c.Request.WithContext(ctx)
 	}
 	c.Next()
+}
+
+func (h *handler) mesh(c *gin.Context) {
+	out := gin.H{"fetches": h.svc.FetchStats()}
+	if h.cfg.Mesh != nil {
+		out["mesh"] = h.cfg.Mesh(c.Request.Context(), c.Query("measure") == "1")
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (h *handler) healthz(c *gin.Context) {

@@ -134,3 +134,47 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+// Replace chooses a new holder for shard of an existing placement p, from
+// which the lost holders were already removed: a node that does not hold
+// the shard yet and holds fewer than MaxPerNode shards of the object,
+// preferring nodes with the fewest shards of it, then the least-loaded zone,
+// then the most free space. Nodes without room are skipped.
+func Replace(r Request, p Placement, shard int, nodes []Node) (string, error) {
+	if shard < 0 || shard >= len(p) {
+		return "", fmt.Errorf("%w: no shard %d in a placement of %d", ErrImpossible, shard, len(p))
+	}
+	held := map[string]int{}
+	zoneOf := map[string]string{}
+	for _, n := range nodes {
+		zoneOf[n.ID] = n.Zone
+	}
+	zoneLoad := map[string]int{}
+	for _, holders := range p {
+		for _, id := range holders {
+			held[id]++
+			zoneLoad[zoneOf[id]]++
+		}
+	}
+	maxPer := r.MaxPerNode()
+	var best *Node
+	var bestTie uint64
+	for i := range nodes {
+		n := &nodes[i]
+		if n.FreeBytes < r.ShardSize || held[n.ID] >= maxPer || contains(p[shard], n.ID) {
+			continue
+		}
+		h := fnv.New64a()
+		h.Write([]byte(r.Seed))
+		h.Write([]byte{0})
+		h.Write([]byte(n.ID))
+		tie := h.Sum64()
+		if best == nil || better(held[n.ID], zoneLoad[n.Zone], n.FreeBytes, tie, held[best.ID], zoneLoad[best.Zone], best.FreeBytes, bestTie) {
+			best, bestTie = n, tie
+		}
+	}
+	if best == nil {
+		return "", fmt.Errorf("%w: no node can take shard %d (each holds %d shards of the object already, holds the shard, or lacks room)", ErrImpossible, shard, maxPer)
+	}
+	return best.ID, nil
+}

@@ -123,3 +123,51 @@ func TestPlaceSpreadsAcrossObjects(t *testing.T) {
 		t.Fatalf("shard 0 of 200 objects landed on only %d of 8 nodes: %v", len(first), first)
 	}
 }
+
+func TestReplace(t *testing.T) {
+	ns := nodes("a", "a", "b", "b", "c", "c", "c")
+	r := Request{K: 4, M: 2, R: 1, ShardSize: 10, Seed: "x"}
+	p, err := Place(r, ns[:6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// n6 is the only usable node holding nothing: it takes the lost shard.
+	lost := p[2][0]
+	p[2] = nil
+	var alive []Node
+	for _, n := range ns {
+		if n.ID != lost {
+			alive = append(alive, n)
+		}
+	}
+	got, err := Replace(r, p, 2, alive)
+	if err != nil || got != "n6" {
+		t.Fatalf("Replace = %q, %v; want n6", got, err)
+	}
+	p[2] = []string{got}
+	check(t, r, ns, p)
+	// Without n6 and without the lost node, the others may take a second
+	// shard (max(m,1) = 2 per node), never a second copy of one they hold.
+	var rest []Node
+	for _, n := range ns {
+		if n.ID != "n6" && n.ID != lost {
+			rest = append(rest, n)
+		}
+	}
+	p[2] = nil
+	got, err = Replace(r, p, 2, rest)
+	if err != nil || got == lost {
+		t.Fatalf("Replace without spare nodes = %q, %v", got, err)
+	}
+	p[2] = []string{got}
+	check(t, r, ns, p)
+	// Nobody left with room: a clear error.
+	full := []Node{{ID: "z", Zone: "a", FreeBytes: 1}}
+	p[2] = nil
+	if _, err := Replace(r, p, 2, full); !errors.Is(err, ErrImpossible) {
+		t.Fatalf("Replace onto full nodes: %v", err)
+	}
+	if _, err := Replace(r, p, 9, ns); !errors.Is(err, ErrImpossible) {
+		t.Fatalf("Replace of shard 9: %v", err)
+	}
+}

@@ -339,3 +339,34 @@ func TestParseHash(t *testing.T) {
 		}
 	}
 }
+
+func TestRebuildShard(t *testing.T) {
+	key := testKey(t)
+	data := payload(70_000)
+	l, _ := PlanLayout(int64(len(data)), Redundancy{K: 4, M: 2}, 1024, 4096)
+	shards, res, err := EncodeBytes(l, key, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range shards {
+		in := append([][]byte(nil), shards...)
+		in[i] = nil
+		in[(i+1)%len(in)] = nil // a second shard lost too
+		got, err := RebuildShard(l, in, i, res.ShardHashes[i])
+		if err != nil || !bytes.Equal(got, shards[i]) {
+			t.Fatalf("rebuild shard %d: %v", i, err)
+		}
+	}
+	// A corrupt source is caught by the hash of the result.
+	in := append([][]byte(nil), shards...)
+	in[0] = nil
+	in[1] = bytes.Clone(in[1])
+	in[1][7] ^= 1
+	if _, err := RebuildShard(l, in, 0, res.ShardHashes[0]); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("rebuild from a corrupt shard: %v", err)
+	}
+	in = [][]byte{nil, nil, nil, shards[3], shards[4], shards[5]}
+	if _, err := RebuildShard(l, in, 0, res.ShardHashes[0]); !errors.Is(err, ErrTooFewShards) {
+		t.Fatalf("rebuild from 3 shards: %v", err)
+	}
+}

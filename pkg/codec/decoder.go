@@ -169,3 +169,44 @@ func DecodeBytes(l Layout, key Key, shards [][]byte, hashes []Hash) ([]byte, err
 	}
 	return d.DecodeRange(p, good)
 }
+
+// RebuildShard recomputes whole shard i from whole shards of the others
+// (nil where missing; at least K present) and checks it against want.
+func RebuildShard(l Layout, shards [][]byte, i int, want Hash) ([]byte, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	if len(shards) != l.K+l.M || i < 0 || i >= len(shards) {
+		return nil, fmt.Errorf("%w: shard %d of %d given", ErrInvalid, i, len(shards))
+	}
+	work := make([][]byte, len(shards))
+	present := 0
+	for j, s := range shards {
+		if j != i && int64(len(s)) == l.ShardSize() {
+			work[j] = s
+			present++
+		}
+	}
+	if present < l.K {
+		return nil, fmt.Errorf("%w: %d of the %d needed", ErrTooFewShards, present, l.K)
+	}
+	rs, err := newRS(l)
+	if err != nil {
+		return nil, err
+	}
+	if rs == nil {
+		return nil, fmt.Errorf("%w: no parity to rebuild from", ErrTooFewShards)
+	}
+	if i < l.K {
+		err = rs.ReconstructData(work)
+	} else {
+		err = rs.Reconstruct(work)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reconstruct: %w", ErrCorrupt, err)
+	}
+	if !VerifyShard(work[i], want) {
+		return nil, fmt.Errorf("%w: rebuilt shard %d does not match its hash", ErrCorrupt, i)
+	}
+	return work[i], nil
+}

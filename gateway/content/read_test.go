@@ -1,0 +1,196 @@
+package content
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+)
+
+// publishWith publishes body through s and returns the manifest.
+func publishWith(t *testing.T, s *Service, name string, body []byte) *records.Manifest {
+	t.Helper()
+	pub, err := s.Publish(context.Background(), name, "", int64(len(body)), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub.Manifest
+}
+
+func readBack(t *testing.T, s *Service, m *records.Manifest, want []byte) time.Duration {
+	t.Helper()
+	start := time.Now()
+	got, err := s.Read(context.Background(), m, 0, m.Size)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %s: %v", m, err)
+	}
+	return time.Since(start)
+}
+
+// TestRoutingPrefersNearAndHealthy: with k=4 of 6 shards, reads go to the
+// four nearest healthy holders only.
+func TestRoutingPrefersNearAndHealthy(t *testing.T) {
+	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
+	s, _, agents := newTestService(t, 6, func(c *Config) { c.CacheBytes = 0 })
+	s.topo = topo
+	body := payload(30_000)
+	m := publishWith(t, s, "route/a.js", body)
+	holder := func(i int) string { return m.Shards[i].Nodes[0] }
+	// Shards 0 and 3 are far; shard 5's holder is failed.
+	for i := range 6 {
+		topo.rtt[holder(i)] = time.Duration(1+i) * time.Millisecond
+	}
+	topo.rtt[holder(0)] = 80 * time.Millisecond
+	topo.rtt[holder(3)] = 90 * time.Millisecond
+	topo.health[holder(5)] = HealthFailed
+	for range 5 {
+		readBack(t, s, m, body)
+	}
+	st := s.FetchStats()
+	// Shards 1, 2, 4 are near; the fourth shard needed is the nearer of
+	// the far ones (0); the farther (3) and the failed (5) are never asked.
+	for _, tc := range []struct{ shard, want int }{{1, 5}, {2, 5}, {4, 5}, {0, 5}, {3, 0}, {5, 0}} {
+		if n := agents.get(holder(tc.shard)).getsOf(m.Shards[tc.shard].Hash); n != tc.want {
+			t.Errorf("shard %d (holder %s) fetched %d times, want %d", tc.shard, holder(tc.shard), n, tc.want)
+		}
+	}
+	if st.Launched != st.Needed || st.Hedges != 0 {
+		t.Errorf("%d requests for %d needed, %d hedges: routing by estimates should need none", st.Launched, st.Needed, st.Hedges)
+	}
+}
+
+// TestHedgingAroundAHungAgent: the nearest holder hangs; the read completes
+// after about the hedge delay, not the agent timeout, at the cost of one
+// extra request per read.
+func TestHedgingAroundAHungAgent(t *testing.T) {
+	tests := []struct {
+		name  string
+		hedge bool
+	}{{"hedged", true}, {"not hedged", false}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
+			s, _, agents := newTestService(t, 6, func(c *Config) {
+				c.CacheBytes = 0
+				c.Hedge = tt.hedge
+				c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
+				c.AgentTimeout = 2 * time.Second
+			})
+			s.topo = topo
+			body := payload(10_000)
+			m := publishWith(t, s, "hedge/a.css", body)
+			hung := m.Shards[0].Nodes[0]
+			topo.rtt[hung] = time.Microsecond // looks nearest
+			agents.get(hung).delay = time.Hour
+			took := readBack(t, s, m, body)
+			st := s.FetchStats()
+			if tt.hedge {
+				if took > time.Second || st.Hedges < 1 {
+					t.Fatalf("hedged read took %s with %d hedges", took, st.Hedges)
+				}
+				if extra := st.Launched - st.Needed; extra != 1 {
+					t.Fatalf("%d extra requests, want 1", extra)
+				}
+			} else if took < 2*time.Second || st.Hedges != 0 {
+				t.Fatalf("unhedged read took %s (%d hedges): it should wait for the agent timeout", took, st.Hedges)
+			}
+		})
+	}
+}
+
+// TestNearestOfThreeHolders: with r=3 every shard has three holders; a read
+// asks each needed shard's lowest-latency holder, and when that one hangs
+// the hedge goes to the shard's next-nearest holder, the fastest respondent
+// winning.
+func TestNearestOfThreeHolders(t *testing.T) {
+	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
+	s, _, agents := newTestService(t, 12, func(c *Config) {
+		c.CacheBytes = 0
+		c.R = 3
+		c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
+	})
+	s.topo = topo
+	for i := range 12 {
+		topo.rtt[fmt.Sprintf("n%d", i)] = time.Duration(10+i) * time.Millisecond
+	}
+	body := payload(20_000)
+	m := publishWith(t, s, "r3/feed.json", body)
+	for _, sh := range m.Shards {
+		if len(sh.Nodes) != 3 {
+			t.Fatalf("shard %d has holders %v, want 3", sh.Index, sh.Nodes)
+		}
+	}
+	nearest := func(ids []string) string { return s.rankHolders(ids)[0].node }
+	readBack(t, s, m, body)
+	asked := 0
+	for _, sh := range m.Shards {
+		for _, id := range sh.Nodes {
+			n := agents.get(id).getsOf(sh.Hash)
+			if n > 0 && id != nearest(sh.Nodes) {
+				t.Fatalf("shard %d read from %s, not its nearest holder %s", sh.Index, id, nearest(sh.Nodes))
+			}
+			asked += n
+		}
+	}
+	if asked != m.K {
+		t.Fatalf("%d shard requests, want k=%d", asked, m.K)
+	}
+	// The nearest holder of the best shard hangs: the hedge goes to that
+	// shard's second-nearest holder, never to its third.
+	var sh0 records.Shard
+	for _, sh := range m.Shards {
+		if agents.get(nearest(sh.Nodes)).getsOf(sh.Hash) > 0 {
+			sh0 = sh
+			break
+		}
+	}
+	best := s.rankHolders(sh0.Nodes)
+	agents.get(best[0].node).delay = time.Hour
+	second, third := agents.get(best[1].node).getsOf(sh0.Hash), agents.get(best[2].node).getsOf(sh0.Hash)
+	readBack(t, s, m, body)
+	if n := agents.get(best[1].node).getsOf(sh0.Hash) - second; n != 1 {
+		for _, sh := range m.Shards {
+			for _, id := range sh.Nodes {
+				t.Logf("shard %d node %s gets %d", sh.Index, id, agents.get(id).getsOf(sh.Hash))
+			}
+		}
+		t.Fatalf("second-nearest holder %s of shard %d got %d requests, want 1 (holders %v, stats %+v)", best[1].node, sh0.Index, n, best, s.FetchStats())
+	}
+	if n := agents.get(best[2].node).getsOf(sh0.Hash) - third; n != 0 {
+		t.Fatalf("third-nearest holder %s of shard %d got %d requests, want 0", best[2].node, sh0.Index, n)
+	}
+}
+
+// TestHedgesSkipFailedHolders: hedges go to a holder the mesh reports
+// failed only when nothing else is left.
+func TestHedgesSkipFailedHolders(t *testing.T) {
+	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
+	s, _, agents := newTestService(t, 6, func(c *Config) {
+		c.CacheBytes = 0
+		c.HedgeDefault, c.HedgeMin = 10*time.Millisecond, 10*time.Millisecond
+	})
+	s.topo = topo
+	body := payload(8000)
+	m := publishWith(t, s, "hedge/failed.js", body)
+	failed := m.Shards[5].Nodes[0]
+	topo.health[failed] = HealthFailed
+	// Shard 0 answers slowly: every read hedges, to the healthy spare.
+	agents.get(m.Shards[0].Nodes[0]).delay = 30 * time.Millisecond
+	for range 3 {
+		readBack(t, s, m, body)
+	}
+	if n := agents.get(failed).getsOf(m.Shards[5].Hash); n != 0 {
+		t.Fatalf("the failed holder got %d requests", n)
+	}
+	// With two healthy holders gone, the failed one is the last resort.
+	agents.get(m.Shards[0].Nodes[0]).delay = 0
+	agents.get(m.Shards[0].Nodes[0]).setDown(true)
+	agents.get(m.Shards[1].Nodes[0]).setDown(true)
+	readBack(t, s, m, body)
+	if n := agents.get(failed).getsOf(m.Shards[5].Hash); n != 1 {
+		t.Fatalf("the failed holder got %d requests as the last resort, want 1", n)
+	}
+}

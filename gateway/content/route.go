@@ -1,0 +1,162 @@
+package content
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Health is what a gateway knows of an edge node's reachability.
+type Health int
+
+// Health values, best first.
+const (
+	HealthUnknown Health = iota
+	HealthAlive
+	HealthSuspect
+	HealthFailed
+)
+
+func (h Health) String() string {
+	return [...]string{"unknown", "alive", "suspect", "failed"}[h]
+}
+
+// rank orders health for routing: alive, then unknown, suspect, failed.
+func (h Health) rank() int { return [...]int{1, 0, 2, 3}[h] }
+
+// Topology is the gateway's view of the mesh (package mesh implements it):
+// each node's health and estimated round-trip time.
+type Topology interface {
+	// Node reports the node's health and, when known, its estimated RTT.
+	Node(id string) (h Health, rtt time.Duration, hasRTT bool)
+}
+
+// NodeStats are a gateway's shard-fetch counters for one node.
+type NodeStats struct {
+	Fetches       int64         `json:"fetches"`
+	Failures      int64         `json:"failures"`
+	Hedges        int64         `json:"hedges"`
+	LatencyEWMA   time.Duration `json:"latencyEwmaNs"`
+	LastAttemptAt time.Time     `json:"lastAttemptAt"`
+}
+
+// FetchStats are the gateway's shard-fetch counters.
+type FetchStats struct {
+	// Reads is the number of shard-range reads (each needs k shards).
+	Reads int64 `json:"reads"`
+	// Needed is k summed over reads; Launched counts every shard request
+	// sent, so Launched-Needed are the extra requests of hedging and
+	// failures.
+	Needed   int64                `json:"needed"`
+	Launched int64                `json:"launched"`
+	Hedges   int64                `json:"hedges"`
+	HedgeAt  time.Duration        `json:"hedgeDelayNs"`
+	Nodes    map[string]NodeStats `json:"nodes"`
+}
+
+// tracker keeps recent shard-fetch latencies (the hedge delay is their p95)
+// and per-node statistics.
+type tracker struct {
+	mu       sync.Mutex
+	ring     []time.Duration
+	next     int
+	full     bool
+	nodes    map[string]*NodeStats
+	reads    int64
+	needed   int64
+	launched int64
+	hedges   int64
+}
+
+const trackerWindow = 512
+
+func newTracker() *tracker {
+	return &tracker{ring: make([]time.Duration, trackerWindow), nodes: map[string]*NodeStats{}}
+}
+
+func (t *tracker) node(id string) *NodeStats {
+	n, ok := t.nodes[id]
+	if !ok {
+		n = &NodeStats{}
+		t.nodes[id] = n
+	}
+	return n
+}
+
+func (t *tracker) attempt(id string, hedge bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.node(id)
+	n.Fetches++
+	n.LastAttemptAt = time.Now()
+	t.launched++
+	if hedge {
+		n.Hedges++
+		t.hedges++
+	}
+}
+
+func (t *tracker) done(id string, d time.Duration, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.node(id)
+	if err != nil {
+		n.Failures++
+		return
+	}
+	if n.LatencyEWMA == 0 {
+		n.LatencyEWMA = d
+	} else {
+		n.LatencyEWMA = (7*n.LatencyEWMA + d) / 8
+	}
+	t.ring[t.next] = d
+	t.next = (t.next + 1) % len(t.ring)
+	if t.next == 0 {
+		t.full = true
+	}
+}
+
+func (t *tracker) read(k int) {
+	t.mu.Lock()
+	t.reads++
+	t.needed += int64(k)
+	t.mu.Unlock()
+}
+
+// ewma is the node's smoothed fetch latency, if any.
+func (t *tracker) ewma(id string) (time.Duration, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n, ok := t.nodes[id]; ok && n.LatencyEWMA > 0 {
+		return n.LatencyEWMA, true
+	}
+	return 0, false
+}
+
+// hedgeDelay is the p95 of recent latencies within [lo, hi]; def until
+// enough samples exist.
+func (t *tracker) hedgeDelay(lo, hi, def time.Duration) time.Duration {
+	t.mu.Lock()
+	n := t.next
+	if t.full {
+		n = len(t.ring)
+	}
+	if n < 20 {
+		t.mu.Unlock()
+		return def
+	}
+	s := slices.Clone(t.ring[:n])
+	t.mu.Unlock()
+	slices.Sort(s)
+	return min(max(s[len(s)*95/100], lo), hi)
+}
+
+func (t *tracker) stats() FetchStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := FetchStats{Reads: t.reads, Needed: t.needed, Launched: t.launched, Hedges: t.hedges, Nodes: map[string]NodeStats{}}
+	for id, n := range t.nodes {
+		out.Nodes[id] = *n
+	}
+	return out
+}

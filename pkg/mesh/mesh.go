@@ -1,0 +1,543 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"maps"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/hashicorp/serf/coordinate"
+	"github.com/hashicorp/serf/serf"
+)
+
+// Member is another member as this one sees it.
+type Member struct {
+	Name   string
+	Role   Role
+	NodeID string
+	// Addr is the member's gossip address (host:port).
+	Addr string
+	// Tags are the member's extra tags (without role and node id).
+	Tags   map[string]string
+	Status Status
+	// RTT is the round-trip time estimated from the network coordinates;
+	// HasRTT is false until this member has probed that one.
+	RTT    time.Duration
+	HasRTT bool
+}
+
+func (m Member) String() string {
+	s := fmt.Sprintf("%s (%s %s at %s", m.Name, m.Status, m.Role, m.Addr)
+	if m.HasRTT {
+		s += ", rtt≈" + m.RTT.Round(10*time.Microsecond).String()
+	}
+	return s + ")"
+}
+
+// Mesh is one member of the gossip membership. Its methods are safe for
+// concurrent use.
+type Mesh struct {
+	cfg    Config
+	log    *slog.Logger
+	serf   *serf.Serf
+	ml     *memberlist.Memberlist
+	addr   string
+	events chan serf.Event
+	probes *probeWatch
+
+	closed    atomic.Bool
+	stop      chan struct{} // closed when shutting down starts
+	done      chan struct{} // closed once serf is shut down
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start binds the gossip address, joins the mesh in the background (see
+// Config.Join) and returns at once. ctx bounds the start (resolving the
+// advertise address), not the mesh's life: Close ends it.
+func Start(ctx context.Context, cfg Config) (*Mesh, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	cfg.Tags = maps.Clone(cfg.Tags)
+	cfg.Join = slices.Clone(cfg.Join)
+	log := cfg.Logger
+	std := stdLogger(log)
+	t := cfg.Timing
+
+	bindHost, bindPort, _ := splitHostPort(cfg.Bind, false)
+	if bindHost == "" {
+		bindHost = "0.0.0.0"
+	}
+	var advHost string
+	advPort := 0
+	if cfg.Advertise != "" {
+		h, p, _ := splitHostPort(cfg.Advertise, true)
+		ip, err := resolveIP(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: advertise address %q: %w", ErrConfig, cfg.Advertise, err)
+		}
+		advHost, advPort = ip.String(), p
+	}
+
+	nt, err := listen(bindHost, bindPort, std)
+	if err != nil {
+		return nil, fmt.Errorf("mesh: listen on %s: %w", cfg.Bind, err)
+	}
+	bound := nt.GetAutoBindPort()
+	if advHost != "" && advPort == 0 {
+		advPort = bound
+	}
+	var tr memberlist.NodeAwareTransport = nt
+	if cfg.wrapTransport != nil {
+		tr = cfg.wrapTransport(nt)
+	}
+
+	mlc := memberlist.DefaultLANConfig()
+	mlc.BindAddr, mlc.BindPort = bindHost, bound
+	mlc.AdvertiseAddr, mlc.AdvertisePort = advHost, advPort
+	mlc.Transport = tr
+	mlc.Logger, mlc.LogOutput = std, nil
+	mlc.ProbeInterval, mlc.ProbeTimeout = t.ProbeInterval, t.ProbeTimeout
+	mlc.SuspicionMult, mlc.SuspicionMaxTimeoutMult = t.SuspicionMult, t.SuspicionMaxTimeoutMult
+	mlc.GossipInterval, mlc.PushPullInterval = t.GossipInterval, t.PushPullInterval
+	// A member restarted at another address may take its name back as
+	// soon as its old self has been declared dead (by default memberlist
+	// never allows it). One restarted faster than failure detection is
+	// accepted once the old address is declared dead and the next
+	// push/pull carries the new one (within PushPullInterval).
+	mlc.DeadNodeReclaimTime = time.Nanosecond
+	watch := newProbeWatch()
+	mlc.DisableTcpPingsForNode = watch.probeFailed
+
+	tags := map[string]string{TagRole: string(cfg.Role)}
+	if cfg.NodeID != "" {
+		tags[TagNodeID] = cfg.NodeID
+	}
+	maps.Copy(tags, cfg.Tags)
+	events := make(chan serf.Event, 256)
+	sc := serf.DefaultConfig()
+	sc.NodeName = cfg.Name
+	sc.Tags = tags
+	sc.EventCh = events
+	sc.MemberlistConfig = mlc
+	sc.Logger, sc.LogOutput = std, nil
+	sc.DisableCoordinates = false
+	sc.ReapInterval, sc.ReconnectInterval = t.ReapInterval, t.ReconnectInterval
+	sc.ReconnectTimeout, sc.TombstoneTimeout = t.ReapAfter, t.ReapAfter
+	sc.BroadcastTimeout, sc.LeavePropagateDelay = t.LeaveTimeout, t.LeavePropagateDelay
+
+	s, err := serf.Create(sc)
+	if err != nil {
+		tr.Shutdown()
+		return nil, fmt.Errorf("mesh: start: %w", err)
+	}
+	watch.setSource(s)
+	local := s.LocalMember()
+	m := &Mesh{
+		cfg: cfg, log: log, serf: s, ml: s.Memberlist(), events: events, probes: watch,
+		addr: net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port))),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	m.wg.Add(1)
+	go m.watch()
+	if len(cfg.Join) > 0 {
+		m.wg.Add(1)
+		go m.keepJoined()
+	}
+	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", m.addr, "seeds", strings.Join(cfg.Join, ","))
+	return m, nil
+}
+
+// listen binds UDP and TCP; with port 0 it retries the (racy) pick of a
+// port free for both.
+func listen(host string, port int, std *log.Logger) (*memberlist.NetTransport, error) {
+	tries := 1
+	if port == 0 {
+		tries = 10
+	}
+	var err error
+	for range tries {
+		var nt *memberlist.NetTransport
+		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+			BindAddrs: []string{host}, BindPort: port, Logger: std,
+		})
+		if err == nil {
+			return nt, nil
+		}
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	return nil, err
+}
+
+// resolveIP returns host as an IP, resolving a name (IPv4 preferred).
+func resolveIP(ctx context.Context, host string) (net.IP, error) {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip, nil
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		if a.IP.To4() != nil {
+			return a.IP, nil
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("%s has no address", host)
+	}
+	return addrs[0].IP, nil
+}
+
+// Name is this member's name.
+func (m *Mesh) Name() string { return m.cfg.Name }
+
+// Addr is the gossip address other members reach this one at (the
+// advertised address, else the bound one, with the bound port when the
+// configured one was 0).
+func (m *Mesh) Addr() string { return m.addr }
+
+// Join contacts the given members (host:port) and returns how many
+// answered; it fails with ErrJoin when none did. Start's seeds are joined
+// in the background without calling Join. When ctx ends first, Join
+// returns ctx's error and the attempt finishes in the background.
+func (m *Mesh) Join(ctx context.Context, addrs []string) (int, error) {
+	if m.closed.Load() {
+		return 0, ErrClosed
+	}
+	if len(addrs) == 0 {
+		return 0, fmt.Errorf("%w: no address given", ErrJoin)
+	}
+	if err := validateSeeds(addrs); err != nil {
+		return 0, fmt.Errorf("%w: %v", ErrJoin, err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		n, err := m.serf.Join(addrs, true)
+		res <- result{n, err}
+	}()
+	select {
+	case r := <-res:
+		if r.n == 0 {
+			if m.closed.Load() {
+				return 0, ErrClosed
+			}
+			return 0, fmt.Errorf("%w: %v", ErrJoin, r.err)
+		}
+		return r.n, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// keepJoined joins the seeds whenever no other member is alive: at start,
+// until one answers, and again should this member end up alone.
+func (m *Mesh) keepJoined() {
+	defer m.wg.Done()
+	var seeds []string
+	for _, s := range m.cfg.Join {
+		if s != m.addr {
+			seeds = append(seeds, s)
+		}
+	}
+	if len(seeds) == 0 {
+		return
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	failures := 0
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-timer.C:
+		}
+		timer.Reset(m.cfg.Timing.JoinRetryInterval)
+		if m.hasAlivePeer() {
+			failures = 0
+			continue
+		}
+		n, err := m.serf.Join(seeds, true)
+		switch {
+		case m.closed.Load():
+			return
+		case n > 0:
+			m.log.Info("mesh joined", "name", m.cfg.Name, "seedsAnswered", n)
+			failures = 0
+		default:
+			failures++
+			lvl := slog.LevelDebug
+			if failures == 1 {
+				lvl = slog.LevelWarn
+			}
+			m.log.Log(context.Background(), lvl, "mesh join failed; retrying", "seeds", strings.Join(seeds, ","),
+				"attempts", failures, "retryIn", m.cfg.Timing.JoinRetryInterval, "err", err)
+		}
+	}
+}
+
+func (m *Mesh) hasAlivePeer() bool {
+	for _, sm := range m.serf.Members() {
+		if sm.Name != m.cfg.Name && sm.Status == serf.StatusAlive {
+			return true
+		}
+	}
+	return false
+}
+
+// watch logs membership events (serf requires its event channel to be
+// drained).
+func (m *Mesh) watch() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.done:
+			return
+		case e := <-m.events:
+			me, ok := e.(serf.MemberEvent)
+			if !ok {
+				continue
+			}
+			lvl, msg := slog.LevelInfo, ""
+			switch me.Type {
+			case serf.EventMemberJoin:
+				msg = "mesh member joined"
+			case serf.EventMemberLeave:
+				msg = "mesh member left"
+			case serf.EventMemberFailed:
+				msg = "mesh member failed"
+			case serf.EventMemberReap:
+				msg = "mesh member reaped"
+			default:
+				lvl, msg = slog.LevelDebug, "mesh member updated"
+			}
+			for _, sm := range me.Members {
+				if sm.Name == m.cfg.Name {
+					continue
+				}
+				if me.Type != serf.EventMemberUpdate {
+					m.probes.forget(sm.Name)
+				}
+				m.log.Log(context.Background(), lvl, msg, "member", sm.Name, "role", sm.Tags[TagRole],
+					"addr", net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))))
+			}
+		}
+	}
+}
+
+func status(sm serf.Member, suspects map[string]bool) Status {
+	switch sm.Status {
+	case serf.StatusFailed:
+		return StatusFailed
+	case serf.StatusLeft, serf.StatusLeaving:
+		return StatusLeft
+	case serf.StatusAlive:
+		if suspects[sm.Name] {
+			return StatusSuspect
+		}
+		return StatusAlive
+	}
+	return StatusFailed // StatusNone: never fully joined
+}
+
+// toMember converts a serf member; self is this member's coordinate (nil
+// for no estimate).
+func (m *Mesh) toMember(sm serf.Member, suspects map[string]bool, self *coordinate.Coordinate) Member {
+	out := Member{
+		Name:   sm.Name,
+		Role:   Role(sm.Tags[TagRole]),
+		NodeID: sm.Tags[TagNodeID],
+		Addr:   net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))),
+		Status: status(sm, suspects),
+	}
+	for k, v := range sm.Tags {
+		if k != TagRole && k != TagNodeID {
+			if out.Tags == nil {
+				out.Tags = map[string]string{}
+			}
+			out.Tags[k] = v
+		}
+	}
+	if self != nil {
+		if other, ok := m.serf.GetCachedCoordinate(sm.Name); ok {
+			out.RTT, out.HasRTT = distance(self, other)
+		}
+	}
+	return out
+}
+
+// distance estimates the RTT between two coordinates.
+func distance(a, b *coordinate.Coordinate) (time.Duration, bool) {
+	if a == nil || b == nil || !a.IsValid() || !b.IsValid() || !a.IsCompatibleWith(b) {
+		return 0, false
+	}
+	return a.DistanceTo(b), true
+}
+
+// Members lists every known member but this one, by name: alive, suspect,
+// and failed or left ones until they are reaped.
+func (m *Mesh) Members() []Member {
+	suspects := m.probes.suspects()
+	self, _ := m.serf.GetCoordinate()
+	sms := m.serf.Members()
+	out := make([]Member, 0, len(sms))
+	for _, sm := range sms {
+		if sm.Name != m.cfg.Name {
+			out = append(out, m.toMember(sm, suspects, self))
+		}
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Member returns the member of that name (not this one).
+func (m *Mesh) Member(name string) (Member, bool) {
+	if name == m.cfg.Name {
+		return Member{}, false
+	}
+	for _, sm := range m.serf.Members() {
+		if sm.Name == name {
+			self, _ := m.serf.GetCoordinate()
+			return m.toMember(sm, m.probes.suspects(), self), true
+		}
+	}
+	return Member{}, false
+}
+
+// ByNodeID returns the agent with that ledger node id. Should several
+// members claim it, an alive one wins over a suspect one over the others.
+func (m *Mesh) ByNodeID(nodeID string) (Member, bool) {
+	if nodeID == "" {
+		return Member{}, false
+	}
+	var best Member
+	found := false
+	rank := map[Status]int{StatusAlive: 3, StatusSuspect: 2}
+	for _, mb := range m.Members() {
+		if mb.Role == RoleAgent && mb.NodeID == nodeID && (!found || rank[mb.Status] > rank[best.Status]) {
+			best, found = mb, true
+		}
+	}
+	return best, found
+}
+
+// EstimateRTT estimates the round-trip time to the named member from the
+// Vivaldi network coordinates; false until this member has probed that
+// one (and so holds both coordinates).
+func (m *Mesh) EstimateRTT(name string) (time.Duration, bool) {
+	if name == m.cfg.Name {
+		return 0, false
+	}
+	other, ok := m.serf.GetCachedCoordinate(name)
+	if !ok {
+		return 0, false
+	}
+	self, err := m.serf.GetCoordinate()
+	if err != nil {
+		return 0, false
+	}
+	return distance(self, other)
+}
+
+// MeasureRTT sends the named member one probe (a memberlist ping over UDP)
+// and returns its round-trip time: a measurement rather than an estimate,
+// e.g. for an error report. The probe gives up after Timing.ProbeTimeout
+// (ErrNoResponse) or when ctx ends.
+func (m *Mesh) MeasureRTT(ctx context.Context, name string) (time.Duration, error) {
+	if m.closed.Load() {
+		return 0, ErrClosed
+	}
+	var target *serf.Member
+	for _, sm := range m.serf.Members() {
+		if sm.Name == name && name != m.cfg.Name {
+			target = &sm
+			break
+		}
+	}
+	if target == nil {
+		return 0, fmt.Errorf("%w: %q", ErrUnknownMember, name)
+	}
+	if target.Status != serf.StatusAlive {
+		return 0, fmt.Errorf("%w: %s has %s", ErrNoResponse, name, status(*target, nil))
+	}
+	addr := &net.UDPAddr{IP: target.Addr, Port: int(target.Port)}
+	type result struct {
+		rtt time.Duration
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		before := time.Now()
+		rtt, err := m.ml.Ping(name, addr)
+		if err == nil && rtt <= 0 {
+			// memberlist stamps the send after the send returns, so on
+			// loopback the ack can seem to arrive first: fall back to
+			// the whole call's duration.
+			rtt = time.Since(before)
+		}
+		res <- result{rtt, err}
+	}()
+	select {
+	case r := <-res:
+		var np memberlist.NoPingResponseError
+		if errors.As(r.err, &np) {
+			return 0, fmt.Errorf("%w: %s within %s", ErrNoResponse, name, m.cfg.Timing.ProbeTimeout)
+		}
+		if r.err != nil {
+			return 0, fmt.Errorf("mesh: ping %s: %w", name, r.err)
+		}
+		return r.rtt, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// Close leaves the mesh gracefully (peers see this member as left rather
+// than failed), then shuts it down. It takes up to Timing.LeaveTimeout
+// plus Timing.LeavePropagateDelay and may be called more than once.
+func (m *Mesh) Close() error { return m.shutdown(true) }
+
+// shutdown stops the mesh, leaving first when leave is set (without, peers
+// detect a failure, as after a crash).
+func (m *Mesh) shutdown(leave bool) error {
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		close(m.stop)
+		var errs []error
+		if leave {
+			if err := m.serf.Leave(); err != nil {
+				errs = append(errs, fmt.Errorf("mesh: leave: %w", err))
+			}
+		}
+		if err := m.serf.Shutdown(); err != nil {
+			errs = append(errs, fmt.Errorf("mesh: shutdown: %w", err))
+		}
+		close(m.done)
+		m.wg.Wait()
+		m.closeErr = errors.Join(errs...)
+		m.log.Info("mesh stopped", "name", m.cfg.Name, "left", leave)
+	})
+	return m.closeErr
+}
