@@ -34,12 +34,12 @@ func (s *Service) rankHolders(ids []string) []holder {
 		if s.topo != nil {
 			h.health, h.cost, hasRTT = s.topo.Node(id)
 		}
-		if !hasRTT {
-			if d, ok := s.track.ewma(id); ok {
-				h.cost = d
-			} else {
-				h.cost = unknownCost
-			}
+		// Observed latency counts when it is worse than the estimate: the
+		// mesh measures the network, not a slow disk or a busy agent.
+		if d, ok := s.track.ewma(id); ok && (!hasRTT || d > h.cost) {
+			h.cost = d
+		} else if !hasRTT {
+			h.cost = unknownCost
 		}
 		out = append(out, h)
 	}
@@ -122,6 +122,10 @@ func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout
 		s.track.attempt(h.node, hedge)
 		go func() {
 			b, err := s.fetchFrom(actx, m.Shards[shard], h.node, off, n)
+			if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
+				// Cancelled: another holder answered first.
+				s.track.outpaced(h.node, time.Since(a.start))
+			}
 			results <- fetchResult{a: a, data: b, err: err}
 		}()
 		return true

@@ -194,3 +194,42 @@ func TestHedgesSkipFailedHolders(t *testing.T) {
 		t.Fatalf("the failed holder got %d requests as the last resort, want 1", n)
 	}
 }
+
+// TestSlowNodeIsDeprioritized: a node whose requests keep losing to hedges
+// ranks behind its peers on the next reads, whatever its RTT estimate, so
+// reads stop paying for hedges.
+func TestSlowNodeIsDeprioritized(t *testing.T) {
+	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
+	s, _, agents := newTestService(t, 6, func(c *Config) {
+		c.CacheBytes = 0
+		c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
+	})
+	s.topo = topo
+	body := payload(10_000)
+	m := publishWith(t, s, "slow/disk.js", body)
+	slow := m.Shards[0].Nodes[0]
+	for i := range 6 {
+		topo.rtt[m.Shards[i].Nodes[0]] = time.Millisecond
+	}
+	topo.rtt[slow] = time.Microsecond // the nearest by the network
+	agents.get(slow).delay = time.Hour
+	readBack(t, s, m, body)
+	first := s.FetchStats()
+	if first.Hedges != 1 {
+		t.Fatalf("first read: %d hedges, want 1", first.Hedges)
+	}
+	// The outpaced request is cancelled as the read returns; its lower
+	// bound lands just after.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.FetchStats().Nodes[slow].LatencyEWMA == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	readBack(t, s, m, body)
+	second := s.FetchStats()
+	if n := second.Launched - first.Launched; n != int64(m.K) || second.Hedges != first.Hedges {
+		t.Fatalf("second read sent %d requests (%d hedges), want k=%d and none", n, second.Hedges-first.Hedges, m.K)
+	}
+	if n := agents.get(slow).getsOf(m.Shards[0].Hash); n != 1 {
+		t.Fatalf("the slow node was asked %d times, want once", n)
+	}
+}

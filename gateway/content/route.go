@@ -38,6 +38,8 @@ type NodeStats struct {
 	Hedges        int64         `json:"hedges"`
 	LatencyEWMA   time.Duration `json:"latencyEwmaNs"`
 	LastAttemptAt time.Time     `json:"lastAttemptAt"`
+	// sampledAt is when LatencyEWMA last changed.
+	sampledAt time.Time
 }
 
 // FetchStats are the gateway's shard-fetch counters.
@@ -104,17 +106,37 @@ func (t *tracker) done(id string, d time.Duration, err error) {
 		n.Failures++
 		return
 	}
-	if n.LatencyEWMA == 0 {
-		n.LatencyEWMA = d
-	} else {
-		n.LatencyEWMA = (7*n.LatencyEWMA + d) / 8
-	}
+	n.sample(d)
 	t.ring[t.next] = d
 	t.next = (t.next + 1) % len(t.ring)
 	if t.next == 0 {
 		t.full = true
 	}
 }
+
+// outpaced records a request cancelled after d because another holder
+// answered first: the node took at least d, a lower bound that makes a
+// node with a slow data path rank behind its peers (it stays out of the
+// p95 behind the hedge delay).
+func (t *tracker) outpaced(id string, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.node(id).sample(d)
+}
+
+func (n *NodeStats) sample(d time.Duration) {
+	if n.LatencyEWMA == 0 || time.Since(n.sampledAt) > ewmaTTL {
+		n.LatencyEWMA = d
+	} else {
+		n.LatencyEWMA = (7*n.LatencyEWMA + d) / 8
+	}
+	n.sampledAt = time.Now()
+}
+
+// ewmaTTL is how long a node's observed latency steers routing; after it
+// the node is judged by its RTT estimate again and so gets asked, and
+// measured, anew.
+const ewmaTTL = 3 * time.Second
 
 func (t *tracker) read(k int) {
 	t.mu.Lock()
@@ -127,7 +149,7 @@ func (t *tracker) read(k int) {
 func (t *tracker) ewma(id string) (time.Duration, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if n, ok := t.nodes[id]; ok && n.LatencyEWMA > 0 {
+	if n, ok := t.nodes[id]; ok && n.LatencyEWMA > 0 && time.Since(n.sampledAt) <= ewmaTTL {
 		return n.LatencyEWMA, true
 	}
 	return 0, false
