@@ -230,3 +230,16 @@ func (c *Config) absolutize() error {
 	}
 	return nil
 }
+
+// CacheDir is where the Makefile put the Fabric tools, the builder and the
+// DCT binaries: $DCT_CACHE_DIR, else fallback made absolute (tests pass the
+// repository's .cache relative to their package).
+func CacheDir(fallback string) string {
+	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
+		return d
+	}
+	if abs, err := filepath.Abs(fallback); err == nil {
+		return abs
+	}
+	return fallback
+}

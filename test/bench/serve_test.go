@@ -22,13 +22,7 @@ import (
 	testnetwork "github.com/dct-network/dct/test-network"
 )
 
-func cacheDir() string {
-	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
-		return d
-	}
-	abs, _ := filepath.Abs("../../.cache")
-	return abs
-}
+func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {

@@ -22,13 +22,7 @@ var env *testnetwork.Description
 // Redundancy the gateway runs with (its defaults).
 const k, m = 4, 2
 
-func cacheDir() string {
-	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
-		return d
-	}
-	abs, _ := filepath.Abs("../../.cache")
-	return abs
-}
+func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
 
 func basePort() int {
 	if p, err := strconv.Atoi(os.Getenv("DCT_E2E_BASE_PORT")); err == nil {

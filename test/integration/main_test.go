@@ -20,13 +20,7 @@ import (
 // net is the network shared by the tests of this package.
 var shared *testnetwork.Description
 
-func cacheDir() string {
-	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
-		return d
-	}
-	abs, _ := filepath.Abs("../../.cache")
-	return abs
-}
+func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
 
 func basePort(def int) int {
 	if p, err := strconv.Atoi(os.Getenv("DCT_TEST_BASE_PORT")); err == nil {

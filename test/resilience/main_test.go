@@ -33,13 +33,7 @@ const (
 // proxy with no delay until a test slows it.
 var far = []string{"agent3-org1", "agent4-org2"}
 
-func cacheDir() string {
-	if d := os.Getenv("DCT_CACHE_DIR"); d != "" {
-		return d
-	}
-	abs, _ := filepath.Abs("../../.cache")
-	return abs
-}
+func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
 
 func basePort() int {
 	if p, err := strconv.Atoi(os.Getenv("DCT_RESILIENCE_BASE_PORT")); err == nil {
