@@ -167,14 +167,19 @@ func TestAgentKilledMidPublish(t *testing.T) {
 	before := shardFiles(t)
 	victim := env.Agents[len(env.Agents)-1].Name
 	const size = 48 << 20
+	// The kill runs in the HTTP client's body-writing goroutine; the test
+	// waits for it before restarting the agent.
+	killed := make(chan error, 1)
+	killCtx := ctxT(t, time.Minute)
 	body := &killingReader{r: bytes.NewReader(payload(size, 11)), at: 12 << 20, kill: func() {
-		if err := env.KillService(ctxT(t, 30*time.Second), victim); err != nil {
-			t.Error(err)
-		}
+		killed <- env.KillService(killCtx, victim)
 	}}
 	_, err := client().Publish(ctxT(t, 5*time.Minute), "e2e/midpublish/big.bin", "", size, body)
 	if !body.killed {
 		t.Fatal("the agent was not killed during the upload")
+	}
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
 	}
 	ctx := ctxT(t, time.Minute)
 	if rerr := env.RestartService(ctx, victim); rerr != nil {
