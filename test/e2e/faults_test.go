@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -112,6 +113,10 @@ func TestCorruptShardOnDisk(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
+	// The gateway reads the k shards it ranks first: with no mesh and no
+	// recent latency samples, that is the data shards in order, shard 0
+	// first. Wait until its samples of the previous tests have expired.
+	waitRoutingIdle(t)
 	for _, hdr := range []map[string]string{{"Range": "bytes=0-999"}, nil} {
 		resp, got := do(t, http.MethodGet, res.VersionedURL, hdr)
 		want := body
@@ -223,4 +228,38 @@ func (k *killingReader) Read(p []byte) (int, error) {
 	n, err := k.r.Read(p)
 	k.n += int64(n)
 	return n, err
+}
+
+// waitRoutingIdle waits until the gateway sent no shard request for longer
+// than it keeps observed latencies (3 s), so that its next read ranks the
+// shards by index.
+func waitRoutingIdle(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, b := do(t, http.MethodGet, "/v1/mesh", nil)
+		var v struct {
+			Fetches struct {
+				Nodes map[string]struct {
+					LastAttemptAt time.Time `json:"lastAttemptAt"`
+				} `json:"nodes"`
+			} `json:"fetches"`
+		}
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &v) != nil {
+			t.Fatalf("GET /v1/mesh: %s %s", resp.Status, b)
+		}
+		var last time.Time
+		for _, n := range v.Fetches.Nodes {
+			if n.LastAttemptAt.After(last) {
+				last = n.LastAttemptAt
+			}
+		}
+		if time.Since(last) > 3500*time.Millisecond {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the gateway kept fetching shards (last at %s)", last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
