@@ -172,3 +172,17 @@ func TestRepairerScan(t *testing.T) {
 	}
 	t.Fatalf("the corrupt copy on %s was not replaced", bad)
 }
+
+// TestPublishSkipsFailedNodes: a node the mesh reports failed gets no new
+// shards even while its agent still answers.
+func TestPublishSkipsFailedNodes(t *testing.T) {
+	topo := &fakeTopology{health: map[string]Health{"n2": HealthFailed}, rtt: map[string]time.Duration{}}
+	s, _, _ := newTestService(t, 7, nil)
+	s.topo = topo
+	m := publishWith(t, s, "skip/failed.css", payload(3000))
+	for _, sh := range m.Shards {
+		if slices.Contains(sh.Nodes, "n2") {
+			t.Fatalf("shard %d placed on the failed node n2", sh.Index)
+		}
+	}
+}

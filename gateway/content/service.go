@@ -290,7 +290,8 @@ type usable struct {
 	byID       map[string]*records.Node
 }
 
-// usableNodes lists active nodes whose agents answer, with their free space.
+// usableNodes lists active nodes whose agents answer, with their free space,
+// leaving out those the mesh reports failed.
 func (s *Service) usableNodes(ctx context.Context, shardSize int64) (usable, error) {
 	all, err := s.Nodes(ctx)
 	if err != nil {
@@ -302,6 +303,12 @@ func (s *Service) usableNodes(ctx context.Context, shardSize int64) (usable, err
 	for _, n := range all {
 		if !n.Active() {
 			continue
+		}
+		if s.topo != nil {
+			// A node the mesh reports failed may hang: do not wait for it.
+			if h, _, _ := s.topo.Node(n.ID); h == HealthFailed {
+				continue
+			}
 		}
 		wg.Add(1)
 		go func(n *records.Node) {
