@@ -111,7 +111,9 @@ func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout
 			return false
 		}
 		h := holders[shard][tried[shard]]
-		if h.health == HealthFailed && !allowFailed {
+		if h.health == HealthFailed && (!allowFailed || hedge && s.track.failedRecently(h.node)) {
+			// A hedge to a node both the mesh and this gateway's own
+			// requests found dead would only fail too.
 			return false
 		}
 		tried[shard]++

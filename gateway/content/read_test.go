@@ -185,12 +185,27 @@ func TestHedgesSkipFailedHolders(t *testing.T) {
 	if n := agents.get(failed).getsOf(m.Shards[5].Hash); n != 0 {
 		t.Fatalf("the failed holder got %d requests", n)
 	}
+	// Two healthy holders gone: the failed one is the last resort, once;
+	// then this gateway's own failure keeps hedges away from it.
+	agents.get(failed).setDown(true)
+	agents.get(m.Shards[2].Nodes[0]).delay = 40 * time.Millisecond
+	agents.get(m.Shards[3].Nodes[0]).delay = 40 * time.Millisecond
+	readBack(t, s, m, body)
+	before := agents.get(failed).getsOf(m.Shards[5].Hash)
+	readBack(t, s, m, body)
+	if n := agents.get(failed).getsOf(m.Shards[5].Hash) - before; n != 0 {
+		t.Fatalf("hedges went %d times to a holder that failed and is failed in the mesh", n)
+	}
+	agents.get(failed).setDown(false)
+	agents.get(m.Shards[2].Nodes[0]).delay = 0
+	agents.get(m.Shards[3].Nodes[0]).delay = 0
 	// With two healthy holders gone, the failed one is the last resort.
 	agents.get(m.Shards[0].Nodes[0]).delay = 0
 	agents.get(m.Shards[0].Nodes[0]).setDown(true)
 	agents.get(m.Shards[1].Nodes[0]).setDown(true)
+	before = agents.get(failed).getsOf(m.Shards[5].Hash)
 	readBack(t, s, m, body)
-	if n := agents.get(failed).getsOf(m.Shards[5].Hash); n != 1 {
+	if n := agents.get(failed).getsOf(m.Shards[5].Hash) - before; n != 1 {
 		t.Fatalf("the failed holder got %d requests as the last resort, want 1", n)
 	}
 }

@@ -38,8 +38,9 @@ type NodeStats struct {
 	Hedges        int64         `json:"hedges"`
 	LatencyEWMA   time.Duration `json:"latencyEwmaNs"`
 	LastAttemptAt time.Time     `json:"lastAttemptAt"`
-	// sampledAt is when LatencyEWMA last changed.
-	sampledAt time.Time
+	// sampledAt is when LatencyEWMA last changed; failedAt when a request
+	// to the node last failed.
+	sampledAt, failedAt time.Time
 }
 
 // FetchStats are the gateway's shard-fetch counters.
@@ -104,6 +105,7 @@ func (t *tracker) done(id string, d time.Duration, err error) {
 	n := t.node(id)
 	if err != nil {
 		n.Failures++
+		n.failedAt = time.Now()
 		return
 	}
 	n.sample(d)
@@ -143,6 +145,14 @@ func (t *tracker) read(k int) {
 	t.reads++
 	t.needed += int64(k)
 	t.mu.Unlock()
+}
+
+// failedRecently reports a request to the node that failed within ewmaTTL.
+func (t *tracker) failedRecently(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n, ok := t.nodes[id]
+	return ok && !n.failedAt.IsZero() && time.Since(n.failedAt) <= ewmaTTL
 }
 
 // ewma is the node's smoothed fetch latency, if any.

@@ -220,8 +220,6 @@ func TestStoppedAgentUnderLoad(t *testing.T) {
 func TestAgentLostForGood(t *testing.T) {
 	objs := publishSet(t, "res/lost", 8)
 	ctx := ctxFor(t, 3*time.Minute)
-	victim := "agent1-org1"
-	restartAfter(t, victim)
 	settings, _, err := env.ClientSettings("")
 	if err != nil {
 		t.Fatal(err)
@@ -231,6 +229,7 @@ func TestAgentLostForGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer lc.Close()
+	var victim string // chosen below
 	holding := func() (n int, ms []*records.Manifest) {
 		for _, o := range objs {
 			m, err := lc.GetManifest(ctx, o.name, "1")
@@ -246,6 +245,27 @@ func TestAgentLostForGood(t *testing.T) {
 		}
 		return n, ms
 	}
+	// The victim: the near agent holding the most shards of the objects.
+	counts := map[string]int{}
+	for _, o := range objs {
+		m, err := lc.GetManifest(ctx, o.name, "1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sh := range m.Shards {
+			for _, id := range sh.Nodes {
+				if !slices.Contains(far, id) {
+					counts[id]++
+				}
+			}
+		}
+	}
+	for id, n := range counts {
+		if victim == "" || n > counts[victim] || n == counts[victim] && id < victim {
+			victim = id
+		}
+	}
+	restartAfter(t, victim)
 	held, _ := holding()
 	if held == 0 {
 		t.Fatalf("%s holds no shard of the test objects", victim)
