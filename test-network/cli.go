@@ -94,6 +94,9 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
+				tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
+				tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
 			if svc.AgentsPerOrg > 0 || svc.Gateways > 0 {
 				defAgent, defGateway := ServicePorts(c.BasePort)
 				if svc.AgentPort == 0 {
@@ -121,9 +124,6 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 				}
 				fmt.Fprintf(stdout, "%d agents and %d gateways up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
 			}
-			fmt.Fprintf(stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
-				tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
-				tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
 			printSummary(stdout, desc)
 			return nil
 		},
