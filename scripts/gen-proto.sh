@@ -31,22 +31,8 @@ if ! command -v protoc >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq protobuf-compiler >/dev/null
 fi
 
-# name module@version
-plugins=(
-  "protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6"
-  "protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1"
-)
-for entry in "${plugins[@]}"; do
-  name=${entry%% *}
-  pkg=${entry#* }
-  stamp="$bin/.$name.version"
-  if [ -x "$bin/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$pkg" ]; then
-    continue
-  fi
-  echo "proto: installing $pkg"
-  GOBIN="$bin" CGO_ENABLED=0 go install "$pkg"
-  echo "$pkg" > "$stamp"
-done
+# The code generators, at their pinned versions (scripts/install-tools.sh).
+"$root/scripts/install-tools.sh"
 
 generate() { # generate OUTDIR
   (cd "$proto_root" && protoc -I . \

@@ -10,6 +10,8 @@ mkdir -p "$bin"
 # name module@version
 tools=(
   "gotestsum gotest.tools/gotestsum@v1.12.3"
+  "protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6"
+  "protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1"
 )
 
 for entry in "${tools[@]}"; do
