@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc"
 )
 
@@ -41,6 +42,7 @@ func WithTimeouts(evaluate, endorse, submit, commit time.Duration) Option {
 // Client calls the DCT chaincode through one peer's Gateway service.
 type Client struct {
 	gw       *client.Gateway
+	network  *client.Network
 	contract *client.Contract
 	opts     options
 	// conn is set when the Client owns its connection (Connect).
@@ -71,7 +73,8 @@ func New(conn grpc.ClientConnInterface, s Signer, opts ...Option) (*Client, erro
 	if err != nil {
 		return nil, fmt.Errorf("ledger: connect gateway: %w", err)
 	}
-	return &Client{gw: gw, contract: gw.GetNetwork(o.channel).GetContract(o.chaincode), opts: o}, nil
+	network := gw.GetNetwork(o.channel)
+	return &Client{gw: gw, network: network, contract: network.GetContract(o.chaincode), opts: o}, nil
 }
 
 // Close releases the gateway. It closes the connection only when Connect
@@ -149,4 +152,41 @@ func (c *Client) Invoke(ctx context.Context, fn string, args ...string) ([]byte,
 // Query evaluates any chaincode function with raw string arguments.
 func (c *Client) Query(ctx context.Context, fn string, args ...string) ([]byte, error) {
 	return c.evaluate(ctx, fn, args...)
+}
+
+// WaitForCommit returns once the peer this client talks to has committed
+// the transaction txID, from the peer's block events (blocks are replayed
+// from the channel's first block, so a transaction committed before the
+// call is found too). A transaction the peer marked invalid returns an
+// error carrying its validation code. Use it where a write made through
+// one organisation's peer must be visible on another's.
+func (c *Client) WaitForCommit(ctx context.Context, txID string) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	blocks, err := c.network.FilteredBlockEvents(ctx, client.WithStartBlock(0))
+	if err != nil {
+		return classify("block events", txID, err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case b, ok := <-blocks:
+			if !ok {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				return classify("block events", txID, errors.New("block event stream ended"))
+			}
+			for _, tx := range b.GetFilteredTransactions() {
+				if tx.GetTxid() != txID {
+					continue
+				}
+				if code := tx.GetTxValidationCode(); code != peer.TxValidationCode_VALID {
+					return classify("block events", txID, &commitFailure{code: code})
+				}
+				return nil
+			}
+		}
+	}
 }

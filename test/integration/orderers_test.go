@@ -49,7 +49,13 @@ func TestThreeOrderers(t *testing.T) {
 	if n.Org != desc.Orgs[1].MSPID {
 		t.Fatalf("node org = %s", n.Org)
 	}
-	got, err := orgClient(t, desc, 0).GetNode(ctx, "raft3-node")
+	// The other organisation's peer commits the block on its own time:
+	// wait for its block event before reading.
+	other := orgClient(t, desc, 0)
+	if err := other.WaitForCommit(ctx, n.LastTxID); err != nil {
+		t.Fatalf("other org's peer: %v", err)
+	}
+	got, err := other.GetNode(ctx, "raft3-node")
 	if err != nil || got.LastTxID != n.LastTxID {
 		t.Fatalf("other org reads %+v, %v", got, err)
 	}
