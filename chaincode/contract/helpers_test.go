@@ -171,7 +171,7 @@ func manifest(name, version string, nodes ...string) *records.Manifest {
 		Integrity:   sri(name + version),
 		K:           2,
 		M:           1,
-		ShardSize:   1024,
+		StripeUnit:  1024,
 		Encryption:  records.Encryption{Scheme: "aes-256-gcm", ChunkSize: 65536},
 	}
 	for i := range m.K + m.M {

@@ -159,37 +159,20 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 		return nil, err
 	}
 	stub := ctx.GetStub()
-	mKey, err := compositeKey(stub, records.ManifestKeyType, m.Name, m.Version)
-	if err != nil {
-		return nil, err
-	}
-	if _, found, err := getRecord[records.Manifest](stub, mKey, describe("manifest", m.Name, m.Version)); err != nil {
-		return nil, err
-	} else if found {
+	if _, err := loadManifest(stub, m.Name, m.Version); err == nil {
 		return nil, conflictf("%s is already recorded", describe("manifest", m.Name, m.Version))
-	}
-	for _, id := range m.NodeIDs() {
-		n, err := loadNode(stub, id)
-		if err != nil {
-			if records.CodeOf(err) == records.CodeNotFound {
-				return nil, notFoundf("%s named by the shards is not registered", describe("node", id))
-			}
-			return nil, err
-		}
-		if !n.Active() {
-			return nil, preconditionf("%s named by the shards is inactive", describe("node", id))
-		}
-	}
-	oKey, err := compositeKey(stub, records.ObjectKeyType, m.Name)
-	if err != nil {
+	} else if records.CodeOf(err) != records.CodeNotFound {
 		return nil, err
 	}
-	o, found, err := getRecord[records.Object](stub, oKey, describe("object", m.Name))
-	if err != nil {
+	if err := requireActiveNodes(stub, m.NodeIDs(), "the shards"); err != nil {
 		return nil, err
 	}
-	if !found {
-		o = &records.Object{Name: m.Name, Owner: caller}
+	o, err := loadObject(stub, m.Name)
+	if records.CodeOf(err) == records.CodeNotFound {
+		o, err = &records.Object{Name: m.Name, Owner: caller}, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	if o.Owner != caller {
 		return nil, forbiddenf("%s belongs to %s; %s may not publish versions of it", describe("object", m.Name), o.Owner, caller)
@@ -207,10 +190,10 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 	o.Versions = append(o.Versions, m.Version)
 	o.Latest = m.Version
 	o.UpdatedAt = tx.time
-	if err := putRecord(stub, mKey, describe("manifest", m.Name, m.Version), m); err != nil {
+	if err := putManifest(stub, m); err != nil {
 		return nil, err
 	}
-	if err := putRecord(stub, oKey, describe("object", m.Name), o); err != nil {
+	if err := putObject(stub, o); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -263,11 +246,7 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 	if err := putManifest(stub, m); err != nil {
 		return nil, err
 	}
-	oKey, err := compositeKey(stub, records.ObjectKeyType, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := putRecord(stub, oKey, describe("object", name), o); err != nil {
+	if err := putObject(stub, o); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -312,17 +291,8 @@ func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSO
 	if sameNodes(current, holders) {
 		return nil, invalidf("holders %v are already the holders of shard %d of %s", sorted(holders), i, what)
 	}
-	for _, id := range holders {
-		n, err := loadNode(stub, id)
-		if err != nil {
-			if records.CodeOf(err) == records.CodeNotFound {
-				return nil, notFoundf("%s named by the holders is not registered", describe("node", id))
-			}
-			return nil, err
-		}
-		if !n.Active() {
-			return nil, preconditionf("%s named by the holders is inactive", describe("node", id))
-		}
+	if err := requireActiveNodes(stub, holders, "the holders"); err != nil {
+		return nil, err
 	}
 	m.Shards[i].Nodes = holders
 	if err := checkSpread(m, current, holders); err != nil {
@@ -339,6 +309,26 @@ func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSO
 		return nil, err
 	}
 	return m, nil
+}
+
+// requireActiveNodes checks the rule Record and UpdateHolders share: every
+// node a manifest names as a shard holder is registered (NOT_FOUND
+// otherwise) and active (FAILED_PRECONDITION otherwise). namedBy says where
+// the ids come from in the error ("the shards", "the holders").
+func requireActiveNodes(stub shim.ChaincodeStubInterface, ids []string, namedBy string) error {
+	for _, id := range ids {
+		n, err := loadNode(stub, id)
+		if err != nil {
+			if records.CodeOf(err) == records.CodeNotFound {
+				return notFoundf("%s named by %s is not registered", describe("node", id), namedBy)
+			}
+			return err
+		}
+		if !n.Active() {
+			return preconditionf("%s named by %s is inactive", describe("node", id), namedBy)
+		}
+	}
+	return nil
 }
 
 // maxIndexDigits bounds the length of a shard index argument (MaxShards is
@@ -433,6 +423,14 @@ func putManifest(stub shim.ChaincodeStubInterface, m *records.Manifest) error {
 		return err
 	}
 	return putRecord(stub, key, describe("manifest", m.Name, m.Version), m)
+}
+
+func putObject(stub shim.ChaincodeStubInterface, o *records.Object) error {
+	key, err := compositeKey(stub, records.ObjectKeyType, o.Name)
+	if err != nil {
+		return err
+	}
+	return putRecord(stub, key, describe("object", o.Name), o)
 }
 
 func loadObject(stub shim.ChaincodeStubInterface, name string) (*records.Object, error) {

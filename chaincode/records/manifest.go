@@ -33,8 +33,10 @@ type Manifest struct {
 	// shards (0..128).
 	K int `json:"k"`
 	M int `json:"m"`
-	// ShardSize is the size in bytes of one erasure-coded stripe unit.
-	ShardSize int64 `json:"shardSize"`
+	// StripeUnit is the number of bytes each shard holds per stripe (the
+	// erasure-coding unit). It is not the size of a shard: every shard is
+	// Shards[i].Size bytes, a whole number of stripe units.
+	StripeUnit int64 `json:"stripeUnit"`
 	// Shards lists exactly K+M shards; Shards[i].Index is i.
 	Shards []Shard `json:"shards"`
 	// Encryption describes how the object is encrypted (never the key).
@@ -66,7 +68,7 @@ type Shard struct {
 	Index int `json:"index"`
 	// Hash is the shard's SHA-256 digest as 64 lowercase hex characters.
 	Hash string `json:"hash"`
-	// Size is the shard size in bytes.
+	// Size is the size of the whole shard in bytes.
 	Size int64 `json:"size"`
 	// Nodes lists the ids of the nodes holding the shard, without
 	// duplicates.
@@ -161,8 +163,8 @@ func (m *Manifest) Validate() error {
 	if m.K+m.M > MaxShards {
 		return invalidf("k+m must be at most %d, got %d", MaxShards, m.K+m.M)
 	}
-	if m.ShardSize < 1 {
-		return invalidf("shardSize must be at least 1, got %d", m.ShardSize)
+	if m.StripeUnit < 1 {
+		return invalidf("stripeUnit must be at least 1, got %d", m.StripeUnit)
 	}
 	if len(m.Shards) != m.K+m.M {
 		return invalidf("shards must have exactly k+m = %d entries, got %d", m.K+m.M, len(m.Shards))

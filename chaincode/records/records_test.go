@@ -73,7 +73,7 @@ func validManifest(k, m int) *Manifest {
 		Integrity:   integrityOf("content"),
 		K:           k,
 		M:           m,
-		ShardSize:   512,
+		StripeUnit:  512,
 		Encryption:  Encryption{Scheme: "aes-256-gcm", ChunkSize: 65536},
 	}
 	for i := range k + m {
@@ -273,7 +273,7 @@ func TestManifestValidate(t *testing.T) {
 		{"m negative", 2, 0, func(m *Manifest) { m.M = -1 }, "m must be in 0..128"},
 		{"m too big", 1, 129, func(*Manifest) {}, "m must be in 0..128"},
 		{"k+m over 256", 128, 128, func(m *Manifest) { m.K, m.M = 129, 128 }, "k must be in 1..128"},
-		{"shard size zero", 2, 1, func(m *Manifest) { m.ShardSize = 0 }, "shardSize must be at least 1"},
+		{"stripe unit zero", 2, 1, func(m *Manifest) { m.StripeUnit = 0 }, "stripeUnit must be at least 1"},
 		{"too few shards", 2, 1, func(m *Manifest) { m.Shards = m.Shards[:2] }, "exactly k+m = 3 entries, got 2"},
 		{"too many shards", 2, 1, func(m *Manifest) { m.Shards = append(m.Shards, m.Shards[0]) }, "exactly k+m = 3 entries, got 4"},
 		{"shard index", 2, 1, func(m *Manifest) { m.Shards[1].Index = 2 }, "shards[1].index must be 1"},
@@ -477,7 +477,7 @@ func TestJSONTags(t *testing.T) {
 func TestStableEncoding(t *testing.T) {
 	m := &Manifest{
 		Name: "a", Version: "1", Size: 3, SHA256: hexOf("x"), Integrity: integrityOf("x"),
-		K: 1, M: 0, ShardSize: 3,
+		K: 1, M: 0, StripeUnit: 3,
 		Shards:     []Shard{{Index: 0, Hash: hexOf("s"), Size: 3, Nodes: []string{"n1"}}},
 		Encryption: Encryption{Scheme: "none"},
 		Publisher:  "Org1MSP", CreatedAt: "2025-01-01T00:00:00Z", TxID: "t1",
@@ -487,7 +487,7 @@ func TestStableEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"name":"a","version":"1","size":3,"sha256":"` + hexOf("x") + `","integrity":"` + integrityOf("x") +
-		`","k":1,"m":0,"shardSize":3,"shards":[{"index":0,"hash":"` + hexOf("s") + `","size":3,"nodes":["n1"]}],` +
+		`","k":1,"m":0,"stripeUnit":3,"shards":[{"index":0,"hash":"` + hexOf("s") + `","size":3,"nodes":["n1"]}],` +
 		`"encryption":{"scheme":"none","chunkSize":0},"publisher":"Org1MSP","createdAt":"2025-01-01T00:00:00Z","txId":"t1"}`
 	if string(got) != want {
 		t.Errorf("encoding changed:\n got %s\nwant %s", got, want)

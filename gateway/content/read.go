@@ -73,168 +73,215 @@ type fetchResult struct {
 // With whole, every shard is checked against its hash and excluded on
 // mismatch (and reported for repair).
 func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) ([][]byte, error) {
-	total := l.K + l.M
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.track.read(l.K)
-
-	// Per shard, its holders best first; shards ordered by their best.
-	holders := make([][]holder, total)
-	order := make([]int, total)
-	for i := range total {
-		holders[i] = s.rankHolders(m.Shards[i].Nodes)
-		order[i] = i
-	}
-	best := func(i int) holder {
-		if len(holders[i]) == 0 {
-			return holder{health: HealthFailed, cost: unknownCost}
-		}
-		return holders[i][0]
-	}
-	slices.SortStableFunc(order, func(a, b int) int {
-		ha, hb := best(a), best(b)
-		return cmp.Or(cmp.Compare(ha.health.rank(), hb.health.rank()), cmp.Compare(ha.cost, hb.cost), cmp.Compare(a, b))
-	})
-
-	results := make(chan fetchResult, 4*total)
-	tried := make([]int, total) // holders tried per shard
-	launched := make([]bool, total)
-	done := make([]bool, total)
-	nextShard := 0
-	inflight := map[*attempt]bool{}
-	var causes []string
-
-	// launch asks shard's next holder; a failed holder only when
-	// allowFailed.
-	launch := func(shard int, hedge, allowFailed bool) bool {
-		if done[shard] || tried[shard] >= len(holders[shard]) {
-			return false
-		}
-		h := holders[shard][tried[shard]]
-		if h.health == HealthFailed && (!allowFailed || hedge && s.track.failedRecently(h.node)) {
-			// A hedge to a node both the mesh and this gateway's own
-			// requests found dead would only fail too.
-			return false
-		}
-		tried[shard]++
-		launched[shard] = true
-		actx, acancel := context.WithCancel(ctx)
-		a := &attempt{shard: shard, node: h.node, start: time.Now(), cancel: acancel}
-		inflight[a] = true
-		s.track.attempt(h.node, hedge)
-		go func() {
-			b, err := s.fetchFrom(actx, m.Shards[shard], h.node, off, n)
-			if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
-				// Cancelled: another holder answered first.
-				s.track.outpaced(h.node, time.Since(a.start))
-			}
-			results <- fetchResult{a: a, data: b, err: err}
-		}()
-		return true
-	}
-	// another launches one more request: the given shard's next holder if
-	// any, else the next shard not yet requested.
-	// Holders the mesh reports failed are asked only when no other holder
-	// is left (the view may lag a restart; a dead node refuses at once).
-	another := func(shard int, hedge bool) bool {
-		for _, allowFailed := range []bool{false, true} {
-			if shard >= 0 && launch(shard, hedge, allowFailed) {
-				return true
-			}
-			for nextShard < total {
-				i := order[nextShard]
-				if !allowFailed && best(i).health == HealthFailed {
-					break // the rest of the order is failed too
-				}
-				nextShard++
-				if !launched[i] && launch(i, hedge, allowFailed) {
-					return true
-				}
-			}
-			// Holders of shards already requested but not yet tried.
-			for _, i := range order {
-				if !done[i] && launch(i, hedge, allowFailed) {
-					return true
-				}
-			}
-		}
-		return false
-	}
+	f := s.newShardFetch(ctx, m, l.K+l.M, off, n, whole)
 	for range l.K {
-		another(-1, false)
+		f.another(-1, false)
 	}
-	out := make([][]byte, total)
-	have := 0
 	hedgeAfter := s.cfg.HedgeDefault
 	if s.cfg.Hedge {
 		hedgeAfter = s.track.hedgeDelay(s.cfg.HedgeMin, s.cfg.HedgeMax, s.cfg.HedgeDefault)
 	}
 	timer := time.NewTimer(hedgeAfter)
 	defer timer.Stop()
-	for have < l.K && len(inflight) > 0 {
+	for f.have < l.K && len(f.inflight) > 0 {
 		select {
-		case r := <-results:
-			delete(inflight, r.a)
-			r.a.cancel()
-			if r.err == nil && whole {
-				want, _ := codec.ParseHash(m.Shards[r.a.shard].Hash)
-				if !codec.VerifyShard(r.data, want) {
-					r.err = fmt.Errorf("%w: content does not match its hash", ErrShardCorrupt)
-				}
-			}
-			s.track.done(r.a.node, time.Since(r.a.start), r.err)
-			if r.err != nil && done[r.a.shard] {
-				continue // cancelled: another holder answered first
-			}
-			if r.err != nil {
-				if errors.Is(r.err, ErrShardCorrupt) {
-					s.reportCorrupt(m, r.a.shard, r.a.node)
-				}
-				if ctx.Err() == nil {
-					causes = append(causes, fmt.Sprintf("shard %d on %s: %v", r.a.shard, r.a.node, r.err))
-					another(r.a.shard, false)
-				}
-				continue
-			}
-			if done[r.a.shard] {
-				continue
-			}
-			done[r.a.shard] = true
-			out[r.a.shard] = r.data
-			have++
-			// Requests of the same shard elsewhere are no longer needed.
-			for a := range inflight {
-				if a.shard == r.a.shard {
-					a.cancel()
-				}
-			}
+		case r := <-f.results:
+			f.collect(r)
 		case <-timer.C:
-			if !s.cfg.Hedge {
-				continue
+			if s.cfg.Hedge {
+				timer.Reset(f.hedge(hedgeAfter))
 			}
-			now := time.Now()
-			next := hedgeAfter
-			for a := range inflight {
-				age := now.Sub(a.start)
-				if a.hedged || done[a.shard] {
-					continue
-				}
-				if age >= hedgeAfter {
-					a.hedged = true
-					another(a.shard, true)
-				} else {
-					next = min(next, hedgeAfter-age)
-				}
-			}
-			timer.Reset(max(next, time.Millisecond))
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	if have < l.K {
-		return nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: have, Causes: causes}
+	if f.have < l.K {
+		return nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: f.have, Causes: f.causes}
 	}
-	return out, nil
+	return f.out, nil
+}
+
+// shardFetch is the state of one fetch call: which holders of which shards
+// were asked, the requests in flight and the shards that arrived. It is
+// used by the fetch goroutine only; requests report on results.
+type shardFetch struct {
+	s      *Service
+	ctx    context.Context // the fetch's; cancelled when it returns
+	m      *records.Manifest
+	off, n int64
+	whole  bool
+
+	holders   [][]holder // per shard, best first
+	order     []int      // shards, best holder first
+	nextShard int        // position in order of the next shard to request
+	tried     []int      // holders tried per shard
+	launched  []bool     // per shard: requested at least once
+	done      []bool     // per shard: arrived
+	inflight  map[*attempt]bool
+	results   chan fetchResult
+
+	out    [][]byte // the shards that arrived, by index
+	have   int      // how many arrived
+	causes []string // why requests failed, for ShardsUnavailableError
+}
+
+// newShardFetch ranks the holders of m's total shards and orders the shards
+// by their best holder.
+func (s *Service) newShardFetch(ctx context.Context, m *records.Manifest, total int, off, n int64, whole bool) *shardFetch {
+	f := &shardFetch{
+		s: s, ctx: ctx, m: m, off: off, n: n, whole: whole,
+		holders:  make([][]holder, total),
+		order:    make([]int, total),
+		tried:    make([]int, total),
+		launched: make([]bool, total),
+		done:     make([]bool, total),
+		inflight: map[*attempt]bool{},
+		results:  make(chan fetchResult, 4*total),
+		out:      make([][]byte, total),
+	}
+	for i := range total {
+		f.holders[i] = s.rankHolders(m.Shards[i].Nodes)
+		f.order[i] = i
+	}
+	slices.SortStableFunc(f.order, func(a, b int) int {
+		ha, hb := f.best(a), f.best(b)
+		return cmp.Or(cmp.Compare(ha.health.rank(), hb.health.rank()), cmp.Compare(ha.cost, hb.cost), cmp.Compare(a, b))
+	})
+	return f
+}
+
+// best is shard i's best holder (a failed one when it has none).
+func (f *shardFetch) best(i int) holder {
+	if len(f.holders[i]) == 0 {
+		return holder{health: HealthFailed, cost: unknownCost}
+	}
+	return f.holders[i][0]
+}
+
+// launch asks shard's next holder; a failed holder only when allowFailed.
+func (f *shardFetch) launch(shard int, hedge, allowFailed bool) bool {
+	if f.done[shard] || f.tried[shard] >= len(f.holders[shard]) {
+		return false
+	}
+	h := f.holders[shard][f.tried[shard]]
+	if h.health == HealthFailed && (!allowFailed || hedge && f.s.track.failedRecently(h.node)) {
+		// A hedge to a node both the mesh and this gateway's own
+		// requests found dead would only fail too.
+		return false
+	}
+	f.tried[shard]++
+	f.launched[shard] = true
+	actx, acancel := context.WithCancel(f.ctx)
+	a := &attempt{shard: shard, node: h.node, start: time.Now(), cancel: acancel}
+	f.inflight[a] = true
+	f.s.track.attempt(h.node, hedge)
+	go func() {
+		b, err := f.s.fetchFrom(actx, f.m.Shards[shard], h.node, f.off, f.n)
+		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
+			// Cancelled: another holder answered first.
+			f.s.track.outpaced(h.node, time.Since(a.start))
+		}
+		f.results <- fetchResult{a: a, data: b, err: err}
+	}()
+	return true
+}
+
+// another launches one more request: the given shard's next holder if any
+// (shard < 0: none), else the next shard not yet requested, else another
+// holder of a shard already requested. Holders the mesh reports failed are
+// asked only when no other holder is left (the view may lag a restart; a
+// dead node refuses at once).
+func (f *shardFetch) another(shard int, hedge bool) bool {
+	for _, allowFailed := range []bool{false, true} {
+		if shard >= 0 && f.launch(shard, hedge, allowFailed) {
+			return true
+		}
+		for f.nextShard < len(f.order) {
+			i := f.order[f.nextShard]
+			if !allowFailed && f.best(i).health == HealthFailed {
+				break // the rest of the order is failed too
+			}
+			f.nextShard++
+			if !f.launched[i] && f.launch(i, hedge, allowFailed) {
+				return true
+			}
+		}
+		// Holders of shards already requested but not yet tried.
+		for _, i := range f.order {
+			if !f.done[i] && f.launch(i, hedge, allowFailed) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// collect takes one request's result: a shard that arrived first is kept
+// and its other requests cancelled; a failure is replaced.
+func (f *shardFetch) collect(r fetchResult) {
+	a := r.a
+	delete(f.inflight, a)
+	a.cancel()
+	if r.err == nil && f.whole {
+		want, _ := codec.ParseHash(f.m.Shards[a.shard].Hash)
+		if !codec.VerifyShard(r.data, want) {
+			r.err = fmt.Errorf("%w: content does not match its hash", ErrShardCorrupt)
+		}
+	}
+	f.s.track.done(a.node, time.Since(a.start), r.err)
+	if f.done[a.shard] {
+		return // another holder answered first (this one was cancelled)
+	}
+	if r.err != nil {
+		f.replace(a, r.err)
+		return
+	}
+	f.done[a.shard] = true
+	f.out[a.shard] = r.data
+	f.have++
+	// Requests of the same shard elsewhere are no longer needed.
+	for o := range f.inflight {
+		if o.shard == a.shard {
+			o.cancel()
+		}
+	}
+}
+
+// replace records why attempt a failed and, unless the fetch is over,
+// launches another request in its place. A corrupt shard is reported for
+// repair.
+func (f *shardFetch) replace(a *attempt, err error) {
+	if errors.Is(err, ErrShardCorrupt) {
+		f.s.reportCorrupt(f.m, a.shard, a.node)
+	}
+	if f.ctx.Err() != nil {
+		return
+	}
+	f.causes = append(f.causes, fmt.Sprintf("shard %d on %s: %v", a.shard, a.node, err))
+	f.another(a.shard, false)
+}
+
+// hedge launches one hedge for every request older than after that has
+// none yet, and returns when the next one is due.
+func (f *shardFetch) hedge(after time.Duration) time.Duration {
+	now := time.Now()
+	next := after
+	for a := range f.inflight {
+		age := now.Sub(a.start)
+		if a.hedged || f.done[a.shard] {
+			continue
+		}
+		if age >= after {
+			a.hedged = true
+			f.another(a.shard, true)
+		} else {
+			next = min(next, after-age)
+		}
+	}
+	return max(next, time.Millisecond)
 }
 
 // fetchFrom reads a shard's range from one holder.

@@ -26,7 +26,8 @@ import (
 type Config struct {
 	// K, M: data and parity shards per object; R: holders per shard.
 	K, M, R int
-	// ChunkSize and MaxUnit are the codec's chunk and maximum shard unit.
+	// ChunkSize and MaxUnit are the codec's chunk size and largest stripe
+	// unit (see codec.PlanLayout).
 	ChunkSize, MaxUnit int64
 	// MasterKey is the consortium's master key (>= 32 bytes) from which each
 	// object's key derives; it never leaves the gateways.

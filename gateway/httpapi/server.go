@@ -139,7 +139,7 @@ type PublishResponse struct {
 func publishResponse(m *records.Manifest) PublishResponse {
 	p := PublishResponse{
 		Name: m.Name, Version: m.Version, Size: m.Size, ContentType: m.ContentType, SHA256: m.SHA256,
-		Integrity: m.Integrity, K: m.K, M: m.M, ShardSize: m.ShardSize, TxID: m.TxID, CreatedAt: m.CreatedAt,
+		Integrity: m.Integrity, K: m.K, M: m.M, ShardSize: m.StripeUnit, TxID: m.TxID, CreatedAt: m.CreatedAt,
 		URL: "/cdn/" + m.Name, VersionedURL: "/cdn/" + m.Name + "@" + m.Version,
 	}
 	for _, s := range m.Shards {

@@ -16,7 +16,9 @@
 // The ciphertext is cut into stripes of K*Unit bytes; stripe s gives bytes
 // [s*K*Unit+i*Unit, s*K*Unit+(i+1)*Unit) to data shard i at shard offset
 // s*Unit, and M parity units computed over the stripe's data units. The last
-// stripe is zero-padded. Every shard therefore has Stripes*Unit bytes, and a
+// stripe is zero-padded. Every shard therefore has Stripes*Unit bytes
+// (Layout.ShardSize: "shard size" always means the whole shard, while Unit,
+// recorded in the manifest as StripeUnit, is its share of one stripe), and a
 // byte range of the plaintext maps to one contiguous byte range of every
 // shard (Layout.PlanRange), so a Range request fetches and decrypts only the
 // stripes and chunks it touches.

@@ -29,7 +29,7 @@ func FuzzLayoutFromManifest(f *testing.F) {
 	m := BuildManifest("a/b.css", "1", "text/css", l, res, "kid", bytes.Repeat([]byte{1}, 16), [][]string{{"n0"}, {"n1"}, {"n2"}, {"n3"}, {"n4"}, {"n5"}})
 	seed, _ := json.Marshal(m)
 	f.Add(seed, int64(10), int64(100))
-	f.Add([]byte(`{"size":0,"k":1,"m":0,"shardSize":1,"encryption":{"scheme":"aes-256-gcm-chunked/v1","chunkSize":1},"shards":[{"index":0,"size":1,"hash":"`+HashShard(nil).String()+`"}]}`), int64(0), int64(0))
+	f.Add([]byte(`{"size":0,"k":1,"m":0,"stripeUnit":1,"encryption":{"scheme":"aes-256-gcm-chunked/v1","chunkSize":1},"shards":[{"index":0,"size":1,"hash":"`+HashShard(nil).String()+`"}]}`), int64(0), int64(0))
 	f.Fuzz(func(t *testing.T, raw []byte, off, n int64) {
 		var m records.Manifest
 		if json.Unmarshal(raw, &m) != nil {

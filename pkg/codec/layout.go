@@ -56,7 +56,8 @@ type Layout struct {
 	K, M int
 	// ChunkSize is the plaintext size of one sealed chunk.
 	ChunkSize int64
-	// Unit is the number of bytes each shard gets per stripe.
+	// Unit is the stripe unit: the number of bytes each shard gets per
+	// stripe (the manifest's StripeUnit). A whole shard is ShardSize bytes.
 	Unit int64
 }
 
@@ -119,7 +120,7 @@ func (l Layout) StripeSize() int64 { return int64(l.K) * l.Unit }
 // Stripes is the number of stripes.
 func (l Layout) Stripes() int64 { return ceilDiv(l.CipherSize(), l.StripeSize()) }
 
-// ShardSize is the size of every shard.
+// ShardSize is the size of every whole shard: Stripes stripe units.
 func (l Layout) ShardSize() int64 { return l.Stripes() * l.Unit }
 
 // StoredSize is the bytes stored for the object over all K+M shards.

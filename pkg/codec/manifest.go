@@ -14,7 +14,7 @@ func BuildManifest(name, version, contentType string, l Layout, res *Result, key
 	m := &records.Manifest{
 		Name: name, Version: version, Size: l.Size, ContentType: contentType,
 		SHA256: res.SHA256Hex(), Integrity: res.Integrity(),
-		K: l.K, M: l.M, ShardSize: l.Unit,
+		K: l.K, M: l.M, StripeUnit: l.Unit,
 		Encryption: records.Encryption{
 			Scheme: Scheme, ChunkSize: l.ChunkSize, KeyID: keyID,
 			Salt: base64.StdEncoding.EncodeToString(salt),
@@ -31,8 +31,9 @@ func BuildManifest(name, version, contentType string, l Layout, res *Result, key
 }
 
 // LayoutFromManifest recovers an object's layout from its manifest (whose
-// ShardSize is the stripe unit) and checks that the manifest is consistent
-// with it: the scheme is this codec's and every shard has the layout's size.
+// StripeUnit is the layout's Unit) and checks that the manifest is
+// consistent with it: the scheme is this codec's and every shard is
+// ShardSize bytes.
 func LayoutFromManifest(m *records.Manifest) (Layout, error) {
 	if m == nil {
 		return Layout{}, fmt.Errorf("%w: no manifest", ErrInvalid)
@@ -40,7 +41,7 @@ func LayoutFromManifest(m *records.Manifest) (Layout, error) {
 	if m.Encryption.Scheme != Scheme {
 		return Layout{}, fmt.Errorf("%w: encryption scheme %q, this codec reads %q", ErrInvalid, m.Encryption.Scheme, Scheme)
 	}
-	l := Layout{Size: m.Size, K: m.K, M: m.M, ChunkSize: m.Encryption.ChunkSize, Unit: m.ShardSize}
+	l := Layout{Size: m.Size, K: m.K, M: m.M, ChunkSize: m.Encryption.ChunkSize, Unit: m.StripeUnit}
 	if err := l.Validate(); err != nil {
 		return Layout{}, err
 	}

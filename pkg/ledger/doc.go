@@ -1,5 +1,6 @@
 // Package ledger is DCT's typed client of the DCT chaincode, built on the
-// Fabric Gateway client (github.com/hyperledger/fabric-gateway).
+// Fabric Gateway client (github.com/hyperledger/fabric-gateway): it talks to
+// the peer's gateway service, not to DCT's HTTP gateway (package gateway).
 //
 // The gRPC connection to a peer is owned by the caller: open one long-lived
 // connection per peer with Dial, hand it to New, and close it after the

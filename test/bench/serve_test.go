@@ -7,12 +7,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand"
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -20,15 +18,27 @@ import (
 	"github.com/dct-network/dct/gateway"
 	"github.com/dct-network/dct/pkg/gatewayclient"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
-
-func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
 
 func envDuration(key string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
 		return d
 	}
 	return def
+}
+
+// suite is a network with three agents per organisation and no gateway
+// processes: the gateways run in the test.
+var suite = testenv.Suite{
+	Name:     "bench",
+	BasePort: 30050,
+	Network:  func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = 3 },
+	Services: func(_ *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
+		s.AgentsPerOrg = 3
+		s.LogLevel = "warn"
+		return s, nil
+	},
 }
 
 // startGateway runs a gateway in this process for the network's first
@@ -45,7 +55,7 @@ func startGateway(t *testing.T, ctx context.Context, desc *testnetwork.Descripti
 	}
 	addr := make(chan string, 1)
 	errc := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log := testenv.Logger()
 	go func() { errc <- gateway.Run(ctx, cfg, log, func(a string) { addr <- a }) }()
 	select {
 	case a := <-addr:
@@ -62,27 +72,7 @@ func startGateway(t *testing.T, ctx context.Context, desc *testnetwork.Descripti
 func TestServe100KiB(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	runDir := t.TempDir()
-	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
-	cfg.BasePort = 30050
-	cfg.AgentsPerOrg = 3
-	desc, _, err := testnetwork.Up(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		dctx, dcancel := context.WithTimeout(context.Background(), time.Minute)
-		defer dcancel()
-		if err := testnetwork.Down(dctx, runDir, true); err != nil {
-			t.Error(err)
-		}
-	}()
-	agentPort, gatewayPort := testnetwork.ServicePorts(cfg.BasePort)
-	if err := testnetwork.StartServices(ctx, desc, testnetwork.Services{
-		BinDir: filepath.Join(cacheDir(), "bin"), AgentsPerOrg: 3, AgentPort: agentPort, GatewayPort: gatewayPort, LogLevel: "warn",
-	}); err != nil {
-		t.Fatal(err)
-	}
+	desc := testenv.Start(t, suite).Desc
 	warmURL := startGateway(t, ctx, desc, nil)
 	coldURL := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
 

@@ -3,17 +3,14 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/dct-network/dct/pkg/gatewayclient"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // env is the system shared by the tests of this package.
@@ -22,59 +19,25 @@ var env *testnetwork.Description
 // Redundancy the gateway runs with (its defaults).
 const k, m = 4, 2
 
-func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
-
-func basePort() int {
-	if p, err := strconv.Atoi(os.Getenv("DCT_E2E_BASE_PORT")); err == nil {
-		return p
-	}
-	return 29050
-}
-
-func TestMain(tm *testing.M) {
-	runDir, err := os.MkdirTemp("", "dct-e2e-*")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
-	cfg.BasePort = basePort()
-	cfg.AgentsPerOrg = 3
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx := context.Background()
-	start := time.Now()
-	desc, _, err := testnetwork.Up(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "network up:", err)
-		os.Exit(1)
-	}
-	agentPort, gatewayPort := testnetwork.ServicePorts(cfg.BasePort)
-	err = testnetwork.StartServices(ctx, desc, testnetwork.Services{
-		BinDir: filepath.Join(cacheDir(), "bin"), AgentsPerOrg: 3, Gateways: 1,
-		AgentPort: agentPort, GatewayPort: gatewayPort, Logger: cfg.Logger,
+// suite is a network with three agents per organisation and one gateway.
+var suite = testenv.Suite{
+	Name:     "e2e",
+	BasePort: 29050, PortEnv: "DCT_E2E_BASE_PORT",
+	Network: func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = 3 },
+	Services: func(_ *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
+		s.AgentsPerOrg, s.Gateways = 3, 1
 		// Exercise the shard path on every read; keep requests bounded.
-		Env:      []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s"},
-		LogLevel: "info",
-	})
-	code := 1
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "services:", err)
-	} else {
-		fmt.Printf("network, %d agents and %d gateway up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
-		env = desc
-		code = tm.Run()
-	}
-	if code != 0 {
-		fmt.Fprintf(os.Stderr, "logs are in %s/logs (kept)\n", runDir)
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := testnetwork.Down(dctx, runDir, code == 0); err != nil {
-		fmt.Fprintln(os.Stderr, "down:", err)
-		code = 1
-	}
-	os.Exit(code)
+		s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s"}
+		s.LogLevel = "info"
+		return s, nil
+	},
+	Ready: func(n *testenv.Network) {
+		env = n.Desc
+		fmt.Printf("network, %d agents and %d gateway up in %s\n", len(env.Agents), len(env.Gateways), n.Elapsed())
+	},
 }
+
+func TestMain(tm *testing.M) { os.Exit(testenv.Main(tm, suite)) }
 
 const maxObject = 100 << 20
 

@@ -243,20 +243,18 @@ func TestNodeRegistry(t *testing.T) {
 func testManifest(name, version string, content []byte, k, m int, nodes []string) *records.Manifest {
 	sum := sha256.Sum256(content)
 	s384 := sha512.Sum384(content)
-	shardSize := int64((len(content) + k - 1) / k)
-	if shardSize == 0 {
-		shardSize = 1
-	}
+	// One stripe: every shard is a single stripe unit.
+	unit := max(1, int64((len(content)+k-1)/k))
 	man := &records.Manifest{
 		Name: name, Version: version, Size: int64(len(content)), ContentType: "text/css; charset=utf-8",
 		SHA256: hex.EncodeToString(sum[:]), Integrity: "sha384-" + base64.StdEncoding.EncodeToString(s384[:]),
-		K: k, M: m, ShardSize: shardSize,
+		K: k, M: m, StripeUnit: unit,
 		Encryption: records.Encryption{Scheme: "aes-256-gcm-chunked/v1", ChunkSize: 65536},
 	}
 	for i := 0; i < k+m; i++ {
 		h := sha256.Sum256([]byte(fmt.Sprintf("%s/%s/%d", name, version, i)))
 		man.Shards = append(man.Shards, records.Shard{
-			Index: i, Hash: hex.EncodeToString(h[:]), Size: shardSize, Nodes: []string{nodes[i%len(nodes)]},
+			Index: i, Hash: hex.EncodeToString(h[:]), Size: unit, Nodes: []string{nodes[i%len(nodes)]},
 		})
 	}
 	return man

@@ -5,62 +5,43 @@ package integration
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/dct-network/dct/pkg/ledger"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
-// net is the network shared by the tests of this package.
+// shared is the network shared by the tests of this package.
 var shared *testnetwork.Description
 
-func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
-
-func basePort(def int) int {
-	if p, err := strconv.Atoi(os.Getenv("DCT_TEST_BASE_PORT")); err == nil {
-		return p
-	}
-	return def
-}
-
-func networkConfig(t interface{ Helper() }, runDir string, port, orderers int) testnetwork.Config {
-	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
-	cfg.BasePort = port
+func networkConfig(runDir string, port, orderers int) testnetwork.Config {
+	cfg := testenv.Config(runDir, port)
 	cfg.Orderers = orderers
-	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return cfg
 }
 
-func TestMain(m *testing.M) {
-	runDir, err := os.MkdirTemp("", "dct-it-*")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	cfg := networkConfig(nil, runDir, basePort(27050), 1)
-	ctx := context.Background()
-	desc, tm, err := testnetwork.Up(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "network up:", err)
-		os.Exit(1)
-	}
-	fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s)\n",
-		tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
-		tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
-	shared = desc
-	code := m.Run()
-	if err := downAndCheck(desc); err != nil {
-		fmt.Fprintln(os.Stderr, "network down:", err)
-		code = 1
-	}
-	os.Exit(code)
+// suite is a network of one orderer and two organisations, no services. Its
+// teardown checks that nothing is left behind. Tests that bring up networks
+// of their own offset its port.
+var suite = testenv.Suite{
+	Name:     "it",
+	BasePort: 27050, PortEnv: "DCT_TEST_BASE_PORT",
+	Ready: func(n *testenv.Network) {
+		tm := n.Timings
+		fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s)\n",
+			tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
+			tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+		shared = n.Desc
+	},
+	Down: func(n *testenv.Network, _ bool) error { return downAndCheck(n.Desc) },
 }
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, suite)) }
 
 // downAndCheck brings the network down and verifies that no process and no
 // port is left behind.

@@ -19,7 +19,7 @@ func TestThreeOrderers(t *testing.T) {
 		t.Skip("brings up a second network")
 	}
 	runDir := t.TempDir()
-	cfg := networkConfig(t, runDir, basePort(27050)+1000, 3)
+	cfg := networkConfig(runDir, suite.Port()+1000, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	desc, tm, err := testnetwork.Up(ctx, cfg)

@@ -3,17 +3,15 @@
 package resilience
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/dct-network/dct/pkg/netdelay"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 var (
@@ -33,108 +31,80 @@ const (
 // proxy with no delay until a test slows it.
 var far = []string{"agent3-org1", "agent4-org2"}
 
-func cacheDir() string { return testnetwork.CacheDir("../../.cache") }
-
-func basePort() int {
-	if p, err := strconv.Atoi(os.Getenv("DCT_RESILIENCE_BASE_PORT")); err == nil {
-		return p
-	}
-	return 31050
+// suite is a network with five agents per organisation, each behind its
+// proxies, gossiping in the mesh, and two gateways.
+var suite = testenv.Suite{
+	Name:     "res",
+	BasePort: 31050, PortEnv: "DCT_RESILIENCE_BASE_PORT",
+	Network:  func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = agentsPerOrg },
+	Services: services,
+	Ready: func(n *testenv.Network) {
+		env = n.Desc
+		fmt.Printf("network, %d agents (behind proxies; %v at +%s one-way) and %d gateways up in %s\n",
+			len(env.Agents), far, farDelay, len(env.Gateways), n.Elapsed())
+	},
 }
 
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m, suite)) }
 
-func run(m *testing.M) int {
-	runDir, err := os.MkdirTemp("", "dct-res-*")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := testnetwork.DefaultConfig(runDir, cacheDir())
-	cfg.BasePort = basePort()
-	cfg.AgentsPerOrg = agentsPerOrg
-	cfg.Logger = log
-	ctx := context.Background()
-	start := time.Now()
-	desc, _, err := testnetwork.Up(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "network up:", err)
-		return 1
-	}
-	code := 1
-	defer func() {
+// services starts the agents' proxies and says how agents and gateways run.
+func services(n *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
+	n.OnDown(func() {
 		for _, p := range proxies {
 			p[0].Close()
 			p[1].Close()
 		}
-		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := testnetwork.Down(dctx, runDir, code == 0); err != nil {
-			fmt.Fprintln(os.Stderr, "down:", err)
+	})
+	if err := startProxies(n, s); err != nil {
+		return s, err
+	}
+	s.AgentsPerOrg, s.Gateways = agentsPerOrg, 2
+	s.Mesh = true
+	s.LogLevel = "info"
+	s.AgentArgsFor = func(a testnetwork.AgentInfo) []string {
+		if p, ok := proxies[a.Name]; ok {
+			return []string{"--endpoint", p[0].Addr(), "--mesh-advertise", p[1].Addr()}
 		}
-		if code != 0 {
-			fmt.Fprintf(os.Stderr, "logs are in %s/logs (kept)\n", runDir)
+		return nil
+	}
+	s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_AGENT_TIMEOUT=5s", "DCT_DEAD_AFTER=4s", "DCT_REPAIR_INTERVAL=1s"}
+	// Gateway 1 does not hedge: the hedging benchmark compares the two.
+	s.GatewayEnv = func(g int) []string {
+		if g == 1 {
+			return []string{"DCT_HEDGE=false"}
 		}
-	}()
-	agentPort, gatewayPort := testnetwork.ServicePorts(cfg.BasePort)
-	meshPort := testnetwork.MeshPort(cfg.BasePort)
-	// Proxies listen on ports of their own, in front of where the agents
-	// will listen; the agents advertise the proxies.
-	proxyPort := cfg.BasePort + 800
-	for j, org := range desc.Orgs {
+		return nil
+	}
+	return s, nil
+}
+
+// startProxies puts a gRPC and a gossip proxy in front of where every agent
+// will listen; the agents advertise the proxies. The proxies listen on
+// ports of their own, from the network's base port + 800.
+func startProxies(n *testenv.Network, s testnetwork.Services) error {
+	host := n.Desc.Host
+	proxyPort := n.Config.BasePort + 800
+	for j := range n.Desc.Orgs {
 		for a := 0; a < agentsPerOrg; a++ {
 			name := fmt.Sprintf("agent%d-org%d", a, j+1)
 			delay := time.Duration(0)
-			for _, f := range far {
-				if f == name {
-					delay = farDelay
-				}
+			if slices.Contains(far, name) {
+				delay = farDelay
 			}
-			grpcTarget := fmt.Sprintf("%s:%d", desc.Host, agentPort+10*j+a)
-			meshTarget := fmt.Sprintf("%s:%d", desc.Host, meshPort+10*j+a)
-			pg, err := netdelay.Listen(fmt.Sprintf("%s:%d", desc.Host, proxyPort), grpcTarget, delay, log)
+			grpcTarget := fmt.Sprintf("%s:%d", host, s.AgentPort+10*j+a)
+			meshTarget := fmt.Sprintf("%s:%d", host, s.MeshPort+10*j+a)
+			pg, err := netdelay.Listen(fmt.Sprintf("%s:%d", host, proxyPort), grpcTarget, delay, s.Logger)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "proxy:", err)
-				return 1
+				return fmt.Errorf("proxy: %w", err)
 			}
-			pm, err := netdelay.Listen(fmt.Sprintf("%s:%d", desc.Host, proxyPort+1), meshTarget, delay, log)
+			pm, err := netdelay.Listen(fmt.Sprintf("%s:%d", host, proxyPort+1), meshTarget, delay, s.Logger)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "proxy:", err)
-				return 1
+				pg.Close()
+				return fmt.Errorf("proxy: %w", err)
 			}
 			proxyPort += 2
 			proxies[name] = [2]*netdelay.Proxy{pg, pm}
-			_ = org
 		}
 	}
-	err = testnetwork.StartServices(ctx, desc, testnetwork.Services{
-		BinDir: filepath.Join(cacheDir(), "bin"), AgentsPerOrg: agentsPerOrg, Gateways: 2,
-		AgentPort: agentPort, GatewayPort: gatewayPort, Mesh: true, MeshPort: meshPort, Logger: log, LogLevel: "info",
-		AgentArgsFor: func(a testnetwork.AgentInfo) []string {
-			if p, ok := proxies[a.Name]; ok {
-				return []string{"--endpoint", p[0].Addr(), "--mesh-advertise", p[1].Addr()}
-			}
-			return nil
-		},
-		Env: []string{"DCT_CACHE_BYTES=0", "DCT_AGENT_TIMEOUT=5s", "DCT_DEAD_AFTER=4s", "DCT_REPAIR_INTERVAL=1s"},
-		// Gateway 1 does not hedge: the hedging benchmark compares the two.
-		GatewayEnv: func(g int) []string {
-			if g == 1 {
-				return []string{"DCT_HEDGE=false"}
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "services:", err)
-		return 1
-	}
-	env = desc
-	fmt.Printf("network, %d agents (behind proxies; %v at +%s one-way) and %d gateways up in %s\n",
-		len(desc.Agents), far, farDelay, len(desc.Gateways), time.Since(start).Round(time.Millisecond))
-	code = m.Run()
-	return code
+	return nil
 }
