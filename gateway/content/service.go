@@ -169,7 +169,8 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 // CachedBytes is the size of the decoded-object cache.
 func (s *Service) CachedBytes() int64 { return s.objects.size() }
 
-// ledgerErr maps a ledger error to the service's errors.
+// ledgerErr maps a ledger error to the service's errors: the one place
+// where the chaincode's codes and pkg/ledger's errors are interpreted.
 func ledgerErr(err error) error {
 	switch {
 	case err == nil:
@@ -180,9 +181,19 @@ func ledgerErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, records.ErrForbidden):
 		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, records.ErrConflict), errors.Is(err, records.ErrFailedPrecondition), errors.Is(err, ledger.ErrConflict):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	default:
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
+}
+
+// lostRace reports a ledger write refused because a concurrent write came
+// first (a version or holders taken, an MVCC conflict): re-reading and
+// retrying may succeed. Refusals for the record's state (already purged, an
+// inactive node) are conflicts too for callers, but not races.
+func lostRace(err error) bool {
+	return errors.Is(err, records.ErrConflict) || errors.Is(err, ledger.ErrConflict)
 }
 
 // ContentType picks the type served for an object: the publisher's, else
@@ -529,9 +540,10 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		if err == nil {
 			return rec, nil
 		}
+		err = ledgerErr(err)
 		lastErr = err
 		switch {
-		case errors.Is(err, records.ErrConflict), errors.Is(err, ledger.ErrConflict):
+		case lostRace(err):
 			s.log.Debug("version taken by a concurrent publish; retrying", "object", name, "version", version)
 			continue
 		case errors.Is(err, ledger.ErrUnavailable):
@@ -539,12 +551,12 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 			if got, gerr := s.ledger.GetManifest(ctx, name, version); gerr == nil && got.SHA256 == m.SHA256 && got.Encryption.Salt == m.Encryption.Salt {
 				return got, nil
 			}
-			return nil, ledgerErr(err)
+			return nil, err
 		default:
-			return nil, ledgerErr(err)
+			return nil, err
 		}
 	}
-	return nil, ledgerErr(lastErr)
+	return nil, lastErr
 }
 
 // Manifest returns the manifest of name at version ("" = latest), reused for
