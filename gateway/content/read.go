@@ -187,7 +187,8 @@ func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout
 				continue // cancelled: another holder answered first
 			}
 			if r.err != nil {
-				if errors.Is(r.err, ErrShardCorrupt) {
+				if errors.Is(r.err, ErrShardCorrupt) || errors.Is(r.err, ErrShardNotFound) {
+					// The copy the ledger lists is rotten or gone.
 					s.reportCorrupt(m, r.a.shard, r.a.node)
 				}
 				if ctx.Err() == nil {

@@ -121,7 +121,8 @@ type Option func(*Service)
 // WithTopology routes reads by the mesh's health and RTT estimates.
 func WithTopology(t Topology) Option { return func(s *Service) { s.topo = t } }
 
-// WithRepairQueue receives the shards found corrupt while reading; sends
+// WithRepairQueue receives the shard copies found corrupt or missing while
+// reading; sends
 // never block (a full queue drops the report; the periodic scan finds the
 // shard again).
 func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { s.repairs = q } }
@@ -134,7 +135,7 @@ type RepairRequest struct {
 }
 
 func (s *Service) reportCorrupt(m *records.Manifest, shard int, node string) {
-	s.log.Warn("corrupt shard copy", "object", m.String(), "shard", shard, "node", node)
+	s.log.Warn("corrupt or missing shard copy", "object", m.String(), "shard", shard, "node", node)
 	if s.repairs == nil {
 		return
 	}
