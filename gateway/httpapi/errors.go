@@ -61,8 +61,17 @@ func statusOf(err error) (int, string) {
 }
 
 // writeError answers err as a JSON error body (only the status for HEAD).
+// Headers describing the content, set before an error was found, are
+// dropped: an error must not be cached as the object (immutable) or typed
+// as it.
 func writeError(c *gin.Context, err error) {
 	status, code := statusOf(err)
+	hd := c.Writer.Header()
+	for _, k := range []string{"ETag", "Last-Modified", "X-DCT-Version", "Content-Length"} {
+		hd.Del(k)
+	}
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Type", "application/json; charset=utf-8")
 	if c.Request.Method == http.MethodHead {
 		c.AbortWithStatus(status)
 		return
