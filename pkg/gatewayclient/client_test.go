@@ -117,7 +117,10 @@ func TestErrors(t *testing.T) {
 		return mustJSON(api.ErrorBody{Error: api.Error{Code: code, Message: msg}})
 	}
 	calls := map[string]func(c *gatewayclient.Client) error{
-		"publish":  func(c *gatewayclient.Client) error { _, err := c.Publish(ctx, "a", "", 1, strings.NewReader("a")); return err },
+		"publish": func(c *gatewayclient.Client) error {
+			_, err := c.Publish(ctx, "a", "", 1, strings.NewReader("a"))
+			return err
+		},
 		"list":     func(c *gatewayclient.Client) error { _, err := c.List(ctx); return err },
 		"object":   func(c *gatewayclient.Client) error { _, err := c.Object(ctx, "a"); return err },
 		"manifest": func(c *gatewayclient.Client) error { _, err := c.Manifest(ctx, "a", "1"); return err },
