@@ -122,9 +122,8 @@ type Option func(*Service)
 func WithTopology(t Topology) Option { return func(s *Service) { s.topo = t } }
 
 // WithRepairQueue receives the shard copies found corrupt or missing while
-// reading; sends
-// never block (a full queue drops the report; the periodic scan finds the
-// shard again).
+// reading; sends never block (a full queue drops the report; the periodic
+// scan finds the shard again).
 func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { s.repairs = q } }
 
 // RepairRequest names a shard copy that must be rebuilt elsewhere.
