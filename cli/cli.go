@@ -21,9 +21,9 @@ import (
 // NewCommand returns the dct command line writing results to stdout and
 // progress to stderr.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	gw := os.Getenv("DCT_GATEWAY")
-	if gw == "" {
-		gw = "http://127.0.0.1:8080"
+	e := &env{stdout: stdout, stderr: stderr, gateway: os.Getenv("DCT_GATEWAY")}
+	if e.gateway == "" {
+		e.gateway = "http://127.0.0.1:8080"
 	}
 	root := &cobra.Command{
 		Use:           "dct",
@@ -31,12 +31,31 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&gw, "gateway", gw, "gateway base URL (DCT_GATEWAY)")
-	client := func() *gatewayclient.Client { return gatewayclient.New(gw) }
+	root.PersistentFlags().StringVar(&e.gateway, "gateway", e.gateway, "gateway base URL (DCT_GATEWAY)")
+	root.AddCommand(
+		newPublishCommand(e),
+		newListCommand(e),
+		newShowCommand(e),
+		newGetCommand(e),
+		newPurgeCommand(e),
+		newPortalCommand(e),
+	)
+	return root
+}
 
+// env is what every subcommand shares: the output streams and the gateway
+// address (set by the root's persistent flag before a subcommand runs).
+type env struct {
+	stdout, stderr io.Writer
+	gateway        string
+}
+
+func (e *env) client() *gatewayclient.Client { return gatewayclient.New(e.gateway) }
+
+func newPublishCommand(e *env) *cobra.Command {
 	var prefix string
 	var quiet bool
-	publish := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "publish PATH...",
 		Short: "Publish files; a directory is published recursively, names relative to it",
 		Args:  cobra.MinimumNArgs(1),
@@ -45,22 +64,25 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return publishAll(cmd.Context(), client(), files, stdout, stderr, quiet)
+			return publishAll(cmd.Context(), e.client(), files, e.stdout, e.stderr, quiet)
 		},
 	}
-	publish.Flags().StringVar(&prefix, "prefix", "", "name prefix, e.g. portal/ (object names are prefix + relative path)")
-	publish.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix, e.g. portal/ (object names are prefix + relative path)")
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
+	return cmd
+}
 
-	list := &cobra.Command{
+func newListCommand(e *env) *cobra.Command {
+	return &cobra.Command{
 		Use:   "list",
 		Short: "List objects with their latest version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			objs, err := client().List(cmd.Context())
+			objs, err := e.client().List(cmd.Context())
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tOWNER\tUPDATED")
 			for _, o := range objs {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", o.Name, o.Latest, len(o.Versions), o.Owner, o.UpdatedAt)
@@ -68,9 +90,11 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+}
 
+func newShowCommand(e *env) *cobra.Command {
 	var version string
-	show := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "show NAME",
 		Short: "Show an object's versions, or one version's manifest with --version",
 		Args:  cobra.ExactArgs(1),
@@ -78,22 +102,25 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			var v any
 			var err error
 			if version != "" {
-				v, err = client().Manifest(cmd.Context(), args[0], version)
+				v, err = e.client().Manifest(cmd.Context(), args[0], version)
 			} else {
-				v, err = client().Object(cmd.Context(), args[0])
+				v, err = e.client().Object(cmd.Context(), args[0])
 			}
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(stdout)
+			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
 			return enc.Encode(v)
 		},
 	}
-	show.Flags().StringVar(&version, "version", "", "one version's manifest")
+	cmd.Flags().StringVar(&version, "version", "", "one version's manifest")
+	return cmd
+}
 
+func newGetCommand(e *env) *cobra.Command {
 	var output string
-	get := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "get NAME[@VERSION]",
 		Short: "Fetch an object's content through the CDN path",
 		Args:  cobra.ExactArgs(1),
@@ -102,52 +129,58 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			if i := strings.LastIndexByte(name, '@'); i >= 0 {
 				name, ver = name[:i], name[i+1:]
 			}
-			b, _, err := client().Get(cmd.Context(), name, ver)
+			b, _, err := e.client().Get(cmd.Context(), name, ver)
 			if err != nil {
 				return err
 			}
 			if output == "" || output == "-" {
-				_, err = stdout.Write(b)
+				_, err = e.stdout.Write(b)
 				return err
 			}
 			return os.WriteFile(output, b, 0o644)
 		},
 	}
-	get.Flags().StringVarP(&output, "output", "o", "", "write to this file (default stdout)")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "write to this file (default stdout)")
+	return cmd
+}
 
-	var reason string
-	purge := &cobra.Command{
+func newPurgeCommand(e *env) *cobra.Command {
+	var version, reason string
+	cmd := &cobra.Command{
 		Use:   "purge NAME",
 		Short: "Purge a version (default the latest): ledger tombstone plus shard deletion",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := client().Purge(cmd.Context(), args[0], version, reason)
+			out, err := e.client().Purge(cmd.Context(), args[0], version, reason)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "purged %s@%s (tx %s); %d shard copies deleted\n", out.Manifest.Name, out.Manifest.Version, out.Manifest.Purged.TxID, out.ShardsDeleted)
-			for _, e := range out.DeleteErrors {
-				fmt.Fprintln(stderr, "warning:", e)
+			fmt.Fprintf(e.stdout, "purged %s@%s (tx %s); %d shard copies deleted\n", out.Manifest.Name, out.Manifest.Version, out.Manifest.Purged.TxID, out.ShardsDeleted)
+			for _, msg := range out.DeleteErrors {
+				fmt.Fprintln(e.stderr, "warning:", msg)
 			}
 			return nil
 		},
 	}
-	purge.Flags().StringVar(&version, "version", "", "version to purge (default: latest)")
-	purge.Flags().StringVar(&reason, "reason", "", "why (recorded on the ledger)")
-	_ = purge.MarkFlagRequired("reason")
+	cmd.Flags().StringVar(&version, "version", "", "version to purge (default: latest)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded on the ledger)")
+	_ = cmd.MarkFlagRequired("reason")
+	return cmd
+}
 
-	var portalPrefix string
-	portal := &cobra.Command{
+func newPortalCommand(e *env) *cobra.Command {
+	var prefix string
+	cmd := &cobra.Command{
 		Use:   "publish-demo-portal",
 		Short: "Publish the embedded sample portal (page, script, stylesheet, data feed) and print its URLs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := client()
-			p, err := demo.PublishPortal(cmd.Context(), c, c.BaseURL(), portalPrefix)
+			c := e.client()
+			p, err := demo.PublishPortal(cmd.Context(), c, c.BaseURL(), prefix)
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ASSET\tSIZE\tINTEGRITY\tURL")
 			for _, a := range p.All {
 				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", a.Name, a.Size, a.Integrity, c.BaseURL()+a.URL)
@@ -155,14 +188,12 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "\nportal page (latest):    %s\nportal page (immutable): %s\n", p.LatestPageURL, p.VersionedPageURL)
+			fmt.Fprintf(e.stdout, "\nportal page (latest):    %s\nportal page (immutable): %s\n", p.LatestPageURL, p.VersionedPageURL)
 			return nil
 		},
 	}
-	portal.Flags().StringVar(&portalPrefix, "prefix", "portal/", "object name prefix")
-
-	root.AddCommand(publish, list, show, get, purge, portal)
-	return root
+	cmd.Flags().StringVar(&prefix, "prefix", "portal/", "object name prefix")
+	return cmd
 }
 
 type file struct {

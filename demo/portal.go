@@ -9,7 +9,7 @@ import (
 	"io"
 	"path"
 
-	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 )
 
 //go:embed portal
@@ -17,7 +17,7 @@ var assets embed.FS
 
 // Publisher is what PublishPortal needs of a gateway client.
 type Publisher interface {
-	Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*httpapi.PublishResponse, error)
+	Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error)
 }
 
 // Asset is one published portal asset.

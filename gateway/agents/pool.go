@@ -17,10 +17,8 @@ import (
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/status"
 )
 
 // MaxMessage is the largest chunk sent in one gRPC message.
@@ -63,11 +61,11 @@ func NewPool(tlsCfg *tls.Config) *Pool {
 // Agent returns a client of the node's agent, connecting on first use.
 func (p *Pool) Agent(n *records.Node) (content.Agent, error) {
 	if n == nil {
-		return nil, errors.New("no such node")
+		return nil, fmt.Errorf("%w: no such node", content.ErrAgentUnavailable)
 	}
 	conn, err := p.conn(n.Endpoint)
 	if err != nil {
-		return nil, err
+		return nil, callErr(err)
 	}
 	return &client{node: n.ID, c: dctv1.NewShardServiceClient(conn)}, nil
 }
@@ -118,7 +116,7 @@ func (a *client) PutShard(ctx context.Context, size int64) (content.ShardWriter,
 	stream, err := a.c.PutShard(ctx)
 	if err != nil {
 		cancel()
-		return nil, err
+		return nil, callErr(err)
 	}
 	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size}}}); err != nil {
 		cancel()
@@ -151,10 +149,10 @@ func (w *writer) Commit(hash string) error {
 	}
 	resp, err := w.stream.CloseAndRecv()
 	if err != nil {
-		return err
+		return callErr(err)
 	}
 	if resp.GetHash() != hash {
-		return fmt.Errorf("agent stored %s, want %s", resp.GetHash(), hash)
+		return fmt.Errorf("%w: agent stored %s, want %s", content.ErrAgentRefused, resp.GetHash(), hash)
 	}
 	return nil
 }
@@ -162,23 +160,23 @@ func (w *writer) Commit(hash string) error {
 func (w *writer) Abort() { w.cancel() }
 
 // recvErr returns the server's status when a Send failed because the server
-// ended the stream (Send only reports io.EOF).
+// ended the stream (Send only reports io.EOF), mapped by callErr.
 func recvErr(stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutShardResponse], err error) error {
 	if errors.Is(err, io.EOF) {
 		if _, rerr := stream.CloseAndRecv(); rerr != nil {
-			return rerr
+			return callErr(rerr)
 		}
 	}
-	return err
+	return callErr(err)
 }
 
 func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
 	b, err := a.getShard(ctx, hash, off, n)
-	if status.Code(err) == codes.DataLoss {
-		// The agent found its copy rotten (and quarantined it).
-		return nil, fmt.Errorf("%w: %w", content.ErrShardCorrupt, err)
+	if err != nil {
+		// DataLoss: the agent found its copy rotten (and quarantined it).
+		return nil, callErr(err)
 	}
-	return b, err
+	return b, nil
 }
 
 func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
@@ -207,13 +205,13 @@ func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byt
 
 func (a *client) DeleteShard(ctx context.Context, hash string) error {
 	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hash})
-	return err
+	return callErr(err)
 }
 
 func (a *client) Free(ctx context.Context) (int64, error) {
 	st, err := a.c.Stat(ctx, &dctv1.StatRequest{})
 	if err != nil {
-		return 0, err
+		return 0, callErr(err)
 	}
 	return st.GetCapacityBytes() - st.GetUsedBytes(), nil
 }

@@ -28,8 +28,26 @@ var (
 	// ErrShardCorrupt: an agent holds a shard whose bytes fail
 	// verification (reported by the agent, or caught by the hash).
 	ErrShardCorrupt = errors.New("shard corrupt")
+	// ErrConflict: the ledger refused a write because the record's state
+	// changed or does not allow it (already recorded, already purged,
+	// holders changed, a lost concurrency race); re-read before retrying.
+	ErrConflict = errors.New("conflict")
 	// ErrLedger: the ledger failed or is unreachable.
 	ErrLedger = errors.New("ledger error")
+)
+
+// Errors of edge agents, as the Agent implementations report them (package
+// agents maps the agents' gRPC statuses to these in one place).
+var (
+	// ErrShardNotFound: the agent holds no such shard.
+	ErrShardNotFound = errors.New("shard not found on agent")
+	// ErrAgentFull: the agent has no room for the shard.
+	ErrAgentFull = errors.New("agent full")
+	// ErrAgentRefused: the agent refused the request as malformed or out
+	// of range, or refused this gateway.
+	ErrAgentRefused = errors.New("agent refused the request")
+	// ErrAgentUnavailable: the agent could not be reached or failed.
+	ErrAgentUnavailable = errors.New("agent unavailable")
 )
 
 // ShardsUnavailableError says why an object could not be read.

@@ -23,12 +23,16 @@ type Ledger interface {
 	ListNodes(ctx context.Context) ([]*records.Node, error)
 }
 
-// Agents resolves a registered node to a client of its edge agent.
+// Agents resolves a registered node to a client of its edge agent (an
+// error wraps ErrAgentUnavailable).
 type Agents interface {
 	Agent(node *records.Node) (Agent, error)
 }
 
-// Agent is one edge agent's shard service.
+// Agent is one edge agent's shard service. Its errors wrap the agent
+// errors of this package: ErrShardNotFound, ErrShardCorrupt (the agent
+// found its copy rotten), ErrAgentFull, ErrAgentRefused and
+// ErrAgentUnavailable.
 type Agent interface {
 	// PutShard opens an upload of a shard of the given size whose hash is
 	// known only at the end.

@@ -251,10 +251,10 @@ func (f *shardFetch) collect(r fetchResult) {
 }
 
 // replace records why attempt a failed and, unless the fetch is over,
-// launches another request in its place. A corrupt shard is reported for
-// repair.
+// launches another request in its place. A copy the ledger lists that is
+// rotten or gone is reported for repair.
 func (f *shardFetch) replace(a *attempt, err error) {
-	if errors.Is(err, ErrShardCorrupt) {
+	if errors.Is(err, ErrShardCorrupt) || errors.Is(err, ErrShardNotFound) {
 		f.s.reportCorrupt(f.m, a.shard, a.node)
 	}
 	if f.ctx.Err() != nil {

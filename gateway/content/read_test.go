@@ -1,51 +1,30 @@
-package content
+package content_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
+	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/gateway/content/contenttest"
 	"testing"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 )
 
-// publishWith publishes body through s and returns the manifest.
-func publishWith(t *testing.T, s *Service, name string, body []byte) *records.Manifest {
-	t.Helper()
-	pub, err := s.Publish(context.Background(), name, "", int64(len(body)), bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub.Manifest
-}
-
-func readBack(t *testing.T, s *Service, m *records.Manifest, want []byte) time.Duration {
-	t.Helper()
-	start := time.Now()
-	got, err := s.Read(context.Background(), m, 0, m.Size)
-	if err != nil || !bytes.Equal(got, want) {
-		t.Fatalf("read %s: %v", m, err)
-	}
-	return time.Since(start)
-}
-
 // TestRoutingPrefersNearAndHealthy: with k=4 of 6 shards, reads go to the
 // four nearest healthy holders only.
 func TestRoutingPrefersNearAndHealthy(t *testing.T) {
-	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-	s, _, agents := newTestService(t, 6, func(c *Config) { c.CacheBytes = 0 })
-	s.topo = topo
+	topo := contenttest.NewTopology()
+	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 }, content.WithTopology(topo))
 	body := payload(30_000)
 	m := publishWith(t, s, "route/a.js", body)
 	holder := func(i int) string { return m.Shards[i].Nodes[0] }
 	// Shards 0 and 3 are far; shard 5's holder is failed.
 	for i := range 6 {
-		topo.rtt[holder(i)] = time.Duration(1+i) * time.Millisecond
+		topo.SetRTT(holder(i), time.Duration(1+i)*time.Millisecond)
 	}
-	topo.rtt[holder(0)] = 80 * time.Millisecond
-	topo.rtt[holder(3)] = 90 * time.Millisecond
-	topo.health[holder(5)] = HealthFailed
+	topo.SetRTT(holder(0), 80*time.Millisecond)
+	topo.SetRTT(holder(3), 90*time.Millisecond)
+	topo.SetHealth(holder(5), content.HealthFailed)
 	for range 5 {
 		readBack(t, s, m, body)
 	}
@@ -53,7 +32,7 @@ func TestRoutingPrefersNearAndHealthy(t *testing.T) {
 	// Shards 1, 2, 4 are near; the fourth shard needed is the nearer of
 	// the far ones (0); the farther (3) and the failed (5) are never asked.
 	for _, tc := range []struct{ shard, want int }{{1, 5}, {2, 5}, {4, 5}, {0, 5}, {3, 0}, {5, 0}} {
-		if n := agents.get(holder(tc.shard)).getsOf(m.Shards[tc.shard].Hash); n != tc.want {
+		if n := agents.Get(holder(tc.shard)).Gets(m.Shards[tc.shard].Hash); n != tc.want {
 			t.Errorf("shard %d (holder %s) fetched %d times, want %d", tc.shard, holder(tc.shard), n, tc.want)
 		}
 	}
@@ -72,19 +51,18 @@ func TestHedgingAroundAHungAgent(t *testing.T) {
 	}{{"hedged", true}, {"not hedged", false}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-			s, _, agents := newTestService(t, 6, func(c *Config) {
+			topo := contenttest.NewTopology()
+			s, _, agents := newTestService(t, 6, func(c *content.Config) {
 				c.CacheBytes = 0
 				c.Hedge = tt.hedge
 				c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
 				c.AgentTimeout = 2 * time.Second
-			})
-			s.topo = topo
+			}, content.WithTopology(topo))
 			body := payload(10_000)
 			m := publishWith(t, s, "hedge/a.css", body)
 			hung := m.Shards[0].Nodes[0]
-			topo.rtt[hung] = time.Microsecond // looks nearest
-			agents.get(hung).delay = time.Hour
+			topo.SetRTT(hung, time.Microsecond) // looks nearest
+			agents.Get(hung).SetDelay(time.Hour)
 			took := readBack(t, s, m, body)
 			st := s.FetchStats()
 			if tt.hedge {
@@ -106,15 +84,14 @@ func TestHedgingAroundAHungAgent(t *testing.T) {
 // the hedge goes to the shard's next-nearest holder, the fastest respondent
 // winning.
 func TestNearestOfThreeHolders(t *testing.T) {
-	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-	s, _, agents := newTestService(t, 12, func(c *Config) {
+	topo := contenttest.NewTopology()
+	s, _, agents := newTestService(t, 12, func(c *content.Config) {
 		c.CacheBytes = 0
 		c.R = 3
 		c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
-	})
-	s.topo = topo
+	}, content.WithTopology(topo))
 	for i := range 12 {
-		topo.rtt[fmt.Sprintf("n%d", i)] = time.Duration(10+i) * time.Millisecond
+		topo.SetRTT(fmt.Sprintf("n%d", i), time.Duration(10+i)*time.Millisecond)
 	}
 	body := payload(20_000)
 	m := publishWith(t, s, "r3/feed.json", body)
@@ -123,12 +100,12 @@ func TestNearestOfThreeHolders(t *testing.T) {
 			t.Fatalf("shard %d has holders %v, want 3", sh.Index, sh.Nodes)
 		}
 	}
-	nearest := func(ids []string) string { return s.rankHolders(ids)[0].node }
+	nearest := func(ids []string) string { return s.RankHolders(ids)[0] }
 	readBack(t, s, m, body)
 	asked := 0
 	for _, sh := range m.Shards {
 		for _, id := range sh.Nodes {
-			n := agents.get(id).getsOf(sh.Hash)
+			n := agents.Get(id).Gets(sh.Hash)
 			if n > 0 && id != nearest(sh.Nodes) {
 				t.Fatalf("shard %d read from %s, not its nearest holder %s", sh.Index, id, nearest(sh.Nodes))
 			}
@@ -142,70 +119,69 @@ func TestNearestOfThreeHolders(t *testing.T) {
 	// shard's second-nearest holder, never to its third.
 	var sh0 records.Shard
 	for _, sh := range m.Shards {
-		if agents.get(nearest(sh.Nodes)).getsOf(sh.Hash) > 0 {
+		if agents.Get(nearest(sh.Nodes)).Gets(sh.Hash) > 0 {
 			sh0 = sh
 			break
 		}
 	}
-	best := s.rankHolders(sh0.Nodes)
-	agents.get(best[0].node).delay = time.Hour
-	second, third := agents.get(best[1].node).getsOf(sh0.Hash), agents.get(best[2].node).getsOf(sh0.Hash)
+	best := s.RankHolders(sh0.Nodes)
+	agents.Get(best[0]).SetDelay(time.Hour)
+	second, third := agents.Get(best[1]).Gets(sh0.Hash), agents.Get(best[2]).Gets(sh0.Hash)
 	readBack(t, s, m, body)
-	if n := agents.get(best[1].node).getsOf(sh0.Hash) - second; n != 1 {
+	if n := agents.Get(best[1]).Gets(sh0.Hash) - second; n != 1 {
 		for _, sh := range m.Shards {
 			for _, id := range sh.Nodes {
-				t.Logf("shard %d node %s gets %d", sh.Index, id, agents.get(id).getsOf(sh.Hash))
+				t.Logf("shard %d node %s gets %d", sh.Index, id, agents.Get(id).Gets(sh.Hash))
 			}
 		}
-		t.Fatalf("second-nearest holder %s of shard %d got %d requests, want 1 (holders %v, stats %+v)", best[1].node, sh0.Index, n, best, s.FetchStats())
+		t.Fatalf("second-nearest holder %s of shard %d got %d requests, want 1 (holders %v, stats %+v)", best[1], sh0.Index, n, best, s.FetchStats())
 	}
-	if n := agents.get(best[2].node).getsOf(sh0.Hash) - third; n != 0 {
-		t.Fatalf("third-nearest holder %s of shard %d got %d requests, want 0", best[2].node, sh0.Index, n)
+	if n := agents.Get(best[2]).Gets(sh0.Hash) - third; n != 0 {
+		t.Fatalf("third-nearest holder %s of shard %d got %d requests, want 0", best[2], sh0.Index, n)
 	}
 }
 
 // TestHedgesSkipFailedHolders: hedges go to a holder the mesh reports
 // failed only when nothing else is left.
 func TestHedgesSkipFailedHolders(t *testing.T) {
-	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-	s, _, agents := newTestService(t, 6, func(c *Config) {
+	topo := contenttest.NewTopology()
+	s, _, agents := newTestService(t, 6, func(c *content.Config) {
 		c.CacheBytes = 0
 		c.HedgeDefault, c.HedgeMin = 10*time.Millisecond, 10*time.Millisecond
-	})
-	s.topo = topo
+	}, content.WithTopology(topo))
 	body := payload(8000)
 	m := publishWith(t, s, "hedge/failed.js", body)
 	failed := m.Shards[5].Nodes[0]
-	topo.health[failed] = HealthFailed
+	topo.SetHealth(failed, content.HealthFailed)
 	// Shard 0 answers slowly: every read hedges, to the healthy spare.
-	agents.get(m.Shards[0].Nodes[0]).delay = 30 * time.Millisecond
+	agents.Get(m.Shards[0].Nodes[0]).SetDelay(30 * time.Millisecond)
 	for range 3 {
 		readBack(t, s, m, body)
 	}
-	if n := agents.get(failed).getsOf(m.Shards[5].Hash); n != 0 {
+	if n := agents.Get(failed).Gets(m.Shards[5].Hash); n != 0 {
 		t.Fatalf("the failed holder got %d requests", n)
 	}
 	// Two healthy holders gone: the failed one is the last resort, once;
 	// then this gateway's own failure keeps hedges away from it.
-	agents.get(failed).setDown(true)
-	agents.get(m.Shards[2].Nodes[0]).delay = 40 * time.Millisecond
-	agents.get(m.Shards[3].Nodes[0]).delay = 40 * time.Millisecond
+	agents.Get(failed).SetDown(true)
+	agents.Get(m.Shards[2].Nodes[0]).SetDelay(40 * time.Millisecond)
+	agents.Get(m.Shards[3].Nodes[0]).SetDelay(40 * time.Millisecond)
 	readBack(t, s, m, body)
-	before := agents.get(failed).getsOf(m.Shards[5].Hash)
+	before := agents.Get(failed).Gets(m.Shards[5].Hash)
 	readBack(t, s, m, body)
-	if n := agents.get(failed).getsOf(m.Shards[5].Hash) - before; n != 0 {
+	if n := agents.Get(failed).Gets(m.Shards[5].Hash) - before; n != 0 {
 		t.Fatalf("hedges went %d times to a holder that failed and is failed in the mesh", n)
 	}
-	agents.get(failed).setDown(false)
-	agents.get(m.Shards[2].Nodes[0]).delay = 0
-	agents.get(m.Shards[3].Nodes[0]).delay = 0
+	agents.Get(failed).SetDown(false)
+	agents.Get(m.Shards[2].Nodes[0]).SetDelay(0)
+	agents.Get(m.Shards[3].Nodes[0]).SetDelay(0)
 	// With two healthy holders gone, the failed one is the last resort.
-	agents.get(m.Shards[0].Nodes[0]).delay = 0
-	agents.get(m.Shards[0].Nodes[0]).setDown(true)
-	agents.get(m.Shards[1].Nodes[0]).setDown(true)
-	before = agents.get(failed).getsOf(m.Shards[5].Hash)
+	agents.Get(m.Shards[0].Nodes[0]).SetDelay(0)
+	agents.Get(m.Shards[0].Nodes[0]).SetDown(true)
+	agents.Get(m.Shards[1].Nodes[0]).SetDown(true)
+	before = agents.Get(failed).Gets(m.Shards[5].Hash)
 	readBack(t, s, m, body)
-	if n := agents.get(failed).getsOf(m.Shards[5].Hash) - before; n != 1 {
+	if n := agents.Get(failed).Gets(m.Shards[5].Hash) - before; n != 1 {
 		t.Fatalf("the failed holder got %d requests as the last resort, want 1", n)
 	}
 }
@@ -214,20 +190,19 @@ func TestHedgesSkipFailedHolders(t *testing.T) {
 // ranks behind its peers on the next reads, whatever its RTT estimate, so
 // reads stop paying for hedges.
 func TestSlowNodeIsDeprioritized(t *testing.T) {
-	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-	s, _, agents := newTestService(t, 6, func(c *Config) {
+	topo := contenttest.NewTopology()
+	s, _, agents := newTestService(t, 6, func(c *content.Config) {
 		c.CacheBytes = 0
 		c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
-	})
-	s.topo = topo
+	}, content.WithTopology(topo))
 	body := payload(10_000)
 	m := publishWith(t, s, "slow/disk.js", body)
 	slow := m.Shards[0].Nodes[0]
 	for i := range 6 {
-		topo.rtt[m.Shards[i].Nodes[0]] = time.Millisecond
+		topo.SetRTT(m.Shards[i].Nodes[0], time.Millisecond)
 	}
-	topo.rtt[slow] = time.Microsecond // the nearest by the network
-	agents.get(slow).delay = time.Hour
+	topo.SetRTT(slow, time.Microsecond) // the nearest by the network
+	agents.Get(slow).SetDelay(time.Hour)
 	readBack(t, s, m, body)
 	first := s.FetchStats()
 	if first.Hedges != 1 {
@@ -244,7 +219,7 @@ func TestSlowNodeIsDeprioritized(t *testing.T) {
 	if n := second.Launched - first.Launched; n != int64(m.K) || second.Hedges != first.Hedges {
 		t.Fatalf("second read sent %d requests (%d hedges), want k=%d and none", n, second.Hedges-first.Hedges, m.K)
 	}
-	if n := agents.get(slow).getsOf(m.Shards[0].Hash); n != 1 {
+	if n := agents.Get(slow).Gets(m.Shards[0].Hash); n != 1 {
 		t.Fatalf("the slow node was asked %d times, want once", n)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/placement"
 	"github.com/dct-network/dct/pkg/codec"
-	"github.com/dct-network/dct/pkg/ledger"
 )
 
 // ErrRepairLost: another gateway recorded a repair of the shard first; this
@@ -103,17 +102,22 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 	slices.Sort(holders)
 	rec, err := s.ledger.UpdateShardHolders(ctx, name, version, shard, expected, holders)
 	if err != nil {
-		if errors.Is(err, records.ErrConflict) || errors.Is(err, ledger.ErrConflict) {
-			// Another gateway repaired it: withdraw this copy unless the
-			// winner chose the same node.
+		lost := lostRace(err)
+		err = ledgerErr(err)
+		if errors.Is(err, ErrConflict) {
+			// Not recorded: the copy is withdrawn unless the ledger lists
+			// the node anyway.
 			if cur, gerr := s.ledger.GetManifest(ctx, name, version); gerr != nil || !slices.Contains(cur.Shards[shard].Nodes, target) {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AgentTimeout)
 				_ = agent.DeleteShard(dctx, m.Shards[shard].Hash)
 				cancel()
 			}
+		}
+		if lost {
+			// Another gateway repaired it first.
 			return nil, fmt.Errorf("%w: %s shard %d: %w", ErrRepairLost, m, shard, err)
 		}
-		return nil, ledgerErr(err)
+		return nil, err
 	}
 	s.manifests.drop(name + "@")
 	s.manifests.drop(name + "@" + version)

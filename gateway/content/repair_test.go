@@ -1,15 +1,17 @@
-package content
+package content_test
 
 import (
 	"context"
 	"errors"
+	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/gateway/content/contenttest"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 )
 
-func holdersOf(t *testing.T, l *fakeLedger, name string, shard int) []string {
+func holdersOf(t *testing.T, l *contenttest.Ledger, name string, shard int) []string {
 	t.Helper()
 	m, err := l.GetManifest(context.Background(), name, "1")
 	if err != nil {
@@ -22,12 +24,11 @@ func holdersOf(t *testing.T, l *fakeLedger, name string, shard int) []string {
 // the spare node, recorded on the ledger, and readable from there.
 func TestRepairShard(t *testing.T) {
 	ctx := context.Background()
-	s, l, agents := newTestService(t, 7, func(c *Config) { c.CacheBytes = 0 })
+	s, l, agents := newTestService(t, 7, func(c *content.Config) { c.CacheBytes = 0 })
 	body := payload(40_000)
 	m := publishWith(t, s, "heal/app.js", body)
 	dead := m.Shards[2].Nodes[0]
-	agents.get(dead).setDown(true)
-	s.free.drop(dead)
+	agents.Get(dead).SetDown(true)
 	res, err := s.RepairShard(ctx, m.Name, m.Version, 2, []string{dead})
 	if err != nil {
 		t.Fatal(err)
@@ -38,11 +39,7 @@ func TestRepairShard(t *testing.T) {
 	if got := holdersOf(t, l, m.Name, 2); !slices.Equal(got, []string{res.NewHolder}) {
 		t.Fatalf("ledger holders %v, want [%s]", got, res.NewHolder)
 	}
-	a := agents.get(res.NewHolder)
-	a.mu.Lock()
-	_, ok := a.shards[m.Shards[2].Hash]
-	a.mu.Unlock()
-	if !ok {
+	if !agents.Get(res.NewHolder).Has(m.Shards[2].Hash) {
 		t.Fatalf("the new holder %s has no copy of shard 2", res.NewHolder)
 	}
 	// Reads of the repaired manifest use the new holder.
@@ -59,19 +56,18 @@ func TestRepairShard(t *testing.T) {
 // copy.
 func TestConcurrentRepairsOneWins(t *testing.T) {
 	ctx := context.Background()
-	s1, l, agents := newTestService(t, 8, func(c *Config) { c.CacheBytes = 0 })
-	cfg := s1.cfg
-	s2, err := New(cfg, l, agents, nil)
+	s1, l, agents := newTestService(t, 8, func(c *content.Config) { c.CacheBytes = 0 })
+	s2, err := content.New(testConfig(func(c *content.Config) { c.CacheBytes = 0 }), l, agents, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := publishWith(t, s1, "heal/race.css", payload(12_000))
 	dead := m.Shards[0].Nodes[0]
-	agents.get(dead).setDown(true)
+	agents.Get(dead).SetDown(true)
 	var wg sync.WaitGroup
-	results := make([]*Repaired, 2)
+	results := make([]*content.Repaired, 2)
 	errs := make([]error, 2)
-	for i, s := range []*Service{s1, s2} {
+	for i, s := range []*content.Service{s1, s2} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -84,7 +80,7 @@ func TestConcurrentRepairsOneWins(t *testing.T) {
 		switch {
 		case errs[i] == nil && results[i] != nil:
 			won++
-		case errors.Is(errs[i], ErrRepairLost):
+		case errors.Is(errs[i], content.ErrRepairLost):
 			lost++
 		case errs[i] == nil && results[i] == nil:
 			lost++ // read the ledger after the winner committed
@@ -92,17 +88,14 @@ func TestConcurrentRepairsOneWins(t *testing.T) {
 			t.Fatalf("repair %d: %v", i, errs[i])
 		}
 	}
-	if won != 1 || lost != 1 || l.updates != 1 {
-		t.Fatalf("%d won, %d lost, %d ledger updates; want 1, 1, 1", won, lost, l.updates)
+	if won != 1 || lost != 1 || l.Updates() != 1 {
+		t.Fatalf("%d won, %d lost, %d ledger updates; want 1, 1, 1", won, lost, l.Updates())
 	}
 	// Only the recorded holder keeps a copy.
 	holders := holdersOf(t, l, m.Name, 0)
 	copies := 0
-	for id, a := range agents.agents {
-		a.mu.Lock()
-		_, ok := a.shards[m.Shards[0].Hash]
-		a.mu.Unlock()
-		if ok && id != dead {
+	for _, a := range agents.All() {
+		if id := a.ID(); a.Has(m.Shards[0].Hash) && id != dead {
 			copies++
 			if !slices.Contains(holders, id) {
 				t.Fatalf("node %s keeps a copy the ledger does not list (holders %v)", id, holders)
@@ -120,18 +113,14 @@ func TestConcurrentRepairsOneWins(t *testing.T) {
 func TestRepairerScan(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	topo := &fakeTopology{health: map[string]Health{}, rtt: map[string]time.Duration{}}
-	rep := NewRepairer(RepairConfig{Interval: 20 * time.Millisecond, DeadAfter: 50 * time.Millisecond})
-	s, l, agents := newTestService(t, 8, func(c *Config) { c.CacheBytes = 0 })
-	s.topo = topo
-	s.repairs = rep.Queue()
+	topo := contenttest.NewTopology()
+	rep := content.NewRepairer(content.RepairConfig{Interval: 20 * time.Millisecond, DeadAfter: 50 * time.Millisecond})
+	s, l, agents := newTestService(t, 8, func(c *content.Config) { c.CacheBytes = 0 }, content.WithTopology(topo), content.WithRepairQueue(rep.Queue()))
 	m1 := publishWith(t, s, "heal/one.js", payload(9000))
 	m2 := publishWith(t, s, "heal/two.js", payload(9000))
 	dead := m1.Shards[1].Nodes[0]
-	agents.get(dead).setDown(true)
-	topo.mu.Lock()
-	topo.health[dead] = HealthFailed
-	topo.mu.Unlock()
+	agents.Get(dead).SetDown(true)
+	topo.SetHealth(dead, content.HealthFailed)
 	go rep.Run(ctx, s)
 	holds := func() int {
 		n := 0
@@ -155,10 +144,8 @@ func TestRepairerScan(t *testing.T) {
 	// A read that finds a corrupt copy queues its repair.
 	cur, _ := l.GetManifest(ctx, m2.Name, "1")
 	bad := cur.Shards[3].Nodes[0]
-	agents.get(bad).corrupt()
-	topo.mu.Lock()
-	topo.rtt[bad] = time.Microsecond // nearest: the read asks it
-	topo.mu.Unlock()
+	agents.Get(bad).Corrupt()
+	topo.SetRTT(bad, time.Microsecond) // nearest: the read asks it
 	if _, err := s.Read(ctx, cur, 0, cur.Size); err != nil {
 		t.Fatal(err)
 	}
@@ -176,9 +163,9 @@ func TestRepairerScan(t *testing.T) {
 // TestPublishSkipsFailedNodes: a node the mesh reports failed gets no new
 // shards even while its agent still answers.
 func TestPublishSkipsFailedNodes(t *testing.T) {
-	topo := &fakeTopology{health: map[string]Health{"n2": HealthFailed}, rtt: map[string]time.Duration{}}
-	s, _, _ := newTestService(t, 7, nil)
-	s.topo = topo
+	topo := contenttest.NewTopology()
+	topo.SetHealth("n2", content.HealthFailed)
+	s, _, _ := newTestService(t, 7, nil, content.WithTopology(topo))
 	m := publishWith(t, s, "skip/failed.css", payload(3000))
 	for _, sh := range m.Shards {
 		if slices.Contains(sh.Nodes, "n2") {

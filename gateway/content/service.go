@@ -122,9 +122,9 @@ type Option func(*Service)
 // WithTopology routes reads by the mesh's health and RTT estimates.
 func WithTopology(t Topology) Option { return func(s *Service) { s.topo = t } }
 
-// WithRepairQueue receives the shards found corrupt while reading; sends
-// never block (a full queue drops the report; the periodic scan finds the
-// shard again).
+// WithRepairQueue receives the shard copies found corrupt or missing while
+// reading; sends never block (a full queue drops the report; the periodic
+// scan finds the shard again).
 func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { s.repairs = q } }
 
 // RepairRequest names a shard copy that must be rebuilt elsewhere.
@@ -135,7 +135,7 @@ type RepairRequest struct {
 }
 
 func (s *Service) reportCorrupt(m *records.Manifest, shard int, node string) {
-	s.log.Warn("corrupt shard copy", "object", m.String(), "shard", shard, "node", node)
+	s.log.Warn("corrupt or missing shard copy", "object", m.String(), "shard", shard, "node", node)
 	if s.repairs == nil {
 		return
 	}
@@ -170,7 +170,8 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 // CachedBytes is the size of the decoded-object cache.
 func (s *Service) CachedBytes() int64 { return s.objects.size() }
 
-// ledgerErr maps a ledger error to the service's errors.
+// ledgerErr maps a ledger error to the service's errors: the one place
+// where the chaincode's codes and pkg/ledger's errors are interpreted.
 func ledgerErr(err error) error {
 	switch {
 	case err == nil:
@@ -181,9 +182,19 @@ func ledgerErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, records.ErrForbidden):
 		return fmt.Errorf("%w: %w", ErrForbidden, err)
+	case errors.Is(err, records.ErrConflict), errors.Is(err, records.ErrFailedPrecondition), errors.Is(err, ledger.ErrConflict):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	default:
 		return fmt.Errorf("%w: %w", ErrLedger, err)
 	}
+}
+
+// lostRace reports a ledger write refused because a concurrent write came
+// first (a version or holders taken, an MVCC conflict): re-reading and
+// retrying may succeed. Refusals for the record's state (already purged, an
+// inactive node) are conflicts too for callers, but not races.
+func lostRace(err error) bool {
+	return errors.Is(err, records.ErrConflict) || errors.Is(err, ledger.ErrConflict)
 }
 
 // ContentType picks the type served for an object: the publisher's, else
@@ -530,9 +541,10 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		if err == nil {
 			return rec, nil
 		}
+		err = ledgerErr(err)
 		lastErr = err
 		switch {
-		case errors.Is(err, records.ErrConflict), errors.Is(err, ledger.ErrConflict):
+		case lostRace(err):
 			s.log.Debug("version taken by a concurrent publish; retrying", "object", name, "version", version)
 			continue
 		case errors.Is(err, ledger.ErrUnavailable):
@@ -540,12 +552,12 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 			if got, gerr := s.ledger.GetManifest(ctx, name, version); gerr == nil && got.SHA256 == m.SHA256 && got.Encryption.Salt == m.Encryption.Salt {
 				return got, nil
 			}
-			return nil, ledgerErr(err)
+			return nil, err
 		default:
-			return nil, ledgerErr(err)
+			return nil, err
 		}
 	}
-	return nil, ledgerErr(lastErr)
+	return nil, lastErr
 }
 
 // Manifest returns the manifest of name at version ("" = latest), reused for

@@ -1,44 +1,18 @@
-package content
+package content_test
 
 import (
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"math/rand"
+	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/gateway/content/contenttest"
 	"strings"
 	"testing"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
 )
-
-func newTestService(t *testing.T, nodes int, mutate func(*Config)) (*Service, *fakeLedger, *fakeAgents) {
-	t.Helper()
-	l := newFakeLedger("Org1MSP", nodes)
-	a := newFakeAgents(l, 1<<30)
-	cfg := DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
-	cfg.ManifestTTL = 0
-	cfg.ChunkSize = 1024
-	cfg.MaxUnit = 4096
-	cfg.SegmentBytes = 10000
-	cfg.CacheMaxObject = 20000
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	s, err := New(cfg, l, a, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, l, a
-}
-
-func payload(n int) []byte {
-	b := make([]byte, n)
-	rand.New(rand.NewSource(int64(n))).Read(b)
-	return b
-}
 
 func TestPublishAndRead(t *testing.T) {
 	ctx := context.Background()
@@ -65,7 +39,7 @@ func TestPublishAndRead(t *testing.T) {
 					t.Fatalf("node %s holds %d shards of k=%d", n, c, m.K)
 				}
 			}
-			if got := agents.shardCount(); got != m.K+m.M {
+			if got := agents.ShardCount(); got != m.K+m.M {
 				t.Fatalf("agents store %d shards, want %d", got, m.K+m.M)
 			}
 			got, err := s.Read(ctx, m, 0, m.Size)
@@ -88,7 +62,7 @@ func TestPublishAndRead(t *testing.T) {
 
 func TestReadSurvivesLostAndCorruptShards(t *testing.T) {
 	ctx := context.Background()
-	s, _, agents := newTestService(t, 6, func(c *Config) { c.CacheBytes = 0 })
+	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 })
 	body := payload(50000)
 	pub, err := s.Publish(ctx, "feed.json", "", int64(len(body)), bytes.NewReader(body))
 	if err != nil {
@@ -97,7 +71,7 @@ func TestReadSurvivesLostAndCorruptShards(t *testing.T) {
 	m := pub.Manifest
 	// Lose m holders of data shards.
 	for i := 0; i < m.M; i++ {
-		agents.get(m.Shards[i].Nodes[0]).setDown(true)
+		agents.Get(m.Shards[i].Nodes[0]).SetDown(true)
 	}
 	got, err := s.Read(ctx, m, 0, m.Size)
 	if err != nil || !bytes.Equal(got, body) {
@@ -108,17 +82,17 @@ func TestReadSurvivesLostAndCorruptShards(t *testing.T) {
 		t.Fatalf("range read with %d agents down: %v", m.M, err)
 	}
 	// One more down: too few shards, a clear error naming the cause.
-	agents.get(m.Shards[m.M].Nodes[0]).setDown(true)
+	agents.Get(m.Shards[m.M].Nodes[0]).SetDown(true)
 	_, err = s.Read(ctx, m, 0, m.Size)
-	var sue *ShardsUnavailableError
-	if !errors.As(err, &sue) || !errors.Is(err, ErrShardsUnavailable) || !strings.Contains(err.Error(), "agent down") {
-		t.Fatalf("read with m+1 down = %v, want ShardsUnavailableError naming the cause", err)
+	var sue *content.ShardsUnavailableError
+	if !errors.As(err, &sue) || !errors.Is(err, content.ErrShardsUnavailable) || !strings.Contains(err.Error(), "agent down") {
+		t.Fatalf("read with m+1 down = %v, want content.ShardsUnavailableError naming the cause", err)
 	}
-	for _, a := range agents.agents {
-		a.setDown(false)
+	for _, a := range agents.All() {
+		a.SetDown(false)
 	}
 	// A corrupt shard is excluded by its hash, in whole and range reads.
-	agents.get(m.Shards[1].Nodes[0]).corrupt()
+	agents.Get(m.Shards[1].Nodes[0]).Corrupt()
 	got, err = s.Read(ctx, m, 0, m.Size)
 	if err != nil || !bytes.Equal(got, body) {
 		t.Fatalf("read with a corrupt shard: %v", err)
@@ -134,22 +108,30 @@ func TestPublishFailuresLeaveNothing(t *testing.T) {
 	tests := []struct {
 		name  string
 		nodes int
-		setup func(l *fakeLedger, a *fakeAgents)
+		setup func(l *contenttest.Ledger, a *contenttest.Agents)
 		body  func() (int64, []byte)
 		want  error
 	}{
-		{"agent fails mid-upload", 6, func(_ *fakeLedger, a *fakeAgents) { a.get("n3").failPuts = true },
-			func() (int64, []byte) { return 30000, payload(30000) }, ErrUpload},
-		{"ledger refuses", 6, func(l *fakeLedger, _ *fakeAgents) {
-			l.recordErr = []error{records.Errorf(records.CodeInvalid, "nope")}
-		}, func() (int64, []byte) { return 100, payload(100) }, ErrInvalid},
-		{"ledger unreachable", 6, func(l *fakeLedger, _ *fakeAgents) {
-			l.recordErr = []error{fmt.Errorf("%w: down", ledger.ErrUnavailable)}
-		}, func() (int64, []byte) { return 100, payload(100) }, ErrLedger},
-		{"body shorter than Content-Length", 6, nil, func() (int64, []byte) { return 5000, payload(4000) }, ErrInvalid},
-		{"body longer than Content-Length", 6, nil, func() (int64, []byte) { return 100, payload(4000) }, ErrInvalid},
-		{"too few nodes", 2, nil, func() (int64, []byte) { return 100, payload(100) }, ErrNoPlacement},
-		{"too large", 6, nil, func() (int64, []byte) { return 1 << 40, nil }, ErrTooLarge},
+		{"agent fails mid-upload", 6, func(_ *contenttest.Ledger, a *contenttest.Agents) { a.Get("n3").SetFailPuts(true) },
+			func() (int64, []byte) { return 30000, payload(30000) }, content.ErrUpload},
+		{"ledger refuses", 6, func(l *contenttest.Ledger, _ *contenttest.Agents) {
+			l.FailRecords(records.Errorf(records.CodeInvalid, "nope"))
+		}, func() (int64, []byte) { return 100, payload(100) }, content.ErrInvalid},
+		{"ledger unreachable", 6, func(l *contenttest.Ledger, _ *contenttest.Agents) {
+			l.FailRecords(fmt.Errorf("%w: down", ledger.ErrUnavailable))
+		}, func() (int64, []byte) { return 100, payload(100) }, content.ErrLedger},
+		{"ledger conflict on every retry", 6, func(l *contenttest.Ledger, _ *contenttest.Agents) {
+			for range 5 {
+				l.FailRecords(fmt.Errorf("%w: mvcc", ledger.ErrConflict))
+			}
+		}, func() (int64, []byte) { return 100, payload(100) }, content.ErrConflict},
+		{"ledger refuses for a record's state", 6, func(l *contenttest.Ledger, _ *contenttest.Agents) {
+			l.FailRecords(records.Errorf(records.CodeFailedPrecondition, "node n1 is inactive"))
+		}, func() (int64, []byte) { return 100, payload(100) }, content.ErrConflict},
+		{"body shorter than Content-Length", 6, nil, func() (int64, []byte) { return 5000, payload(4000) }, content.ErrInvalid},
+		{"body longer than Content-Length", 6, nil, func() (int64, []byte) { return 100, payload(4000) }, content.ErrInvalid},
+		{"too few nodes", 2, nil, func() (int64, []byte) { return 100, payload(100) }, content.ErrNoPlacement},
+		{"too large", 6, nil, func() (int64, []byte) { return 1 << 40, nil }, content.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,11 +144,11 @@ func TestPublishFailuresLeaveNothing(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("Publish() = %v, want %v", err, tt.want)
 			}
-			if n := a.shardCount(); n != 0 {
+			if n := a.ShardCount(); n != 0 {
 				t.Fatalf("%d shards left behind", n)
 			}
-			if len(l.manifests) != 0 {
-				t.Fatalf("manifest recorded: %v", l.manifests)
+			if n := l.ManifestCount(); n != 0 {
+				t.Fatalf("%d manifests recorded", n)
 			}
 		})
 	}
@@ -174,7 +156,7 @@ func TestPublishFailuresLeaveNothing(t *testing.T) {
 
 func TestPublishVersionsAndConflicts(t *testing.T) {
 	ctx := context.Background()
-	s, l, _ := newTestService(t, 6, nil)
+	s, l, agents := newTestService(t, 6, nil)
 	for i := 1; i <= 2; i++ {
 		pub, err := s.Publish(ctx, "a.css", "text/css", 3, strings.NewReader("abc"))
 		if err != nil || pub.Manifest.Version != fmt.Sprint(i) {
@@ -182,17 +164,21 @@ func TestPublishVersionsAndConflicts(t *testing.T) {
 		}
 	}
 	// A concurrent gateway took the next version: retry with the one after.
-	l.recordErr = []error{records.Errorf(records.CodeConflict, "taken"), fmt.Errorf("%w: mvcc", ledger.ErrConflict)}
+	l.FailRecords(records.Errorf(records.CodeConflict, "taken"), fmt.Errorf("%w: mvcc", ledger.ErrConflict))
 	pub, err := s.Publish(ctx, "a.css", "text/css", 3, strings.NewReader("xyz"))
 	if err != nil || pub.Manifest.Version != "3" {
 		t.Fatalf("publish after conflicts: %v %v", pub, err)
 	}
 	// Another organisation's name is refused before any upload.
-	l.objects["b.css"] = &records.Object{Name: "b.css", Owner: "Org2MSP", Versions: []string{"1"}, Latest: "1"}
-	if _, err := s.Publish(ctx, "b.css", "", 3, strings.NewReader("abc")); !errors.Is(err, ErrForbidden) {
+	org2, err := content.New(testConfig(nil), l.AsMSP("Org2MSP"), agents, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publishWith(t, org2, "b.css", []byte("org2"))
+	if _, err := s.Publish(ctx, "b.css", "", 3, strings.NewReader("abc")); !errors.Is(err, content.ErrForbidden) {
 		t.Fatalf("publish of a foreign name = %v", err)
 	}
-	if _, err := s.Publish(ctx, "../x", "", 3, strings.NewReader("abc")); !errors.Is(err, ErrInvalid) {
+	if _, err := s.Publish(ctx, "../x", "", 3, strings.NewReader("abc")); !errors.Is(err, content.ErrInvalid) {
 		t.Fatalf("bad name = %v", err)
 	}
 }
@@ -212,23 +198,23 @@ func TestPurgeAndCache(t *testing.T) {
 		t.Fatalf("cached %d bytes, want 5000", s.CachedBytes())
 	}
 	// Served from the cache with every agent down.
-	for _, a := range agents.agents {
-		a.setDown(true)
+	for _, a := range agents.All() {
+		a.SetDown(true)
 	}
 	if _, err := s.Read(ctx, m, 0, 5000); err != nil {
 		t.Fatalf("cached read: %v", err)
 	}
-	for _, a := range agents.agents {
-		a.setDown(false)
+	for _, a := range agents.All() {
+		a.SetDown(false)
 	}
 	out, err := s.Purge(ctx, "p.js", "", "withdrawn")
-	if err != nil || out.ShardsDeleted != m.K+m.M || agents.shardCount() != 0 {
-		t.Fatalf("purge: %+v %v (left %d)", out, err, agents.shardCount())
+	if err != nil || out.ShardsDeleted != m.K+m.M || agents.ShardCount() != 0 {
+		t.Fatalf("purge: %+v %v (left %d)", out, err, agents.ShardCount())
 	}
-	if _, err := s.Manifest(ctx, "p.js", "1"); !errors.Is(err, ErrPurged) {
+	if _, err := s.Manifest(ctx, "p.js", "1"); !errors.Is(err, content.ErrPurged) {
 		t.Fatalf("manifest of purged version = %v", err)
 	}
-	if _, err := s.Manifest(ctx, "p.js", ""); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Manifest(ctx, "p.js", ""); !errors.Is(err, content.ErrNotFound) {
 		t.Fatalf("latest after purging the only version = %v", err)
 	}
 	if s.CachedBytes() != 0 {
@@ -241,8 +227,8 @@ func TestPurgeAndCache(t *testing.T) {
 func TestPublishPlacesAroundRefusingAgents(t *testing.T) {
 	ctx := context.Background()
 	s, _, a := newTestService(t, 7, nil)
-	a.get("n3").refuseUploads = true
-	a.get("n5").refuseUploads = true
+	a.Get("n3").SetRefuseUploads(true)
+	a.Get("n5").SetRefuseUploads(true)
 	body := payload(9000)
 	pub, err := s.Publish(ctx, "site/app.js", "", int64(len(body)), bytes.NewReader(body))
 	if err != nil {
@@ -261,9 +247,70 @@ func TestPublishPlacesAroundRefusingAgents(t *testing.T) {
 	}
 	// Too few nodes left once the refusing ones are out: a clear error.
 	s2, _, a2 := newTestService(t, 3, nil)
-	a2.get("n1").refuseUploads = true
+	a2.Get("n1").SetRefuseUploads(true)
 	_, err = s2.Publish(ctx, "site/app.js", "", int64(len(body)), bytes.NewReader(body))
-	if !errors.Is(err, ErrNoPlacement) || !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("publish with one of three nodes refusing = %v, want ErrNoPlacement naming the refusal", err)
+	if !errors.Is(err, content.ErrNoPlacement) || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("publish with one of three nodes refusing = %v, want content.ErrNoPlacement naming the refusal", err)
+	}
+}
+
+// TestLedgerRefusals: the chaincode's refusals reach callers as the
+// service's errors, a refusal for a record's state as ErrConflict.
+func TestLedgerRefusals(t *testing.T) {
+	ctx := context.Background()
+	s, l, agents := newTestService(t, 6, nil)
+	m := publishWith(t, s, "refuse/a.js", payload(3000))
+	publishWith(t, s, "refuse/a.js", payload(3001))
+	org2, err := content.New(testConfig(nil), l.AsMSP("Org2MSP"), agents, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Purge(ctx, m.Name, "1", "withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		call func() error
+		want error
+	}{
+		{"purge an already purged version", func() error { _, err := s.Purge(ctx, m.Name, "1", "again"); return err }, content.ErrConflict},
+		{"purge another organisation's version", func() error { _, err := org2.Purge(ctx, m.Name, "2", "not mine"); return err }, content.ErrForbidden},
+		{"purge an unknown version", func() error { _, err := s.Purge(ctx, m.Name, "9", "none"); return err }, content.ErrNotFound},
+		{"purge with an empty reason", func() error { _, err := s.Purge(ctx, m.Name, "2", ""); return err }, content.ErrInvalid},
+		{"repair a purged version", func() error {
+			_, err := l.UpdateShardHolders(ctx, m.Name, "1", 0, m.Shards[0].Nodes, []string{"n5"})
+			if !errors.Is(err, records.ErrFailedPrecondition) {
+				return fmt.Errorf("ledger answered %v", err)
+			}
+			_, err = s.RepairShard(ctx, m.Name, "1", 0, m.Shards[0].Nodes)
+			return err
+		}, nil},
+		{"versions of an unknown object", func() error { _, err := s.Versions(ctx, "refuse/none.js"); return err }, content.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.call(); !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestMissingCopyIsRepaired: a holder that lost its copy (the agent
+// answers not found) is skipped by the read and reported for repair.
+func TestMissingCopyIsRepaired(t *testing.T) {
+	q := make(chan content.RepairRequest, 8)
+	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 }, content.WithRepairQueue(q))
+	body := payload(9000)
+	m := publishWith(t, s, "lost/copy.js", body)
+	agents.Get(m.Shards[0].Nodes[0]).Drop(m.Shards[0].Hash)
+	readBack(t, s, m, body)
+	select {
+	case r := <-q:
+		if r.Shard != 0 || r.Node != m.Shards[0].Nodes[0] || r.Name != m.Name {
+			t.Fatalf("repair request %+v", r)
+		}
+	default:
+		t.Fatal("the missing copy was not reported for repair")
 	}
 }

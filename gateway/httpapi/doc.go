@@ -12,6 +12,8 @@
 // the content hash, If-None-Match → 304, Range/If-Range → 206 or 416,
 // Content-Type, Content-Length, Cache-Control immutable on versioned URLs,
 // CORS headers so that <script integrity crossorigin> works, and HEAD.
-// Errors are JSON {"error":{"code":…,"message":…}}; the mapping from the
-// content package's errors to HTTP statuses is in errors.go and nowhere else.
+// The JSON answers and error codes are the types of pkg/api, which clients
+// share without linking this package. Errors are JSON
+// {"error":{"code":…,"message":…}}; the mapping from errors to HTTP
+// statuses and codes is statusOf in errors.go and nowhere else.
 package httpapi

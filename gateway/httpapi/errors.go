@@ -6,79 +6,75 @@ import (
 	"net/http"
 
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/api"
 	"github.com/gin-gonic/gin"
 )
 
-// Error codes of JSON error bodies. They are stable: clients may switch on
-// them.
-const (
-	CodeInvalid           = "INVALID_ARGUMENT"
-	CodeLengthRequired    = "LENGTH_REQUIRED"
-	CodeTooLarge          = "TOO_LARGE"
-	CodeNotFound          = "NOT_FOUND"
-	CodePurged            = "PURGED"
-	CodeForbidden         = "PERMISSION_DENIED"
-	CodeNoPlacement       = "NO_PLACEMENT"
-	CodeShardsUnavailable = "SHARDS_UNAVAILABLE"
-	CodeUploadFailed      = "UPLOAD_FAILED"
-	CodeCorrupt           = "CONTENT_CORRUPT"
-	CodeLedgerUnavailable = "LEDGER_UNAVAILABLE"
-	CodeTimeout           = "TIMEOUT"
-	CodeRangeNotSatisfied = "RANGE_NOT_SATISFIABLE"
-	CodeInternal          = "INTERNAL"
-	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
+// Errors of the HTTP layer itself; the content package's errors cover the
+// rest.
+var (
+	// errLengthRequired: a publish without Content-Length.
+	errLengthRequired = errors.New("length required")
+	// errRangeNotSatisfiable: a well-formed Range outside the object.
+	errRangeNotSatisfiable = errors.New("range not satisfiable")
+	// errMethodNotAllowed: a known path with another method.
+	errMethodNotAllowed = errors.New("method not allowed")
 )
 
-// ErrorBody is the JSON body of every error answer.
-type ErrorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-// statusOf maps an error to an HTTP status and code: the one place where
-// that mapping lives.
+// statusOf maps an error to an HTTP status and stable code: the one place
+// where that mapping lives.
 func statusOf(err error) (int, string) {
 	switch {
 	case errors.Is(err, content.ErrInvalid):
-		return http.StatusBadRequest, CodeInvalid
+		return http.StatusBadRequest, api.CodeInvalid
+	case errors.Is(err, errLengthRequired):
+		return http.StatusLengthRequired, api.CodeLengthRequired
 	case errors.Is(err, content.ErrTooLarge):
-		return http.StatusRequestEntityTooLarge, CodeTooLarge
+		return http.StatusRequestEntityTooLarge, api.CodeTooLarge
 	case errors.Is(err, content.ErrNotFound):
-		return http.StatusNotFound, CodeNotFound
+		return http.StatusNotFound, api.CodeNotFound
 	case errors.Is(err, content.ErrPurged):
-		return http.StatusGone, CodePurged
+		return http.StatusGone, api.CodePurged
 	case errors.Is(err, content.ErrForbidden):
-		return http.StatusForbidden, CodeForbidden
+		return http.StatusForbidden, api.CodeForbidden
+	case errors.Is(err, content.ErrConflict):
+		return http.StatusConflict, api.CodeConflict
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, api.CodeMethodNotAllowed
+	case errors.Is(err, errRangeNotSatisfiable):
+		return http.StatusRequestedRangeNotSatisfiable, api.CodeRangeNotSatisfied
 	case errors.Is(err, content.ErrNoPlacement):
-		return http.StatusServiceUnavailable, CodeNoPlacement
+		return http.StatusServiceUnavailable, api.CodeNoPlacement
 	case errors.Is(err, content.ErrShardsUnavailable):
-		return http.StatusServiceUnavailable, CodeShardsUnavailable
+		return http.StatusServiceUnavailable, api.CodeShardsUnavailable
 	case errors.Is(err, content.ErrUpload):
-		return http.StatusBadGateway, CodeUploadFailed
+		return http.StatusBadGateway, api.CodeUploadFailed
 	case errors.Is(err, content.ErrCorrupt):
-		return http.StatusBadGateway, CodeCorrupt
+		return http.StatusBadGateway, api.CodeCorrupt
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusGatewayTimeout, CodeTimeout
+		return http.StatusGatewayTimeout, api.CodeTimeout
 	case errors.Is(err, content.ErrLedger):
-		return http.StatusServiceUnavailable, CodeLedgerUnavailable
+		return http.StatusServiceUnavailable, api.CodeLedgerUnavailable
 	default:
-		return http.StatusInternalServerError, CodeInternal
+		return http.StatusInternalServerError, api.CodeInternal
 	}
 }
 
+// writeError answers err as a JSON error body (only the status for HEAD).
+// Headers describing the content, set before an error was found, are
+// dropped: an error must not be cached as the object (immutable) or typed
+// as it.
 func writeError(c *gin.Context, err error) {
 	status, code := statusOf(err)
-	writeCode(c, status, code, err.Error())
-}
-
-func writeCode(c *gin.Context, status int, code, msg string) {
-	var b ErrorBody
-	b.Error.Code, b.Error.Message = code, msg
+	hd := c.Writer.Header()
+	for _, k := range []string{"ETag", "Last-Modified", "X-DCT-Version", "Content-Length"} {
+		hd.Del(k)
+	}
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Type", "application/json; charset=utf-8")
 	if c.Request.Method == http.MethodHead {
-		c.Status(status)
+		c.AbortWithStatus(status)
 		return
 	}
-	c.AbortWithStatusJSON(status, b)
+	c.AbortWithStatusJSON(status, api.ErrorBody{Error: api.Error{Code: code, Message: err.Error()}})
 }

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/api"
 	"github.com/gin-gonic/gin"
 )
 
@@ -55,10 +55,10 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r.HEAD("/cdn/*path", h.serve)
 	r.OPTIONS("/cdn/*path", h.preflight)
 	r.NoRoute(func(c *gin.Context) {
-		writeCode(c, http.StatusNotFound, CodeNotFound, "no such endpoint: "+c.Request.URL.Path)
+		writeError(c, fmt.Errorf("%w: no such endpoint: %s", content.ErrNotFound, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
-		writeCode(c, http.StatusMethodNotAllowed, CodeMethodNotAllowed, c.Request.Method+" is not allowed on "+c.Request.URL.Path)
+		writeError(c, fmt.Errorf("%w: %s is not allowed on %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
 	})
 	return r
 }
@@ -77,7 +77,7 @@ func (h *handler) recover(c *gin.Context) {
 				panic(v)
 			}
 			h.log.Error("panic serving request", "path", c.Request.URL.Path, "panic", v)
-			writeCode(c, http.StatusInternalServerError, CodeInternal, "internal error")
+			writeError(c, errors.New("internal error"))
 		}
 	}()
 	c.Next()
@@ -107,51 +107,21 @@ func (h *handler) mesh(c *gin.Context) {
 func (h *handler) healthz(c *gin.Context) {
 	if h.ready != nil {
 		if err := h.ready(c.Request.Context()); err != nil {
-			writeCode(c, http.StatusServiceUnavailable, CodeLedgerUnavailable, err.Error())
+			writeError(c, fmt.Errorf("%w: %w", content.ErrLedger, err))
 			return
 		}
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ok", "cachedBytes": h.svc.CachedBytes()})
+	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok", CachedBytes: h.svc.CachedBytes()})
 }
 
 func objectName(c *gin.Context, param string) string {
 	return strings.TrimPrefix(c.Param(param), "/")
 }
 
-// PublishResponse is the answer to a publish.
-type PublishResponse struct {
-	Name         string     `json:"name"`
-	Version      string     `json:"version"`
-	Size         int64      `json:"size"`
-	ContentType  string     `json:"contentType"`
-	SHA256       string     `json:"sha256"`
-	Integrity    string     `json:"integrity"`
-	K            int        `json:"k"`
-	M            int        `json:"m"`
-	ShardSize    int64      `json:"shardSize"`
-	Placement    [][]string `json:"placement"`
-	TxID         string     `json:"txId"`
-	CreatedAt    string     `json:"createdAt"`
-	URL          string     `json:"url"`
-	VersionedURL string     `json:"versionedUrl"`
-}
-
-func publishResponse(m *records.Manifest) PublishResponse {
-	p := PublishResponse{
-		Name: m.Name, Version: m.Version, Size: m.Size, ContentType: m.ContentType, SHA256: m.SHA256,
-		Integrity: m.Integrity, K: m.K, M: m.M, ShardSize: m.StripeUnit, TxID: m.TxID, CreatedAt: m.CreatedAt,
-		URL: "/cdn/" + m.Name, VersionedURL: "/cdn/" + m.Name + "@" + m.Version,
-	}
-	for _, s := range m.Shards {
-		p.Placement = append(p.Placement, s.Nodes)
-	}
-	return p
-}
-
 func (h *handler) publish(c *gin.Context) {
 	name := objectName(c, "name")
 	if c.Request.ContentLength < 0 {
-		writeCode(c, http.StatusLengthRequired, CodeLengthRequired, "send the object with a Content-Length header")
+		writeError(c, fmt.Errorf("%w: send the object with a Content-Length header", errLengthRequired))
 		return
 	}
 	pub, err := h.svc.Publish(c.Request.Context(), name, c.GetHeader("Content-Type"), c.Request.ContentLength, c.Request.Body)
@@ -160,8 +130,8 @@ func (h *handler) publish(c *gin.Context) {
 		return
 	}
 	h.log.Info("published", "object", pub.Manifest.String(), "size", pub.Manifest.Size, "tx", pub.Manifest.TxID)
-	c.Header("Location", "/cdn/"+pub.Manifest.Name+"@"+pub.Manifest.Version)
-	c.JSON(http.StatusCreated, publishResponse(pub.Manifest))
+	c.Header("Location", api.CDNURL(pub.Manifest.Name, pub.Manifest.Version))
+	c.JSON(http.StatusCreated, api.NewPublishResponse(pub.Manifest))
 }
 
 func (h *handler) list(c *gin.Context) {
@@ -170,7 +140,7 @@ func (h *handler) list(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"objects": objs})
+	c.JSON(http.StatusOK, api.ListResponse{Objects: objs})
 }
 
 func (h *handler) metadata(c *gin.Context) {
@@ -195,14 +165,14 @@ func (h *handler) metadata(c *gin.Context) {
 		writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"object": head, "versions": versions})
+	c.JSON(http.StatusOK, api.ObjectResponse{Object: head, Versions: versions})
 }
 
 func (h *handler) purge(c *gin.Context) {
 	name := objectName(c, "name")
 	reason := c.Query("reason")
 	if reason == "" {
-		writeCode(c, http.StatusBadRequest, CodeInvalid, "a purge needs a reason: ?reason=…")
+		writeError(c, fmt.Errorf("%w: a purge needs a reason: ?reason=…", content.ErrInvalid))
 		return
 	}
 	out, err := h.svc.Purge(c.Request.Context(), name, c.Query("version"), reason)
@@ -211,7 +181,7 @@ func (h *handler) purge(c *gin.Context) {
 		return
 	}
 	h.log.Info("purged", "object", out.Manifest.String(), "shards deleted", out.ShardsDeleted, "errors", len(out.DeleteErrors))
-	c.JSON(http.StatusOK, gin.H{"manifest": out.Manifest, "shardsDeleted": out.ShardsDeleted, "deleteErrors": out.DeleteErrors})
+	c.JSON(http.StatusOK, api.PurgeResponse{Manifest: out.Manifest, ShardsDeleted: out.ShardsDeleted, DeleteErrors: out.DeleteErrors})
 }
 
 func (h *handler) setCORS(c *gin.Context) {
@@ -279,8 +249,7 @@ func (h *handler) serve(c *gin.Context) {
 		start, length, ok, satisfiable := parseRange(rh, m.Size)
 		if ok && !satisfiable {
 			hd.Set("Content-Range", fmt.Sprintf("bytes */%d", m.Size))
-			writeCode(c, http.StatusRequestedRangeNotSatisfiable, CodeRangeNotSatisfied,
-				fmt.Sprintf("range %q is outside the %d bytes of %s", rh, m.Size, m))
+			writeError(c, fmt.Errorf("%w: range %q is outside the %d bytes of %s", errRangeNotSatisfiable, rh, m.Size, m))
 			return
 		}
 		if ok {

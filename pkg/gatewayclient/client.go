@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 )
 
 // APIError is an error answered by the gateway.
@@ -79,7 +79,7 @@ func (c *Client) do(req *http.Request, out any, okStatus ...int) (*http.Response
 }
 
 func decodeError(resp *http.Response) error {
-	var body httpapi.ErrorBody
+	var body api.ErrorBody
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
 		return &APIError{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message}
@@ -88,7 +88,7 @@ func decodeError(resp *http.Response) error {
 }
 
 // Publish uploads size bytes from body as the next version of name.
-func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*httpapi.PublishResponse, error) {
+func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/v1/objects/"+escapeName(name), body)
 	if err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (c *Client) Publish(ctx context.Context, name, contentType string, size int
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	var out httpapi.PublishResponse
+	var out api.PublishResponse
 	if _, err := c.do(req, &out, http.StatusCreated); err != nil {
 		return nil, err
 	}
@@ -113,26 +113,18 @@ func (c *Client) List(ctx context.Context) ([]*records.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out struct {
-		Objects []*records.Object `json:"objects"`
-	}
+	var out api.ListResponse
 	_, err = c.do(req, &out, http.StatusOK)
 	return out.Objects, err
 }
 
-// ObjectInfo is an object head with every version's manifest.
-type ObjectInfo struct {
-	Object   *records.Object     `json:"object"`
-	Versions []*records.Manifest `json:"versions"`
-}
-
 // Object returns an object's head and versions.
-func (c *Client) Object(ctx context.Context, name string) (*ObjectInfo, error) {
+func (c *Client) Object(ctx context.Context, name string) (*api.ObjectResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/objects/"+escapeName(name), nil)
 	if err != nil {
 		return nil, err
 	}
-	var out ObjectInfo
+	var out api.ObjectResponse
 	_, err = c.do(req, &out, http.StatusOK)
 	return &out, err
 }
@@ -148,15 +140,8 @@ func (c *Client) Manifest(ctx context.Context, name, version string) (*records.M
 	return &out, err
 }
 
-// PurgeResult is the answer to a purge.
-type PurgeResult struct {
-	Manifest      *records.Manifest `json:"manifest"`
-	ShardsDeleted int               `json:"shardsDeleted"`
-	DeleteErrors  []string          `json:"deleteErrors"`
-}
-
 // Purge tombstones a version ("" = latest) and deletes its shards.
-func (c *Client) Purge(ctx context.Context, name, version, reason string) (*PurgeResult, error) {
+func (c *Client) Purge(ctx context.Context, name, version, reason string) (*api.PurgeResponse, error) {
 	q := url.Values{"reason": {reason}}
 	if version != "" {
 		q.Set("version", version)
@@ -165,7 +150,7 @@ func (c *Client) Purge(ctx context.Context, name, version, reason string) (*Purg
 	if err != nil {
 		return nil, err
 	}
-	var out PurgeResult
+	var out api.PurgeResponse
 	_, err = c.do(req, &out, http.StatusOK)
 	return &out, err
 }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 )
 
 // TestPublishAndServe publishes objects of many sizes and reads them back
@@ -60,7 +60,7 @@ func TestPublishAndServe(t *testing.T) {
 
 // checkPlacement: no node holds k or more shards of an object, losing any
 // one node leaves k shards, and the shards span both organisations' zones.
-func checkPlacement(t *testing.T, res *httpapi.PublishResponse) {
+func checkPlacement(t *testing.T, res *api.PublishResponse) {
 	t.Helper()
 	per := map[string]int{}
 	zones := map[string]bool{}
@@ -115,7 +115,7 @@ func TestRangesAndConditionals(t *testing.T) {
 			}
 			switch tt.status {
 			case 416:
-				if code := errorCode(t, got); code != httpapi.CodeRangeNotSatisfied {
+				if code := errorCode(t, got); code != api.CodeRangeNotSatisfied {
 					t.Fatalf("code %s", code)
 				}
 			case 304:
@@ -162,12 +162,12 @@ func TestErrors(t *testing.T) {
 		status             int
 		code               string
 	}{
-		{"unknown object", "GET", "/cdn/e2e/no/such.css", nil, 404, httpapi.CodeNotFound},
-		{"unknown version", "GET", "/cdn/e2e/versions/app.js@99", nil, 404, httpapi.CodeNotFound},
-		{"unknown metadata", "GET", "/v1/objects/e2e/no/such.css", nil, 404, httpapi.CodeNotFound},
-		{"purge without reason", "DELETE", "/v1/objects/e2e/versions/app.js", nil, 400, httpapi.CodeInvalid},
-		{"bad name", "PUT", "/v1/objects/e2e/bad%20name", map[string]string{"Content-Length": "0"}, 400, httpapi.CodeInvalid},
-		{"method not allowed", "POST", "/cdn/e2e/x", nil, 405, httpapi.CodeMethodNotAllowed},
+		{"unknown object", "GET", "/cdn/e2e/no/such.css", nil, 404, api.CodeNotFound},
+		{"unknown version", "GET", "/cdn/e2e/versions/app.js@99", nil, 404, api.CodeNotFound},
+		{"unknown metadata", "GET", "/v1/objects/e2e/no/such.css", nil, 404, api.CodeNotFound},
+		{"purge without reason", "DELETE", "/v1/objects/e2e/versions/app.js", nil, 400, api.CodeInvalid},
+		{"bad name", "PUT", "/v1/objects/e2e/bad%20name", map[string]string{"Content-Length": "0"}, 400, api.CodeInvalid},
+		{"method not allowed", "POST", "/cdn/e2e/x", nil, 405, api.CodeMethodNotAllowed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/gatewayclient"
 )
 
@@ -27,7 +27,7 @@ func TestServesWithMAgentsKilled(t *testing.T) {
 		"e2e/kill/feed.bin":   payload(6<<20, 3),
 		"e2e/kill/empty.json": {},
 	}
-	var first *httpapi.PublishResponse
+	var first *api.PublishResponse
 	for name, body := range objects {
 		res := publish(t, name, "", body)
 		if first == nil {
@@ -87,7 +87,7 @@ func TestTooFewShardsIs503(t *testing.T) {
 		killAgent(t, agentByNode(t, id).Name)
 	}
 	resp, got := do(t, http.MethodGet, res.VersionedURL, nil)
-	if resp.StatusCode != http.StatusServiceUnavailable || errorCode(t, got) != httpapi.CodeShardsUnavailable {
+	if resp.StatusCode != http.StatusServiceUnavailable || errorCode(t, got) != api.CodeShardsUnavailable {
 		t.Fatalf("GET with %d of %d shards lost: %s %s", lost, k+m, resp.Status, got)
 	}
 	if !strings.Contains(string(got), "shard") {
@@ -156,7 +156,7 @@ func TestPurge(t *testing.T) {
 		}
 	}
 	resp, got := do(t, http.MethodGet, res.VersionedURL, nil)
-	if resp.StatusCode != http.StatusGone || errorCode(t, got) != httpapi.CodePurged {
+	if resp.StatusCode != http.StatusGone || errorCode(t, got) != api.CodePurged {
 		t.Fatalf("versioned URL after purge: %s %s", resp.Status, got)
 	}
 	resp, got = do(t, http.MethodGet, res.URL, nil)
@@ -193,10 +193,10 @@ func TestAgentKilledMidPublish(t *testing.T) {
 	if err == nil {
 		t.Fatal("publish succeeded although an agent died mid-upload")
 	}
-	if !gatewayclient.IsCode(err, httpapi.CodeUploadFailed) {
-		t.Fatalf("publish error %v, want %s", err, httpapi.CodeUploadFailed)
+	if !gatewayclient.IsCode(err, api.CodeUploadFailed) {
+		t.Fatalf("publish error %v, want %s", err, api.CodeUploadFailed)
 	}
-	if _, err := client().Object(ctx, "e2e/midpublish/big.bin"); !gatewayclient.IsCode(err, httpapi.CodeNotFound) {
+	if _, err := client().Object(ctx, "e2e/midpublish/big.bin"); !gatewayclient.IsCode(err, api.CodeNotFound) {
 		t.Fatalf("object after a failed publish: %v, want NOT_FOUND", err)
 	}
 	after := shardFiles(t)

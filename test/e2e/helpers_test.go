@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 	testnetwork "github.com/dct-network/dct/test-network"
 )
 
@@ -46,7 +46,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func publish(t *testing.T, name, contentType string, body []byte) *httpapi.PublishResponse {
+func publish(t *testing.T, name, contentType string, body []byte) *api.PublishResponse {
 	t.Helper()
 	res, err := client().Publish(ctxT(t, 5*time.Minute), name, contentType, int64(len(body)), bytes.NewReader(body))
 	if err != nil {
@@ -81,7 +81,7 @@ func do(t *testing.T, method, path string, hdr map[string]string) (*http.Respons
 // errorCode decodes a JSON error body.
 func errorCode(t *testing.T, b []byte) string {
 	t.Helper()
-	var e httpapi.ErrorBody
+	var e api.ErrorBody
 	if err := json.Unmarshal(b, &e); err != nil || e.Error.Code == "" {
 		t.Fatalf("error body %q is not a JSON error: %v", b, err)
 	}
