@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-gateway/pkg/client"
 	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Defaults for Options.
@@ -108,7 +111,7 @@ func (c *Client) submit(ctx context.Context, fn string, args ...string) ([]byte,
 		return nil, "", classify(fn, "", err)
 	}
 	txID := proposal.TransactionID()
-	tx, err := proposal.EndorseWithContext(ctx)
+	tx, err := endorse(ctx, proposal)
 	if err != nil {
 		return nil, txID, classify(fn, txID, err)
 	}
@@ -124,6 +127,39 @@ func (c *Client) submit(ctx context.Context, fn string, args ...string) ([]byte,
 		return nil, txID, classify(fn, txID, &commitFailure{code: st.Code})
 	}
 	return tx.Result(), txID, nil
+}
+
+// endorseAttempts bounds the endorsements of one proposal whose endorsing
+// peers answered differently.
+const endorseAttempts = 6
+
+// endorse gets the proposal endorsed. When the first endorser agreed but
+// the others required answered differently (typically one organisation's
+// peer has not yet committed the block of a write the caller just made
+// through another), the peers are asked again after a short backoff, until
+// they agree, endorseAttempts are spent or ctx ends. A refusal by the first
+// endorser (a chaincode error) is returned at once.
+func endorse(ctx context.Context, proposal *client.Proposal) (*client.Transaction, error) {
+	backoff := 10 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		tx, err := proposal.EndorseWithContext(ctx)
+		if err == nil || !endorsersDisagreed(err) || attempt == endorseAttempts {
+			return tx, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
+}
+
+// endorsersDisagreed reports the Fabric Gateway's answer when the
+// endorsement plan could not be completed after a first endorsement.
+func endorsersDisagreed(err error) bool {
+	st, ok := status.FromError(err)
+	return ok && st.Code() == codes.Aborted && strings.HasPrefix(st.Message(), "failed to collect enough transaction endorsements")
 }
 
 // CheckEndorsement asks the gateway to endorse a read-only proposal with every
