@@ -55,35 +55,6 @@ type Services struct {
 	Logger       *slog.Logger
 }
 
-// AgentInfo is one running edge agent.
-type AgentInfo struct {
-	// Name is the agent's process name and node id, e.g. agent0-org1.
-	Name    string `json:"name"`
-	NodeID  string `json:"nodeId"`
-	Org     string `json:"org"`
-	Zone    string `json:"zone"`
-	Address string `json:"address"`
-	// MeshAddress is the agent's gossip address ("" without mesh).
-	MeshAddress string `json:"meshAddress,omitempty"`
-	DataDir     string `json:"dataDir"`
-	Bin         string `json:"bin"`
-	// Args and Env restart the agent as it was started (RestartService).
-	Args []string `json:"args"`
-	Env  []string `json:"env,omitempty"`
-}
-
-// GatewayInfo is one running gateway.
-type GatewayInfo struct {
-	Name        string   `json:"name"`
-	Org         string   `json:"org"`
-	Address     string   `json:"address"`
-	URL         string   `json:"url"`
-	MeshAddress string   `json:"meshAddress,omitempty"`
-	Bin         string   `json:"bin"`
-	Args        []string `json:"args"`
-	Env         []string `json:"env,omitempty"`
-}
-
 // ErrServices marks services that could not be started.
 var ErrServices = errors.New("dct services")
 
