@@ -90,11 +90,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	log.Info("edge agent serving", "addr", addr, "node", cfg.NodeID, "endpoint", endpoint, "zone", cfg.Zone,
 		"capacityBytes", stats.Capacity, "usedBytes", stats.Used, "shards", stats.Shards, "dataDir", cfg.DataDir)
 	if cfg.Register {
-		in := records.NodeInput{
-			ID: cfg.NodeID, Endpoint: endpoint, Zone: cfg.Zone, Latitude: cfg.Latitude, Longitude: cfg.Longitude,
-			StorageBytes: cfg.CapacityBytes, BandwidthBps: cfg.BandwidthBps, PublicKey: pub,
-		}
-		if err := register(ctx, cfg, in, log, dial); err != nil {
+		if err := register(ctx, cfg, cfg.nodeInput(endpoint, pub), log, dial); err != nil {
 			stop()
 			return err
 		}
