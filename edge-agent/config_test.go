@@ -264,3 +264,52 @@ func TestFlagsAndEnv(t *testing.T) {
 		t.Fatalf("malformed env: %v", err)
 	}
 }
+
+func TestResolveFromProfile(t *testing.T) {
+	dir := t.TempDir()
+	msp := filepath.Join(dir, "users", "Admin@bank-a.example", "msp")
+	cert := touch(t, filepath.Join(msp, "signcerts", "Admin@bank-a.example-cert.pem"))
+	key := touch(t, filepath.Join(msp, "keystore", "priv_sk"))
+	ca := touch(t, filepath.Join(dir, "tlsca", "ca.pem"))
+	profile := filepath.Join(dir, "connection-banka.yaml")
+	if err := os.WriteFile(profile, []byte("client: {organization: BankA}\n"+
+		"organizations: {BankA: {mspid: BankAMSP, peers: [peer0.bank-a.example]}}\n"+
+		"peers: {peer0.bank-a.example: {url: 'grpcs://10.1.0.5:7051', tlsCACerts: {path: tlsca/ca.pem}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.ConnectionProfile, c.MSPDir, c.Name = profile, msp, "edge1"
+	if err := c.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.Settings{PeerAddress: "10.1.0.5:7051", PeerTLSCA: ca, MSPID: "BankAMSP", CertFile: cert, KeyPath: key,
+		Channel: ledger.DefaultChannel, Chaincode: ledger.DefaultChaincode}
+	if !reflect.DeepEqual(c.Settings, want) || c.NodeID != "edge1-bankamsp" || c.DataDir != "" || c.TLSCert != "" {
+		t.Fatalf("resolved %+v", c)
+	}
+
+	c = DefaultConfig()
+	c.ConnectionProfile, c.Peer = profile, "peer7.bank-a.example"
+	if err := c.Resolve(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "peer7") {
+		t.Fatalf("unknown peer: %v", err)
+	}
+}
+
+func TestMalformedEnv(t *testing.T) {
+	tests := []struct{ env, value, want string }{
+		{"DCT_AGENT_CAPACITY_BYTES", "lots", `DCT_AGENT_CAPACITY_BYTES="lots": want an integer`},
+		{"DCT_AGENT_LATITUDE", "north", `DCT_AGENT_LATITUDE="north": want a number`},
+		{"DCT_AGENT_REGISTER", "maybe", `DCT_AGENT_REGISTER="maybe": want true or false`},
+		{"DCT_AGENT_REGISTER_TIMEOUT", "2", `DCT_AGENT_REGISTER_TIMEOUT="2": want a duration such as 1.5s`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			c := DefaultConfig()
+			apply := c.RegisterFlags(pflag.NewFlagSet("t", pflag.ContinueOnError))
+			if err := apply(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -2,11 +2,9 @@ package edgeagent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/dct-network/dct/edge-agent/store"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
-	"github.com/spf13/cobra"
 )
 
 // Version is the agent's software version, reported by Stat; set it with
@@ -147,37 +144,4 @@ func dialLedger(ctx context.Context, cfg Config) (Registry, func(), error) {
 		return nil, nil, err
 	}
 	return lc, func() { lc.Close() }, nil
-}
-
-// NewCommand returns the dct-agent command line.
-func NewCommand() *cobra.Command {
-	cfg := DefaultConfig()
-	var envErr func() error
-	cmd := &cobra.Command{
-		Use:   "dct-agent",
-		Short: "Store and serve DCT shards as an edge node",
-		Long: "dct-agent stores erasure-coded shards for DCT gateways over mutual TLS and registers\n" +
-			"itself in the ledger's node registry. Every flag may also be set through the\n" +
-			"DCT_AGENT_<FLAG> environment variable (upper case, '-' as '_').",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envErr(); err != nil {
-				return err
-			}
-			lvl, err := cfg.level()
-			if err != nil {
-				return err
-			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			err = Run(cmd.Context(), cfg, log, nil)
-			if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
-				return nil // interrupted while starting
-			}
-			return err
-		},
-	}
-	envErr = cfg.RegisterFlags(cmd.Flags())
-	return cmd
 }
