@@ -224,7 +224,7 @@ func MSPIdentity(dir string) (certFile, keyFile string, err error) {
 		d := filepath.Join(dir, sub)
 		entries, err := os.ReadDir(d)
 		if err != nil {
-			return "", fmt.Errorf("%w: MSP directory: %w", ErrSettings, err)
+			return "", fmt.Errorf("%w: MSP directory %s: %w", ErrSettings, dir, err)
 		}
 		var files []string
 		for _, e := range entries {

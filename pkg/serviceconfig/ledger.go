@@ -1,7 +1,6 @@
 package serviceconfig
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/dct-network/dct/pkg/ledger"
@@ -28,8 +27,9 @@ type Ledger struct {
 	Org        string
 }
 
-// ErrLedger marks ledger settings that cannot be resolved.
-var ErrLedger = errors.New("ledger settings")
+// ErrLedger marks ledger settings that cannot be resolved; it is
+// ledger.ErrSettings.
+var ErrLedger = ledger.ErrSettings
 
 // Register binds the ledger settings to s; identity says whose identity
 // the certificate is in help texts ("the gateway's", "the operator").
@@ -78,7 +78,7 @@ func (l *Ledger) fromProfile() error {
 	if l.MSPDir != "" {
 		cert, key, err := ledger.MSPIdentity(l.MSPDir)
 		if err != nil {
-			return fmt.Errorf("%w: --msp-dir: %w", ErrLedger, err)
+			return err // ledger.ErrSettings: MSP directory …
 		}
 		l.Settings.FillFrom(ledger.Settings{CertFile: cert, KeyPath: key})
 	}

@@ -124,7 +124,7 @@ func TestLedgerResolveErrors(t *testing.T) {
 		{"missing profile", Ledger{ConnectionProfile: f.profile + ".gone"}, "no such file"},
 		{"unknown peer", Ledger{ConnectionProfile: f.profile, Peer: "peer9"}, `no peer "peer9"`},
 		{"peer without profile", Ledger{Peer: "peer0"}, "--peer needs --connection-profile"},
-		{"MSP dir without keystore", Ledger{MSPDir: filepath.Dir(f.profile)}, "--msp-dir"},
+		{"MSP dir without keystore", Ledger{MSPDir: filepath.Dir(f.profile)}, "MSP directory"},
 		{"unknown org", Ledger{NetworkDir: f.run, Org: "Org9MSP"}, `no organisation "Org9MSP"`},
 		{"missing network dir", Ledger{NetworkDir: f.run + "x"}, "--network-dir"},
 	}
