@@ -19,7 +19,7 @@ CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
 .PHONY: all deps fabric tools build demo down network-up network-down network-status \
-        test test-unit test-integration vet fmt-check clean proto proto-check bench
+        test test-unit test-integration vet fmt-check clean proto proto-check bench deps-check
 
 all: build
 
@@ -77,9 +77,15 @@ demo: fabric build
 
 down: network-down
 
+## deps-check: production binaries link no test-network launcher, and the
+## operator CLI no gin, gateway or fabric-gateway package
+deps-check:
+	@scripts/check-deps.sh
+
 ## test: unit tests (both modules) then the integration and end-to-end tests
-## on real networks; also fails when the generated gRPC code is stale
-test: deps build proto-check
+## on real networks; also fails when the generated gRPC code is stale or a
+## binary links what it must not (deps-check)
+test: deps build proto-check deps-check
 	$(TOOLS)/gotestsum --format pkgname-and-test-fails --raw-command -- bash -c '\
 	  set -e; \
 	  $(GO) test -json -count=1 ./... ; \

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dct-network/dct/demo"
 	"github.com/dct-network/dct/pkg/gatewayclient"
+	"github.com/dct-network/dct/pkg/settings"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
@@ -21,17 +22,17 @@ import (
 // NewCommand returns the dct command line writing results to stdout and
 // progress to stderr.
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
-	e := &env{stdout: stdout, stderr: stderr, gateway: os.Getenv("DCT_GATEWAY")}
-	if e.gateway == "" {
-		e.gateway = "http://127.0.0.1:8080"
-	}
+	e := &env{stdout: stdout, stderr: stderr, gateway: "http://127.0.0.1:8080"}
 	root := &cobra.Command{
 		Use:           "dct",
 		Short:         "Operate a DCT gateway: publish, list, show, get, purge",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&e.gateway, "gateway", e.gateway, "gateway base URL (DCT_GATEWAY)")
+	// Only --gateway reads the environment (DCT_GATEWAY).
+	set := settings.New(root.PersistentFlags(), "DCT_")
+	set.String(&e.gateway, "gateway", "gateway base URL")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return set.Apply() }
 	root.AddCommand(
 		newPublishCommand(e),
 		newListCommand(e),

@@ -4,19 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
-	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/pkg/serviceconfig"
+	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
 )
 
@@ -49,21 +47,15 @@ type Config struct {
 	TLSKey   string
 	ClientCA string
 
-	// NetworkDir, when set, is a test-network run directory: the ledger and
-	// TLS settings of Org are read from its network.json.
-	NetworkDir string
-	Org        string
+	// Ledger is the peer and the operator identity registration uses:
+	// explicit settings, a connection profile and MSP directory, or a test
+	// network's run directory (NetworkDir, Org), which also gives the TLS
+	// material above.
+	serviceconfig.Ledger
 
-	// Settings are the peer and the operator identity registration uses.
-	ledger.Settings
-
-	// MeshListen is the gossip address (host:port, UDP and TCP) of the
-	// latency mesh shared with the gateways; empty leaves the mesh off.
-	// MeshAdvertise is the host:port other members reach it at (default:
-	// the bound address); MeshJoin are seed members' gossip addresses.
-	MeshListen    string
-	MeshAdvertise string
-	MeshJoin      []string
+	// Mesh is the latency mesh shared with the gateways (no MeshListen:
+	// no mesh).
+	serviceconfig.Mesh
 
 	// Register makes the agent register (or update) itself in the node
 	// registry on start.
@@ -91,123 +83,65 @@ func DefaultConfig() Config {
 // EnvPrefix starts the environment variable of every setting.
 const EnvPrefix = "DCT_AGENT_"
 
-func env(key string) (string, bool) {
-	v, ok := os.LookupEnv(EnvPrefix + key)
-	return v, ok && v != ""
-}
-
-// RegisterFlags binds every setting to a flag whose default comes from the
-// DCT_AGENT_<NAME> environment variable when set. A malformed variable is
-// reported by the returned function (call it after parsing).
-func (c *Config) RegisterFlags(fs *pflag.FlagSet) (envErr func() error) {
-	var errs []error
-	parse := func(envKey string, set func(string) error) {
-		if v, ok := env(envKey); ok {
-			if err := set(v); err != nil {
-				errs = append(errs, fmt.Errorf("%w: %s%s=%q: %v", ErrConfig, EnvPrefix, envKey, v, err))
-			}
+// RegisterFlags binds every setting to a flag and to the
+// DCT_AGENT_<FLAG> environment variable (upper case, '-' as '_'); an
+// explicit flag wins over the variable. Call the returned function after
+// parsing: it applies the environment and reports malformed variables
+// (wrapping ErrConfig).
+func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (applyEnv func() error) {
+	s := settings.New(fs, EnvPrefix, opts...)
+	s.String(&c.Listen, "listen", "gRPC listen address host:port")
+	s.String(&c.Endpoint, "endpoint", "host:port registered for gateways to dial (default: the bound listen address)")
+	s.String(&c.DataDir, "data-dir", "directory of the shard store and node key (default with --network-dir: <network-dir>/agents/<node-id>)")
+	s.Int64(&c.CapacityBytes, "capacity-bytes", "storage offered for shards, in bytes")
+	s.String(&c.NodeID, "node-id", "node id in the ledger's registry (default <name>-<organisation>)")
+	s.String(&c.Name, "name", "agent host name within the organisation's crypto material (agent0, agent1, …)")
+	s.String(&c.Zone, "zone", "placement zone")
+	s.Float64(&c.Latitude, "latitude", "latitude in degrees")
+	s.Float64(&c.Longitude, "longitude", "longitude in degrees")
+	s.Int64(&c.BandwidthBps, "bandwidth-bps", "bandwidth offered, in bits per second")
+	s.String(&c.TLSCert, "tls-cert", "agent TLS server certificate (PEM)")
+	s.String(&c.TLSKey, "tls-key", "agent TLS server key (PEM)")
+	s.String(&c.ClientCA, "client-ca", "PEM bundle of the TLS CAs client certificates must chain to")
+	c.Ledger.Register(s, "the operator")
+	c.Mesh.Register(s)
+	s.Bool(&c.Register, "register", "register or update the node in the ledger on start")
+	s.Duration(&c.RegisterTimeout, "register-timeout", "how long to retry the registration")
+	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
+	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
+	return func() error {
+		if err := s.Apply(); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
+		return nil
 	}
-	usage := func(u, envKey string) string { return u + " (" + EnvPrefix + envKey + ")" }
-	str := func(p *string, name, envKey, u string) {
-		parse(envKey, func(v string) error { *p = v; return nil })
-		fs.StringVar(p, name, *p, usage(u, envKey))
-	}
-	i64 := func(p *int64, name, envKey, u string) {
-		parse(envKey, func(v string) (err error) { *p, err = strconv.ParseInt(v, 10, 64); return })
-		fs.Int64Var(p, name, *p, usage(u, envKey))
-	}
-	f64 := func(p *float64, name, envKey, u string) {
-		parse(envKey, func(v string) (err error) { *p, err = strconv.ParseFloat(v, 64); return })
-		fs.Float64Var(p, name, *p, usage(u, envKey))
-	}
-	boolean := func(p *bool, name, envKey, u string) {
-		parse(envKey, func(v string) (err error) { *p, err = strconv.ParseBool(v); return })
-		fs.BoolVar(p, name, *p, usage(u, envKey))
-	}
-	list := func(p *[]string, name, envKey, u string) {
-		parse(envKey, func(v string) error { *p = splitList(v); return nil })
-		fs.StringSliceVar(p, name, *p, usage(u, envKey))
-	}
-	dur := func(p *time.Duration, name, envKey, u string) {
-		parse(envKey, func(v string) (err error) { *p, err = time.ParseDuration(v); return })
-		fs.DurationVar(p, name, *p, usage(u, envKey))
-	}
-	str(&c.Listen, "listen", "LISTEN", "gRPC listen address host:port")
-	str(&c.Endpoint, "endpoint", "ENDPOINT", "host:port registered for gateways to dial (default: the bound listen address)")
-	str(&c.DataDir, "data-dir", "DATA_DIR", "directory of the shard store and node key (default with --network-dir: <network-dir>/agents/<node-id>)")
-	i64(&c.CapacityBytes, "capacity-bytes", "CAPACITY_BYTES", "storage offered for shards, in bytes")
-	str(&c.NodeID, "node-id", "NODE_ID", "node id in the ledger's registry (default <name>-<organisation>)")
-	str(&c.Name, "name", "NAME", "agent host name within the organisation's crypto material (agent0, agent1, …)")
-	str(&c.Zone, "zone", "ZONE", "placement zone")
-	f64(&c.Latitude, "latitude", "LATITUDE", "latitude in degrees")
-	f64(&c.Longitude, "longitude", "LONGITUDE", "longitude in degrees")
-	i64(&c.BandwidthBps, "bandwidth-bps", "BANDWIDTH_BPS", "bandwidth offered, in bits per second")
-	str(&c.TLSCert, "tls-cert", "TLS_CERT", "agent TLS server certificate (PEM)")
-	str(&c.TLSKey, "tls-key", "TLS_KEY", "agent TLS server key (PEM)")
-	str(&c.ClientCA, "client-ca", "CLIENT_CA", "PEM bundle of the TLS CAs client certificates must chain to")
-	str(&c.NetworkDir, "network-dir", "NETWORK_DIR", "test-network run directory to take ledger and TLS settings from")
-	str(&c.Org, "org", "ORG", "organisation (MSP id) operating this agent within --network-dir")
-	str(&c.PeerAddress, "peer-address", "PEER_ADDRESS", "Fabric peer gateway endpoint host:port")
-	str(&c.PeerTLSCA, "peer-tls-ca", "PEER_TLS_CA", "PEM CA of the peer's TLS certificate")
-	str(&c.MSPID, "msp-id", "MSP_ID", "MSP id of the operator identity")
-	str(&c.CertFile, "cert", "CERT", "operator identity certificate (PEM)")
-	str(&c.KeyPath, "key", "KEY", "operator identity private key file or keystore directory")
-	str(&c.Channel, "channel", "CHANNEL", "channel (default dct, or the test network's)")
-	str(&c.Chaincode, "chaincode", "CHAINCODE", "chaincode name (default dct, or the test network's)")
-	str(&c.MeshListen, "mesh-listen", "MESH_LISTEN", "gossip address host:port (UDP and TCP) of the latency mesh; empty: no mesh")
-	str(&c.MeshAdvertise, "mesh-advertise", "MESH_ADVERTISE", "gossip address host:port other mesh members reach (default: the bound --mesh-listen address)")
-	list(&c.MeshJoin, "mesh-join", "MESH_JOIN", "comma-separated gossip addresses host:port of mesh members to join (retried until one answers)")
-	boolean(&c.Register, "register", "REGISTER", "register or update the node in the ledger on start")
-	dur(&c.RegisterTimeout, "register-timeout", "REGISTER_TIMEOUT", "how long to retry the registration")
-	dur(&c.ShutdownTimeout, "shutdown-timeout", "SHUTDOWN_TIMEOUT", "graceful shutdown deadline")
-	str(&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error")
-	return func() error { return errors.Join(errs...) }
-}
-
-// splitList splits a comma-separated list, dropping empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }
 
 // ErrConfig marks an invalid configuration.
 var ErrConfig = errors.New("invalid agent config")
 
-// Resolve fills the ledger, TLS and identity settings from NetworkDir when
-// given, and the node id and data directory defaults; explicit settings
-// win.
+// Resolve fills the ledger settings (from the connection profile, MSP
+// directory and NetworkDir), with NetworkDir the TLS material of the
+// organisation's agent Name, and the node id and data directory defaults;
+// explicit settings win.
 func (c *Config) Resolve() error {
-	defer c.Settings.FillFrom(ledger.DefaultSettings())
-	set := func(p *string, v string) {
-		if *p == "" {
-			*p = v
-		}
+	desc, org, err := c.Ledger.Resolve()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	// The node id names the organisation: its configtx name on a test
+	// network, else its MSP id.
 	orgName := c.MSPID
-	if c.NetworkDir != "" {
-		desc, err := testnetwork.Load(c.NetworkDir)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrConfig, err)
+	if desc != nil {
+		set := func(p *string, v string) {
+			if *p == "" {
+				*p = v
+			}
 		}
-		if len(desc.Orgs) == 0 {
-			return fmt.Errorf("%w: %s describes no organisation", ErrConfig, c.NetworkDir)
-		}
-		settings, org, err := desc.ClientSettings(c.Org)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrConfig, err)
-		}
-		c.Settings.FillFrom(settings)
+		cert, key := org.AgentTLS(c.Name)
 		set(&c.ClientCA, desc.TLSRootBundle)
-		// cryptogen: <org>/msp next to <org>/peers/<host>.<domain>/tls.
-		hostTLS := filepath.Join(filepath.Dir(org.MSPDir), "peers", c.Name+"."+org.Domain, "tls")
-		set(&c.TLSCert, filepath.Join(hostTLS, "server.crt"))
-		set(&c.TLSKey, filepath.Join(hostTLS, "server.key"))
+		set(&c.TLSCert, cert)
+		set(&c.TLSKey, key)
 		orgName = org.Name
 	}
 	if c.NodeID == "" && c.Name != "" {
@@ -229,8 +163,6 @@ func idPart(s string) string {
 	return strings.Trim(nonIDChars.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
-var zoneRe = regexp.MustCompile(records.ZonePattern)
-
 // Validate checks the configuration (after Resolve).
 func (c Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
@@ -250,23 +182,11 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		return bad("data directory is not set (--data-dir, or --network-dir for a default)")
 	}
-	if c.CapacityBytes <= 0 {
-		return bad("capacity must be positive, got %d bytes", c.CapacityBytes)
-	}
-	if err := records.ValidateNodeID(c.NodeID); err != nil {
-		return bad("node id: %v", err)
-	}
-	if !zoneRe.MatchString(c.Zone) {
-		return bad("zone %q must match %s", c.Zone, records.ZonePattern)
-	}
-	if math.IsNaN(c.Latitude) || c.Latitude < -90 || c.Latitude > 90 {
-		return bad("latitude must be in -90..90, got %v", c.Latitude)
-	}
-	if math.IsNaN(c.Longitude) || c.Longitude < -180 || c.Longitude > 180 {
-		return bad("longitude must be in -180..180, got %v", c.Longitude)
-	}
-	if c.BandwidthBps <= 0 {
-		return bad("bandwidth must be positive, got %d bit/s", c.BandwidthBps)
+	// The node's own fields are checked by the rules the chaincode
+	// applies (endpoint and key are checked when the agent registers).
+	in := c.nodeInput("", "")
+	if err := in.ValidateSettings(); err != nil {
+		return fmt.Errorf("%w: node settings: %w", ErrConfig, err)
 	}
 	files := []struct{ name, path, hint string }{
 		{"TLS certificate", c.TLSCert, "--tls-cert"},
@@ -275,7 +195,7 @@ func (c Config) Validate() error {
 	}
 	if c.Register {
 		if err := c.Settings.Validate(); err != nil {
-			return bad("%v (set the ledger flags or --network-dir, or --register=false)", err)
+			return bad("%v (set --connection-profile and --msp-dir, the ledger flags or --network-dir, or --register=false)", err)
 		}
 		if c.RegisterTimeout <= 0 {
 			return bad("register timeout must be positive")
@@ -303,10 +223,10 @@ func (c Config) Validate() error {
 
 // validateMesh checks the mesh settings.
 func (c Config) validateMesh() error {
+	if err := c.Mesh.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	if c.MeshListen == "" {
-		if c.MeshAdvertise != "" || len(c.MeshJoin) > 0 {
-			return fmt.Errorf("%w: --mesh-advertise and --mesh-join need --mesh-listen", ErrConfig)
-		}
 		return nil
 	}
 	if err := c.meshConfig(c.Listen, nil).Validate(); err != nil {
@@ -319,6 +239,14 @@ func (c Config) validateMesh() error {
 		}
 	}
 	return nil
+}
+
+// nodeInput is the agent's entry in the node registry.
+func (c Config) nodeInput(endpoint, publicKey string) records.NodeInput {
+	return records.NodeInput{
+		ID: c.NodeID, Endpoint: endpoint, Zone: c.Zone, Latitude: c.Latitude, Longitude: c.Longitude,
+		StorageBytes: c.CapacityBytes, BandwidthBps: c.BandwidthBps, PublicKey: publicKey,
+	}
 }
 
 // meshConfig is the agent's mesh membership: named by its node id, with its

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/pkg/ledger"
-	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/spf13/pflag"
 )
 
@@ -60,16 +60,16 @@ func TestValidate(t *testing.T) {
 		{"endpoint without port", func(c *Config) { c.Endpoint = "agent0" }, "endpoint"},
 		{"endpoint port 0", func(c *Config) { c.Endpoint = "127.0.0.1:0" }, "endpoint"},
 		{"no data dir", func(c *Config) { c.DataDir = "" }, "data directory"},
-		{"zero capacity", func(c *Config) { c.CapacityBytes = 0 }, "capacity"},
-		{"negative capacity", func(c *Config) { c.CapacityBytes = -1 }, "capacity"},
-		{"no node id", func(c *Config) { c.NodeID = "" }, "node id"},
-		{"upper-case node id", func(c *Config) { c.NodeID = "Agent0" }, "node id"},
+		{"zero capacity", func(c *Config) { c.CapacityBytes = 0 }, "storageBytes"},
+		{"negative capacity", func(c *Config) { c.CapacityBytes = -1 }, "storageBytes"},
+		{"no node id", func(c *Config) { c.NodeID = "" }, "id must not be empty"},
+		{"upper-case node id", func(c *Config) { c.NodeID = "Agent0" }, `id "Agent0" must match`},
 		{"bad zone", func(c *Config) { c.Zone = "eu west" }, "zone"},
 		{"empty zone", func(c *Config) { c.Zone = "" }, "zone"},
 		{"latitude", func(c *Config) { c.Latitude = 91 }, "latitude"},
 		{"latitude NaN", func(c *Config) { c.Latitude = math.NaN() }, "latitude"},
 		{"longitude", func(c *Config) { c.Longitude = -181 }, "longitude"},
-		{"bandwidth", func(c *Config) { c.BandwidthBps = 0 }, "bandwidth"},
+		{"bandwidth", func(c *Config) { c.BandwidthBps = 0 }, "bandwidthBps"},
 		{"no TLS cert", func(c *Config) { c.TLSCert = "" }, "TLS certificate is not set"},
 		{"missing TLS key", func(c *Config) { c.TLSKey += ".gone" }, "TLS key"},
 		{"no client CA", func(c *Config) { c.ClientCA = "" }, "client CA"},
@@ -86,7 +86,7 @@ func TestValidate(t *testing.T) {
 		}, ""},
 		{"valid mesh on all addresses", func(c *Config) { c.MeshListen, c.MeshAdvertise = ":7946", "agent0.example.org:7946" }, ""},
 		{"valid mesh port 0", func(c *Config) { c.MeshListen = "127.0.0.1:0" }, ""},
-		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "bind address"},
+		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "mesh listen address"},
 		{"mesh listen host name", func(c *Config) { c.MeshListen = "localhost:7946" }, "IP address"},
 		{"mesh on all addresses without advertise", func(c *Config) { c.MeshListen = "0.0.0.0:7946" }, "--mesh-advertise"},
 		{"mesh advertise without port", func(c *Config) { c.MeshListen, c.MeshAdvertise = "127.0.0.1:7946", "agent0" }, "advertise"},
@@ -117,16 +117,16 @@ func TestValidate(t *testing.T) {
 func writeNetwork(t *testing.T) string {
 	t.Helper()
 	run := t.TempDir()
-	desc := testnetwork.Description{RunDir: run, Channel: "chan1", Chaincode: "cc1", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem")}
-	for i, o := range []testnetwork.Org{{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, {Name: "Org2", MSPID: "Org2MSP", Domain: "org2.dct.test"}} {
+	desc := netdesc.Description{RunDir: run, Channel: "chan1", Chaincode: "cc1", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem")}
+	for i, o := range []netdesc.Org{{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, {Name: "Org2", MSPID: "Org2MSP", Domain: "org2.dct.test"}} {
 		base := filepath.Join(run, "crypto", "peerOrganizations", o.Domain)
 		user := "User1@" + o.Domain
-		desc.Orgs = append(desc.Orgs, testnetwork.OrgInfo{
+		desc.Orgs = append(desc.Orgs, netdesc.OrgInfo{
 			Org:        o,
 			MSPDir:     filepath.Join(base, "msp"),
 			UserCert:   filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem"),
 			UserKeyDir: filepath.Join(base, "users", user, "msp", "keystore"),
-			Peers: []testnetwork.PeerNode{{
+			Peers: []netdesc.PeerNode{{
 				Name: "peer0." + o.Domain, Address: "127.0.0.1:" + []string{"7051", "8051"}[i],
 				TLSCACert: filepath.Join(base, "tlsca", "tlsca."+o.Domain+"-cert.pem"),
 			}},
@@ -136,7 +136,7 @@ func writeNetwork(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(run, testnetwork.DescriptionFile), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(run, netdesc.DescriptionFile), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return run
@@ -152,19 +152,19 @@ func TestResolveFromNetworkDir(t *testing.T) {
 	}{
 		{"org2 agent1", func(c *Config) { c.Org = "Org2MSP"; c.Name = "agent1" }, func(t *testing.T, c Config) {
 			want := Config{
-				Settings: ledger.Settings{
-					PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
-					MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
-					KeyPath: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
-					Channel: "chan1", Chaincode: "cc1",
-				},
 				ClientCA: filepath.Join(run, "tls-ca-bundle.pem"),
 				TLSCert:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
 				TLSKey:   filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
 				NodeID:   "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
 			}
-			got := Config{Settings: c.Settings, ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID,
-				DataDir: c.DataDir}
+			want.Settings = ledger.Settings{
+				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
+				MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
+				KeyPath: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
+				Channel: "chan1", Chaincode: "cc1",
+			}
+			got := Config{ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID, DataDir: c.DataDir}
+			got.Settings = c.Settings
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("resolved\n%+v\nwant\n%+v", got, want)
 			}
@@ -262,5 +262,54 @@ func TestFlagsAndEnv(t *testing.T) {
 	envErr = c.RegisterFlags(pflag.NewFlagSet("t", pflag.ContinueOnError))
 	if err := envErr(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DCT_AGENT_CAPACITY_BYTES") {
 		t.Fatalf("malformed env: %v", err)
+	}
+}
+
+func TestResolveFromProfile(t *testing.T) {
+	dir := t.TempDir()
+	msp := filepath.Join(dir, "users", "Admin@bank-a.example", "msp")
+	cert := touch(t, filepath.Join(msp, "signcerts", "Admin@bank-a.example-cert.pem"))
+	key := touch(t, filepath.Join(msp, "keystore", "priv_sk"))
+	ca := touch(t, filepath.Join(dir, "tlsca", "ca.pem"))
+	profile := filepath.Join(dir, "connection-banka.yaml")
+	if err := os.WriteFile(profile, []byte("client: {organization: BankA}\n"+
+		"organizations: {BankA: {mspid: BankAMSP, peers: [peer0.bank-a.example]}}\n"+
+		"peers: {peer0.bank-a.example: {url: 'grpcs://10.1.0.5:7051', tlsCACerts: {path: tlsca/ca.pem}}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.ConnectionProfile, c.MSPDir, c.Name = profile, msp, "edge1"
+	if err := c.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	want := ledger.Settings{PeerAddress: "10.1.0.5:7051", PeerTLSCA: ca, MSPID: "BankAMSP", CertFile: cert, KeyPath: key,
+		Channel: ledger.DefaultChannel, Chaincode: ledger.DefaultChaincode}
+	if !reflect.DeepEqual(c.Settings, want) || c.NodeID != "edge1-bankamsp" || c.DataDir != "" || c.TLSCert != "" {
+		t.Fatalf("resolved %+v", c)
+	}
+
+	c = DefaultConfig()
+	c.ConnectionProfile, c.Peer = profile, "peer7.bank-a.example"
+	if err := c.Resolve(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "peer7") {
+		t.Fatalf("unknown peer: %v", err)
+	}
+}
+
+func TestMalformedEnv(t *testing.T) {
+	tests := []struct{ env, value, want string }{
+		{"DCT_AGENT_CAPACITY_BYTES", "lots", `DCT_AGENT_CAPACITY_BYTES="lots": want an integer`},
+		{"DCT_AGENT_LATITUDE", "north", `DCT_AGENT_LATITUDE="north": want a number`},
+		{"DCT_AGENT_REGISTER", "maybe", `DCT_AGENT_REGISTER="maybe": want true or false`},
+		{"DCT_AGENT_REGISTER_TIMEOUT", "2", `DCT_AGENT_REGISTER_TIMEOUT="2": want a duration such as 1.5s`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			c := DefaultConfig()
+			apply := c.RegisterFlags(pflag.NewFlagSet("t", pflag.ContinueOnError))
+			if err := apply(); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
 	}
 }

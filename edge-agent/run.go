@@ -2,11 +2,9 @@ package edgeagent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/dct-network/dct/edge-agent/store"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
-	"github.com/spf13/cobra"
 )
 
 // Version is the agent's software version, reported by Stat; set it with
@@ -90,11 +87,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	log.Info("edge agent serving", "addr", addr, "node", cfg.NodeID, "endpoint", endpoint, "zone", cfg.Zone,
 		"capacityBytes", stats.Capacity, "usedBytes", stats.Used, "shards", stats.Shards, "dataDir", cfg.DataDir)
 	if cfg.Register {
-		in := records.NodeInput{
-			ID: cfg.NodeID, Endpoint: endpoint, Zone: cfg.Zone, Latitude: cfg.Latitude, Longitude: cfg.Longitude,
-			StorageBytes: cfg.CapacityBytes, BandwidthBps: cfg.BandwidthBps, PublicKey: pub,
-		}
-		if err := register(ctx, cfg, in, log, dial); err != nil {
+		if err := register(ctx, cfg, cfg.nodeInput(endpoint, pub), log, dial); err != nil {
 			stop()
 			return err
 		}
@@ -151,37 +144,4 @@ func dialLedger(ctx context.Context, cfg Config) (Registry, func(), error) {
 		return nil, nil, err
 	}
 	return lc, func() { lc.Close() }, nil
-}
-
-// NewCommand returns the dct-agent command line.
-func NewCommand() *cobra.Command {
-	cfg := DefaultConfig()
-	var envErr func() error
-	cmd := &cobra.Command{
-		Use:   "dct-agent",
-		Short: "Store and serve DCT shards as an edge node",
-		Long: "dct-agent stores erasure-coded shards for DCT gateways over mutual TLS and registers\n" +
-			"itself in the ledger's node registry. Every flag may also be set through the\n" +
-			"DCT_AGENT_<FLAG> environment variable (upper case, '-' as '_').",
-		Args:          cobra.NoArgs,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := envErr(); err != nil {
-				return err
-			}
-			lvl, err := cfg.level()
-			if err != nil {
-				return err
-			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			err = Run(cmd.Context(), cfg, log, nil)
-			if errors.Is(err, context.Canceled) && cmd.Context().Err() != nil {
-				return nil // interrupted while starting
-			}
-			return err
-		},
-	}
-	envErr = cfg.RegisterFlags(cmd.Flags())
-	return cmd
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
-	"github.com/spf13/cobra"
 )
 
 // Run serves until ctx ends, then shuts down gracefully. ready, when not
@@ -34,60 +33,60 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return fmt.Errorf("%w: master key: %w", ErrConfig, err)
 	}
 	cfg.Content.MasterKey = master
-
 	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return err
 	}
 	defer lc.Close()
-
 	tlsCfg, err := agents.TLSConfig(cfg.AgentCA, cfg.AgentClientCert, cfg.AgentClientKey)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	pool := agents.NewPool(tlsCfg)
 	defer pool.Close()
-
-	var opts []content.Option
-	var meshView func(ctx context.Context, measure bool) any
-	if cfg.MeshListen != "" {
-		name := cfg.Name
-		if name == "" {
-			name = "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
-		}
-		var seeds []string
-		for _, s := range strings.Split(cfg.MeshJoin, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				seeds = append(seeds, s)
-			}
-		}
-		m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
-			Advertise: cfg.MeshAdvertise, Join: seeds, Tags: map[string]string{"http": cfg.Listen}, Logger: log})
-		if err != nil {
-			return fmt.Errorf("mesh: %w", err)
-		}
+	m, err := startMesh(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	if m != nil {
 		defer m.Close()
+	}
+	svc, rep, err := newContent(cfg, lc, pool, m, log)
+	if err != nil {
+		return err
+	}
+	if rep != nil {
+		rctx, stopRepairs := context.WithCancel(ctx)
+		defer stopRepairs()
+		go rep.Run(rctx, svc)
+	}
+	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, log), log, ready)
+}
+
+// startMesh joins the gossip mesh; without MeshListen it returns nil.
+func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, error) {
+	if cfg.MeshListen == "" {
+		return nil, nil
+	}
+	name := cfg.Name
+	if name == "" {
+		name = "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
+	}
+	m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
+		Advertise: cfg.MeshAdvertise, Join: cfg.MeshJoin, Tags: map[string]string{"http": cfg.Listen}, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("mesh: %w", err)
+	}
+	return m, nil
+}
+
+// newContent builds the content service, with the mesh as its topology
+// when there is one, and the repairer when Repair is on (run it with
+// rep.Run).
+func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, log *slog.Logger) (*content.Service, *content.Repairer, error) {
+	var opts []content.Option
+	if m != nil {
 		opts = append(opts, content.WithTopology(meshTopology{m}))
-		meshView = func(ctx context.Context, measure bool) any {
-			snap := m.Snapshot()
-			if !measure {
-				return snap
-			}
-			// Measured round trips (a real probe each) beside the
-			// Vivaldi estimates, so operators can judge the estimates.
-			measured := map[string]float64{}
-			for _, mb := range snap.Members {
-				if !mb.Status.Up() {
-					continue
-				}
-				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				if d, err := m.MeasureRTT(cctx, mb.Name); err == nil {
-					measured[mb.Name] = float64(d) / float64(time.Millisecond)
-				}
-				cancel()
-			}
-			return map[string]any{"map": snap, "measuredRttMs": measured}
-		}
 	}
 	var rep *content.Repairer
 	if cfg.Repair {
@@ -96,17 +95,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if rep != nil {
-		rctx, stopRepairs := context.WithCancel(ctx)
-		defer stopRepairs()
-		go rep.Run(rctx, svc)
-	}
+	return svc, rep, nil
+}
+
+// newHandler is the HTTP API over svc, with the mesh and repairs in its
+// status and the ledger's reachability as readiness.
+func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mesh, rep *content.Repairer, log *slog.Logger) http.Handler {
 	status := func(ctx context.Context, measure bool) any {
 		out := map[string]any{}
-		if meshView != nil {
-			out["members"] = meshView(ctx, measure)
+		if m != nil {
+			out["members"] = meshStatus(ctx, m, measure)
 		}
 		if rep != nil {
 			out["repairs"] = rep.Repaired()
@@ -122,11 +122,37 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		}
 		return nil
 	}
-	handler := httpapi.New(svc, httpapi.Config{
+	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 		LatestMaxAge: cfg.LatestMaxAge, CacheMaxObject: cfg.Content.CacheMaxObject, Mesh: status,
 	}, readyCheck, log)
+}
 
+// meshStatus is the mesh's map; with measure, also measured round trips
+// (a real probe each) beside the Vivaldi estimates, so operators can judge
+// the estimates.
+func meshStatus(ctx context.Context, m *mesh.Mesh, measure bool) any {
+	snap := m.Snapshot()
+	if !measure {
+		return snap
+	}
+	measured := map[string]float64{}
+	for _, mb := range snap.Members {
+		if !mb.Status.Up() {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if d, err := m.MeasureRTT(cctx, mb.Name); err == nil {
+			measured[mb.Name] = float64(d) / float64(time.Millisecond)
+		}
+		cancel()
+	}
+	return map[string]any{"map": snap, "measuredRttMs": measured}
+}
+
+// serve runs the HTTP server on cfg.Listen until ctx ends, then shuts it
+// down within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, ready func(addr string)) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -147,29 +173,5 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	log.Info("gateway shutting down")
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	return nil
-}
-
-// NewCommand returns the dct-gateway command line.
-func NewCommand() *cobra.Command {
-	cfg := DefaultConfig()
-	cmd := &cobra.Command{
-		Use:           "dct-gateway",
-		Short:         "Serve and publish DCT content over HTTP",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			var lvl slog.Level
-			if err := lvl.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-				return fmt.Errorf("%w: log level %q", ErrConfig, cfg.LogLevel)
-			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
-			return Run(cmd.Context(), cfg, log, nil)
-		},
-	}
-	cfg.RegisterFlags(cmd.Flags())
-	return cmd
+	return srv.Shutdown(sctx)
 }

@@ -8,42 +8,16 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/dct-network/dct/network/builder"
+	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/cobra"
 )
 
-// envOr returns the environment variable's value, or def.
-func envOr(key, def string) string {
-	if v, ok := os.LookupEnv(key); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func envInt(key string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envBool(key string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return v
-	}
-	return def
-}
+// EnvPrefix starts the environment variable of every dct-network setting.
+const EnvPrefix = "DCT_"
 
 // OrgsFromNames builds peer organisations from short names: "BankA" becomes
 // MSP id BankAMSP and domain banka.dct.test.
@@ -59,122 +33,191 @@ func OrgsFromNames(names []string) []Org {
 	return out
 }
 
-// NewCommand returns the dct-network command line: up, down and status.
-// Every flag also reads a DCT_… environment variable.
+// cli holds the settings every dct-network subcommand shares.
+type cli struct {
+	stdout           io.Writer
+	runDir, logLevel string
+}
+
+// applyEnv returns a function applying the environment of s (after flag
+// parsing), reporting malformed values as ErrConfig.
+func applyEnv(s *settings.Set) func() error {
+	return func() error {
+		if err := s.Apply(); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return nil
+	}
+}
+
+// NewCommand returns the dct-network command line: up, down, status and
+// package. Every flag of up, down and status also reads the DCT_<FLAG>
+// environment variable (upper case, '-' as '_'); a flag wins over its
+// variable and a malformed variable is an error.
 func NewCommand(stdout io.Writer) *cobra.Command {
-	var (
-		runDir, cacheDir, logLevel string
-		orgs                       string
-		svc                        Services
-	)
-	def := DefaultConfig("", "")
-	cfg := def
+	c := &cli{stdout: stdout, runDir: filepath.Join(".run", "network"), logLevel: "info"}
 	root := &cobra.Command{
 		Use:           "dct-network",
 		Short:         "Bring a native Hyperledger Fabric 2.5 network with the DCT chaincode up and down",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	pf := root.PersistentFlags()
-	pf.StringVar(&runDir, "run-dir", envOr("DCT_RUN_DIR", filepath.Join(".run", "network")), "directory holding all network state (DCT_RUN_DIR)")
-	pf.StringVar(&logLevel, "log-level", envOr("DCT_LOG_LEVEL", "info"), "debug, info, warn or error (DCT_LOG_LEVEL)")
+	s := settings.New(root.PersistentFlags(), EnvPrefix)
+	s.String(&c.runDir, "run-dir", "directory holding all network state")
+	s.String(&c.logLevel, "log-level", "debug, info, warn or error")
+	apply := applyEnv(s)
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return apply() }
+	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand())
+	return root
+}
 
-	up := &cobra.Command{
+// upOptions are the settings of dct-network up.
+type upOptions struct {
+	cfg      Config
+	cacheDir string
+	orgs     []string
+	svc      Services
+}
+
+// upCommand is dct-network up.
+func (c *cli) upCommand() *cobra.Command {
+	o := &upOptions{cfg: DefaultConfig("", ""), cacheDir: ".cache", orgs: []string{"Org1", "Org2"}, svc: Services{Mesh: true}}
+	var apply func() error
+	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Create the network, deploy the chaincode and wait until it endorses",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := DefaultConfig(runDir, cacheDir)
-			c.Host, c.BasePort, c.Orderers = cfg.Host, cfg.BasePort, cfg.Orderers
-			c.Channel, c.ChaincodeName, c.ChaincodeVersion = cfg.Channel, cfg.ChaincodeName, cfg.ChaincodeVersion
-			c.BatchTimeout, c.RaftTick, c.ReadyTimeout, c.GossipInterval = cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout, cfg.GossipInterval
-			c.Orgs = OrgsFromNames(strings.Split(orgs, ","))
-			c.Logger = newLogger(logLevel)
-			c.AgentsPerOrg = svc.AgentsPerOrg
-			desc, tm, err := Up(cmd.Context(), c)
-			if err != nil {
+			if err := apply(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
-				tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
-				tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
-			if svc.AgentsPerOrg > 0 || svc.Gateways > 0 {
-				defAgent, defGateway := ServicePorts(c.BasePort)
-				if svc.AgentPort == 0 {
-					svc.AgentPort = defAgent
-				}
-				if svc.GatewayPort == 0 {
-					svc.GatewayPort = defGateway
-				}
-				if svc.MeshPort == 0 {
-					svc.MeshPort = MeshPort(c.BasePort)
-				}
-				if svc.BinDir == "" {
-					svc.BinDir = filepath.Join(cacheDir, "bin")
-				}
-				if svc.BinDir, err = filepath.Abs(svc.BinDir); err != nil {
-					return err
-				}
-				svc.LogLevel, svc.Logger = logLevel, c.Logger
-				start := time.Now()
-				if err := StartServices(cmd.Context(), desc, svc); err != nil {
-					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-					defer cancel()
-					_ = Down(ctx, desc.RunDir, false)
-					return err
-				}
-				fmt.Fprintf(stdout, "%d agents and %d gateways up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
-			}
-			printSummary(stdout, desc)
-			return nil
+			return c.up(cmd.Context(), o)
 		},
 	}
-	f := up.Flags()
-	f.StringVar(&cacheDir, "cache-dir", envOr("DCT_CACHE_DIR", ".cache"), "where the Makefile put Fabric tools, the builder and the chaincode (DCT_CACHE_DIR)")
-	f.StringVar(&cfg.Host, "host", envOr("DCT_HOST", def.Host), "address every node listens on (DCT_HOST)")
-	f.IntVar(&cfg.BasePort, "base-port", envInt("DCT_BASE_PORT", def.BasePort), "first port of the block of ports the network uses (DCT_BASE_PORT)")
-	f.IntVar(&cfg.Orderers, "orderers", envInt("DCT_ORDERERS", def.Orderers), "Raft orderers: 1 or 3 (DCT_ORDERERS)")
-	f.StringVar(&orgs, "orgs", envOr("DCT_ORGS", "Org1,Org2"), "comma-separated peer organisation names (DCT_ORGS)")
-	f.StringVar(&cfg.Channel, "channel", envOr("DCT_CHANNEL", def.Channel), "channel name (DCT_CHANNEL)")
-	f.StringVar(&cfg.ChaincodeName, "chaincode", envOr("DCT_CHAINCODE", def.ChaincodeName), "chaincode name (DCT_CHAINCODE)")
-	f.StringVar(&cfg.ChaincodeVersion, "chaincode-version", envOr("DCT_CHAINCODE_VERSION", def.ChaincodeVersion), "chaincode version (DCT_CHAINCODE_VERSION)")
-	f.DurationVar(&cfg.BatchTimeout, "batch-timeout", envDuration("DCT_BATCH_TIMEOUT", def.BatchTimeout), "orderer batch timeout (DCT_BATCH_TIMEOUT)")
-	f.DurationVar(&cfg.RaftTick, "raft-tick", envDuration("DCT_RAFT_TICK", def.RaftTick), "Raft tick interval (DCT_RAFT_TICK)")
-	f.DurationVar(&cfg.GossipInterval, "gossip-interval", envDuration("DCT_GOSSIP_INTERVAL", def.GossipInterval), "peer gossip alive/reconnect interval (DCT_GOSSIP_INTERVAL)")
-	f.IntVar(&svc.AgentsPerOrg, "agents-per-org", envInt("DCT_AGENTS_PER_ORG", 0), "edge agents started per organisation, 0..9 (DCT_AGENTS_PER_ORG)")
-	f.IntVar(&svc.Gateways, "gateways", envInt("DCT_GATEWAYS", 0), "HTTP gateways started, acting for the organisations in turn (DCT_GATEWAYS)")
-	f.IntVar(&svc.AgentPort, "agent-port", envInt("DCT_AGENT_PORT", 0), "first agent port; agent a of org j gets +10j+a (DCT_AGENT_PORT; default base port + 300)")
-	f.IntVar(&svc.GatewayPort, "gateway-port", envInt("DCT_GATEWAY_PORT", 0), "first gateway HTTP port (DCT_GATEWAY_PORT; default base port + 400)")
-	f.BoolVar(&svc.Mesh, "mesh", envBool("DCT_MESH", true), "join agents and gateways in the gossip mesh (DCT_MESH)")
-	f.IntVar(&svc.MeshPort, "mesh-port", envInt("DCT_MESH_PORT", 0), "first gossip port; agent a of org j gets +10j+a, gateway g +100+g (DCT_MESH_PORT; default base port + 500)")
-	f.StringVar(&svc.BinDir, "bin-dir", envOr("DCT_BIN_DIR", ""), "where dct-agent and dct-gateway are (DCT_BIN_DIR; default <cache-dir>/bin)")
-	f.DurationVar(&cfg.ReadyTimeout, "ready-timeout", envDuration("DCT_READY_TIMEOUT", def.ReadyTimeout), "give up if not ready by then (DCT_READY_TIMEOUT)")
+	s := settings.New(cmd.Flags(), EnvPrefix)
+	cfg := &o.cfg
+	s.String(&o.cacheDir, "cache-dir", "where the Makefile put Fabric tools, the builder and the chaincode")
+	s.String(&cfg.Host, "host", "address every node listens on")
+	s.Int(&cfg.BasePort, "base-port", "first port of the block of ports the network uses")
+	s.Int(&cfg.Orderers, "orderers", "Raft orderers: 1 or 3")
+	s.StringList(&o.orgs, "orgs", "peer organisation names")
+	s.String(&cfg.Channel, "channel", "channel name")
+	s.String(&cfg.ChaincodeName, "chaincode", "chaincode name")
+	s.String(&cfg.ChaincodeVersion, "chaincode-version", "chaincode version")
+	s.Duration(&cfg.BatchTimeout, "batch-timeout", "orderer batch timeout")
+	s.Duration(&cfg.RaftTick, "raft-tick", "Raft tick interval")
+	s.Duration(&cfg.GossipInterval, "gossip-interval", "peer gossip alive/reconnect interval")
+	s.Int(&o.svc.AgentsPerOrg, "agents-per-org", "edge agents started per organisation, 0..9")
+	s.Int(&o.svc.Gateways, "gateways", "HTTP gateways started, acting for the organisations in turn")
+	s.Int(&o.svc.AgentPort, "agent-port", "first agent port; agent a of org j gets +10j+a (default base port + 300)")
+	s.Int(&o.svc.GatewayPort, "gateway-port", "first gateway HTTP port (default base port + 400)")
+	s.Bool(&o.svc.Mesh, "mesh", "join agents and gateways in the gossip mesh")
+	s.Int(&o.svc.MeshPort, "mesh-port", "first gossip port; agent a of org j gets +10j+a, gateway g +100+g (default base port + 500)")
+	s.String(&o.svc.BinDir, "bin-dir", "where dct-agent and dct-gateway are (default <cache-dir>/bin)")
+	s.Duration(&cfg.ReadyTimeout, "ready-timeout", "give up if not ready by then")
+	apply = applyEnv(s)
+	return cmd
+}
 
+// up brings the network and its services up and prints what runs.
+func (c *cli) up(ctx context.Context, o *upOptions) error {
+	cfg := DefaultConfig(c.runDir, o.cacheDir)
+	cfg.Host, cfg.BasePort, cfg.Orderers = o.cfg.Host, o.cfg.BasePort, o.cfg.Orderers
+	cfg.Channel, cfg.ChaincodeName, cfg.ChaincodeVersion = o.cfg.Channel, o.cfg.ChaincodeName, o.cfg.ChaincodeVersion
+	cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout, cfg.GossipInterval = o.cfg.BatchTimeout, o.cfg.RaftTick, o.cfg.ReadyTimeout, o.cfg.GossipInterval
+	cfg.Orgs = OrgsFromNames(o.orgs)
+	cfg.Logger = newLogger(c.logLevel)
+	cfg.AgentsPerOrg = o.svc.AgentsPerOrg
+	desc, tm, err := Up(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
+		tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
+		tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+	if o.svc.AgentsPerOrg > 0 || o.svc.Gateways > 0 {
+		if err := c.startServices(ctx, desc, cfg, o); err != nil {
+			return err
+		}
+	}
+	printSummary(c.stdout, desc)
+	return nil
+}
+
+// startServices starts the agents and gateways of up, with ports and
+// binaries defaulting from the network's; on failure it takes the network
+// down again.
+func (c *cli) startServices(ctx context.Context, desc *Description, cfg Config, o *upOptions) error {
+	svc := o.svc
+	defAgent, defGateway := ServicePorts(cfg.BasePort)
+	if svc.AgentPort == 0 {
+		svc.AgentPort = defAgent
+	}
+	if svc.GatewayPort == 0 {
+		svc.GatewayPort = defGateway
+	}
+	if svc.MeshPort == 0 {
+		svc.MeshPort = MeshPort(cfg.BasePort)
+	}
+	if svc.BinDir == "" {
+		svc.BinDir = filepath.Join(o.cacheDir, "bin")
+	}
+	var err error
+	if svc.BinDir, err = filepath.Abs(svc.BinDir); err != nil {
+		return err
+	}
+	svc.LogLevel, svc.Logger = c.logLevel, cfg.Logger
+	start := time.Now()
+	if err := StartServices(ctx, desc, svc); err != nil {
+		dctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = Down(dctx, desc.RunDir, false)
+		return err
+	}
+	fmt.Fprintf(c.stdout, "%d agents and %d gateways up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// downCommand is dct-network down.
+func (c *cli) downCommand() *cobra.Command {
 	var keep bool
-	down := &cobra.Command{
+	var apply func() error
+	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Stop every process of the network and free its ports",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
-			defer cancel()
-			if err := Down(ctx, runDir, !keep); err != nil {
+			if err := apply(); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "network in %s is down\n", runDir)
+			ctx, cancel := context.WithTimeout(cmd.Context(), time.Minute)
+			defer cancel()
+			if err := Down(ctx, c.runDir, !keep); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.stdout, "network in %s is down\n", c.runDir)
 			return nil
 		},
 	}
-	down.Flags().BoolVar(&keep, "keep-state", false, "keep the run directory (ledgers, logs, crypto)")
+	s := settings.New(cmd.Flags(), EnvPrefix)
+	s.Bool(&keep, "keep-state", "keep the run directory (ledgers, logs, crypto)")
+	apply = applyEnv(s)
+	return cmd
+}
 
-	status := &cobra.Command{
+// statusCommand is dct-network status.
+func (c *cli) statusCommand() *cobra.Command {
+	return &cobra.Command{
 		Use:   "status",
 		Short: "List the network's running processes",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			procs, err := running(filepath.Join(runDir, "pids"))
+			procs, err := running(filepath.Join(c.runDir, "pids"))
 			if err != nil {
 				return err
 			}
 			if len(procs) == 0 {
-				return fmt.Errorf("no network process is running in %s", runDir)
+				return fmt.Errorf("no network process is running in %s", c.runDir)
 			}
 			names := make([]string, 0, len(procs))
 			for n := range procs {
@@ -182,17 +225,21 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				fmt.Fprintf(stdout, "%-32s pid %d\n", n, procs[n])
+				fmt.Fprintf(c.stdout, "%-32s pid %d\n", n, procs[n])
 			}
 			return nil
 		},
 	}
-	var (
-		label, address, rootCert, dialTimeout, out string
-	)
-	pkg := &cobra.Command{
+}
+
+// packageCommand is dct-network package. Its flags describe one package
+// and read no environment.
+func (c *cli) packageCommand() *cobra.Command {
+	var label, address, rootCert, dialTimeout, out string
+	cmd := &cobra.Command{
 		Use:   "package",
 		Short: "Write a chaincode-as-a-service package for an existing network and print its package id",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			conn := builder.Connection{Address: address, DialTimeout: dialTimeout}
 			if rootCert != "" {
@@ -212,19 +259,18 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 			if err := os.WriteFile(out, b, 0o644); err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "wrote %s\npackage id %s\n", out, builder.PackageID(label, b))
+			fmt.Fprintf(c.stdout, "wrote %s\npackage id %s\n", out, builder.PackageID(label, b))
 			return nil
 		},
 	}
-	pf2 := pkg.Flags()
-	pf2.StringVar(&label, "label", "dct_1.0", "package label")
-	pf2.StringVar(&address, "address", "", "host:port where the chaincode server listens, as the peers dial it")
-	pf2.StringVar(&rootCert, "tls-root-cert", "", "PEM CA of the chaincode server's TLS certificate (enables TLS)")
-	pf2.StringVar(&dialTimeout, "dial-timeout", "10s", "how long a peer waits to connect")
-	pf2.StringVar(&out, "output", "", "package file (default LABEL.tar.gz)")
-	_ = pkg.MarkFlagRequired("address")
-	root.AddCommand(up, down, status, pkg)
-	return root
+	f := cmd.Flags()
+	f.StringVar(&label, "label", "dct_1.0", "package label")
+	f.StringVar(&address, "address", "", "host:port where the chaincode server listens, as the peers dial it")
+	f.StringVar(&rootCert, "tls-root-cert", "", "PEM CA of the chaincode server's TLS certificate (enables TLS)")
+	f.StringVar(&dialTimeout, "dial-timeout", "10s", "how long a peer waits to connect")
+	f.StringVar(&out, "output", "", "package file (default LABEL.tar.gz)")
+	_ = cmd.MarkFlagRequired("address")
+	return cmd
 }
 
 func newLogger(level string) *slog.Logger {

@@ -2,6 +2,7 @@ package testnetwork
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,5 +32,30 @@ func TestPackageCommand(t *testing.T) {
 	cmd.SetErr(&bytes.Buffer{})
 	if err := cmd.Execute(); err == nil {
 		t.Fatal("package with a bad address succeeded")
+	}
+}
+
+// TestMalformedEnv: a malformed DCT_… variable stops a command before it
+// does anything.
+func TestMalformedEnv(t *testing.T) {
+	tests := []struct {
+		args             []string
+		env, value, want string
+	}{
+		{[]string{"up"}, "DCT_BASE_PORT", "seven", `DCT_BASE_PORT="seven": want an integer`},
+		{[]string{"up"}, "DCT_READY_TIMEOUT", "5x", `DCT_READY_TIMEOUT="5x": want a duration such as 1.5s`},
+		{[]string{"up"}, "DCT_MESH", "sometimes", `DCT_MESH="sometimes": want true or false`},
+		{[]string{"down"}, "DCT_KEEP_STATE", "perhaps", `DCT_KEEP_STATE="perhaps"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			t.Setenv(tc.env, tc.value)
+			cmd := NewCommand(&bytes.Buffer{})
+			cmd.SetArgs(append(tc.args, "--run-dir", t.TempDir()))
+			err := cmd.Execute()
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v: %v, want ErrConfig mentioning %q", tc.args, err, tc.want)
+			}
+		})
 	}
 }

@@ -11,16 +11,6 @@ import (
 	"time"
 )
 
-// Org is one organisation of the network.
-type Org struct {
-	// Name is the organisation's configtx name (letters and digits).
-	Name string `json:"name"`
-	// MSPID is its membership service provider id.
-	MSPID string `json:"mspId"`
-	// Domain is the DNS-style domain cryptogen names its nodes under.
-	Domain string `json:"domain"`
-}
-
 // Config describes the network to bring up. The zero value is not usable:
 // start from DefaultConfig and change what you need.
 type Config struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/dct-network/dct/network"
 	"github.com/dct-network/dct/network/builder"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/netdesc"
 )
 
 // ErrAlreadyRunning is returned by Up when the run directory has live
@@ -191,7 +192,7 @@ func (d *Description) addresses() []string {
 func (n *Network) describe() *Description {
 	c := n.cfg
 	crypto := filepath.Join(c.RunDir, "crypto")
-	d := &Description{
+	d := &Description{Description: netdesc.Description{
 		RunDir:           c.RunDir,
 		Host:             c.Host,
 		Channel:          c.Channel,
@@ -201,7 +202,7 @@ func (n *Network) describe() *Description {
 		TLSRootBundle:    filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
 		MasterKeyFile:    filepath.Join(c.RunDir, "master.key"),
 		AgentsPerOrg:     c.AgentsPerOrg,
-	}
+	}}
 	oo := c.OrdererOrg
 	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)
 	d.OrdererOrg = orgInfo(oo, oBase)

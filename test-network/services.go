@@ -55,35 +55,6 @@ type Services struct {
 	Logger       *slog.Logger
 }
 
-// AgentInfo is one running edge agent.
-type AgentInfo struct {
-	// Name is the agent's process name and node id, e.g. agent0-org1.
-	Name    string `json:"name"`
-	NodeID  string `json:"nodeId"`
-	Org     string `json:"org"`
-	Zone    string `json:"zone"`
-	Address string `json:"address"`
-	// MeshAddress is the agent's gossip address ("" without mesh).
-	MeshAddress string `json:"meshAddress,omitempty"`
-	DataDir     string `json:"dataDir"`
-	Bin         string `json:"bin"`
-	// Args and Env restart the agent as it was started (RestartService).
-	Args []string `json:"args"`
-	Env  []string `json:"env,omitempty"`
-}
-
-// GatewayInfo is one running gateway.
-type GatewayInfo struct {
-	Name        string   `json:"name"`
-	Org         string   `json:"org"`
-	Address     string   `json:"address"`
-	URL         string   `json:"url"`
-	MeshAddress string   `json:"meshAddress,omitempty"`
-	Bin         string   `json:"bin"`
-	Args        []string `json:"args"`
-	Env         []string `json:"env,omitempty"`
-}
-
 // ErrServices marks services that could not be started.
 var ErrServices = errors.New("dct services")
 
@@ -92,122 +63,22 @@ var ErrServices = errors.New("dct services")
 // every agent serves and is registered on the ledger and every gateway
 // answers /healthz. Down stops them with the network.
 func StartServices(ctx context.Context, desc *Description, s Services) error {
-	log := s.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if s.ReadyTimeout <= 0 {
-		s.ReadyTimeout = 2 * time.Minute
-	}
+	s = s.withDefaults()
 	if s.AgentsPerOrg < 0 || s.AgentsPerOrg > desc.AgentsPerOrg {
 		return fmt.Errorf("%w: %d agents per organisation, the network has identities for %d", ErrServices, s.AgentsPerOrg, desc.AgentsPerOrg)
 	}
-	if s.LogLevel == "" {
-		s.LogLevel = "info"
-	}
-	var addrs []string
-	for j := range desc.Orgs {
-		for a := 0; a < s.AgentsPerOrg; a++ {
-			addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.AgentPort+10*j+a))
-		}
-	}
-	for g := 0; g < s.Gateways; g++ {
-		addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.GatewayPort+g))
-		if s.Mesh {
-			addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+100+g))
-		}
-	}
-	if s.Mesh {
-		for j := range desc.Orgs {
-			for a := 0; a < s.AgentsPerOrg; a++ {
-				addrs = append(addrs, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a))
-			}
-		}
-	}
-	if err := portsFree(addrs); err != nil {
+	if err := portsFree(s.addresses(desc)); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
 	defer cancel()
-	env := append(os.Environ(), s.Env...)
-	var ids, seeds []string
-	if s.Mesh {
-		for j := range desc.Orgs {
-			for a := 0; a < s.AgentsPerOrg; a++ {
-				seeds = append(seeds, fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a))
-			}
-		}
-	}
-	for j, org := range desc.Orgs {
-		short := strings.ToLower(org.Name)
-		for a := 0; a < s.AgentsPerOrg; a++ {
-			name := fmt.Sprintf("agent%d-%s", a, short)
-			ag := AgentInfo{
-				Name: name, NodeID: name, Org: org.MSPID,
-				Zone:    fmt.Sprintf("%s-%c", short, 'a'+a%2),
-				Address: fmt.Sprintf("%s:%d", desc.Host, s.AgentPort+10*j+a),
-				DataDir: filepath.Join(desc.RunDir, "agents", name),
-				Bin:     filepath.Join(s.BinDir, "dct-agent"),
-			}
-			ag.Args = append([]string{
-				"--network-dir", desc.RunDir, "--org", org.MSPID, "--name", fmt.Sprintf("agent%d", a),
-				"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
-				"--data-dir", ag.DataDir, "--log-level", s.LogLevel,
-			}, s.AgentArgs...)
-			if s.Mesh {
-				ag.MeshAddress = fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+10*j+a)
-				ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress)
-				if ag.MeshAddress != seeds[0] {
-					ag.Args = append(ag.Args, "--mesh-join", seeds[0])
-				}
-			}
-			if s.AgentArgsFor != nil {
-				ag.Args = append(ag.Args, s.AgentArgsFor(ag)...)
-			}
-			ag.Env = s.Env
-			if err := startProcess(desc.RunDir, log, process{name: name, bin: ag.Bin, args: ag.Args, env: env}); err != nil {
-				return err
-			}
-			desc.Agents = append(desc.Agents, ag)
-			ids = append(ids, ag.NodeID)
-		}
-	}
-	if err := desc.save(); err != nil {
+	if err := s.startAgents(desc); err != nil {
 		return err
 	}
-	for _, ag := range desc.Agents {
-		if err := desc.waitServing(ctx, ag.Name, func(ctx context.Context) error { return dialOnce(ctx, ag.Address) }); err != nil {
-			return err
-		}
+	if err := waitAgents(ctx, desc); err != nil {
+		return err
 	}
-	if len(ids) > 0 {
-		if err := waitRegistered(ctx, desc, ids); err != nil {
-			return err
-		}
-	}
-	for g := 0; g < s.Gateways; g++ {
-		org := desc.Orgs[g%len(desc.Orgs)]
-		gw := GatewayInfo{
-			Name: fmt.Sprintf("gateway%d", g), Org: org.MSPID,
-			Address: fmt.Sprintf("%s:%d", desc.Host, s.GatewayPort+g),
-			Bin:     filepath.Join(s.BinDir, "dct-gateway"),
-		}
-		gw.URL = "http://" + gw.Address
-		gw.Args = append([]string{"--network-dir", desc.RunDir, "--org", org.MSPID, "--listen", gw.Address, "--log-level", s.LogLevel}, s.GatewayArgs...)
-		if s.Mesh {
-			gw.MeshAddress = fmt.Sprintf("%s:%d", desc.Host, s.MeshPort+100+g)
-			gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-join", strings.Join(seeds, ","))
-		}
-		gw.Env = slices.Clone(s.Env)
-		if s.GatewayEnv != nil {
-			gw.Env = append(gw.Env, s.GatewayEnv(g)...)
-		}
-		if err := startProcess(desc.RunDir, log, process{name: gw.Name, bin: gw.Bin, args: gw.Args, env: append(os.Environ(), gw.Env...)}); err != nil {
-			return err
-		}
-		desc.Gateways = append(desc.Gateways, gw)
-	}
-	if err := desc.save(); err != nil {
+	if err := s.startGateways(desc); err != nil {
 		return err
 	}
 	for _, gw := range desc.Gateways {
@@ -216,6 +87,168 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 		}
 	}
 	return nil
+}
+
+// withDefaults fills the logger, ready timeout and log level.
+func (s Services) withDefaults() Services {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.ReadyTimeout <= 0 {
+		s.ReadyTimeout = 2 * time.Minute
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = "info"
+	}
+	return s
+}
+
+// agentAddr, agentMeshAddr, gatewayAddr and gatewayMeshAddr lay out the
+// services' ports: agent a of organisation j, gateway g.
+func (s Services) agentAddr(d *Description, j, a int) string {
+	return fmt.Sprintf("%s:%d", d.Host, s.AgentPort+10*j+a)
+}
+
+func (s Services) agentMeshAddr(d *Description, j, a int) string {
+	return fmt.Sprintf("%s:%d", d.Host, s.MeshPort+10*j+a)
+}
+
+func (s Services) gatewayAddr(d *Description, g int) string {
+	return fmt.Sprintf("%s:%d", d.Host, s.GatewayPort+g)
+}
+
+func (s Services) gatewayMeshAddr(d *Description, g int) string {
+	return fmt.Sprintf("%s:%d", d.Host, s.MeshPort+100+g)
+}
+
+// addresses are every address the services will listen on.
+func (s Services) addresses(d *Description) []string {
+	var addrs []string
+	for j := range d.Orgs {
+		for a := 0; a < s.AgentsPerOrg; a++ {
+			addrs = append(addrs, s.agentAddr(d, j, a))
+		}
+	}
+	for g := 0; g < s.Gateways; g++ {
+		addrs = append(addrs, s.gatewayAddr(d, g))
+		if s.Mesh {
+			addrs = append(addrs, s.gatewayMeshAddr(d, g))
+		}
+	}
+	if s.Mesh {
+		addrs = append(addrs, s.meshSeeds(d)...)
+	}
+	return addrs
+}
+
+// meshSeeds are the agents' gossip addresses (none without mesh): every
+// member joins through them.
+func (s Services) meshSeeds(d *Description) []string {
+	if !s.Mesh {
+		return nil
+	}
+	var seeds []string
+	for j := range d.Orgs {
+		for a := 0; a < s.AgentsPerOrg; a++ {
+			seeds = append(seeds, s.agentMeshAddr(d, j, a))
+		}
+	}
+	return seeds
+}
+
+// startAgents starts every organisation's agents and records them in
+// desc and its network.json.
+func (s Services) startAgents(desc *Description) error {
+	env := append(os.Environ(), s.Env...)
+	for j, org := range desc.Orgs {
+		for a := 0; a < s.AgentsPerOrg; a++ {
+			ag := s.agent(desc, j, a, org)
+			if err := startProcess(desc.RunDir, s.Logger, process{name: ag.Name, bin: ag.Bin, args: ag.Args, env: env}); err != nil {
+				return err
+			}
+			desc.Agents = append(desc.Agents, ag)
+		}
+	}
+	return desc.save()
+}
+
+// agent describes agent a of organisation j and its command line.
+func (s Services) agent(desc *Description, j, a int, org OrgInfo) AgentInfo {
+	short := strings.ToLower(org.Name)
+	name := fmt.Sprintf("agent%d-%s", a, short)
+	ag := AgentInfo{
+		Name: name, NodeID: name, Org: org.MSPID,
+		Zone:    fmt.Sprintf("%s-%c", short, 'a'+a%2),
+		Address: s.agentAddr(desc, j, a),
+		DataDir: filepath.Join(desc.RunDir, "agents", name),
+		Bin:     filepath.Join(s.BinDir, "dct-agent"),
+		Env:     s.Env,
+	}
+	ag.Args = append([]string{
+		"--network-dir", desc.RunDir, "--org", org.MSPID, "--name", fmt.Sprintf("agent%d", a),
+		"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
+		"--data-dir", ag.DataDir, "--log-level", s.LogLevel,
+	}, s.AgentArgs...)
+	if s.Mesh {
+		ag.MeshAddress = s.agentMeshAddr(desc, j, a)
+		ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress)
+		if seed := s.meshSeeds(desc)[0]; ag.MeshAddress != seed {
+			ag.Args = append(ag.Args, "--mesh-join", seed)
+		}
+	}
+	if s.AgentArgsFor != nil {
+		ag.Args = append(ag.Args, s.AgentArgsFor(ag)...)
+	}
+	return ag
+}
+
+// waitAgents waits until every agent of desc serves and is registered.
+func waitAgents(ctx context.Context, desc *Description) error {
+	var ids []string
+	for _, ag := range desc.Agents {
+		if err := desc.waitServing(ctx, ag.Name, func(ctx context.Context) error { return dialOnce(ctx, ag.Address) }); err != nil {
+			return err
+		}
+		ids = append(ids, ag.NodeID)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return waitRegistered(ctx, desc, ids)
+}
+
+// startGateways starts the gateways, gateway g acting for organisation g
+// mod len(Orgs), and records them in desc and its network.json.
+func (s Services) startGateways(desc *Description) error {
+	for g := 0; g < s.Gateways; g++ {
+		gw := s.gateway(desc, g)
+		if err := startProcess(desc.RunDir, s.Logger, process{name: gw.Name, bin: gw.Bin, args: gw.Args, env: append(os.Environ(), gw.Env...)}); err != nil {
+			return err
+		}
+		desc.Gateways = append(desc.Gateways, gw)
+	}
+	return desc.save()
+}
+
+// gateway describes gateway g and its command line.
+func (s Services) gateway(desc *Description, g int) GatewayInfo {
+	org := desc.Orgs[g%len(desc.Orgs)]
+	gw := GatewayInfo{
+		Name: fmt.Sprintf("gateway%d", g), Org: org.MSPID,
+		Address: s.gatewayAddr(desc, g),
+		Bin:     filepath.Join(s.BinDir, "dct-gateway"),
+	}
+	gw.URL = "http://" + gw.Address
+	gw.Args = append([]string{"--network-dir", desc.RunDir, "--org", org.MSPID, "--listen", gw.Address, "--log-level", s.LogLevel}, s.GatewayArgs...)
+	if s.Mesh {
+		gw.MeshAddress = s.gatewayMeshAddr(desc, g)
+		gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-join", strings.Join(s.meshSeeds(desc), ","))
+	}
+	gw.Env = slices.Clone(s.Env)
+	if s.GatewayEnv != nil {
+		gw.Env = append(gw.Env, s.GatewayEnv(g)...)
+	}
+	return gw
 }
 
 // waitServing polls ready until it succeeds, failing at once, with the end

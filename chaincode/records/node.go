@@ -45,10 +45,7 @@ type NodeInput struct {
 // Validate checks every field of the input. The error is an *Error with
 // CodeInvalid.
 func (in *NodeInput) Validate() error {
-	if in == nil {
-		return invalidf("node input is missing")
-	}
-	if err := ValidateNodeID(in.ID); err != nil {
+	if err := in.ValidateSettings(); err != nil {
 		return err
 	}
 	if in.Org != "" {
@@ -57,6 +54,21 @@ func (in *NodeInput) Validate() error {
 		}
 	}
 	if err := ValidateEndpoint(in.Endpoint); err != nil {
+		return err
+	}
+	return ValidatePublicKey(in.PublicKey)
+}
+
+// ValidateSettings checks the fields a node's operator configures: id,
+// zone, location, storage and bandwidth. Validate checks them too, with
+// the org, endpoint and public key, which are often known only once the
+// node runs; an edge agent checks its configuration with ValidateSettings
+// before it starts. The error is an *Error with CodeInvalid.
+func (in *NodeInput) ValidateSettings() error {
+	if in == nil {
+		return invalidf("node input is missing")
+	}
+	if err := ValidateNodeID(in.ID); err != nil {
 		return err
 	}
 	if err := matchField("zone", in.Zone, zoneRe, ZonePattern); err != nil {
@@ -74,7 +86,7 @@ func (in *NodeInput) Validate() error {
 	if in.BandwidthBps <= 0 {
 		return invalidf("bandwidthBps must be greater than 0, got %d", in.BandwidthBps)
 	}
-	return ValidatePublicKey(in.PublicKey)
+	return nil
 }
 
 // ValidatePublicKey checks that s is exactly one PEM "PUBLIC KEY" block

@@ -15,6 +15,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -171,6 +172,40 @@ func TestNodeInputValidate(t *testing.T) {
 			wantInvalid(t, err, tt.want)
 		})
 	}
+}
+
+// TestNodeInputValidateSettings: the operator's fields are checked without
+// an endpoint, org or key.
+func TestNodeInputValidateSettings(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*NodeInput)
+		want   string // "" means valid
+	}{
+		{"valid without endpoint and key", func(n *NodeInput) { n.Endpoint, n.PublicKey = "", "" }, ""},
+		{"upper id", func(n *NodeInput) { n.ID = "Edge" }, "must match"},
+		{"zone bad", func(n *NodeInput) { n.Zone = "eu west" }, "zone"},
+		{"latitude NaN", func(n *NodeInput) { n.Latitude = math.NaN() }, "latitude"},
+		{"longitude", func(n *NodeInput) { n.Longitude = 181 }, "longitude"},
+		{"storage zero", func(n *NodeInput) { n.StorageBytes = 0 }, "storageBytes"},
+		{"bandwidth zero", func(n *NodeInput) { n.BandwidthBps = 0 }, "bandwidthBps"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := validNodeInput(t)
+			tt.mutate(&in)
+			err := in.ValidateSettings()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			wantInvalid(t, err, tt.want)
+		})
+	}
+	var missing *NodeInput
+	wantInvalid(t, missing.ValidateSettings(), "missing")
 }
 
 func TestNodeValidate(t *testing.T) {

@@ -22,6 +22,8 @@ type PeerEndpoint struct {
 	// TLSCACertFile is the PEM file of the CA that issued the peer's TLS
 	// certificate.
 	TLSCACertFile string `json:"tlsCACertFile"`
+	// TLSCACertPEM is that CA itself; when set it wins over the file.
+	TLSCACertPEM []byte `json:"tlsCACertPem,omitempty"`
 	// ServerName overrides the TLS server name; empty means the host of
 	// Address.
 	ServerName string `json:"serverName,omitempty"`
@@ -33,13 +35,17 @@ func Dial(ctx context.Context, ep PeerEndpoint) (*grpc.ClientConn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	pemBytes, err := os.ReadFile(ep.TLSCACertFile)
-	if err != nil {
-		return nil, fmt.Errorf("read peer TLS CA: %w", err)
+	pemBytes, source := ep.TLSCACertPEM, "(inline PEM)"
+	if len(pemBytes) == 0 {
+		b, err := os.ReadFile(ep.TLSCACertFile)
+		if err != nil {
+			return nil, fmt.Errorf("read peer TLS CA: %w", err)
+		}
+		pemBytes, source = b, ep.TLSCACertFile
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pemBytes) {
-		return nil, fmt.Errorf("peer TLS CA %s: no certificate found", ep.TLSCACertFile)
+		return nil, fmt.Errorf("peer TLS CA %s: no certificate found", source)
 	}
 	tlsCfg := &tls.Config{RootCAs: pool, ServerName: ep.ServerName, MinVersion: tls.VersionTLS12}
 	conn, err := grpc.NewClient(ep.Address,

@@ -8,4 +8,11 @@
 // *records.Error values wrapped with %w, so callers test them with
 // errors.Is(err, records.ErrNotFound) and friends; transport failures wrap
 // ErrUnavailable and lost optimistic-concurrency races wrap ErrConflict.
+//
+// Services describe their peer and identity with Settings and connect with
+// Connect, the one way to a Client they own. Settings come from standard
+// Fabric material: LoadProfile reads a connection profile (JSON or YAML;
+// the peer's TLS CA inline or as a file, with the TLS server name
+// override) and MSPIdentity finds the certificate and key of an MSP
+// directory.
 package ledger

@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -12,9 +13,14 @@ import (
 // as. Gateways, agents and tools embed it in their configurations.
 type Settings struct {
 	// PeerAddress is the peer's Gateway endpoint host:port; PeerTLSCA the
-	// PEM CA of its TLS certificate.
-	PeerAddress string
-	PeerTLSCA   string
+	// PEM file of the CA of its TLS certificate, or PeerTLSCAPEM that CA
+	// itself (as a connection profile carries it inline; it wins over the
+	// file). PeerServerName overrides the TLS server name checked against
+	// the peer's certificate (empty: the host of PeerAddress).
+	PeerAddress    string
+	PeerTLSCA      string
+	PeerTLSCAPEM   []byte
+	PeerServerName string
 	// MSPID, CertFile and KeyPath are the client identity (KeyPath: a key
 	// file or an MSP keystore directory).
 	MSPID    string
@@ -33,13 +39,22 @@ func DefaultSettings() Settings {
 // ErrSettings marks incomplete or unusable Settings.
 var ErrSettings = errors.New("ledger settings")
 
-// FillFrom sets every empty field of s from o; set fields win.
+// FillFrom sets every empty field of s from o; set fields win. The peer
+// address and its server name go together, and so do the two forms of the
+// peer TLS CA: a set address keeps its (possibly empty) server name, a set
+// CA file or PEM keeps s's CA.
 func (s *Settings) FillFrom(o Settings) {
+	if s.PeerAddress == "" {
+		s.PeerAddress, s.PeerServerName = o.PeerAddress, o.PeerServerName
+	}
+	if s.PeerTLSCA == "" && len(s.PeerTLSCAPEM) == 0 {
+		s.PeerTLSCA, s.PeerTLSCAPEM = o.PeerTLSCA, o.PeerTLSCAPEM
+	}
 	for _, f := range []struct {
 		dst *string
 		src string
 	}{
-		{&s.PeerAddress, o.PeerAddress}, {&s.PeerTLSCA, o.PeerTLSCA}, {&s.MSPID, o.MSPID},
+		{&s.MSPID, o.MSPID},
 		{&s.CertFile, o.CertFile}, {&s.KeyPath, o.KeyPath}, {&s.Channel, o.Channel}, {&s.Chaincode, o.Chaincode},
 	} {
 		if *f.dst == "" {
@@ -56,7 +71,13 @@ func (s Settings) Validate() error {
 	if s.MSPID == "" || s.Channel == "" || s.Chaincode == "" {
 		return fmt.Errorf("%w: MSP id, channel and chaincode must be set", ErrSettings)
 	}
-	for name, f := range map[string]string{"peer TLS CA": s.PeerTLSCA, "certificate": s.CertFile, "key": s.KeyPath} {
+	files := map[string]string{"certificate": s.CertFile, "key": s.KeyPath}
+	if len(s.PeerTLSCAPEM) == 0 {
+		files["peer TLS CA"] = s.PeerTLSCA
+	} else if !x509.NewCertPool().AppendCertsFromPEM(s.PeerTLSCAPEM) {
+		return fmt.Errorf("%w: peer TLS CA: no PEM certificate found", ErrSettings)
+	}
+	for name, f := range files {
 		if f == "" {
 			return fmt.Errorf("%w: %s is not set", ErrSettings, name)
 		}
@@ -67,6 +88,11 @@ func (s Settings) Validate() error {
 	return nil
 }
 
+// PeerEndpoint is the peer Connect dials.
+func (s Settings) PeerEndpoint() PeerEndpoint {
+	return PeerEndpoint{Address: s.PeerAddress, TLSCACertFile: s.PeerTLSCA, TLSCACertPEM: s.PeerTLSCAPEM, ServerName: s.PeerServerName}
+}
+
 // Connect dials the peer and returns a Client acting as the identity. The
 // Client owns the connection: Close closes both.
 func Connect(ctx context.Context, s Settings, opts ...Option) (*Client, error) {
@@ -74,7 +100,7 @@ func Connect(ctx context.Context, s Settings, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSettings, err)
 	}
-	conn, err := Dial(ctx, PeerEndpoint{Address: s.PeerAddress, TLSCACertFile: s.PeerTLSCA})
+	conn, err := Dial(ctx, s.PeerEndpoint())
 	if err != nil {
 		return nil, err
 	}

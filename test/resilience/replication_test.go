@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +32,7 @@ func TestReplicationThree(t *testing.T) {
 	for _, a := range env.Agents {
 		seeds = append(seeds, a.MeshAddress)
 	}
-	cfg.MeshJoin = strings.Join(seeds, ",")
+	cfg.MeshJoin = seeds
 	cfg.Content.R, cfg.Content.CacheBytes, cfg.Repair = 3, 0, false
 	cfg.LogLevel = "warn"
 	addr := make(chan string, 1)

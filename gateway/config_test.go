@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/pkg/netdesc"
+	"github.com/dct-network/dct/pkg/settings"
+	"github.com/spf13/pflag"
+)
+
+func touch(t *testing.T, path string) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// parseFlags registers the settings, parses args with env as the
+// environment and applies it.
+func parseFlags(t *testing.T, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	c := DefaultConfig()
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	apply := c.RegisterFlags(fs, settings.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return c, apply()
+}
+
+// TestFlagsAndEnv starts from what test-network's StartServices passes.
+func TestFlagsAndEnv(t *testing.T) {
+	c, err := parseFlags(t, map[string]string{
+		"DCT_CACHE_BYTES": "0", "DCT_AGENT_TIMEOUT": "5s", "DCT_HEDGE": "false", "DCT_DEAD_AFTER": "4s",
+		"DCT_LISTEN": "127.0.0.1:1", "DCT_K": "6", "DCT_CONNECTION_PROFILE": "/etc/dct/connection-org1.json",
+	}, "--network-dir", "/run/net", "--org", "Org2MSP", "--listen", "127.0.0.1:8081", "--log-level", "debug",
+		"--mesh-listen", "127.0.0.1:7946", "--mesh-join", "127.0.0.1:7947,127.0.0.1:7948", "--msp-dir", "/etc/dct/msp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Content.CacheBytes != 0 || c.Content.AgentTimeout != 5*time.Second || c.Content.Hedge || c.DeadAfter != 4*time.Second ||
+		c.Listen != "127.0.0.1:8081" || c.Content.K != 6 || c.NetworkDir != "/run/net" || c.Org != "Org2MSP" ||
+		c.LogLevel != "debug" || c.MeshListen != "127.0.0.1:7946" ||
+		!reflect.DeepEqual(c.MeshJoin, []string{"127.0.0.1:7947", "127.0.0.1:7948"}) ||
+		c.ConnectionProfile != "/etc/dct/connection-org1.json" || c.MSPDir != "/etc/dct/msp" {
+		t.Fatalf("config %+v", c)
+	}
+}
+
+func TestMalformedEnv(t *testing.T) {
+	tests := []struct{ env, value, want string }{
+		{"DCT_REPAIR_INTERVAL", "5x", `DCT_REPAIR_INTERVAL="5x": want a duration such as 1.5s`},
+		{"DCT_HEDGE", "nope", `DCT_HEDGE="nope": want true or false`},
+		{"DCT_K", "four", `DCT_K="four": want an integer`},
+		{"DCT_CACHE_BYTES", "1GB", `DCT_CACHE_BYTES="1GB": want an integer`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.env, func(t *testing.T) {
+			_, err := parseFlags(t, map[string]string{tc.env: tc.value})
+			if !errors.Is(err, ErrConfig) || !errors.Is(err, settings.ErrMalformed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// writeNetwork writes a run directory's network.json for one organisation.
+func writeNetwork(t *testing.T) (run, userDir string) {
+	t.Helper()
+	run = t.TempDir()
+	base := filepath.Join(run, "crypto", "peerOrganizations", "org1.dct.test")
+	userDir = filepath.Join(base, "users", "User1@org1.dct.test")
+	desc := netdesc.Description{RunDir: run, Channel: "dct", Chaincode: "dct", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem"),
+		MasterKeyFile: filepath.Join(run, "master.key"),
+		Orgs: []netdesc.OrgInfo{{
+			Org: netdesc.Org{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, MSPDir: filepath.Join(base, "msp"),
+			UserCert:   filepath.Join(userDir, "msp", "signcerts", "User1@org1.dct.test-cert.pem"),
+			UserKeyDir: filepath.Join(userDir, "msp", "keystore"),
+			Peers:      []netdesc.PeerNode{{Name: "peer0.org1.dct.test", Address: "127.0.0.1:7051", TLSCACert: filepath.Join(base, "tlsca", "ca.pem")}},
+		}},
+	}
+	b, err := json.Marshal(desc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	touch(t, filepath.Join(run, netdesc.DescriptionFile))
+	if err := os.WriteFile(filepath.Join(run, netdesc.DescriptionFile), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return run, userDir
+}
+
+func TestResolve(t *testing.T) {
+	run, user := writeNetwork(t)
+	msp := filepath.Join(t.TempDir(), "msp")
+	cert, key := touch(t, filepath.Join(msp, "signcerts", "cert.pem")), touch(t, filepath.Join(msp, "keystore", "priv_sk"))
+	profile := filepath.Join(t.TempDir(), "connection-banka.json")
+	if err := os.WriteFile(profile, []byte(`{"client": {"organization": "BankA"},
+		"organizations": {"BankA": {"mspid": "BankAMSP", "peers": ["peer0.bank-a.example"]}},
+		"peers": {"peer0.bank-a.example": {"url": "grpcs://10.1.0.5:7051",
+			"tlsCACerts": {"pem": "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n"},
+			"grpcOptions": {"ssl-target-name-override": "peer0.bank-a.example"}}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		check  func(c Config) bool
+	}{
+		{"network dir: agent TLS is User1's client pair, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
+			return c.AgentCA == filepath.Join(run, "tls-ca-bundle.pem") && c.AgentClientCert == filepath.Join(user, "tls", "client.crt") &&
+				c.AgentClientKey == filepath.Join(user, "tls", "client.key") && c.MasterKeyFile == filepath.Join(run, "master.key") &&
+				c.MSPID == "Org1MSP" && c.PeerAddress == "127.0.0.1:7051"
+		}},
+		{"profile and MSP dir", func(c *Config) { c.ConnectionProfile, c.MSPDir = profile, msp }, func(c Config) bool {
+			return c.MSPID == "BankAMSP" && c.PeerAddress == "10.1.0.5:7051" && c.PeerServerName == "peer0.bank-a.example" &&
+				len(c.PeerTLSCAPEM) > 0 && c.CertFile == cert && c.KeyPath == key && c.Channel == "dct" && c.AgentCA == ""
+		}},
+		{"explicit agent TLS wins over network dir", func(c *Config) { c.NetworkDir, c.AgentCA = run, "/etc/ca.pem" }, func(c Config) bool {
+			return c.AgentCA == "/etc/ca.pem" && c.AgentClientCert == filepath.Join(user, "tls", "client.crt")
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.change(&c)
+			if err := c.Resolve(); err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("resolved %+v", c)
+			}
+		})
+	}
+	c := DefaultConfig()
+	c.ConnectionProfile = profile + ".gone"
+	if err := c.Resolve(); !errors.Is(err, ErrConfig) {
+		t.Fatalf("missing profile: %v", err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	valid := func(t *testing.T) Config {
+		dir := t.TempDir()
+		f := func(name string) string { return touch(t, filepath.Join(dir, name)) }
+		c := DefaultConfig()
+		c.PeerAddress, c.PeerTLSCA, c.MSPID, c.CertFile, c.KeyPath = "127.0.0.1:7051", f("peer-ca.pem"), "Org1MSP", f("cert.pem"), f("key.pem")
+		c.Channel, c.Chaincode = "dct", "dct"
+		c.AgentCA, c.AgentClientCert, c.AgentClientKey, c.MasterKeyFile = f("ca.pem"), f("client.crt"), f("client.key"), f("master.key")
+		return c
+	}
+	tests := []struct {
+		name   string
+		change func(c *Config)
+		want   string // "" = valid
+	}{
+		{"valid", func(c *Config) {}, ""},
+		{"valid with mesh", func(c *Config) { c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"127.0.0.1:7947"} }, ""},
+		{"valid without repair", func(c *Config) { c.Repair, c.RepairInterval = false, 0 }, ""},
+		{"listen", func(c *Config) { c.Listen = "8080" }, "listen address"},
+		{"no peer", func(c *Config) { c.PeerAddress = "" }, "--connection-profile"},
+		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},
+		{"no agent CA", func(c *Config) { c.AgentCA = "" }, "agent CA is not set"},
+		{"missing master key", func(c *Config) { c.MasterKeyFile += ".gone" }, "master key file"},
+		{"mesh join without listen", func(c *Config) { c.MeshJoin = []string{"127.0.0.1:7947"} }, "--mesh-listen"},
+		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "mesh listen address"},
+		{"repair interval", func(c *Config) { c.RepairInterval = 0 }, "repair interval"},
+		{"timeouts", func(c *Config) { c.RequestTimeout = 0 }, "timeouts"},
+		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := valid(t)
+			tc.change(&c)
+			err := c.Validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Validate: %v, want ErrConfig mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCommandRejectsMalformedEnv(t *testing.T) {
+	t.Setenv("DCT_REPAIR_INTERVAL", "5x")
+	cmd := NewCommand()
+	cmd.SetArgs(nil)
+	err := cmd.Execute()
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DCT_REPAIR_INTERVAL") {
+		t.Fatalf("Execute: %v", err)
+	}
+}
