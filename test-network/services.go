@@ -239,7 +239,8 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 		Bin:     filepath.Join(s.BinDir, "dct-gateway"),
 	}
 	gw.URL = "http://" + gw.Address
-	gw.Args = append([]string{"--network-dir", desc.RunDir, "--org", org.MSPID, "--listen", gw.Address, "--log-level", s.LogLevel}, s.GatewayArgs...)
+	gw.Args = append(gatewayIdentityArgs(desc, org), "--listen", gw.Address, "--log-level", s.LogLevel)
+	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {
 		gw.MeshAddress = s.gatewayMeshAddr(desc, g)
 		gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-join", strings.Join(s.meshSeeds(desc), ","))
@@ -437,3 +438,18 @@ func ServicePorts(basePort int) (agentPort, gatewayPort int) {
 // MeshPort returns the default first gossip port of a network with the
 // given base port (agents from there, gateways 100 further).
 func MeshPort(basePort int) int { return basePort + servicesBlock + 200 }
+
+// gatewayIdentityArgs configures a gateway the way a member deploys one on
+// an existing consortium: from the organisation's standard connection
+// profile and the MSP directory of its identity (not from network.json),
+// so that path is what the tests and the demo run.
+func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
+	tlsCert, tlsKey := org.UserTLS()
+	return []string{
+		"--connection-profile", org.ConnectionProfile,
+		"--msp-dir", filepath.Dir(filepath.Dir(org.UserCert)),
+		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
+		"--agent-ca", desc.TLSRootBundle, "--agent-client-cert", tlsCert, "--agent-client-key", tlsKey,
+		"--master-key-file", desc.MasterKeyFile,
+	}
+}
