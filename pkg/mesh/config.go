@@ -221,6 +221,12 @@ type Config struct {
 	// endpoint, its zone); the keys TagRole and TagNodeID are reserved.
 	Tags   map[string]string
 	Timing Timing
+	// Keys is the consortium's gossip keyring (see Keyring): every
+	// message is sealed with its primary key, and only messages sealed
+	// with one of its keys are accepted. Empty leaves gossip in plain
+	// text, which the DCT binaries refuse; it is for tests of the mesh
+	// alone.
+	Keys Keyring
 	// Logger receives the mesh's logs; serf's and memberlist's own lines
 	// are mapped to Debug (DEBUG, INFO) and Warn (WARN, ERR). Default:
 	// discard.
@@ -267,6 +273,11 @@ func (c Config) Validate() error {
 	}
 	if err := validateSeeds(c.Join); err != nil {
 		return bad("%v", err)
+	}
+	if len(c.Keys) > 0 {
+		if err := c.Keys.Validate(); err != nil {
+			return bad("%v", err)
+		}
 	}
 	size := 0
 	for k, v := range c.Tags {

@@ -56,8 +56,9 @@ type Mesh struct {
 	probes *probeWatch
 
 	closed    atomic.Bool
-	stop      chan struct{} // closed when shutting down starts
-	done      chan struct{} // closed once serf is shut down
+	stop      chan struct{}       // closed when shutting down starts
+	done      chan struct{}       // closed once serf is shut down
+	keyring   *memberlist.Keyring // nil without encryption
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
@@ -124,6 +125,17 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	mlc.DeadNodeReclaimTime = time.Nanosecond
 	watch := newProbeWatch()
 	mlc.DisableTcpPingsForNode = watch.probeFailed
+	if len(cfg.Keys) > 0 {
+		// Seal with the primary key, accept any key of the ring, and
+		// drop everything that is not sealed (GossipVerify*).
+		ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys.Primary())
+		if err != nil {
+			tr.Shutdown()
+			return nil, fmt.Errorf("%w: %v", ErrKeyring, err)
+		}
+		mlc.Keyring = ring
+		mlc.GossipVerifyIncoming, mlc.GossipVerifyOutgoing = true, true
+	}
 
 	tags := map[string]string{TagRole: string(cfg.Role)}
 	if cfg.NodeID != "" {
@@ -150,7 +162,7 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	watch.setSource(s)
 	local := s.LocalMember()
 	m := &Mesh{
-		cfg: cfg, log: log, serf: s, ml: s.Memberlist(), events: events, probes: watch,
+		cfg: cfg, log: log, serf: s, ml: s.Memberlist(), events: events, probes: watch, keyring: mlc.Keyring,
 		addr: net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port))),
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -160,7 +172,8 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 		m.wg.Add(1)
 		go m.keepJoined()
 	}
-	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", m.addr, "seeds", strings.Join(cfg.Join, ","))
+	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", m.addr, "seeds", strings.Join(cfg.Join, ","),
+		"encrypted", len(cfg.Keys) > 0)
 	return m, nil
 }
 
