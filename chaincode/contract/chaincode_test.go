@@ -109,9 +109,11 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Manifest", "Node", "Object"},
+		HistoryContractName:  {"Identity", "Manifest", "Node", "Object"},
+		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 	}
-	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true, "Object": true}
+	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
+		"Object": true, "Identity": true, "Whoami": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {

@@ -30,7 +30,7 @@ func NewHistoryContract() *HistoryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *HistoryContract) GetEvaluateTransactions() []string {
-	return []string{"Node", "Manifest", "Object"}
+	return []string{"Node", "Manifest", "Object", "Identity"}
 }
 
 // Node returns the history of a node record.
@@ -72,5 +72,16 @@ func (c *HistoryContract) Object(ctx contractapi.TransactionContextInterface, na
 		return nil, err
 	}
 	h, err := keyHistory(stub, key, describe("object", name))
+	return h, asRecordsError(err)
+}
+
+// Identity returns the history of the grant of certificate certHash of
+// organisation mspID: every grant and revocation.
+func (c *HistoryContract) Identity(ctx contractapi.TransactionContextInterface, mspID string, certHash string) ([]*records.HistoryEntry, error) {
+	key, err := records.IdentityKey(mspID, certHash)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(ctx.GetStub(), key, describe("identity", mspID, certHash))
 	return h, asRecordsError(err)
 }

@@ -83,3 +83,13 @@ func decodeStrict(data []byte, v any, what string) error {
 	}
 	return nil
 }
+
+// DecodeGrantInput decodes caller JSON into a GrantInput, refusing unknown
+// fields and trailing data. Validate it with GrantInput.Validate.
+func DecodeGrantInput(data []byte) (*GrantInput, error) {
+	var in GrantInput
+	if err := decodeStrict(data, &in, "grant"); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}

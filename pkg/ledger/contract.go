@@ -169,3 +169,43 @@ func (c *Client) ObjectHistory(ctx context.Context, name string) ([]*records.His
 func (c *Client) Object(ctx context.Context, name string) (*records.Object, error) {
 	return query[*records.Object](ctx, c, "manifest:Object", name)
 }
+
+// GrantIdentity gives a member certificate of the caller's organisation
+// roles (replacing any it had); the caller must be one of its admins.
+func (c *Client) GrantIdentity(ctx context.Context, in records.GrantInput) (*records.Identity, error) {
+	arg, err := marshalArg("identity:Grant", in)
+	if err != nil {
+		return nil, err
+	}
+	id, _, err := invoke[*records.Identity](ctx, c, "identity:Grant", arg)
+	return id, err
+}
+
+// RevokeIdentity removes every role of a certificate (by its hash) of the
+// caller's organisation; the caller must be one of its admins.
+func (c *Client) RevokeIdentity(ctx context.Context, certHash string) (*records.Identity, error) {
+	id, _, err := invoke[*records.Identity](ctx, c, "identity:Revoke", certHash)
+	return id, err
+}
+
+// GetIdentity reads the grant of a certificate of an organisation.
+func (c *Client) GetIdentity(ctx context.Context, mspID, certHash string) (*records.Identity, error) {
+	return query[*records.Identity](ctx, c, "identity:Get", mspID, certHash)
+}
+
+// ListIdentities reads every grant.
+func (c *Client) ListIdentities(ctx context.Context) ([]*records.Identity, error) {
+	return query[[]*records.Identity](ctx, c, "identity:List")
+}
+
+// Whoami returns the client's identity as the chaincode sees it: its
+// organisation, certificate hash and roles.
+func (c *Client) Whoami(ctx context.Context) (*records.Caller, error) {
+	return query[*records.Caller](ctx, c, "identity:Whoami")
+}
+
+// IdentityHistory is every grant and revocation of a certificate's roles,
+// oldest first.
+func (c *Client) IdentityHistory(ctx context.Context, mspID, certHash string) ([]*records.HistoryEntry, error) {
+	return query[[]*records.HistoryEntry](ctx, c, "history:Identity", mspID, certHash)
+}

@@ -108,11 +108,26 @@ func allAddresses(d *testnetwork.Description) []string {
 // client identity. The connection and client close with the test.
 func orgClient(t *testing.T, desc *testnetwork.Description, i int) *ledger.Client {
 	t.Helper()
-	org := desc.Orgs[i]
-	signer, err := org.UserSigner()
+	signer, err := desc.Orgs[i].UserSigner()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clientAs(t, desc, i, signer)
+}
+
+// adminClient is orgClient for the organisation's admin identity.
+func adminClient(t *testing.T, desc *testnetwork.Description, i int) *ledger.Client {
+	t.Helper()
+	signer, err := desc.Orgs[i].AdminSigner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientAs(t, desc, i, signer)
+}
+
+func clientAs(t *testing.T, desc *testnetwork.Description, i int, signer ledger.Signer) *ledger.Client {
+	t.Helper()
+	org := desc.Orgs[i]
 	conn, err := ledger.Dial(context.Background(), org.PeerEndpoint())
 	if err != nil {
 		t.Fatal(err)

@@ -17,10 +17,13 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Identity is a fake cid.ClientIdentity with a configurable MSP ID.
+// Identity is a fake cid.ClientIdentity with a configurable MSP ID and
+// certificate.
 type Identity struct {
 	// MSPID is returned by GetMSPID.
 	MSPID string
+	// Cert is returned by GetX509Certificate (nil: no certificate).
+	Cert *x509.Certificate
 	// Err, when set, is returned by every method.
 	Err error
 }
@@ -58,10 +61,41 @@ func (i *Identity) AssertAttributeValue(name, _ string) error {
 	return errors.New("attribute '" + name + "' was not found")
 }
 
-// GetX509Certificate implements cid.ClientIdentity; the fake has no
-// certificate.
+// GetX509Certificate implements cid.ClientIdentity.
 func (i *Identity) GetX509Certificate() (*x509.Certificate, error) {
-	return nil, i.Err
+	if i.Err != nil {
+		return nil, i.Err
+	}
+	return i.Cert, nil
+}
+
+// NewCert returns a self-signed certificate of a member of mspID named cn
+// with the organisational units ous (Fabric NodeOUs: "admin", "client",
+// "peer"), and its PEM encoding.
+func NewCert(mspID, cn string, ous ...string) (*x509.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, "", err
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		return nil, "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: cn, Organization: []string{mspID}, OrganizationalUnit: ous},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, "", err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, "", err
+	}
+	return cert, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
 }
 
 // Context is a fake transaction context, satisfying

@@ -1,6 +1,7 @@
 package fakes
 
 import (
+	"crypto/x509"
 	"fmt"
 	"maps"
 	"slices"
@@ -53,6 +54,11 @@ func (l *Ledger) NewStub() *Stub {
 // NewContext starts a transaction submitted by a client of mspID.
 func (l *Ledger) NewContext(mspID string) *Context {
 	return &Context{Stub: l.NewStub(), Identity: &Identity{MSPID: mspID}}
+}
+
+// NewContextAs starts a transaction of the member of mspID holding cert.
+func (l *Ledger) NewContextAs(mspID string, cert *x509.Certificate) *Context {
+	return &Context{Stub: l.NewStub(), Identity: &Identity{MSPID: mspID, Cert: cert}}
 }
 
 // Get returns the committed value of key.
