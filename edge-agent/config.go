@@ -7,12 +7,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/serviceconfig"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -125,13 +124,13 @@ var ErrConfig = errors.New("invalid agent config")
 // organisation's agent Name, and the node id and data directory defaults;
 // explicit settings win.
 func (c *Config) Resolve() error {
+	c.Ledger.NetworkIdentity = func(org netdesc.OrgInfo) (netdesc.Identity, error) {
+		return org.NodeIdentity(c.Name)
+	}
 	desc, org, err := c.Ledger.Resolve()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	// The node id names the organisation: its configtx name on a test
-	// network, else its MSP id.
-	orgName := c.MSPID
 	if desc != nil {
 		set := func(p *string, v string) {
 			if *p == "" {
@@ -142,25 +141,18 @@ func (c *Config) Resolve() error {
 		set(&c.ClientCA, desc.TLSRootBundle)
 		set(&c.TLSCert, cert)
 		set(&c.TLSKey, key)
-		orgName = org.Name
 	}
+	// Node ids live in the operator organisation's namespace.
 	if c.NodeID == "" && c.Name != "" {
 		c.NodeID = c.Name
-		if orgName != "" {
-			c.NodeID += "-" + idPart(orgName)
+		if c.MSPID != "" {
+			c.NodeID += "-" + records.OrgSlug(c.MSPID)
 		}
 	}
 	if c.DataDir == "" && c.NetworkDir != "" && c.NodeID != "" {
 		c.DataDir = filepath.Join(c.NetworkDir, "agents", c.NodeID)
 	}
 	return nil
-}
-
-var nonIDChars = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// idPart turns an organisation name into node-id characters.
-func idPart(s string) string {
-	return strings.Trim(nonIDChars.ReplaceAllString(strings.ToLower(s), "-"), "-")
 }
 
 // Validate checks the configuration (after Resolve).

@@ -3,6 +3,7 @@ package edgeagent
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -120,12 +121,17 @@ func writeNetwork(t *testing.T) string {
 	desc := netdesc.Description{RunDir: run, Channel: "chan1", Chaincode: "cc1", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem")}
 	for i, o := range []netdesc.Org{{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, {Name: "Org2", MSPID: "Org2MSP", Domain: "org2.dct.test"}} {
 		base := filepath.Join(run, "crypto", "peerOrganizations", o.Domain)
-		user := "User1@" + o.Domain
+		var ids []netdesc.Identity
+		for i, host := range []string{"agent0", "agent1"} {
+			name := fmt.Sprintf("User%d@%s", 4+i, o.Domain)
+			dir := filepath.Join(base, "users", name, "msp")
+			ids = append(ids, netdesc.Identity{Role: netdesc.RoleNode, Name: name, Host: host, MSPDir: dir,
+				Cert: filepath.Join(dir, "signcerts", name+"-cert.pem"), KeyDir: filepath.Join(dir, "keystore")})
+		}
 		desc.Orgs = append(desc.Orgs, netdesc.OrgInfo{
 			Org:        o,
 			MSPDir:     filepath.Join(base, "msp"),
-			UserCert:   filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem"),
-			UserKeyDir: filepath.Join(base, "users", user, "msp", "keystore"),
+			Identities: ids,
 			Peers: []netdesc.PeerNode{{
 				Name: "peer0." + o.Domain, Address: "127.0.0.1:" + []string{"7051", "8051"}[i],
 				TLSCACert: filepath.Join(base, "tlsca", "tlsca."+o.Domain+"-cert.pem"),
@@ -159,8 +165,8 @@ func TestResolveFromNetworkDir(t *testing.T) {
 			}
 			want.Settings = ledger.Settings{
 				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
-				MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "signcerts", "User1@org2.dct.test-cert.pem"),
-				KeyPath: filepath.Join(org2, "users", "User1@org2.dct.test", "msp", "keystore"),
+				MSPID: "Org2MSP", CertFile: filepath.Join(org2, "users", "User5@org2.dct.test", "msp", "signcerts", "User5@org2.dct.test-cert.pem"),
+				KeyPath: filepath.Join(org2, "users", "User5@org2.dct.test", "msp", "keystore"),
 				Channel: "chan1", Chaincode: "cc1",
 			}
 			got := Config{ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID, DataDir: c.DataDir}
@@ -196,6 +202,7 @@ func TestResolveFromNetworkDir(t *testing.T) {
 	}
 	for name, change := range map[string]func(c *Config){
 		"unknown org":         func(c *Config) { c.Org = "Org9MSP" },
+		"unknown agent host":  func(c *Config) { c.Name = "agent7" },
 		"missing network dir": func(c *Config) { c.NetworkDir = filepath.Join(run, "nope") },
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -212,7 +219,8 @@ func TestResolveFromNetworkDir(t *testing.T) {
 func TestResolveWithoutNetworkDir(t *testing.T) {
 	tests := []struct{ name, msp, want string }{
 		{"agent1", "", "agent1"},
-		{"agent1", "Org_1.MSP", "agent1-org-1-msp"},
+		{"agent1", "Org_1.MSP", "agent1-org-1"},
+		{"edge1", "BankAMSP", "edge1-banka"},
 	}
 	for _, tc := range tests {
 		c := DefaultConfig()
@@ -284,7 +292,7 @@ func TestResolveFromProfile(t *testing.T) {
 	}
 	want := ledger.Settings{PeerAddress: "10.1.0.5:7051", PeerTLSCA: ca, MSPID: "BankAMSP", CertFile: cert, KeyPath: key,
 		Channel: ledger.DefaultChannel, Chaincode: ledger.DefaultChaincode}
-	if !reflect.DeepEqual(c.Settings, want) || c.NodeID != "edge1-bankamsp" || c.DataDir != "" || c.TLSCert != "" {
+	if !reflect.DeepEqual(c.Settings, want) || c.NodeID != "edge1-banka" || c.DataDir != "" || c.TLSCert != "" {
 		t.Fatalf("resolved %+v", c)
 	}
 

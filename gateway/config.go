@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/serviceconfig"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -137,6 +138,9 @@ var ErrConfig = errors.New("invalid gateway config")
 // directory and NetworkDir) and, with NetworkDir, the agent TLS material
 // and master key of its organisation; explicit settings win.
 func (c *Config) Resolve() error {
+	c.Ledger.NetworkIdentity = func(org netdesc.OrgInfo) (netdesc.Identity, error) {
+		return org.Identity(netdesc.RoleGateway)
+	}
 	desc, org, err := c.Ledger.Resolve()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -149,10 +153,13 @@ func (c *Config) Resolve() error {
 			*p = v
 		}
 	}
-	cert, key := org.UserTLS()
+	id, err := org.Identity(netdesc.RoleGateway)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	set(&c.AgentCA, desc.TLSRootBundle)
-	set(&c.AgentClientCert, cert)
-	set(&c.AgentClientKey, key)
+	set(&c.AgentClientCert, id.TLSCert)
+	set(&c.AgentClientKey, id.TLSKey)
 	set(&c.MasterKeyFile, desc.MasterKeyFile)
 	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))
 	return nil

@@ -75,19 +75,24 @@ func TestMalformedEnv(t *testing.T) {
 	}
 }
 
-// writeNetwork writes a run directory's network.json for one organisation.
+// writeNetwork writes a run directory's network.json for one organisation,
+// whose gateway identity is User2 (userDir).
 func writeNetwork(t *testing.T) (run, userDir string) {
 	t.Helper()
 	run = t.TempDir()
 	base := filepath.Join(run, "crypto", "peerOrganizations", "org1.dct.test")
-	userDir = filepath.Join(base, "users", "User1@org1.dct.test")
+	userDir = filepath.Join(base, "users", "User2@org1.dct.test")
 	desc := netdesc.Description{RunDir: run, Channel: "dct", Chaincode: "dct", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem"),
 		MasterKeyFile: filepath.Join(run, "master.key"),
 		Orgs: []netdesc.OrgInfo{{
 			Org: netdesc.Org{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, MSPDir: filepath.Join(base, "msp"),
-			UserCert:   filepath.Join(userDir, "msp", "signcerts", "User1@org1.dct.test-cert.pem"),
-			UserKeyDir: filepath.Join(userDir, "msp", "keystore"),
-			Peers:      []netdesc.PeerNode{{Name: "peer0.org1.dct.test", Address: "127.0.0.1:7051", TLSCACert: filepath.Join(base, "tlsca", "ca.pem")}},
+			Identities: []netdesc.Identity{{
+				Role: netdesc.RoleGateway, Name: "User2@org1.dct.test", MSPDir: filepath.Join(userDir, "msp"),
+				Cert:   filepath.Join(userDir, "msp", "signcerts", "User2@org1.dct.test-cert.pem"),
+				KeyDir: filepath.Join(userDir, "msp", "keystore"), TLSCert: filepath.Join(userDir, "tls", "client.crt"),
+				TLSKey: filepath.Join(userDir, "tls", "client.key"),
+			}},
+			Peers: []netdesc.PeerNode{{Name: "peer0.org1.dct.test", Address: "127.0.0.1:7051", TLSCACert: filepath.Join(base, "tlsca", "ca.pem")}},
 		}},
 	}
 	b, err := json.Marshal(desc)
@@ -118,10 +123,11 @@ func TestResolve(t *testing.T) {
 		change func(c *Config)
 		check  func(c Config) bool
 	}{
-		{"network dir: agent TLS is User1's client pair, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
+		{"network dir: the gateway identity, its TLS client pair, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
 			return c.AgentCA == filepath.Join(run, "tls-ca-bundle.pem") && c.AgentClientCert == filepath.Join(user, "tls", "client.crt") &&
 				c.AgentClientKey == filepath.Join(user, "tls", "client.key") && c.MasterKeyFile == filepath.Join(run, "master.key") &&
-				c.MSPID == "Org1MSP" && c.PeerAddress == "127.0.0.1:7051"
+				c.MSPID == "Org1MSP" && c.PeerAddress == "127.0.0.1:7051" &&
+				c.CertFile == filepath.Join(user, "msp", "signcerts", "User2@org1.dct.test-cert.pem")
 		}},
 		{"profile and MSP dir", func(c *Config) { c.ConnectionProfile, c.MSPDir = profile, msp }, func(c Config) bool {
 			return c.MSPID == "BankAMSP" && c.PeerAddress == "10.1.0.5:7051" && c.PeerServerName == "peer0.bank-a.example" &&

@@ -132,9 +132,9 @@ func (c *cli) up(ctx context.Context, o *upOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s)\n",
+	fmt.Fprintf(c.stdout, "network up in %s (crypto+genesis %s, nodes %s, channel %s, chaincode %s, endorsement ready %s, roles %s)\n",
 		tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
-		tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+		tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond), tm.Roles.Round(time.Millisecond))
 	if o.svc.AgentsPerOrg > 0 || o.svc.Gateways > 0 {
 		if err := c.startServices(ctx, desc, cfg, o); err != nil {
 			return err

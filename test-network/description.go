@@ -9,6 +9,14 @@ import (
 // DescriptionFile is the name of the file Up writes in the run directory.
 const DescriptionFile = netdesc.DescriptionFile
 
+// Identity roles (netdesc).
+const (
+	RolePublisher = netdesc.RolePublisher
+	RoleGateway   = netdesc.RoleGateway
+	RoleAuditor   = netdesc.RoleAuditor
+	RoleNode      = netdesc.RoleNode
+)
+
 // The parts of a network description (package netdesc, which production
 // code reads without linking this launcher).
 type (
@@ -18,6 +26,7 @@ type (
 	OrdererNode = netdesc.OrdererNode
 	AgentInfo   = netdesc.AgentInfo
 	GatewayInfo = netdesc.GatewayInfo
+	Identity    = netdesc.Identity
 )
 
 // Description says where everything of a running network is (see

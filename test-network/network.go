@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/network"
 	"github.com/dct-network/dct/network/builder"
 	"github.com/dct-network/dct/pkg/ledger"
@@ -33,6 +34,7 @@ type Timings struct {
 	Channel   time.Duration `json:"channel"`
 	Chaincode time.Duration `json:"chaincode"`
 	Ready     time.Duration `json:"ready"`
+	Roles     time.Duration `json:"roles"`
 	Total     time.Duration `json:"total"`
 }
 
@@ -111,6 +113,10 @@ func (n *Network) up(ctx context.Context, tm *Timings) error {
 		return err
 	}
 	mark(&tm.Ready, "endorsement ready")
+	if err := n.grantRoles(ctx); err != nil {
+		return err
+	}
+	mark(&tm.Roles, "roles granted")
 	if err := n.writeConnectionProfiles(); err != nil {
 		return err
 	}
@@ -221,6 +227,7 @@ func (n *Network) describe() *Description {
 		user := "User1@" + org.Domain
 		info.UserCert = filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem")
 		info.UserKeyDir = filepath.Join(base, "users", user, "msp", "keystore")
+		info.Identities = n.identities(org, base)
 		listen, cc, ops := c.peerPorts(j)
 		name := "peer0." + org.Domain
 		info.Peers = []PeerNode{{
@@ -247,6 +254,43 @@ func orgInfo(org Org, base string) OrgInfo {
 		AdminTLSCert: filepath.Join(base, "users", admin, "tls", "client.crt"),
 		AdminTLSKey:  filepath.Join(base, "users", admin, "tls", "client.key"),
 	}
+}
+
+// roleUsers are the user identities with an organisation-wide role: User1
+// publishes, User2 is the gateways' identity, User3 audits.
+const roleUsers = 3
+
+// identities lists an organisation's identities and their roles: the
+// roleUsers, then one node identity per agent host (User4 for agent0, …),
+// bound to its node id. Node identities are client identities (NodeOU
+// "client"), since the channel's Writers policy admits clients and admins
+// only; an agent's TLS server pair is its host's (peers/agentN).
+func (n *Network) identities(org Org, base string) []Identity {
+	user := func(i int, role string) Identity {
+		name := fmt.Sprintf("User%d@%s", i, org.Domain)
+		dir := filepath.Join(base, "users", name)
+		return Identity{
+			Role: role, Name: name, MSPDir: filepath.Join(dir, "msp"),
+			Cert:    filepath.Join(dir, "msp", "signcerts", name+"-cert.pem"),
+			KeyDir:  filepath.Join(dir, "msp", "keystore"),
+			TLSCert: filepath.Join(dir, "tls", "client.crt"), TLSKey: filepath.Join(dir, "tls", "client.key"),
+		}
+	}
+	ids := []Identity{user(1, RolePublisher), user(2, RoleGateway), user(3, RoleAuditor)}
+	for i, host := range n.agentHosts() {
+		id := user(roleUsers+1+i, RoleNode)
+		id.Host, id.NodeID = host, AgentNodeID(host, org)
+		tls := filepath.Join(base, "peers", host+"."+org.Domain, "tls")
+		id.TLSCert, id.TLSKey = filepath.Join(tls, "server.crt"), filepath.Join(tls, "server.key")
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// AgentNodeID is the node id of an organisation's agent host: the host
+// name in the organisation's node-id namespace (records.OrgSlug).
+func AgentNodeID(host string, org Org) string {
+	return host + "-" + records.OrgSlug(org.MSPID)
 }
 
 // agentHosts are the cryptogen host names of each organisation's edge agents.
@@ -287,6 +331,7 @@ func (n *Network) generateCrypto(ctx context.Context) error {
 	}
 	cfgYAML, err := network.Render(network.CryptoConfig, map[string]any{
 		"Orderer": n.cfg.OrdererOrg, "Orderers": orderers, "Orgs": n.cfg.Orgs, "Agents": n.agentHosts(),
+		"Users": roleUsers + n.cfg.AgentsPerOrg,
 	})
 	if err != nil {
 		return err
@@ -620,6 +665,40 @@ func (n *Network) deployChaincode(ctx context.Context) error {
 
 // waitEndorsable waits until every organisation's gateway can get a proposal
 // endorsed by all organisations (gossip and service discovery have converged).
+// grantRoles has each organisation's admin grant its identities their
+// roles on the ledger (identity:Grant), all organisations at once.
+func (n *Network) grantRoles(ctx context.Context) error {
+	return parallel(len(n.desc.Orgs), func(i int) error {
+		org := n.desc.Orgs[i]
+		signer, err := org.AdminSigner()
+		if err != nil {
+			return err
+		}
+		conn, err := ledger.Dial(ctx, org.PeerEndpoint())
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cl, err := ledger.New(conn, signer, ledger.WithChannel(n.cfg.Channel), ledger.WithChaincode(n.cfg.ChaincodeName))
+		if err != nil {
+			return err
+		}
+		defer cl.Close()
+		return parallel(len(org.Identities), func(j int) error {
+			id := org.Identities[j]
+			certPEM, err := os.ReadFile(id.Cert)
+			if err != nil {
+				return err
+			}
+			in := records.GrantInput{Certificate: string(certPEM), Roles: []records.Role{records.Role(id.Role)}, NodeID: id.NodeID}
+			if _, err := cl.GrantIdentity(ctx, in); err != nil {
+				return fmt.Errorf("grant %s to %s: %w", id.Role, id.Name, err)
+			}
+			return nil
+		})
+	})
+}
+
 func (n *Network) waitEndorsable(ctx context.Context) error {
 	return parallel(len(n.desc.Orgs), func(i int) error {
 		org := n.desc.Orgs[i]

@@ -175,7 +175,8 @@ func (s Services) startAgents(desc *Description) error {
 // agent describes agent a of organisation j and its command line.
 func (s Services) agent(desc *Description, j, a int, org OrgInfo) AgentInfo {
 	short := strings.ToLower(org.Name)
-	name := fmt.Sprintf("agent%d-%s", a, short)
+	host := fmt.Sprintf("agent%d", a)
+	name := AgentNodeID(host, org.Org)
 	ag := AgentInfo{
 		Name: name, NodeID: name, Org: org.MSPID,
 		Zone:    fmt.Sprintf("%s-%c", short, 'a'+a%2),
@@ -184,11 +185,10 @@ func (s Services) agent(desc *Description, j, a int, org OrgInfo) AgentInfo {
 		Bin:     filepath.Join(s.BinDir, "dct-agent"),
 		Env:     s.Env,
 	}
-	ag.Args = append([]string{
-		"--network-dir", desc.RunDir, "--org", org.MSPID, "--name", fmt.Sprintf("agent%d", a),
+	ag.Args = append(agentIdentityArgs(desc, org, host), "--name", host,
 		"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
-		"--data-dir", ag.DataDir, "--log-level", s.LogLevel,
-	}, s.AgentArgs...)
+		"--data-dir", ag.DataDir, "--log-level", s.LogLevel)
+	ag.Args = append(ag.Args, s.AgentArgs...)
 	if s.Mesh {
 		ag.MeshAddress = s.agentMeshAddr(desc, j, a)
 		ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress)
@@ -441,15 +441,26 @@ func MeshPort(basePort int) int { return basePort + servicesBlock + 200 }
 
 // gatewayIdentityArgs configures a gateway the way a member deploys one on
 // an existing consortium: from the organisation's standard connection
-// profile and the MSP directory of its identity (not from network.json),
-// so that path is what the tests and the demo run.
+// profile and the MSP directory of its gateway identity (not from
+// network.json), so that path is what the tests and the demo run.
 func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
-	tlsCert, tlsKey := org.UserTLS()
+	id, _ := org.Identity(RoleGateway) // every organisation of Up has one
 	return []string{
-		"--connection-profile", org.ConnectionProfile,
-		"--msp-dir", filepath.Dir(filepath.Dir(org.UserCert)),
+		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
 		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
-		"--agent-ca", desc.TLSRootBundle, "--agent-client-cert", tlsCert, "--agent-client-key", tlsKey,
+		"--agent-ca", desc.TLSRootBundle, "--agent-client-cert", id.TLSCert, "--agent-client-key", id.TLSKey,
 		"--master-key-file", desc.MasterKeyFile,
+	}
+}
+
+// agentIdentityArgs configures an agent from the connection profile and
+// its own node identity (an agent never holds the organisation's client
+// identities), with its TLS server pair.
+func agentIdentityArgs(desc *Description, org OrgInfo, host string) []string {
+	id, _ := org.NodeIdentity(host) // Up made one per agent host
+	return []string{
+		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
+		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
+		"--tls-cert", id.TLSCert, "--tls-key", id.TLSKey, "--client-ca", desc.TLSRootBundle,
 	}
 }

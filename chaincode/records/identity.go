@@ -201,3 +201,40 @@ func (c *Caller) String() string {
 	}
 	return c.Subject + " of " + c.MSPID
 }
+
+// OrgSlug is the node-id suffix of an organisation: its MSP id in lower
+// case, runs of other characters than letters and digits turned into one
+// "-", and a trailing "msp" dropped ("Org1MSP" → "org1", "bank-a.msp" →
+// "bank-a"). Node ids are namespaced by it: an organisation registers only
+// ids that end with "-" + OrgSlug(its MSP id), so that no member can
+// register, and so squat, an id another member's nodes will use.
+func OrgSlug(mspID string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(mspID) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	s := b.String()
+	if t := strings.TrimRight(strings.TrimSuffix(s, "msp"), "-"); t != "" {
+		s = t
+	}
+	return s
+}
+
+// CheckNodeNamespace reports (CodeForbidden) a node id outside the
+// namespace of organisation mspID (see OrgSlug).
+func CheckNodeNamespace(id, mspID string) error {
+	suffix := "-" + OrgSlug(mspID)
+	if !strings.HasSuffix(id, suffix) || len(id) == len(suffix) {
+		return Errorf(CodeForbidden, "node id %s is outside the namespace of %s: its node ids end with %q", quote(id), mspID, suffix)
+	}
+	return nil
+}

@@ -62,6 +62,9 @@ type OrgInfo struct {
 	AdminTLSKey  string `json:"adminTlsKey"`
 	UserCert     string `json:"userCert,omitempty"`
 	UserKeyDir   string `json:"userKeyDir,omitempty"`
+	// Identities are the organisation's enrolled identities with the DCT
+	// role its admin granted each (see Identity).
+	Identities []Identity `json:"identities,omitempty"`
 	// ConnectionProfile is the standard Fabric connection profile (JSON).
 	ConnectionProfile string     `json:"connectionProfile,omitempty"`
 	Peers             []PeerNode `json:"peers,omitempty"`
@@ -172,6 +175,62 @@ func (d *Description) ClientSettings(mspID string) (ledger.Settings, OrgInfo, er
 		s.PeerAddress, s.PeerTLSCA = o.Peers[0].Address, o.Peers[0].TLSCACert
 	}
 	return s, o, nil
+}
+
+// Identity roles of the test network (the chaincode's records.Role names).
+const (
+	RolePublisher = "publisher"
+	RoleGateway   = "gateway"
+	RoleAuditor   = "auditor"
+	RoleNode      = "node"
+)
+
+// Identity is one enrolled identity of an organisation: its MSP directory
+// and TLS pair as cryptogen wrote them, and the role the organisation's
+// admin granted it on the ledger (NodeID binds a node identity to its
+// node).
+type Identity struct {
+	Role string `json:"role"`
+	// Name is the cryptogen name, e.g. User2@org1.dct.test.
+	Name string `json:"name"`
+	// Host is a node identity's agent host (agent0, agent1, …).
+	Host   string `json:"host,omitempty"`
+	MSPDir string `json:"mspDir"`
+	// Cert is the signing certificate (in MSPDir/signcerts), KeyDir the
+	// keystore holding its key.
+	Cert   string `json:"cert"`
+	KeyDir string `json:"keyDir"`
+	// TLSCert and TLSKey are the identity's TLS pair (a client pair for
+	// users, the server pair for agents).
+	TLSCert string `json:"tlsCert"`
+	TLSKey  string `json:"tlsKey"`
+	NodeID  string `json:"nodeId,omitempty"`
+}
+
+// Signer loads the identity as a signer of organisation mspID.
+func (i Identity) Signer(mspID string) (ledger.Signer, error) {
+	return ledger.LoadSigner(mspID, i.Cert, i.KeyDir)
+}
+
+// Identity returns the organisation's first identity with role.
+func (o OrgInfo) Identity(role string) (Identity, error) {
+	for _, id := range o.Identities {
+		if id.Role == role {
+			return id, nil
+		}
+	}
+	return Identity{}, fmt.Errorf("organisation %s has no %s identity", o.MSPID, role)
+}
+
+// NodeIdentity returns the identity of the organisation's agent host
+// (agent0, agent1, …).
+func (o OrgInfo) NodeIdentity(host string) (Identity, error) {
+	for _, id := range o.Identities {
+		if id.Role == RoleNode && id.Host == host {
+			return id, nil
+		}
+	}
+	return Identity{}, fmt.Errorf("organisation %s has no node identity for %s", o.MSPID, host)
 }
 
 // PeerEndpoint is the Gateway endpoint of the organisation's first peer.

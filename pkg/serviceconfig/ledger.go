@@ -25,6 +25,10 @@ type Ledger struct {
 	// empty: the first).
 	NetworkDir string
 	Org        string
+	// NetworkIdentity picks, with NetworkDir, the organisation's identity
+	// the service acts as (the gateway identity, an agent's node
+	// identity); nil: the organisation's User1.
+	NetworkIdentity func(netdesc.OrgInfo) (netdesc.Identity, error)
 }
 
 // ErrLedger marks ledger settings that cannot be resolved; it is
@@ -68,6 +72,13 @@ func (l *Ledger) Resolve() (*netdesc.Description, netdesc.OrgInfo, error) {
 	s, org, err := desc.ClientSettings(l.Org)
 	if err != nil {
 		return nil, netdesc.OrgInfo{}, fmt.Errorf("%w: --network-dir: %w", ErrLedger, err)
+	}
+	if l.NetworkIdentity != nil {
+		id, err := l.NetworkIdentity(org)
+		if err != nil {
+			return nil, netdesc.OrgInfo{}, fmt.Errorf("%w: --network-dir: %w", ErrLedger, err)
+		}
+		s.CertFile, s.KeyPath = id.Cert, id.KeyDir
 	}
 	l.Settings.FillFrom(s)
 	return desc, org, nil

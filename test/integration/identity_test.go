@@ -9,20 +9,48 @@ import (
 	"encoding/pem"
 	"errors"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/ledger"
+	testnetwork "github.com/dct-network/dct/test-network"
 )
 
-// TestIdentityRegistry grants and revokes roles on the real network: the
-// admin role comes from the certificates cryptogen issues with NodeOUs, and
-// only an organisation's admins change its members' roles.
+// identityClient connects as identity role of the desc's i-th organisation.
+func identityClient(t *testing.T, desc *testnetwork.Description, i int, role string) (*ledger.Client, testnetwork.Identity) {
+	t.Helper()
+	id, err := desc.Orgs[i].Identity(role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := id.Signer(desc.Orgs[i].MSPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return clientAs(t, desc, i, signer), id
+}
+
+func certPEMAndHash(t *testing.T, path string) (string, string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(b)
+	sum := sha256.Sum256(block.Bytes)
+	return string(b), hex.EncodeToString(sum[:])
+}
+
+// TestIdentityRegistry checks the roles the network granted when it came
+// up, then grants and revokes on the real network: the admin role comes
+// from the certificates cryptogen issues with NodeOUs, and only an
+// organisation's admins change its members' roles.
 func TestIdentityRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	adminA, userA := adminClient(t, shared, 0), orgClient(t, shared, 0)
-	adminB, userB := adminClient(t, shared, 1), orgClient(t, shared, 1)
+	adminA, adminB := adminClient(t, shared, 0), adminClient(t, shared, 1)
 
 	me, err := adminA.Whoami(ctx)
 	if err != nil {
@@ -31,50 +59,59 @@ func TestIdentityRegistry(t *testing.T) {
 	if !me.Has(records.RoleAdmin) || me.MSPID != shared.Orgs[0].MSPID {
 		t.Fatalf("Admin@ whoami = %+v, want the admin role from its NodeOU", me)
 	}
-	userPEM, err := os.ReadFile(shared.Orgs[0].UserCert)
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, _ := pem.Decode(userPEM)
-	sum := sha256.Sum256(block.Bytes)
-	userHash := hex.EncodeToString(sum[:])
-	if u, err := userA.Whoami(ctx); err != nil || len(u.Roles) != 0 || u.CertHash != userHash {
-		t.Fatalf("User1 whoami = %+v, %v; want no role and hash %s", u, err, userHash)
+	for i := range shared.Orgs {
+		for _, role := range []string{testnetwork.RolePublisher, testnetwork.RoleGateway, testnetwork.RoleAuditor} {
+			cl, id := identityClient(t, shared, i, role)
+			_, hash := certPEMAndHash(t, id.Cert)
+			got, err := cl.Whoami(ctx)
+			if err != nil || !slices.Equal(got.Roles, []records.Role{records.Role(role)}) || got.CertHash != hash {
+				t.Fatalf("%s whoami = %+v, %v; want exactly role %s", id.Name, got, err, role)
+			}
+		}
 	}
 
-	grant := records.GrantInput{Certificate: string(userPEM), Roles: []records.Role{records.RolePublisher}}
-	if _, err := userB.GrantIdentity(ctx, grant); !errors.Is(err, records.ErrForbidden) {
-		t.Fatalf("a client granting: %v, want PERMISSION_DENIED", err)
+	auditorA, auditor := identityClient(t, shared, 0, testnetwork.RoleAuditor)
+	publisherB, _ := identityClient(t, shared, 1, testnetwork.RolePublisher)
+	audPEM, audHash := certPEMAndHash(t, auditor.Cert)
+	restore := records.GrantInput{Certificate: audPEM, Roles: []records.Role{records.RoleAuditor}}
+	defer adminA.GrantIdentity(context.Background(), restore)
+
+	grant := records.GrantInput{Certificate: audPEM, Roles: []records.Role{records.RoleAuditor, records.RolePublisher}}
+	if _, err := publisherB.GrantIdentity(ctx, grant); !errors.Is(err, records.ErrForbidden) {
+		t.Fatalf("a publisher granting: %v, want PERMISSION_DENIED", err)
 	}
 	g, err := adminA.GrantIdentity(ctx, grant)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.CertHash != userHash || g.MSPID != shared.Orgs[0].MSPID {
+	if g.CertHash != audHash || g.MSPID != shared.Orgs[0].MSPID {
 		t.Fatalf("grant = %+v", g)
 	}
-	if u, err := userA.Whoami(ctx); err != nil || !u.Has(records.RolePublisher) {
-		t.Fatalf("User1 after the grant: %+v, %v", u, err)
+	if u, err := auditorA.Whoami(ctx); err != nil || !u.Has(records.RolePublisher) || !u.Has(records.RoleAuditor) {
+		t.Fatalf("User3 after the grant: %+v, %v", u, err)
 	}
 	// Org B's admin may grant only within org B: its grant of org A's
-	// certificate does not reach org A's member.
-	if _, err := adminB.GrantIdentity(ctx, records.GrantInput{Certificate: string(userPEM), Roles: []records.Role{records.RoleGateway}}); err != nil {
+	// certificate does not reach org A's member, nor does its revocation.
+	if _, err := adminB.GrantIdentity(ctx, records.GrantInput{Certificate: audPEM, Roles: []records.Role{records.RoleGateway}}); err != nil {
 		t.Fatal(err)
 	}
-	if u, _ := userA.Whoami(ctx); u == nil || u.Has(records.RoleGateway) {
+	if u, _ := auditorA.Whoami(ctx); u == nil || u.Has(records.RoleGateway) {
 		t.Fatalf("org B's grant reached org A's member: %+v", u)
 	}
-	if _, err := adminB.RevokeIdentity(ctx, userHash); err != nil {
+	if _, err := adminB.RevokeIdentity(ctx, audHash); err != nil {
 		t.Fatal(err) // org B's own (meaningless) grant
 	}
-	if u, _ := userA.Whoami(ctx); u == nil || !u.Has(records.RolePublisher) {
+	if u, _ := auditorA.Whoami(ctx); u == nil || !u.Has(records.RolePublisher) {
 		t.Fatalf("org B's revocation reached org A's member: %+v", u)
 	}
-	if _, err := adminA.RevokeIdentity(ctx, userHash); err != nil {
+	if _, err := adminA.RevokeIdentity(ctx, audHash); err != nil {
 		t.Fatal(err)
 	}
-	h, err := userB.IdentityHistory(ctx, shared.Orgs[0].MSPID, userHash)
-	if err != nil || len(h) != 2 || !h[1].IsDelete {
-		t.Fatalf("history = %+v, %v; want grant and revocation", h, err)
+	if u, _ := auditorA.Whoami(ctx); u == nil || len(u.Roles) != 0 {
+		t.Fatalf("User3 after the revocation: %+v", u)
+	}
+	h, err := publisherB.IdentityHistory(ctx, shared.Orgs[0].MSPID, audHash)
+	if err != nil || len(h) != 3 || h[0].IsDelete || h[1].IsDelete || !h[2].IsDelete {
+		t.Fatalf("history = %+v, %v; want the network's grant, this grant and the revocation", h, err)
 	}
 }

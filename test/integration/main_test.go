@@ -33,9 +33,9 @@ var suite = testenv.Suite{
 	BasePort: 27050, PortEnv: "DCT_TEST_BASE_PORT",
 	Ready: func(n *testenv.Network) {
 		tm := n.Timings
-		fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s)\n",
+		fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s, roles %s)\n",
 			tm.Total.Round(time.Millisecond), tm.Crypto.Round(time.Millisecond), tm.Nodes.Round(time.Millisecond),
-			tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+			tm.Channel.Round(time.Millisecond), tm.Chaincode.Round(time.Millisecond), tm.Ready.Round(time.Millisecond), tm.Roles.Round(time.Millisecond))
 		shared = n.Desc
 	},
 	Down: func(n *testenv.Network, _ bool) error { return downAndCheck(n.Desc) },
