@@ -136,7 +136,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	optional := map[string][]string{
 		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId"},
+		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  nil, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 	}

@@ -24,7 +24,7 @@ func DecodeNodeInput(data []byte) (*NodeInput, error) {
 // DecodeManifestInput decodes caller JSON into a Manifest, refusing unknown
 // fields (in particular any "key") and trailing data, and validates it. The
 // fields set by the chaincode (publisher, createdAt, txId, purged, updatedAt,
-// updatedBy, updateTxId) may be present only with their zero value, so that a
+// updatedBy, updateTxId, recordedBy) may be present only with their zero value, so that a
 // client can send a marshalled Manifest. Errors are *Error values with
 // CodeInvalid.
 func DecodeManifestInput(data []byte) (*Manifest, error) {
@@ -47,6 +47,13 @@ func DecodeManifestInput(data []byte) (*Manifest, error) {
 		return nil, invalidf("updatedBy is set by the chaincode and must not be supplied")
 	case m.UpdateTxID != "":
 		return nil, invalidf("updateTxId is set by the chaincode and must not be supplied")
+	case m.RecordedBy != "":
+		return nil, invalidf("recordedBy is set by the chaincode and must not be supplied")
+	}
+	if m.PublishedBy != "" {
+		if err := validateSHA256Hex("publishedBy", m.PublishedBy); err != nil {
+			return nil, err
+		}
 	}
 	if err := m.Validate(); err != nil {
 		return nil, err

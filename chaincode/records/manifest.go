@@ -45,6 +45,16 @@ type Manifest struct {
 	// Publisher is the MSP ID of the publishing organisation, set by the
 	// chaincode.
 	Publisher string `json:"publisher"`
+	// PublishedBy is the certificate hash (CertHash) of the publisher
+	// identity the version was published for: supplied by the gateway that
+	// authenticated the publisher, checked by the chaincode to be a
+	// publisher of Publisher; set by the chaincode when a publisher records
+	// its own manifest.
+	PublishedBy string `json:"publishedBy,omitempty" metadata:",optional"`
+	// RecordedBy is the certificate hash of the identity that submitted
+	// the recording transaction (a gateway, or the publisher itself), set
+	// by the chaincode.
+	RecordedBy string `json:"recordedBy,omitempty" metadata:",optional"`
 	// CreatedAt is the timestamp of the recording transaction.
 	CreatedAt string `json:"createdAt"`
 	// TxID is the id of the recording transaction.

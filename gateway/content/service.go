@@ -537,6 +537,7 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 			version = strconv.Itoa(len(head.Versions) + 1)
 		}
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
+		m.PublishedBy = PublisherFrom(ctx)
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
 			return rec, nil
