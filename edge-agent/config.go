@@ -142,6 +142,9 @@ func (c *Config) Resolve() error {
 		set(&c.ClientCA, desc.TLSRootBundle)
 		set(&c.TLSCert, cert)
 		set(&c.TLSKey, key)
+		if c.MeshListen != "" {
+			set(&c.MeshKeyring, desc.MeshKeyringFile)
+		}
 		orgName = org.Name
 	}
 	if c.NodeID == "" && c.Name != "" {
