@@ -94,8 +94,10 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 // rep.Run).
 func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, log *slog.Logger) (*content.Service, *content.Repairer, error) {
 	var opts []content.Option
+	var topo *meshTopology
 	if m != nil {
-		opts = append(opts, content.WithTopology(meshTopology{m}))
+		topo = newMeshTopology(m, log)
+		opts = append(opts, content.WithTopology(topo))
 	}
 	var rep *content.Repairer
 	if cfg.Repair {
@@ -105,6 +107,10 @@ func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, 
 	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if topo != nil {
+		// Members are checked against the ledger's node records.
+		topo.nodes = svc.CachedNode
 	}
 	return svc, rep, nil
 }

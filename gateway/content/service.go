@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -125,6 +126,7 @@ type Service struct {
 	nodesMu   sync.Mutex
 	nodes     []*records.Node
 	nodesAt   time.Time
+	lastNodes atomic.Pointer[[]*records.Node] // the last list read, for CachedNode
 	free      *ttlCache[int64]
 	topo      Topology
 	track     *tracker
@@ -381,7 +383,24 @@ func (s *Service) Nodes(ctx context.Context) ([]*records.Node, error) {
 		return nil, ledgerErr(err)
 	}
 	s.nodes, s.nodesAt = nodes, time.Now()
+	s.lastNodes.Store(&nodes)
 	return nodes, nil
+}
+
+// CachedNode is the ledger's record of node id from the last node list
+// read, however old; it never calls the ledger (nor waits for a call in
+// progress). False before the first list or when it has no such node.
+func (s *Service) CachedNode(id string) (*records.Node, bool) {
+	p := s.lastNodes.Load()
+	if p == nil {
+		return nil, false
+	}
+	for _, n := range *p {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return nil, false
 }
 
 func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error) {
