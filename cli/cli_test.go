@@ -25,7 +25,7 @@ func gateway(t *testing.T) *httptest.Server {
 	t.Helper()
 	l := contenttest.NewLedger("Org1MSP", 6)
 	cfg := content.DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{5}, 32)
+	cfg.MasterKeys = [][]byte{bytes.Repeat([]byte{5}, 32)}
 	cfg.ManifestTTL = 0
 	svc, err := content.New(cfg, l, contenttest.NewAgents(l, 1<<30), nil)
 	if err != nil {

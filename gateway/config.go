@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
@@ -33,8 +32,10 @@ type Config struct {
 	AgentClientCert string
 	AgentClientKey  string
 
-	// MasterKeyFile holds the consortium master key (>= 32 bytes).
-	MasterKeyFile string
+	// MasterKeyFiles hold the consortium master keys (each file one key
+	// of >= 32 bytes): the first encrypts new objects, every one decrypts
+	// the objects recorded under its key id (key rotation).
+	MasterKeyFiles []string
 
 	// Name identifies the gateway in the mesh (default gateway-<listen>).
 	Name string
@@ -90,7 +91,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.String(&c.AgentCA, "agent-ca", "PEM bundle verifying edge agents' TLS certificates")
 	s.String(&c.AgentClientCert, "agent-client-cert", "TLS client certificate presented to edge agents")
 	s.String(&c.AgentClientKey, "agent-client-key", "TLS client key presented to edge agents")
-	s.String(&c.MasterKeyFile, "master-key-file", "file holding the consortium master key (>= 32 bytes)")
+	s.StringList(&c.MasterKeyFiles, "master-key-file", "files holding the consortium master keys (>= 32 bytes each): the first encrypts new objects, all decrypt")
 	s.String(&c.Name, "name", "gateway name in the mesh (default gateway-<listen address>)")
 	c.Mesh.Register(s)
 	s.Bool(&c.Repair, "repair", "rebuild lost and corrupt shard copies")
@@ -160,8 +161,12 @@ func (c *Config) Resolve() error {
 	set(&c.AgentCA, desc.TLSRootBundle)
 	set(&c.AgentClientCert, id.TLSCert)
 	set(&c.AgentClientKey, id.TLSKey)
-	set(&c.MasterKeyFile, desc.MasterKeyFile)
-	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))
+	if len(c.MasterKeyFiles) == 0 && desc.MasterKeyFile != "" {
+		c.MasterKeyFiles = []string{desc.MasterKeyFile}
+	}
+	if c.MeshListen != "" {
+		set(&c.MeshKeyring, desc.MeshKeyringFile)
+	}
 	return nil
 }
 
@@ -174,10 +179,16 @@ func (c Config) Validate() error {
 	if err := c.Settings.Validate(); err != nil {
 		return bad("%v (set --connection-profile and --msp-dir, the ledger flags, or --network-dir)", err)
 	}
-	for _, f := range []struct{ name, path string }{
-		{"agent CA", c.AgentCA}, {"agent client certificate", c.AgentClientCert},
-		{"agent client key", c.AgentClientKey}, {"master key file", c.MasterKeyFile},
-	} {
+	if len(c.MasterKeyFiles) == 0 {
+		return bad("master key file is not set")
+	}
+	files := []struct{ name, path string }{
+		{"agent CA", c.AgentCA}, {"agent client certificate", c.AgentClientCert}, {"agent client key", c.AgentClientKey},
+	}
+	for _, f := range c.MasterKeyFiles {
+		files = append(files, struct{ name, path string }{"master key file", f})
+	}
+	for _, f := range files {
 		if f.path == "" {
 			return bad("%s is not set", f.name)
 		}
@@ -198,6 +209,20 @@ func (c Config) Validate() error {
 		return err
 	}
 	return nil
+}
+
+// LoadMasterKeys reads the master key files, in order (one key per file,
+// the whole file); the keys are checked by content.Config.Validate.
+func LoadMasterKeys(paths []string) ([][]byte, error) {
+	keys := make([][]byte, 0, len(paths))
+	for _, p := range paths {
+		k, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: master key: %w", ErrConfig, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // level is the parsed LogLevel.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -29,9 +30,12 @@ type Config struct {
 	// ChunkSize and MaxUnit are the codec's chunk size and largest stripe
 	// unit (see codec.PlanLayout).
 	ChunkSize, MaxUnit int64
-	// MasterKey is the consortium's master key (>= 32 bytes) from which each
-	// object's key derives; it never leaves the gateways.
-	MasterKey []byte
+	// MasterKeys are the consortium's master keys (each >= 32 bytes) from
+	// which the objects' keys derive; they never leave the gateways. The
+	// first encrypts new objects; any of them decrypts the objects whose
+	// manifest names its key id (codec.KeyID), so a key is rotated by
+	// putting the new one first and keeping the old ones for reads.
+	MasterKeys [][]byte
 	// MaxObjectBytes bounds uploads.
 	MaxObjectBytes int64
 	// ManifestTTL is how long a looked-up manifest is reused (latest
@@ -57,7 +61,7 @@ type Config struct {
 	HedgeMin, HedgeMax, HedgeDefault time.Duration
 }
 
-// DefaultConfig returns the defaults; MasterKey must still be set.
+// DefaultConfig returns the defaults; MasterKeys must still be set.
 func DefaultConfig() Config {
 	return Config{
 		K: 4, M: 2, R: 1,
@@ -84,8 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: k must be at least 2 so that no node holds a whole object", ErrInvalid)
 	case c.R < 1:
 		return fmt.Errorf("%w: r must be at least 1", ErrInvalid)
-	case len(c.MasterKey) < 32:
-		return fmt.Errorf("%w: master key must be at least 32 bytes", ErrInvalid)
+	case len(c.MasterKeys) == 0:
+		return fmt.Errorf("%w: no master key", ErrInvalid)
 	case c.ChunkSize <= 0 || c.MaxUnit < codec.MinUnit || c.SegmentBytes <= 0:
 		return fmt.Errorf("%w: chunk size, max unit and segment size must be positive", ErrInvalid)
 	case c.MaxObjectBytes <= 0 || c.CacheBytes < 0 || c.CacheMaxObject < 0:
@@ -94,6 +98,17 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: agent timeout and publish retries must be positive", ErrInvalid)
 	case c.HedgeMin <= 0 || c.HedgeMax < c.HedgeMin || c.HedgeDefault <= 0:
 		return fmt.Errorf("%w: hedge delays must be positive with min <= max", ErrInvalid)
+	}
+	seen := map[string]int{}
+	for i, k := range c.MasterKeys {
+		if len(k) < codec.MinMasterKey {
+			return fmt.Errorf("%w: master key %d must be at least %d bytes, got %d", ErrInvalid, i+1, codec.MinMasterKey, len(k))
+		}
+		id := codec.KeyID(k)
+		if j, dup := seen[id]; dup {
+			return fmt.Errorf("%w: master key %d repeats key %d (key id %s)", ErrInvalid, i+1, j, id)
+		}
+		seen[id] = i + 1
 	}
 	return nil
 }
@@ -104,12 +119,14 @@ type Service struct {
 	ledger    Ledger
 	agents    Agents
 	log       *slog.Logger
-	keyID     string
+	keyID     string            // the primary master key's id
+	keys      map[string][]byte // every master key by its id
 	objects   *objectCache
 	manifests *manifestCache
 	nodesMu   sync.Mutex
 	nodes     []*records.Node
 	nodesAt   time.Time
+	lastNodes atomic.Pointer[[]*records.Node] // the last list read, for CachedNode
 	free      *ttlCache[int64]
 	topo      Topology
 	track     *tracker
@@ -155,11 +172,15 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 	}
 	s := &Service{
 		cfg: cfg, ledger: l, agents: agents, log: log,
-		keyID:     codec.KeyID(cfg.MasterKey),
+		keyID:     codec.KeyID(cfg.MasterKeys[0]),
+		keys:      map[string][]byte{},
 		objects:   newObjectCache(cfg.CacheBytes),
 		manifests: newTTLCache[*records.Manifest](cfg.ManifestTTL),
 		free:      newTTLCache[int64](cfg.NodesTTL),
 		track:     newTracker(),
+	}
+	for _, k := range cfg.MasterKeys {
+		s.keys[codec.KeyID(k)] = k
 	}
 	for _, o := range opts {
 		o(s)
@@ -253,7 +274,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	if _, err := rand.Read(salt); err != nil {
 		return nil, err
 	}
-	key, err := codec.DeriveKey(s.cfg.MasterKey, salt)
+	key, err := codec.DeriveKey(s.cfg.MasterKeys[0], salt)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +383,24 @@ func (s *Service) Nodes(ctx context.Context) ([]*records.Node, error) {
 		return nil, ledgerErr(err)
 	}
 	s.nodes, s.nodesAt = nodes, time.Now()
+	s.lastNodes.Store(&nodes)
 	return nodes, nil
+}
+
+// CachedNode is the ledger's record of node id from the last node list
+// read, however old; it never calls the ledger (nor waits for a call in
+// progress). False before the first list or when it has no such node.
+func (s *Service) CachedNode(id string) (*records.Node, bool) {
+	p := s.lastNodes.Load()
+	if p == nil {
+		return nil, false
+	}
+	for _, n := range *p {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return nil, false
 }
 
 func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error) {
@@ -704,15 +742,32 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	return out, nil
 }
 
+// objectKey derives m's object key from the master key its manifest names
+// (a manifest without a key id predates key ids: the primary key); a key
+// id this gateway does not hold is ErrUnknownKey.
 func (s *Service) objectKey(m *records.Manifest) (codec.Key, error) {
-	if m.Encryption.KeyID != "" && m.Encryption.KeyID != s.keyID {
-		return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway has %s", ErrCorrupt, m, m.Encryption.KeyID, s.keyID)
+	master := s.cfg.MasterKeys[0]
+	if id := m.Encryption.KeyID; id != "" {
+		k, ok := s.keys[id]
+		if !ok {
+			return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway holds %s", ErrUnknownKey, m, id, strings.Join(s.KeyIDs(), ", "))
+		}
+		master = k
 	}
 	salt, err := decodeSalt(m.Encryption.Salt)
 	if err != nil {
 		return codec.Key{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
-	return codec.DeriveKey(s.cfg.MasterKey, salt)
+	return codec.DeriveKey(master, salt)
+}
+
+// KeyIDs are the ids of the gateway's master keys, the primary one first.
+func (s *Service) KeyIDs() []string {
+	out := make([]string, len(s.cfg.MasterKeys))
+	for i, k := range s.cfg.MasterKeys {
+		out[i] = codec.KeyID(k)
+	}
+	return out
 }
 
 // Purged is the outcome of a purge.

@@ -51,6 +51,8 @@ func statusOf(err error) (int, string) {
 		return http.StatusBadGateway, api.CodeUploadFailed
 	case errors.Is(err, content.ErrCorrupt):
 		return http.StatusBadGateway, api.CodeCorrupt
+	case errors.Is(err, content.ErrUnknownKey):
+		return http.StatusServiceUnavailable, api.CodeUnknownKey
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, api.CodeTimeout
 	case errors.Is(err, content.ErrLedger):

@@ -33,7 +33,7 @@ type fixture struct {
 
 func serviceConfig() content.Config {
 	cfg := content.DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{3}, 32)
+	cfg.MasterKeys = [][]byte{bytes.Repeat([]byte{3}, 32)}
 	cfg.ManifestTTL = 0
 	cfg.ChunkSize, cfg.MaxUnit, cfg.SegmentBytes = 1024, 4096, 8000
 	cfg.CacheMaxObject = 10_000

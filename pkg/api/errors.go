@@ -15,6 +15,7 @@ const (
 	CodeInternal          = "INTERNAL"              // 500
 	CodeUploadFailed      = "UPLOAD_FAILED"         // 502
 	CodeCorrupt           = "CONTENT_CORRUPT"       // 502
+	CodeUnknownKey        = "UNKNOWN_KEY"           // 503: encrypted under a master key this gateway lacks
 	CodeNoPlacement       = "NO_PLACEMENT"          // 503
 	CodeShardsUnavailable = "SHARDS_UNAVAILABLE"    // 503
 	CodeLedgerUnavailable = "LEDGER_UNAVAILABLE"    // 503
