@@ -32,6 +32,8 @@ var (
 	// changed or does not allow it (already recorded, already purged,
 	// holders changed, a lost concurrency race); re-read before retrying.
 	ErrConflict = errors.New("conflict")
+	// ErrOverloaded: too many reads are fetching shards; retry shortly.
+	ErrOverloaded = errors.New("overloaded")
 	// ErrLedger: the ledger failed or is unreachable.
 	ErrLedger = errors.New("ledger error")
 )

@@ -15,7 +15,7 @@ import (
 func TestRoutingPrefersNearAndHealthy(t *testing.T) {
 	topo := contenttest.NewTopology()
 	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 }, content.WithTopology(topo))
-	body := payload(30_000)
+	body := payload(15_000) // decoded whole: one fetch per read
 	m := publishWith(t, s, "route/a.js", body)
 	holder := func(i int) string { return m.Shards[i].Nodes[0] }
 	// Shards 0 and 3 are far; shard 5's holder is failed.
