@@ -33,9 +33,6 @@ type Config struct {
 	WriteTimeout time.Duration
 	// LatestMaxAge is the Cache-Control max-age of unversioned URLs.
 	LatestMaxAge time.Duration
-	// CacheMaxObject: objects up to this size are served from one decode
-	// (and cached); larger ones stream.
-	CacheMaxObject int64
 	// Mesh, when set, gives the operators' view served at GET /v1/mesh:
 	// the gossip members with health and RTT estimates, the shard-fetch
 	// counters per node and the repairs done; measure asks for measured

@@ -54,7 +54,7 @@ func newFixture(t *testing.T) *fixture {
 	f.svc = svc
 	h := httpapi.New(svc, httpapi.Config{
 		AllowOrigin: "*", RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		LatestMaxAge: time.Minute, CacheMaxObject: 10_000,
+		LatestMaxAge: time.Minute,
 	}, func(context.Context) error { return f.ready }, slog.New(slog.DiscardHandler))
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(f.srv.Close)
