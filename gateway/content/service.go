@@ -630,8 +630,8 @@ func (s *Service) Stream(ctx context.Context, m *records.Manifest, w io.Writer) 
 // whatever the object's or the range's size): every chunk is
 // authenticated (AES-GCM) as it is decoded, and a whole read also checks
 // the SHA-256 at the end. A failure after bytes were written is returned
-// all the same (ErrCorrupt for a hash mismatch): the caller must then
-// abort its response.
+// all the same (ErrCorrupt for a hash mismatch, found before the last byte
+// is written): the caller must then abort its response.
 //
 // A read that must fetch shards holds one of MaxColdReads slots while it
 // runs; without a slot within ColdReadWait it fails with ErrOverloaded
@@ -663,7 +663,10 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 		_, err = w.Write(whole[off : off+n])
 		return err
 	}
-	var sum hash.Hash
+	var (
+		sum  hash.Hash
+		held []byte
+	)
 	if off == 0 && n == l.Size {
 		sum = sha256.New()
 	}
@@ -673,18 +676,30 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 		if err != nil {
 			return err
 		}
+		last := next >= end
 		if sum != nil {
 			sum.Write(b)
+			if last && len(b) > 0 {
+				// The last byte waits for the check: a mismatch then
+				// leaves the answer short of its length, which a client
+				// cannot take for the whole object.
+				b, held = b[:len(b)-1], b[len(b)-1:]
+			}
 		}
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
-		if pos = next; pos >= end {
+		if pos = next; last {
 			break
 		}
 	}
-	if sum != nil && hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
-		return fmt.Errorf("%w: %s streamed content whose SHA-256 differs from the manifest", ErrCorrupt, m)
+	if sum != nil {
+		if hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
+			return fmt.Errorf("%w: %s streamed content whose SHA-256 differs from the manifest", ErrCorrupt, m)
+		}
+		if _, err := w.Write(held); err != nil {
+			return err
+		}
 	}
 	return nil
 }
