@@ -45,7 +45,7 @@ func serviceConfig() content.Config {
 
 // newFixture serves httpapi over a content.Service on the in-memory
 // ledger and agents.
-func newFixture(t *testing.T) *fixture { return newFixtureWith(t, fixtureOptions{}) }
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, fixtureOptions{}) }
 
 // fixtureOptions change the service's, the handler's and the server's
 // settings from newFixture's.
@@ -55,7 +55,7 @@ type fixtureOptions struct {
 	server  func(*http.Server)
 }
 
-func newFixtureWith(t *testing.T, o fixtureOptions) *fixture {
+func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
 	f := &fixture{ledger: contenttest.NewLedger("Org1MSP", 6), log: &lockedBuffer{}}
 	f.agents = contenttest.NewAgents(f.ledger, 1<<30)

@@ -21,19 +21,24 @@ import (
 	"github.com/dct-network/dct/pkg/api"
 )
 
-// Bounded serving on real processes: the e2e gateway runs with
-// --segment-bytes boundedSegment and --max-cold-reads boundedClients (see
-// main_test.go), and no cache.
+// Bounded serving on real processes: the e2e gateway runs without a
+// cache, with --segment-bytes boundedSegment, --max-cold-reads
+// boundedColdReads and a --cold-read-wait long enough for the other
+// readers to queue (see main_test.go).
 const (
-	boundedObject  = 256 << 20 // the object read
-	boundedClients = 16        // concurrent readers
-	boundedSegment = 2 << 20   // the gateway's --segment-bytes
-	// rssBound: each cold read holds about three segments at a time (the
-	// fetched shard ranges, the decoded plaintext, the gRPC messages not
-	// yet collected): 16 × 3 × 2 MiB = 96 MiB live; Go's collector lets the
-	// heap grow to twice the live data (GOGC=100), ~192 MiB, and the
-	// runtime, the binary and the ledger and mesh clients take ~30 MiB
-	// more. Buffering each range instead would take 16 × 256 MiB = 4 GiB.
+	boundedObject    = 256 << 20 // the object read
+	boundedClients   = 16        // concurrent readers
+	boundedColdReads = 8         // the gateway's --max-cold-reads
+	boundedSegment   = 2 << 20   // the gateway's --segment-bytes
+	boundedWait      = "50s"     // the gateway's --cold-read-wait (< --request-timeout)
+	// rssBound: a cold read holds about 8 MiB at a time: the ciphertext
+	// of the up to 3 stripes (k units of 256 KiB each) one 2 MiB segment
+	// spans, the 2 MiB decoded, and up to 3 MiB of gRPC messages not yet
+	// collected. 8 reads: 64 MiB live; Go's collector lets the heap grow
+	// to twice the live data (GOGC=100), 128 MiB, and the gateway uses
+	// ~50 MiB before the reads (measured): ~180 MiB < 256 MiB. Buffering
+	// each range instead would take 16 × 256 MiB = 4 GiB. (Measured with
+	// all 16 reads at once: 283 MiB.)
 	rssBound = 256 << 20
 )
 

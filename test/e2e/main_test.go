@@ -28,9 +28,10 @@ var suite = testenv.Suite{
 		s.AgentsPerOrg, s.Gateways = 3, 1
 		// Exercise the shard path on every read; keep requests bounded.
 		s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s",
-			// Bounded serving (bounded_test.go): every reader at once, in
-			// small segments.
-			"DCT_SEGMENT_BYTES=" + strconv.Itoa(boundedSegment), "DCT_MAX_COLD_READS=" + strconv.Itoa(boundedClients)}
+			// Bounded serving (bounded_test.go): small segments, few cold
+			// reads at once, the others queued.
+			"DCT_SEGMENT_BYTES=" + strconv.Itoa(boundedSegment), "DCT_MAX_COLD_READS=" + strconv.Itoa(boundedColdReads),
+			"DCT_COLD_READ_WAIT=" + boundedWait}
 		s.LogLevel = "info"
 		return s, nil
 	},
