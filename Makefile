@@ -86,7 +86,7 @@ deps-check:
 ## the nested module): the Range parser, the publish and purge requests,
 ## manifest decoding in the codec and in the chaincode records. Seed
 ## corpora are in each package's testdata/fuzz; a failure is written there.
-FUZZTIME     ?= 8s
+FUZZTIME     ?= 6s
 FUZZ_TARGETS := ./gateway/httpapi:FuzzParseRange ./gateway/httpapi:FuzzPublishRequest \
                 ./gateway/httpapi:FuzzPurgeQuery ./pkg/codec:FuzzLayoutFromManifest \
                 chaincode/records:FuzzDecodeManifestInput
