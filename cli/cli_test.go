@@ -32,7 +32,7 @@ func gateway(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.New(svc, httpapi.Config{RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		CacheMaxObject: 1 << 20, AllowOrigin: "*"}, nil, slog.New(slog.DiscardHandler)))
+		AllowOrigin: "*"}, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -58,6 +58,16 @@ type Config struct {
 	LatestMaxAge    time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// The HTTP server's timeouts: reading a request's headers, reading a
+	// whole request (a publish gets PublishTimeout instead), writing an
+	// answer (each segment of a stream gets a fresh WriteTimeout, so long
+	// streams to clients that keep reading go on), and keeping an idle
+	// connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -71,9 +81,14 @@ func DefaultConfig() Config {
 		LatestMaxAge:    60 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
-		Repair:          true,
-		RepairInterval:  2 * time.Second,
-		DeadAfter:       10 * time.Second,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		Repair:            true,
+		RepairInterval:    2 * time.Second,
+		DeadAfter:         10 * time.Second,
 	}
 }
 
@@ -103,6 +118,10 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
 	s.Duration(&c.LatestMaxAge, "latest-max-age", "Cache-Control max-age of unversioned URLs")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
+	s.Duration(&c.ReadHeaderTimeout, "read-header-timeout", "deadline of reading a request's headers")
+	s.Duration(&c.ReadTimeout, "read-timeout", "deadline of reading a whole request (a publish gets --publish-timeout)")
+	s.Duration(&c.WriteTimeout, "write-timeout", "deadline of each write of an answer (renewed for every segment of a stream)")
+	s.Duration(&c.IdleTimeout, "idle-timeout", "how long an idle keep-alive connection is kept")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	return func() error {
 		if err := s.Apply(); err != nil {
@@ -127,6 +146,8 @@ func (c *Config) registerContent(s *settings.Set) {
 	s.Int64(&c.Content.CacheBytes, "cache-bytes", "decoded-object cache budget in bytes (0 = off)")
 	s.Int64(&c.Content.CacheMaxObject, "cache-max-object", "largest object decoded whole and cached")
 	s.Int64(&c.Content.SegmentBytes, "segment-bytes", "plaintext decoded at a time when streaming large objects")
+	s.Int(&c.Content.MaxColdReads, "max-cold-reads", "reads fetching shards (cache misses) in flight; more are answered 503 OVERLOADED")
+	s.Duration(&c.Content.ColdReadWait, "cold-read-wait", "how long a cold read may wait for a slot before OVERLOADED")
 	s.Duration(&c.Content.ManifestTTL, "manifest-ttl", "how long a looked-up manifest is reused")
 	s.Duration(&c.Content.NodesTTL, "nodes-ttl", "how long the node list and agent free space are reused")
 	s.Duration(&c.Content.AgentTimeout, "agent-timeout", "deadline of one edge-agent call")
@@ -204,6 +225,9 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")
+	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
+		return bad("read-header, read, write and idle timeouts must be positive")
 	}
 	if _, err := c.level(); err != nil {
 		return err

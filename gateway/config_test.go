@@ -195,6 +195,31 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestServerTimeouts: the HTTP server's timeouts and the cold-read limit
+// come from flags and DCT_ variables like every setting, and reach the
+// server.
+func TestServerTimeouts(t *testing.T) {
+	c, err := parseFlags(t, map[string]string{"DCT_WRITE_TIMEOUT": "7s", "DCT_MAX_COLD_READS": "3"},
+		"--read-header-timeout", "2s", "--read-timeout", "30s", "--idle-timeout", "9s", "--cold-read-wait", "250ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Content.MaxColdReads != 3 || c.Content.ColdReadWait != 250*time.Millisecond {
+		t.Fatalf("cold reads %d, wait %s", c.Content.MaxColdReads, c.Content.ColdReadWait)
+	}
+	srv := newServer(c, nil)
+	if srv.ReadHeaderTimeout != 2*time.Second || srv.ReadTimeout != 30*time.Second || srv.WriteTimeout != 7*time.Second || srv.IdleTimeout != 9*time.Second {
+		t.Fatalf("server timeouts %s %s %s %s", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	d := DefaultConfig()
+	if d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.WriteTimeout <= 0 || d.IdleTimeout <= 0 {
+		t.Fatalf("default timeouts %+v", d)
+	}
+	if _, err := parseFlags(t, map[string]string{"DCT_WRITE_TIMEOUT": "soon"}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DCT_WRITE_TIMEOUT") {
+		t.Fatalf("malformed DCT_WRITE_TIMEOUT: %v", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	valid := func(t *testing.T) Config {
 		dir := t.TempDir()
@@ -231,6 +256,8 @@ func TestValidate(t *testing.T) {
 		{"mesh listen malformed", func(c *Config) { c.MeshListen, c.MeshKeyring = "7946", "/k" }, "mesh listen address"},
 		{"repair interval", func(c *Config) { c.RepairInterval = 0 }, "repair interval"},
 		{"timeouts", func(c *Config) { c.RequestTimeout = 0 }, "timeouts"},
+		{"write timeout", func(c *Config) { c.WriteTimeout = 0 }, "write and idle timeouts"},
+		{"read-header timeout", func(c *Config) { c.ReadHeaderTimeout = -time.Second }, "read-header"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 	}
 	for _, tc := range tests {

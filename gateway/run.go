@@ -139,7 +139,7 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 	}
 	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
-		LatestMaxAge: cfg.LatestMaxAge, CacheMaxObject: cfg.Content.CacheMaxObject, Mesh: status,
+		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
 	}, readyCheck, log)
 }
 
@@ -165,6 +165,19 @@ func meshStatus(ctx context.Context, m *mesh.Mesh, measure bool) any {
 	return map[string]any{"map": snap, "measuredRttMs": measured}
 }
 
+// newServer is the HTTP server with cfg's timeouts. Its WriteTimeout is
+// the deadline of an answer's first write; the handler renews it for each
+// segment of a stream and a publish extends its own deadlines.
+func newServer(cfg Config, handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+	}
+}
+
 // serve runs the HTTP server on cfg.Listen until ctx ends, then shuts it
 // down within cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, ready func(addr string)) error {
@@ -172,7 +185,7 @@ func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newServer(cfg, handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("gateway serving", "addr", ln.Addr().String(), "msp", cfg.MSPID, "peer", cfg.PeerAddress,

@@ -35,6 +35,8 @@ var (
 	// ErrUnknownKey: the object is encrypted under a master key (named by
 	// the key id in its manifest) this gateway does not hold.
 	ErrUnknownKey = errors.New("unknown master key")
+	// ErrOverloaded: too many reads are fetching shards; retry shortly.
+	ErrOverloaded = errors.New("overloaded")
 	// ErrLedger: the ledger failed or is unreachable.
 	ErrLedger = errors.New("ledger error")
 )
