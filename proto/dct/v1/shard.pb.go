@@ -332,8 +332,15 @@ func (x *GetShardResponse) GetShardSize() int64 {
 }
 
 type DeleteShardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Hash          string                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hash is the shard's SHA-256 in lowercase hex.
+	Hash string `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	// name and version name the manifest the shard belongs to, index its
+	// position in the manifest's shards. version may be empty only for a
+	// shard whose publish failed before its manifest was recorded.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version       string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Index         int32  `protobuf:"varint,4,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -373,6 +380,27 @@ func (x *DeleteShardRequest) GetHash() string {
 		return x.Hash
 	}
 	return ""
+}
+
+func (x *DeleteShardRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteShardRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DeleteShardRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
 }
 
 type DeleteShardResponse struct {
@@ -595,9 +623,12 @@ const file_dct_v1_shard_proto_rawDesc = "" +
 	"\x10GetShardResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"shard_size\x18\x02 \x01(\x03R\tshardSize\"(\n" +
+	"shard_size\x18\x02 \x01(\x03R\tshardSize\"l\n" +
 	"\x12DeleteShardRequest\x12\x12\n" +
-	"\x04hash\x18\x01 \x01(\tR\x04hash\"/\n" +
+	"\x04hash\x18\x01 \x01(\tR\x04hash\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x14\n" +
+	"\x05index\x18\x04 \x01(\x05R\x05index\"/\n" +
 	"\x13DeleteShardResponse\x12\x18\n" +
 	"\aexisted\x18\x01 \x01(\bR\aexisted\"\r\n" +
 	"\vStatRequest\"\xb7\x02\n" +
