@@ -77,17 +77,17 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:9500",
-		CapacityBytes:   1 << 30,
-		Name:            "agent0",
-		Zone:            "local",
-		BandwidthBps:    100_000_000,
+		Listen:            "127.0.0.1:9500",
+		CapacityBytes:     1 << 30,
+		Name:              "agent0",
+		Zone:              "local",
+		BandwidthBps:      100_000_000,
 		Register:          true,
 		RegisterTimeout:   2 * time.Minute,
 		UploadIdleTimeout: 30 * time.Second,
 		RoleCacheTTL:      time.Minute,
-		ShutdownTimeout: 10 * time.Second,
-		LogLevel:        "info",
+		ShutdownTimeout:   10 * time.Second,
+		LogLevel:          "info",
 	}
 }
 

@@ -179,9 +179,9 @@ func TestResolveFromNetworkDir(t *testing.T) {
 					"Org1MSP=" + filepath.Join(run, "crypto", "peerOrganizations", "org1.dct.test", "msp", "cacerts", "ca.org1.dct.test-cert.pem"),
 					"Org2MSP=" + filepath.Join(org2, "msp", "cacerts", "ca.org2.dct.test-cert.pem"),
 				},
-				TLSCert:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
-				TLSKey:   filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
-				NodeID:   "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
+				TLSCert: filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
+				TLSKey:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
+				NodeID:  "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
 			}
 			want.Settings = ledger.Settings{
 				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
