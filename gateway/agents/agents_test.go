@@ -146,7 +146,7 @@ func TestClientMapsStatuses(t *testing.T) {
 			c := serve(t, &failing{code: tt.code})
 			_, getErr := c.GetShard(ctx, strings.Repeat("a", 64), 0, 10)
 			_, freeErr := c.Free(ctx)
-			delErr := c.DeleteShard(ctx, strings.Repeat("a", 64))
+			delErr := c.DeleteShard(ctx, content.ShardRef{Hash: strings.Repeat("a", 64), Name: "o", Version: "1"})
 			putErr := func() error {
 				w, err := c.PutShard(ctx, 3)
 				if err != nil {

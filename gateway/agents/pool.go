@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -203,8 +204,13 @@ func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byt
 	}
 }
 
-func (a *client) DeleteShard(ctx context.Context, hash string) error {
-	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hash})
+func (a *client) DeleteShard(ctx context.Context, ref content.ShardRef) error {
+	if ref.Index < 0 || ref.Index > math.MaxInt32 {
+		return fmt.Errorf("%w: shard index %d", content.ErrAgentRefused, ref.Index)
+	}
+	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{
+		Hash: ref.Hash, Name: ref.Name, Version: ref.Version, Index: int32(ref.Index),
+	})
 	return callErr(err)
 }
 

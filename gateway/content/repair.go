@@ -109,7 +109,7 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 			// the node anyway.
 			if cur, gerr := s.ledger.GetManifest(ctx, name, version); gerr != nil || !slices.Contains(cur.Shards[shard].Nodes, target) {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AgentTimeout)
-				_ = agent.DeleteShard(dctx, m.Shards[shard].Hash)
+				_ = agent.DeleteShard(dctx, ShardRef{Hash: m.Shards[shard].Hash, Name: name, Version: version, Index: shard})
 				cancel()
 			}
 		}

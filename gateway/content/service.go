@@ -285,12 +285,14 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		break
 	}
 	if err != nil {
-		s.cleanup(pushed)
+		s.cleanup(name, "", pushed)
 		return nil, err
 	}
-	m, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
+	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
 	if err != nil {
-		s.cleanup(pushed)
+		// The agents let go only of shards no manifest names live on them:
+		// if the version tried did commit after all, they keep theirs.
+		s.cleanup(name, tried, pushed)
 		return nil, err
 	}
 	s.manifests.drop(name + "@")
@@ -404,6 +406,7 @@ func (e *openError) Unwrap() error { return ErrUpload }
 // pushedShard is a shard stored on an agent, to delete if the publish fails.
 type pushedShard struct {
 	agent Agent
+	index int
 	hash  string
 }
 
@@ -496,7 +499,7 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 					return
 				}
 				mu.Lock()
-				pushed = append(pushed, pushedShard{agent: t.a, hash: h})
+				pushed = append(pushed, pushedShard{agent: t.a, index: i, hash: h})
 				mu.Unlock()
 			}(i, t)
 		}
@@ -508,38 +511,43 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 	return res, pushed, nil
 }
 
-// cleanup deletes shards of a failed publish, with its own deadline.
-func (s *Service) cleanup(pushed []pushedShard) {
+// cleanup deletes shards of a failed publish of name, with its own
+// deadline; version is the last version it tried to record ("" if none).
+func (s *Service) cleanup(name, version string, pushed []pushedShard) {
 	if len(pushed) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AgentTimeout)
 	defer cancel()
 	for _, p := range pushed {
-		if err := p.agent.DeleteShard(ctx, p.hash); err != nil {
+		ref := ShardRef{Hash: p.hash, Name: name, Version: version, Index: p.index}
+		if err := p.agent.DeleteShard(ctx, ref); err != nil {
 			s.log.Warn("could not delete shard of a failed publish", "shard", p.hash, "err", err)
 		}
 	}
 }
 
 // record writes the manifest as the next version of name, retrying when
-// another gateway takes the same version first.
-func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, error) {
+// another gateway takes the same version first. It returns the last
+// version it tried, also on failure.
+func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, string, error) {
 	var lastErr error
+	tried := ""
 	for attempt := 0; attempt < s.cfg.PublishRetries; attempt++ {
 		version := "1"
 		head, err := s.ledger.Object(ctx, name)
 		switch {
 		case errors.Is(err, records.ErrNotFound):
 		case err != nil:
-			return nil, ledgerErr(err)
+			return nil, tried, ledgerErr(err)
 		default:
 			version = strconv.Itoa(len(head.Versions) + 1)
 		}
+		tried = version
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
-			return rec, nil
+			return rec, version, nil
 		}
 		err = ledgerErr(err)
 		lastErr = err
@@ -550,14 +558,14 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		case errors.Is(err, ledger.ErrUnavailable):
 			// The outcome is unknown: the transaction may have committed.
 			if got, gerr := s.ledger.GetManifest(ctx, name, version); gerr == nil && got.SHA256 == m.SHA256 && got.Encryption.Salt == m.Encryption.Salt {
-				return got, nil
+				return got, version, nil
 			}
-			return nil, err
+			return nil, version, err
 		default:
-			return nil, err
+			return nil, version, err
 		}
 	}
-	return nil, lastErr
+	return nil, tried, lastErr
 }
 
 // Manifest returns the manifest of name at version ("" = latest), reused for
@@ -751,7 +759,7 @@ func (s *Service) Purge(ctx context.Context, name, version, reason string) (*Pur
 				}
 				cctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
 				defer cancel()
-				return a.DeleteShard(cctx, sh.Hash)
+				return a.DeleteShard(cctx, ShardRef{Hash: sh.Hash, Name: m.Name, Version: m.Version, Index: sh.Index})
 			}()
 			if err != nil {
 				out.DeleteErrors = append(out.DeleteErrors, fmt.Sprintf("shard %d on %s: %v", sh.Index, id, err))

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -91,6 +92,7 @@ type Agent struct {
 	refuse   bool
 	delay    time.Duration
 	gets     map[string]int
+	deletes  []content.ShardRef
 }
 
 // ID is the agent's node id.
@@ -267,15 +269,24 @@ func (a *Agent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte
 	return bytes.Clone(b[off : off+n]), nil
 }
 
-// DeleteShard removes a shard; deleting an absent one succeeds.
-func (a *Agent) DeleteShard(_ context.Context, hash string) error {
+// DeleteShard removes a shard; deleting an absent one succeeds. The
+// reference is recorded (Deletes).
+func (a *Agent) DeleteShard(_ context.Context, ref content.ShardRef) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down {
 		return a.downErr()
 	}
-	delete(a.shards, hash)
+	a.deletes = append(a.deletes, ref)
+	delete(a.shards, ref.Hash)
 	return nil
+}
+
+// Deletes are the references of every DeleteShard the agent answered.
+func (a *Agent) Deletes() []content.ShardRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.deletes)
 }
 
 // Free reports the capacity not used or reserved.
