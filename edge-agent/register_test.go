@@ -240,3 +240,7 @@ func (r *fakeRegistry) GetIdentity(_ context.Context, mspID, certHash string) (*
 func (r *fakeRegistry) GetManifest(_ context.Context, name, version string) (*records.Manifest, error) {
 	return nil, records.Errorf(records.CodeNotFound, "manifest %s@%s", name, version)
 }
+
+func (r *fakeRegistry) ManifestVersions(_ context.Context, name string) ([]*records.Manifest, error) {
+	return nil, records.Errorf(records.CodeNotFound, "object %s", name)
+}

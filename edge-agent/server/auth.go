@@ -25,6 +25,7 @@ import (
 type Ledger interface {
 	GetIdentity(ctx context.Context, mspID, certHash string) (*records.Identity, error)
 	GetManifest(ctx context.Context, name, version string) (*records.Manifest, error)
+	ManifestVersions(ctx context.Context, name string) ([]*records.Manifest, error)
 }
 
 // MemberCAs are the member organisations' MSP root (and intermediate)

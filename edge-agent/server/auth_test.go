@@ -67,6 +67,24 @@ func (l *fakeLedger) GetIdentity(_ context.Context, msp, certHash string) (*reco
 	return id, nil
 }
 
+func (l *fakeLedger) ManifestVersions(_ context.Context, name string) ([]*records.Manifest, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down {
+		return nil, errors.New("peer unreachable")
+	}
+	var out []*records.Manifest
+	for _, m := range l.manifests {
+		if m.Name == name {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("object: %w", records.ErrNotFound)
+	}
+	return out, nil
+}
+
 func (l *fakeLedger) GetManifest(_ context.Context, name, version string) (*records.Manifest, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -291,55 +309,63 @@ func TestFailedPublishCleanup(t *testing.T) {
 	e := start(t, 1<<20)
 	ctx := ctxT(t)
 	other := e.memberClient(t, "gateway2", records.RoleGateway)
-	put := func(c dctv1.ShardServiceClient, b []byte) string {
+	put := func(c dctv1.ShardServiceClient, object string, b []byte) string {
 		t.Helper()
-		if _, err := send(ctx, c, putMsgs(b)...); err != nil {
+		msgs := putMsgs(b)
+		msgs[0].GetHeader().Object = object
+		if _, err := send(ctx, c, msgs...); err != nil {
 			t.Fatal(err)
 		}
 		return hashOf(b)
 	}
-	del := func(c dctv1.ShardServiceClient, h, version string) codes.Code {
-		_, err := c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: h, Name: "failed", Version: version})
+	del := func(c dctv1.ShardServiceClient, h, object, version string, index int32) codes.Code {
+		_, err := c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: h, Name: object, Version: version, Index: index})
 		return code(err)
 	}
 	// The uploader withdraws a shard no manifest names, with or without
 	// the version it tried to record.
-	if h := put(e.client, data(11)); del(e.client, h, "") != codes.OK {
+	if h := put(e.client, "failed", data(11)); del(e.client, h, "failed", "", 0) != codes.OK {
 		t.Fatal("uploader's cleanup refused")
 	}
-	if h := put(e.client, data(12)); del(e.client, h, "3") != codes.OK {
+	if h := put(e.client, "failed", data(12)); del(e.client, h, "failed", "3", 0) != codes.OK {
 		t.Fatal("uploader's cleanup with an unrecorded version refused")
 	}
-	// Another gateway may not.
-	h := put(e.client, data(13))
-	if c := del(other, h, ""); c != codes.PermissionDenied {
-		t.Fatalf("other gateway's cleanup: %v", c)
+	var kept []string
+	refused := func(what string, c codes.Code, h string) {
+		t.Helper()
+		if c != codes.PermissionDenied {
+			t.Fatalf("%s: %v, want PermissionDenied", what, c)
+		}
+		kept = append(kept, h)
 	}
-	// Nor the uploader once the manifest names it live here...
-	e.ledger.putManifest(&records.Manifest{Name: "failed", Version: "1", Shards: []records.Shard{{Index: 0, Hash: h, Nodes: []string{"agent0-org1"}}}})
-	if c := del(e.client, h, "1"); c != codes.PermissionDenied {
-		t.Fatalf("uploader deleting a recorded live shard: %v", c)
-	}
+	// Another gateway may not; nor the uploader naming another object, or
+	// for a shard it uploaded for no object.
+	h := put(e.client, "failed", data(13))
+	refused("other gateway's cleanup", del(other, h, "failed", "", 0), h)
+	refused("uploader naming another object", del(e.client, h, "other", "", 0), h)
+	h0 := put(e.client, "", data(10))
+	refused("upload for no object", del(e.client, h0, "", "", 0), h0)
+	// Nor the uploader once a version names it live here, however the
+	// request names it...
+	e.ledger.putManifest(&records.Manifest{Name: "failed", Version: "1", Shards: []records.Shard{
+		{Index: 0, Hash: hashOf([]byte("x")), Nodes: []string{"agent1-org2"}}, {Index: 1, Hash: h, Nodes: []string{"agent0-org1"}}}})
+	refused("uploader deleting a recorded live shard", del(e.client, h, "failed", "1", 1), h)
+	refused("uploader misnaming the index of a recorded live shard", del(e.client, h, "failed", "1", 0), h)
+	refused("uploader naming no version for a recorded live shard", del(e.client, h, "failed", "", 0), h)
 	// ...nor once another identity uploaded the same shard too...
-	h2 := put(e.client, data(14))
-	put(other, data(14))
-	if c := del(e.client, h2, ""); c != codes.PermissionDenied {
-		t.Fatalf("uploader deleting a shard another gateway uploaded too: %v", c)
-	}
+	h2 := put(e.client, "failed", data(14))
+	put(other, "failed", data(14))
+	refused("deleting a shard another gateway uploaded too", del(e.client, h2, "failed", "", 0), h2)
 	// ...nor a shard the agent held before the upload...
-	h3 := put(other, data(15))
+	h3 := put(other, "failed", data(15))
 	e.clock.advance(11 * time.Minute)
-	put(e.client, data(15))
-	if c := del(e.client, h3, ""); c != codes.PermissionDenied {
-		t.Fatalf("deleting a shard held before the upload: %v", c)
-	}
+	put(e.client, "failed", data(15))
+	refused("deleting a shard held before the upload", del(e.client, h3, "failed", "", 0), h3)
 	// ...nor after the record's time.
-	h4 := put(e.client, data(16))
+	h4 := put(e.client, "failed", data(16))
 	e.clock.advance(11 * time.Minute)
-	if c := del(e.client, h4, ""); c != codes.PermissionDenied {
-		t.Fatalf("cleanup after the record expired: %v", c)
-	}
-	for _, h := range []string{h, h2, h3, h4} {
+	refused("cleanup after the record expired", del(e.client, h4, "failed", "", 0), h4)
+	for _, h := range kept {
 		if _, _, err := get(ctx, e.client, h, 0, 0); err != nil {
 			t.Fatalf("refused shard %s no longer served: %v", h, err)
 		}
@@ -350,14 +376,14 @@ func TestUploadsBounded(t *testing.T) {
 	clock := &fakeClock{t: time.Unix(0, 0)}
 	u := NewUploads(2, time.Minute, clock.Now)
 	a, b := Caller{MSPID: "Org1MSP", CertHash: "a"}, Caller{MSPID: "Org1MSP", CertHash: "b"}
-	u.Received("h1", a, false)
-	u.Received("h2", a, false)
-	u.Received("h3", b, false)
-	if u.Owned("h1", a) || !u.Owned("h2", a) || !u.Owned("h3", b) || u.Owned("h3", a) {
+	u.Received("h1", a, "o", false)
+	u.Received("h2", a, "o", false)
+	u.Received("h3", b, "o", false)
+	if u.Owned("h1", a, "o") || !u.Owned("h2", a, "o") || !u.Owned("h3", b, "o") || u.Owned("h3", a, "o") || u.Owned("h2", a, "p") {
 		t.Fatal("bounded record")
 	}
 	u.Forget("h2")
-	if u.Owned("h2", a) {
+	if u.Owned("h2", a, "o") {
 		t.Fatal("forgotten upload still owned")
 	}
 }

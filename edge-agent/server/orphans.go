@@ -29,6 +29,7 @@ type Uploads struct {
 
 type upload struct {
 	by     Caller
+	object string
 	at     time.Time
 	shared bool
 }
@@ -48,9 +49,13 @@ func NewUploads(size int, ttl time.Duration, now func() time.Time) *Uploads {
 	return &Uploads{ttl: ttl, now: now, cache: c}
 }
 
-// Received records that by uploaded hash; existed tells whether the agent
-// already held the shard, which makes it nobody's to withdraw.
-func (u *Uploads) Received(hash string, by Caller, existed bool) {
+// Received records that by uploaded hash for object; existed tells whether
+// the agent already held the shard, which makes it nobody's to withdraw.
+// An upload for no object is not recorded.
+func (u *Uploads) Received(hash string, by Caller, object string, existed bool) {
+	if object == "" {
+		return
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	prev, ok := u.cache.Peek(hash)
@@ -58,19 +63,19 @@ func (u *Uploads) Received(hash string, by Caller, existed bool) {
 	switch {
 	case existed && !fresh:
 		return // held before, and not by a recent upload
-	case fresh && prev.by != by:
+	case fresh && (prev.by != by || prev.object != object):
 		prev.shared = true
 		u.cache.Add(hash, prev)
 	case fresh:
 		return // the same uploader again: keep the first time
 	default:
-		u.cache.Add(hash, upload{by: by, at: u.now()})
+		u.cache.Add(hash, upload{by: by, object: object, at: u.now()})
 	}
 }
 
-// Owned reports whether by uploaded hash within the TTL and no other
-// identity did.
-func (u *Uploads) Owned(hash string, by Caller) bool {
+// Owned reports whether by uploaded hash for object within the TTL and no
+// other identity did (nor for another object).
+func (u *Uploads) Owned(hash string, by Caller, object string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	rec, ok := u.cache.Peek(hash)
@@ -81,7 +86,7 @@ func (u *Uploads) Owned(hash string, by Caller) bool {
 		u.cache.Remove(hash)
 		return false
 	}
-	return !rec.shared && rec.by == by
+	return !rec.shared && rec.by == by && rec.object == object
 }
 
 // Forget drops the record of hash.

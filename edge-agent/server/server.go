@@ -175,6 +175,7 @@ func (s *Server) putShard(ctx context.Context, stream interface {
 		return "", 0, err
 	}
 	h := first.GetHeader()
+	object := h.GetObject()
 	if h == nil {
 		return "", 0, fmt.Errorf("%w: PutShard must start with a header", ErrProtocol)
 	}
@@ -209,7 +210,7 @@ func (s *Server) putShard(ctx context.Context, stream interface {
 				return m.Header.GetHash(), up.Size(), err
 			}
 			if c, ok := CallerFrom(ctx); ok {
-				s.cfg.Uploads.Received(m.Header.GetHash(), c, held)
+				s.cfg.Uploads.Received(m.Header.GetHash(), c, object, held)
 			}
 			return m.Header.GetHash(), up.Size(), nil
 		default:
@@ -344,11 +345,31 @@ func (s *Server) mayDelete(ctx context.Context, req *dctv1.DeleteShardRequest) (
 			}
 		}
 	}
-	if c, ok := CallerFrom(ctx); ok && s.cfg.Uploads.Owned(hash, c) {
-		return "withdrawn by its uploader", nil
+	c, ok := CallerFrom(ctx)
+	if !ok || !s.cfg.Uploads.Owned(hash, c, req.GetName()) {
+		return "", fmt.Errorf("%w: the ledger does not let shard %s go (no manifest names it at %s@%s index %d, "+
+			"and it is not a recent upload of the caller's for %q)", ErrPermissionDenied, hash, req.GetName(), req.GetVersion(), req.GetIndex(), req.GetName())
 	}
-	return "", fmt.Errorf("%w: the ledger does not let shard %s go (no manifest names it at %s@%s index %d, "+
-		"and it is not a recent upload of the caller's)", ErrPermissionDenied, hash, req.GetName(), req.GetVersion(), req.GetIndex())
+	// The caller's own recent upload for the object: it may withdraw it
+	// unless a live version of the object has this node hold it.
+	versions, err := s.cfg.Ledger.ManifestVersions(ctx, req.GetName())
+	switch {
+	case errors.Is(err, records.ErrNotFound):
+	case err != nil:
+		return "", fmt.Errorf("%w: versions of %s: %w", ErrLedgerUnavailable, req.GetName(), err)
+	}
+	for _, m := range versions {
+		if m.Purged != nil {
+			continue
+		}
+		for _, sh := range m.Shards {
+			if sh.Hash == hash && slices.Contains(sh.Nodes, s.cfg.NodeID) {
+				return "", fmt.Errorf("%w: %s@%s shard %d is live and %s still holds it", ErrPermissionDenied,
+					m.Name, m.Version, sh.Index, s.cfg.NodeID)
+			}
+		}
+	}
+	return "withdrawn by its uploader", nil
 }
 
 // Stat reports the agent's identity and storage use.

@@ -112,14 +112,14 @@ type client struct {
 	c    dctv1.ShardServiceClient
 }
 
-func (a *client) PutShard(ctx context.Context, size int64) (content.ShardWriter, error) {
+func (a *client) PutShard(ctx context.Context, object string, size int64) (content.ShardWriter, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := a.c.PutShard(ctx)
 	if err != nil {
 		cancel()
 		return nil, callErr(err)
 	}
-	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size}}}); err != nil {
+	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size, Object: object}}}); err != nil {
 		cancel()
 		return nil, recvErr(stream, err)
 	}

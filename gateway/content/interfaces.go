@@ -34,9 +34,11 @@ type Agents interface {
 // found its copy rotten), ErrAgentFull, ErrAgentRefused and
 // ErrAgentUnavailable.
 type Agent interface {
-	// PutShard opens an upload of a shard of the given size whose hash is
-	// known only at the end.
-	PutShard(ctx context.Context, size int64) (ShardWriter, error)
+	// PutShard opens an upload of a shard of the given size, for object,
+	// whose hash is known only at the end. The agent lets this gateway
+	// withdraw the shard for a while as long as no version of object
+	// names it.
+	PutShard(ctx context.Context, object string, size int64) (ShardWriter, error)
 	// GetShard reads n bytes at off of the shard with the given hash (n = 0:
 	// to the end).
 	GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error)

@@ -274,7 +274,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 			}
 			return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
 		}
-		res, pushed, err = s.push(ctx, layout, key, place, nodes.byID, body)
+		res, pushed, err = s.push(ctx, name, layout, key, place, nodes.byID, body)
 		var oe *openError
 		if errors.As(err, &oe) {
 			s.log.Warn("agent refused an upload; placing without it", "node", oe.node, "err", oe.err)
@@ -410,8 +410,8 @@ type pushedShard struct {
 	hash  string
 }
 
-// push streams the encoded shards to their holders.
-func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place placement.Placement, nodes map[string]*records.Node, body io.Reader) (*codec.Result, []pushedShard, error) {
+// push streams the encoded shards of object name to their holders.
+func (s *Service) push(ctx context.Context, name string, l codec.Layout, key codec.Key, place placement.Placement, nodes map[string]*records.Node, body io.Reader) (*codec.Result, []pushedShard, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type target struct {
@@ -436,7 +436,7 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 				abortAll()
 				return nil, nil, &openError{node: id, err: err}
 			}
-			w, err := a.PutShard(ctx, l.ShardSize())
+			w, err := a.PutShard(ctx, name, l.ShardSize())
 			if err != nil {
 				abortAll()
 				s.free.drop(id)

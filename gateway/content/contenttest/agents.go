@@ -162,7 +162,7 @@ func (a *Agent) used() int64 {
 }
 
 // PutShard opens an upload of size bytes.
-func (a *Agent) PutShard(_ context.Context, size int64) (content.ShardWriter, error) {
+func (a *Agent) PutShard(_ context.Context, _ string, size int64) (content.ShardWriter, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down || a.refuse {

@@ -61,7 +61,8 @@ type ShardServiceClient interface {
 	// node is no longer among the shard's holders. A shard that no manifest
 	// names yet (a publish that failed before its manifest was recorded) may
 	// be deleted, for a bounded time after its upload, by the identity that
-	// uploaded it and only by it. Anything else is PERMISSION_DENIED and the
+	// uploaded it and only by it, naming the object it uploaded it for, while
+	// no live version of that object has this node hold it. Anything else is PERMISSION_DENIED and the
 	// bytes stay. Deleting an absent shard succeeds with existed = false.
 	DeleteShard(ctx context.Context, in *DeleteShardRequest, opts ...grpc.CallOption) (*DeleteShardResponse, error)
 	// Stat reports the agent's identity and storage use.
@@ -160,7 +161,8 @@ type ShardServiceServer interface {
 	// node is no longer among the shard's holders. A shard that no manifest
 	// names yet (a publish that failed before its manifest was recorded) may
 	// be deleted, for a bounded time after its upload, by the identity that
-	// uploaded it and only by it. Anything else is PERMISSION_DENIED and the
+	// uploaded it and only by it, naming the object it uploaded it for, while
+	// no live version of that object has this node hold it. Anything else is PERMISSION_DENIED and the
 	// bytes stay. Deleting an absent shard succeeds with existed = false.
 	DeleteShard(context.Context, *DeleteShardRequest) (*DeleteShardResponse, error)
 	// Stat reports the agent's identity and storage use.
