@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/edge-agent/server"
 	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/serviceconfig"
@@ -39,12 +40,20 @@ type Config struct {
 	Longitude    float64
 	BandwidthBps int64
 
-	// TLSCert/TLSKey is the agent's server certificate; ClientCA is the PEM
-	// bundle of the consortium's TLS CAs that client certificates must
-	// chain to.
-	TLSCert  string
-	TLSKey   string
-	ClientCA string
+	// TLSCert/TLSKey is the agent's server certificate.
+	TLSCert string
+	TLSKey  string
+	// MemberCAs are the member organisations' MSP CAs, "MSPID=ca.pem"
+	// (the PEM file may bundle several; an MSP may be listed more than
+	// once): clients authenticate with their enrollment certificate, whose
+	// verifying CA names their MSP, and must have the gateway role in the
+	// ledger's identity registry.
+	MemberCAs []string
+	// UploadIdleTimeout aborts an upload that sends nothing for that long.
+	UploadIdleTimeout time.Duration
+	// RoleCacheTTL is how long a gateway grant read from the ledger is
+	// trusted (a refusal: RoleCacheTTL/12, at least 1s).
+	RoleCacheTTL time.Duration
 
 	// Ledger is the peer and the operator identity registration uses:
 	// explicit settings, a connection profile and MSP directory, or a test
@@ -57,7 +66,8 @@ type Config struct {
 	serviceconfig.Mesh
 
 	// Register makes the agent register (or update) itself in the node
-	// registry on start.
+	// registry on start. The agent reads the ledger (identity registry,
+	// manifests) with its identity either way.
 	Register        bool
 	RegisterTimeout time.Duration
 	ShutdownTimeout time.Duration
@@ -67,15 +77,17 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Listen:          "127.0.0.1:9500",
-		CapacityBytes:   1 << 30,
-		Name:            "agent0",
-		Zone:            "local",
-		BandwidthBps:    100_000_000,
-		Register:        true,
-		RegisterTimeout: 2 * time.Minute,
-		ShutdownTimeout: 10 * time.Second,
-		LogLevel:        "info",
+		Listen:            "127.0.0.1:9500",
+		CapacityBytes:     1 << 30,
+		Name:              "agent0",
+		Zone:              "local",
+		BandwidthBps:      100_000_000,
+		Register:          true,
+		RegisterTimeout:   2 * time.Minute,
+		UploadIdleTimeout: 30 * time.Second,
+		RoleCacheTTL:      time.Minute,
+		ShutdownTimeout:   10 * time.Second,
+		LogLevel:          "info",
 	}
 }
 
@@ -101,7 +113,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Int64(&c.BandwidthBps, "bandwidth-bps", "bandwidth offered, in bits per second")
 	s.String(&c.TLSCert, "tls-cert", "agent TLS server certificate (PEM)")
 	s.String(&c.TLSKey, "tls-key", "agent TLS server key (PEM)")
-	s.String(&c.ClientCA, "client-ca", "PEM bundle of the TLS CAs client certificates must chain to")
+	s.StringList(&c.MemberCAs, "member-cas", "member MSP CAs as MSPID=ca.pem: clients authenticate with an enrollment certificate of a member and must be a gateway in the ledger's identity registry (default with --network-dir: every organisation's msp/cacerts)")
+	s.Duration(&c.UploadIdleTimeout, "upload-idle-timeout", "abort an upload that sends nothing for this long, releasing its reserved capacity")
+	s.Duration(&c.RoleCacheTTL, "role-cache-ttl", "how long a gateway role read from the ledger is trusted before asking again")
 	c.Ledger.Register(s, "the operator")
 	c.Mesh.Register(s)
 	s.Bool(&c.Register, "register", "register or update the node in the ledger on start")
@@ -138,11 +152,17 @@ func (c *Config) Resolve() error {
 			}
 		}
 		cert, key := org.AgentTLS(c.Name)
-		set(&c.ClientCA, desc.TLSRootBundle)
 		set(&c.TLSCert, cert)
 		set(&c.TLSKey, key)
 		if c.MeshListen != "" {
 			set(&c.MeshKeyring, desc.MeshKeyringFile)
+		}
+		if len(c.MemberCAs) == 0 {
+			cas, err := desc.MemberCAs()
+			if err != nil {
+				return fmt.Errorf("%w: --network-dir: %w", ErrConfig, err)
+			}
+			c.MemberCAs = cas
 		}
 	}
 	// Node ids live in the operator organisation's namespace.
@@ -186,15 +206,22 @@ func (c Config) Validate() error {
 	files := []struct{ name, path, hint string }{
 		{"TLS certificate", c.TLSCert, "--tls-cert"},
 		{"TLS key", c.TLSKey, "--tls-key"},
-		{"client CA bundle", c.ClientCA, "--client-ca"},
 	}
-	if c.Register {
-		if err := c.Settings.Validate(); err != nil {
-			return bad("%v (set --connection-profile and --msp-dir, the ledger flags or --network-dir, or --register=false)", err)
-		}
-		if c.RegisterTimeout <= 0 {
-			return bad("register timeout must be positive")
-		}
+	// The agent authorises every call on the ledger, registering or not.
+	if err := c.Settings.Validate(); err != nil {
+		return bad("%v (set --connection-profile and --msp-dir, the ledger flags or --network-dir)", err)
+	}
+	if c.Register && c.RegisterTimeout <= 0 {
+		return bad("register timeout must be positive")
+	}
+	if _, err := server.ParseMemberCAs(c.MemberCAs); err != nil {
+		return bad("member CAs (--member-cas MSPID=ca.pem,… or --network-dir): %v", err)
+	}
+	if c.UploadIdleTimeout <= 0 {
+		return bad("upload idle timeout must be positive")
+	}
+	if c.RoleCacheTTL <= 0 {
+		return bad("role cache TTL must be positive")
 	}
 	for _, f := range files {
 		if f.path == "" {

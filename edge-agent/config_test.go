@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dct-network/dct/edge-agent/internal/testpki"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
@@ -40,7 +41,16 @@ func validConfig(t *testing.T) Config {
 	c := DefaultConfig()
 	c.DataDir = filepath.Join(dir, "data")
 	c.NodeID = "agent0-org1"
-	c.TLSCert, c.TLSKey, c.ClientCA = f("server.crt"), f("server.key"), f("ca.pem")
+	c.TLSCert, c.TLSKey = f("server.crt"), f("server.key")
+	ca, err := testpki.NewCA("Org1 CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "org1-ca.pem")
+	if err := os.WriteFile(caFile, ca.PEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.MemberCAs = []string{"Org1MSP=" + caFile}
 	c.PeerAddress, c.PeerTLSCA, c.MSPID = "127.0.0.1:7051", f("peer-ca.pem"), "Org1MSP"
 	c.CertFile, c.KeyPath = f("user.pem"), f("user.key")
 	c.Settings.FillFrom(ledger.DefaultSettings())
@@ -58,7 +68,8 @@ func TestValidate(t *testing.T) {
 		want   string // part of the error; "" = valid
 	}{
 		{"valid", func(c *Config) {}, ""},
-		{"valid without registration", func(c *Config) { c.Register = false; c.PeerAddress, c.CertFile = "", "" }, ""},
+		{"valid without registration", func(c *Config) { c.Register = false }, ""},
+		{"no ledger without registration", func(c *Config) { c.Register = false; c.PeerAddress = "" }, "peer address"},
 		{"valid port 0", func(c *Config) { c.Listen = "127.0.0.1:0" }, ""},
 		{"valid explicit endpoint", func(c *Config) { c.Listen = "0.0.0.0:9500"; c.Endpoint = "agent0.example.org:9500" }, ""},
 		{"listen malformed", func(c *Config) { c.Listen = "9500" }, "listen address"},
@@ -79,7 +90,12 @@ func TestValidate(t *testing.T) {
 		{"bandwidth", func(c *Config) { c.BandwidthBps = 0 }, "bandwidthBps"},
 		{"no TLS cert", func(c *Config) { c.TLSCert = "" }, "TLS certificate is not set"},
 		{"missing TLS key", func(c *Config) { c.TLSKey += ".gone" }, "TLS key"},
-		{"no client CA", func(c *Config) { c.ClientCA = "" }, "client CA"},
+		{"no member CAs", func(c *Config) { c.MemberCAs = nil }, "member CAs"},
+		{"member CA without MSP id", func(c *Config) { c.MemberCAs = []string{strings.TrimPrefix(c.MemberCAs[0], "Org1MSP=")} }, "MSPID=ca.pem"},
+		{"member CA missing", func(c *Config) { c.MemberCAs[0] += ".gone" }, "member CA of Org1MSP"},
+		{"member CA not PEM", func(c *Config) { c.MemberCAs = []string{"Org1MSP=" + c.TLSKey} }, "holds no certificate"},
+		{"upload idle timeout", func(c *Config) { c.UploadIdleTimeout = 0 }, "upload idle timeout"},
+		{"role cache TTL", func(c *Config) { c.RoleCacheTTL = -time.Second }, "role cache TTL"},
 		{"no peer", func(c *Config) { c.PeerAddress = "" }, "peer address"},
 		{"missing peer CA", func(c *Config) { c.PeerTLSCA = "/nonexistent/ca.pem" }, "peer TLS CA"},
 		{"no operator cert", func(c *Config) { c.CertFile = "" }, "certificate is not set"},
@@ -141,6 +157,7 @@ func writeNetwork(t *testing.T) string {
 			ids = append(ids, netdesc.Identity{Role: netdesc.RoleNode, Name: name, Host: host, MSPDir: dir,
 				Cert: filepath.Join(dir, "signcerts", name+"-cert.pem"), KeyDir: filepath.Join(dir, "keystore")})
 		}
+		touch(t, filepath.Join(base, "msp", "cacerts", "ca."+o.Domain+"-cert.pem"))
 		desc.Orgs = append(desc.Orgs, netdesc.OrgInfo{
 			Org:        o,
 			MSPDir:     filepath.Join(base, "msp"),
@@ -171,10 +188,13 @@ func TestResolveFromNetworkDir(t *testing.T) {
 	}{
 		{"org2 agent1", func(c *Config) { c.Org = "Org2MSP"; c.Name = "agent1" }, func(t *testing.T, c Config) {
 			want := Config{
-				ClientCA: filepath.Join(run, "tls-ca-bundle.pem"),
-				TLSCert:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
-				TLSKey:   filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
-				NodeID:   "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
+				MemberCAs: []string{
+					"Org1MSP=" + filepath.Join(run, "crypto", "peerOrganizations", "org1.dct.test", "msp", "cacerts", "ca.org1.dct.test-cert.pem"),
+					"Org2MSP=" + filepath.Join(org2, "msp", "cacerts", "ca.org2.dct.test-cert.pem"),
+				},
+				TLSCert: filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.crt"),
+				TLSKey:  filepath.Join(org2, "peers", "agent1.org2.dct.test", "tls", "server.key"),
+				NodeID:  "agent1-org2", DataDir: filepath.Join(run, "agents", "agent1-org2"),
 			}
 			want.Settings = ledger.Settings{
 				PeerAddress: "127.0.0.1:8051", PeerTLSCA: filepath.Join(org2, "tlsca", "tlsca.org2.dct.test-cert.pem"),
@@ -182,7 +202,7 @@ func TestResolveFromNetworkDir(t *testing.T) {
 				KeyPath: filepath.Join(org2, "users", "User5@org2.dct.test", "msp", "keystore"),
 				Channel: "chan1", Chaincode: "cc1",
 			}
-			got := Config{ClientCA: c.ClientCA, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID, DataDir: c.DataDir}
+			got := Config{MemberCAs: c.MemberCAs, TLSCert: c.TLSCert, TLSKey: c.TLSKey, NodeID: c.NodeID, DataDir: c.DataDir}
 			got.Settings = c.Settings
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("resolved\n%+v\nwant\n%+v", got, want)

@@ -225,3 +225,22 @@ func TestRegisterRetrying(t *testing.T) {
 		t.Fatalf("registerRetrying: %v", err)
 	}
 }
+
+// gateways are the certificate hashes the fake identity registry grants
+// the gateway role (of any organisation).
+var gateways sync.Map
+
+func (r *fakeRegistry) GetIdentity(_ context.Context, mspID, certHash string) (*records.Identity, error) {
+	if _, ok := gateways.Load(certHash); ok {
+		return &records.Identity{MSPID: mspID, CertHash: certHash, Roles: []records.Role{records.RoleGateway}}, nil
+	}
+	return nil, records.Errorf(records.CodeNotFound, "identity %s", certHash)
+}
+
+func (r *fakeRegistry) GetManifest(_ context.Context, name, version string) (*records.Manifest, error) {
+	return nil, records.Errorf(records.CodeNotFound, "manifest %s@%s", name, version)
+}
+
+func (r *fakeRegistry) ManifestVersions(_ context.Context, name string) ([]*records.Manifest, error) {
+	return nil, records.Errorf(records.CodeNotFound, "object %s", name)
+}

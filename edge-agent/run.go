@@ -20,8 +20,16 @@ import (
 // -ldflags "-X github.com/dct-network/dct/edge-agent.Version=…".
 var Version = "dev"
 
-// dialFunc connects to the node registry; close releases the connection.
-type dialFunc func(ctx context.Context, cfg Config) (reg Registry, close func(), err error)
+// Ledger is what the agent needs of the ledger (*ledger.Client): the node
+// registry to register in, and the identity registry and manifests to
+// authorise calls with.
+type Ledger interface {
+	Registry
+	server.Ledger
+}
+
+// dialFunc connects to the ledger; close releases the connection.
+type dialFunc func(ctx context.Context, cfg Config) (l Ledger, close func(), err error)
 
 // Run serves until ctx ends, then shuts down gracefully (leaving the mesh
 // first). ready, when not nil, receives the bound gRPC address once the
@@ -51,17 +59,42 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := server.TLSConfig(cfg.TLSCert, cfg.TLSKey, cfg.ClientCA)
+	members, err := server.ParseMemberCAs(cfg.MemberCAs)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	tlsCfg, err := server.TLSConfig(cfg.TLSCert, cfg.TLSKey, members)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if dial == nil {
+		dial = dialLedger
+	}
+	// One long-lived ledger connection: registration, and the identity
+	// and manifest reads that authorise calls.
+	lc, closeLedger, err := dial(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeLedger()
+	auth, err := server.NewAuthorizer(members, lc, server.AuthConfig{
+		AllowTTL: cfg.RoleCacheTTL, DenyTTL: max(time.Second, cfg.RoleCacheTTL/12),
+	}, log.With("component", "auth"))
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
 	addr := ln.Addr().String()
-	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version}, log)
-	g, hs := server.NewGRPCServer(svc, tlsCfg)
+	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version,
+		Ledger: lc, UploadIdleTimeout: cfg.UploadIdleTimeout}, log)
+	g, hs, err := server.NewGRPCServer(svc, tlsCfg, auth)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(ln) }()
 	stop := func() {
@@ -85,9 +118,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	stats := st.Stats()
 	log.Info("edge agent serving", "addr", addr, "node", cfg.NodeID, "endpoint", endpoint, "zone", cfg.Zone,
-		"capacityBytes", stats.Capacity, "usedBytes", stats.Used, "shards", stats.Shards, "dataDir", cfg.DataDir)
+		"capacityBytes", stats.Capacity, "usedBytes", stats.Used, "shards", stats.Shards, "dataDir", cfg.DataDir,
+		"members", strings.Join(members.MSPIDs(), ","))
 	if cfg.Register {
-		if err := register(ctx, cfg, cfg.nodeInput(endpoint, pub), log, dial); err != nil {
+		if err := register(ctx, cfg, cfg.nodeInput(endpoint, pub), log, lc); err != nil {
 			stop()
 			return err
 		}
@@ -132,20 +166,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	return nil
 }
 
-// register connects to the ledger only for as long as registration takes.
-func register(ctx context.Context, cfg Config, in records.NodeInput, log *slog.Logger, dial dialFunc) error {
+// register registers the node, retrying for at most RegisterTimeout.
+func register(ctx context.Context, cfg Config, in records.NodeInput, log *slog.Logger, reg Registry) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.RegisterTimeout)
 	defer cancel()
-	reg, closeReg, err := dial(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer closeReg()
-	_, err = registerRetrying(ctx, reg, cfg.MSPID, in, log)
+	_, err := registerRetrying(ctx, reg, cfg.MSPID, in, log)
 	return err
 }
 
-func dialLedger(ctx context.Context, cfg Config) (Registry, func(), error) {
+func dialLedger(ctx context.Context, cfg Config) (Ledger, func(), error) {
 	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return nil, nil, err

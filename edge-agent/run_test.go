@@ -26,23 +26,31 @@ import (
 func agentConfig(t *testing.T) (Config, testpki.Files, *testpki.CA) {
 	t.Helper()
 	dir := t.TempDir()
-	files, ca, err := testpki.WriteAgent(filepath.Join(dir, "tls"))
+	files, ca, _, err := testpki.WriteAgent(filepath.Join(dir, "tls"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The test client is a gateway in every fake registry.
+	cert, err := tls.LoadX509KeyPair(files.ClientCert, files.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateways.Store(records.CertHash(cert.Leaf), true)
 	c := DefaultConfig()
 	c.Listen = "127.0.0.1:0"
 	c.DataDir = filepath.Join(dir, "data")
 	c.NodeID = "agent0-test"
 	c.CapacityBytes = 1 << 20
-	c.TLSCert, c.TLSKey, c.ClientCA = files.ServerCert, files.ServerKey, files.CA
-	c.Register = false
+	c.TLSCert, c.TLSKey = files.ServerCert, files.ServerKey
+	c.MemberCAs = []string{testpki.MemberMSPID + "=" + files.MemberCA}
 	c.ShutdownTimeout = 5 * time.Second
+	c = withLedger(t, c)
+	c.Register = false
 	return c, files, ca
 }
 
 // withLedger adds ledger settings (never dialled: the tests fake the
-// registry).
+// ledger).
 func withLedger(t *testing.T, c Config) Config {
 	dir := t.TempDir()
 	c.Register = true
@@ -73,6 +81,10 @@ func startAgent(t *testing.T, cfg Config, dial dialFunc) *running {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{done: make(chan error, 1), stop: cancel}
 	ready := make(chan string, 1)
+	if dial == nil {
+		reg := newFakeRegistry("Org1MSP")
+		dial = func(context.Context, Config) (Ledger, func(), error) { return reg, func() {}, nil }
+	}
 	go func() { r.done <- run(ctx, cfg, slog.New(slog.DiscardHandler), func(a string) { ready <- a }, dial) }()
 	select {
 	case r.addr = <-ready:
@@ -136,13 +148,16 @@ func TestRunRegisters(t *testing.T) {
 	cfg.Zone = "eu-1"
 	reg := newFakeRegistry("Org1MSP")
 	closed := false
-	dial := func(ctx context.Context, c Config) (Registry, func(), error) {
+	dial := func(ctx context.Context, c Config) (Ledger, func(), error) {
 		return reg, func() { closed = true }, nil
 	}
 	r := startAgent(t, cfg, dial)
 	n := reg.nodes["agent0-test"]
-	if n == nil || n.Endpoint != r.addr || n.Zone != "eu-1" || n.StorageBytes != 1<<20 || n.Org != "Org1MSP" || !closed {
-		t.Fatalf("registered %+v (connection closed: %v)", n, closed)
+	if n == nil || n.Endpoint != r.addr || n.Zone != "eu-1" || n.StorageBytes != 1<<20 || n.Org != "Org1MSP" {
+		t.Fatalf("registered %+v", n)
+	}
+	if closed {
+		t.Fatal("the ledger connection closed while serving: the agent authorises calls with it")
 	}
 	if err := records.ValidatePublicKey(n.PublicKey); err != nil {
 		t.Fatal(err)
@@ -150,6 +165,9 @@ func TestRunRegisters(t *testing.T) {
 	key := n.PublicKey
 	r.stop()
 	r.wait()
+	if !closed {
+		t.Fatal("ledger connection left open after the agent stopped")
+	}
 
 	// Restarted elsewhere after being deactivated: reactivated and
 	// updated, with the same key.
@@ -167,7 +185,7 @@ func TestRunFailsFast(t *testing.T) {
 	cfg, _, _ := agentConfig(t)
 	cfg = withLedger(t, cfg)
 	reg := newFakeRegistry("Org2MSP", &records.Node{ID: "agent0-test", Org: "Org2MSP", Status: records.NodeStatusActive})
-	dial := func(ctx context.Context, c Config) (Registry, func(), error) { return reg, func() {}, nil }
+	dial := func(ctx context.Context, c Config) (Ledger, func(), error) { return reg, func() {}, nil }
 	err := run(context.Background(), cfg, slog.New(slog.DiscardHandler), nil, dial)
 	if !errors.Is(err, ErrNodeOwned) {
 		t.Fatalf("run: %v, want ErrNodeOwned", err)
@@ -233,7 +251,9 @@ func TestRunJoinsMesh(t *testing.T) {
 	// A mesh address in use fails the start.
 	cfg, _, _ = agentConfig(t)
 	cfg.MeshListen, cfg.MeshKeyring = gw.Addr(), ring
-	if err := run(ctx, cfg, slog.New(slog.DiscardHandler), nil, nil); err == nil || errors.Is(err, ErrConfig) {
+	reg := newFakeRegistry("Org1MSP")
+	dial := func(context.Context, Config) (Ledger, func(), error) { return reg, func() {}, nil }
+	if err := run(ctx, cfg, slog.New(slog.DiscardHandler), nil, dial); err == nil || errors.Is(err, ErrConfig) {
 		t.Fatalf("run on a taken mesh port: %v", err)
 	}
 }

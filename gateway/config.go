@@ -27,7 +27,10 @@ type Config struct {
 
 	// AgentCA verifies agents' TLS certificates (a bundle of the
 	// consortium's TLS CAs); AgentClientCert/Key is this gateway's client
-	// certificate towards the agents.
+	// certificate towards the agents: by default its ledger identity (the
+	// enrollment certificate and key it signs transactions with), which
+	// agents accept when the identity registry grants it the gateway role.
+	// AgentClientKey may be a keystore directory.
 	AgentCA         string
 	AgentClientCert string
 	AgentClientKey  string
@@ -104,8 +107,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.String(&c.Listen, "listen", "HTTP listen address")
 	c.Ledger.Register(s, "the gateway's")
 	s.String(&c.AgentCA, "agent-ca", "PEM bundle verifying edge agents' TLS certificates")
-	s.String(&c.AgentClientCert, "agent-client-cert", "TLS client certificate presented to edge agents")
-	s.String(&c.AgentClientKey, "agent-client-key", "TLS client key presented to edge agents")
+	s.String(&c.AgentClientCert, "agent-client-cert", "TLS client certificate presented to edge agents (default: the gateway's identity certificate, --cert/--msp-dir)")
+	s.String(&c.AgentClientKey, "agent-client-key", "TLS client key (file or keystore directory) presented to edge agents (default: the gateway's identity key)")
 	s.StringList(&c.MasterKeyFiles, "master-key-file", "files holding the consortium master keys (>= 32 bytes each): the first encrypts new objects, all decrypt")
 	s.String(&c.Name, "name", "gateway name in the mesh (default gateway-<listen address>)")
 	c.Mesh.Register(s)
@@ -163,25 +166,23 @@ func (c *Config) Resolve() error {
 	c.Ledger.NetworkIdentity = func(org netdesc.OrgInfo) (netdesc.Identity, error) {
 		return org.Identity(netdesc.RoleGateway)
 	}
-	desc, org, err := c.Ledger.Resolve()
+	desc, _, err := c.Ledger.Resolve()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	if desc == nil {
-		return nil
 	}
 	set := func(p *string, v string) {
 		if *p == "" {
 			*p = v
 		}
 	}
-	id, err := org.Identity(netdesc.RoleGateway)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+	// Agents serve the identity the gateway acts as on the ledger.
+	if c.AgentClientCert == "" && c.AgentClientKey == "" {
+		c.AgentClientCert, c.AgentClientKey = c.CertFile, c.KeyPath
+	}
+	if desc == nil {
+		return nil
 	}
 	set(&c.AgentCA, desc.TLSRootBundle)
-	set(&c.AgentClientCert, id.TLSCert)
-	set(&c.AgentClientKey, id.TLSKey)
 	if len(c.MasterKeyFiles) == 0 && desc.MasterKeyFile != "" {
 		c.MasterKeyFiles = []string{desc.MasterKeyFile}
 	}

@@ -155,9 +155,10 @@ func TestResolve(t *testing.T) {
 		change func(c *Config)
 		check  func(c Config) bool
 	}{
-		{"network dir: the gateway identity, its TLS client pair, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
-			return c.AgentCA == filepath.Join(run, "tls-ca-bundle.pem") && c.AgentClientCert == filepath.Join(user, "tls", "client.crt") &&
-				c.AgentClientKey == filepath.Join(user, "tls", "client.key") && slices.Equal(c.MasterKeyFiles, []string{filepath.Join(run, "gateway-secrets", "master.key")}) &&
+		{"network dir: the gateway identity, also towards agents, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
+			return c.AgentCA == filepath.Join(run, "tls-ca-bundle.pem") &&
+				c.AgentClientCert == filepath.Join(user, "msp", "signcerts", "User2@org1.dct.test-cert.pem") &&
+				c.AgentClientKey == filepath.Join(user, "msp", "keystore") && slices.Equal(c.MasterKeyFiles, []string{filepath.Join(run, "gateway-secrets", "master.key")}) &&
 				c.MeshKeyring == "" &&
 				c.MSPID == "Org1MSP" && c.PeerAddress == "127.0.0.1:7051" &&
 				c.CertFile == filepath.Join(user, "msp", "signcerts", "User2@org1.dct.test-cert.pem")
@@ -170,10 +171,13 @@ func TestResolve(t *testing.T) {
 		}},
 		{"profile and MSP dir", func(c *Config) { c.ConnectionProfile, c.MSPDir = profile, msp }, func(c Config) bool {
 			return c.MSPID == "BankAMSP" && c.PeerAddress == "10.1.0.5:7051" && c.PeerServerName == "peer0.bank-a.example" &&
-				len(c.PeerTLSCAPEM) > 0 && c.CertFile == cert && c.KeyPath == key && c.Channel == "dct" && c.AgentCA == ""
+				len(c.PeerTLSCAPEM) > 0 && c.CertFile == cert && c.KeyPath == key && c.Channel == "dct" && c.AgentCA == "" &&
+				c.AgentClientCert == cert && c.AgentClientKey == key
 		}},
-		{"explicit agent TLS wins over network dir", func(c *Config) { c.NetworkDir, c.AgentCA = run, "/etc/ca.pem" }, func(c Config) bool {
-			return c.AgentCA == "/etc/ca.pem" && c.AgentClientCert == filepath.Join(user, "tls", "client.crt")
+		{"explicit agent TLS wins over network dir", func(c *Config) {
+			c.NetworkDir, c.AgentCA, c.AgentClientCert, c.AgentClientKey = run, "/etc/ca.pem", "/etc/gw.crt", "/etc/gw.key"
+		}, func(c Config) bool {
+			return c.AgentCA == "/etc/ca.pem" && c.AgentClientCert == "/etc/gw.crt" && c.AgentClientKey == "/etc/gw.key"
 		}},
 	}
 	for _, tc := range tests {

@@ -37,7 +37,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return err
 	}
 	defer lc.Close()
-	tlsCfg, err := agents.TLSConfig(cfg.AgentCA, cfg.AgentClientCert, cfg.AgentClientKey)
+	clientKey, err := ledger.KeyFile(cfg.AgentClientKey)
+	if err != nil {
+		return fmt.Errorf("%w: agent client key: %w", ErrConfig, err)
+	}
+	tlsCfg, err := agents.TLSConfig(cfg.AgentCA, cfg.AgentClientCert, clientKey)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}

@@ -449,19 +449,24 @@ func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
 	return []string{
 		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
 		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
-		"--agent-ca", desc.TLSRootBundle, "--agent-client-cert", id.TLSCert, "--agent-client-key", id.TLSKey,
+		// Towards the agents the gateway authenticates as its ledger
+		// identity (the default of --agent-client-cert/--agent-client-key),
+		// which the agents check for the gateway role in the registry.
+		"--agent-ca", desc.TLSRootBundle,
 		"--master-key-file", desc.MasterKeyFile,
 	}
 }
 
 // agentIdentityArgs configures an agent from the connection profile and
 // its own node identity (an agent never holds the organisation's client
-// identities), with its TLS server pair.
+// identities), with its TLS server pair and every member's MSP CAs, which
+// verify the gateways' enrollment certificates.
 func agentIdentityArgs(desc *Description, org OrgInfo, host string) []string {
 	id, _ := org.NodeIdentity(host) // Up made one per agent host
+	cas, _ := desc.MemberCAs()      // Up's cryptogen wrote every msp/cacerts
 	return []string{
 		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
 		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
-		"--tls-cert", id.TLSCert, "--tls-key", id.TLSKey, "--client-ca", desc.TLSRootBundle,
+		"--tls-cert", id.TLSCert, "--tls-key", id.TLSKey, "--member-cas", strings.Join(cas, ","),
 	}
 }

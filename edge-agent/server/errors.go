@@ -13,6 +13,22 @@ import (
 // (for example a PutShard that does not start with a header).
 var ErrProtocol = errors.New("protocol violation")
 
+// Authorisation errors.
+var (
+	// ErrUnauthenticated: the caller presented no certificate of a member
+	// organisation's MSP.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrPermissionDenied: the caller is not a gateway on the ledger, or
+	// the ledger does not let the shard go from this node.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrLedgerUnavailable: the ledger did not answer a question the
+	// decision needs; the call may succeed later.
+	ErrLedgerUnavailable = errors.New("ledger unavailable")
+	// ErrUploadIdle: an upload sent nothing for the idle timeout and was
+	// aborted.
+	ErrUploadIdle = errors.New("upload idle")
+)
+
 // Status turns an error of the server or the store into a gRPC status
 // error. It is the only place where errors are mapped to codes.
 func Status(err error) error {
@@ -43,6 +59,14 @@ func Status(err error) error {
 		code = codes.Unavailable
 	case errors.Is(err, store.ErrUploadDone):
 		code = codes.FailedPrecondition
+	case errors.Is(err, ErrUnauthenticated):
+		code = codes.Unauthenticated
+	case errors.Is(err, ErrPermissionDenied):
+		code = codes.PermissionDenied
+	case errors.Is(err, ErrLedgerUnavailable):
+		code = codes.Unavailable
+	case errors.Is(err, ErrUploadIdle):
+		code = codes.DeadlineExceeded
 	}
 	return status.Error(code, err.Error())
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/internal/testpki"
 	"github.com/dct-network/dct/edge-agent/store"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
@@ -29,29 +30,54 @@ import (
 type env struct {
 	dir    string
 	addr   string
-	ca     *testpki.CA
+	ca     *testpki.CA // the agent's TLS CA
+	member *testpki.CA // Org1MSP's CA
 	files  testpki.Files
+	ledger *fakeLedger
+	clock  *fakeClock
 	client dctv1.ShardServiceClient
 	health healthpb.HealthClient
 }
 
-func start(t *testing.T, capacity int64) *env {
+// options adjust the agent a test starts.
+type options struct {
+	idle time.Duration
+}
+
+func start(t *testing.T, capacity int64, opts ...func(*options)) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir()}
-	files, ca, err := testpki.WriteAgent(filepath.Join(e.dir, "tls"))
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	e := &env{dir: t.TempDir(), ledger: newFakeLedger(), clock: &fakeClock{t: time.Unix(1_700_000_000, 0)}}
+	files, ca, member, err := testpki.WriteAgent(filepath.Join(e.dir, "tls"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.files, e.ca = files, ca
+	e.files, e.ca, e.member = files, ca, member
 	st, err := store.Open(context.Background(), filepath.Join(e.dir, "data"), store.Options{Capacity: capacity})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsCfg, err := TLSConfig(files.ServerCert, files.ServerKey, files.CA)
+	members, err := ParseMemberCAs([]string{testpki.MemberMSPID + "=" + files.MemberCA})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, hs := NewGRPCServer(New(st, Config{NodeID: "agent0-org1", Zone: "eu-1", Version: "test"}, nil), tlsCfg)
+	tlsCfg, err := TLSConfig(files.ServerCert, files.ServerKey, members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := NewAuthorizer(members, e.ledger, AuthConfig{Now: e.clock.Now}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := New(st, Config{NodeID: "agent0-org1", Zone: "eu-1", Version: "test", Ledger: e.ledger,
+		Uploads: NewUploads(16, 10*time.Minute, e.clock.Now), UploadIdleTimeout: o.idle}, nil)
+	g, hs, err := NewGRPCServer(svc, tlsCfg, auth)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +93,7 @@ func start(t *testing.T, capacity int64) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.ledger.grant(testpki.MemberMSPID, cert.Leaf, records.RoleGateway)
 	conn := e.dial(t, &tls.Config{Certificates: []tls.Certificate{cert}})
 	e.client = dctv1.NewShardServiceClient(conn)
 	e.health = healthpb.NewHealthClient(conn)
@@ -311,8 +338,9 @@ func TestDelete(t *testing.T) {
 	if _, err := send(ctx, e.client, putMsgs(b)...); err != nil {
 		t.Fatal(err)
 	}
+	e.ledger.putManifest(manifestOf("o", "1", true, hashOf(b)))
 	for i, want := range []bool{true, false} {
-		resp, err := e.client.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hashOf(b)})
+		resp, err := e.client.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hashOf(b), Name: "o", Version: "1"})
 		if err != nil || resp.GetExisted() != want {
 			t.Fatalf("delete %d: %v %v, want existed %v", i, resp, err, want)
 		}
@@ -388,6 +416,12 @@ func TestMutualTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreignCert, _ := foreign.TLS()
+	// A client pair of the agents' TLS CA is no member identity.
+	tlsPair, err := e.ca.Client("gateway-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tlsCert, _ := tlsPair.TLS()
 	good, err := tls.LoadX509KeyPair(e.files.ClientCert, e.files.ClientKey)
 	if err != nil {
 		t.Fatal(err)
@@ -400,6 +434,7 @@ func TestMutualTLS(t *testing.T) {
 		{"consortium client", &tls.Config{Certificates: []tls.Certificate{good}}, true},
 		{"no client certificate", &tls.Config{}, false},
 		{"client of another CA", &tls.Config{Certificates: []tls.Certificate{foreignCert}}, false},
+		{"TLS CA client pair", &tls.Config{Certificates: []tls.Certificate{tlsCert}}, false},
 		{"TLS 1.1", &tls.Config{Certificates: []tls.Certificate{good}, MaxVersion: tls.VersionTLS11}, false},
 	}
 	for _, tc := range tests {
@@ -477,6 +512,10 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("x: %w", store.ErrCorrupt), codes.DataLoss},
 		{store.ErrClosed, codes.Unavailable},
 		{store.ErrUploadDone, codes.FailedPrecondition},
+		{fmt.Errorf("x: %w", ErrUnauthenticated), codes.Unauthenticated},
+		{fmt.Errorf("x: %w", ErrPermissionDenied), codes.PermissionDenied},
+		{fmt.Errorf("x: %w", ErrLedgerUnavailable), codes.Unavailable},
+		{fmt.Errorf("x: %w", ErrUploadIdle), codes.DeadlineExceeded},
 		{context.Canceled, codes.Canceled},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{status.Error(codes.Aborted, "as is"), codes.Aborted},

@@ -146,9 +146,9 @@ func TestClientMapsStatuses(t *testing.T) {
 			c := serve(t, &failing{code: tt.code})
 			_, getErr := c.GetShard(ctx, strings.Repeat("a", 64), 0, 10)
 			_, freeErr := c.Free(ctx)
-			delErr := c.DeleteShard(ctx, strings.Repeat("a", 64))
+			delErr := c.DeleteShard(ctx, content.ShardRef{Hash: strings.Repeat("a", 64), Name: "o", Version: "1"})
 			putErr := func() error {
-				w, err := c.PutShard(ctx, 3)
+				w, err := c.PutShard(ctx, "o", 3)
 				if err != nil {
 					return err
 				}
@@ -221,7 +221,7 @@ func TestClientRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	c := serve(t, &store{shards: map[string][]byte{}})
 	hash := strings.Repeat("c", 64)
-	w, err := c.PutShard(ctx, 10)
+	w, err := c.PutShard(ctx, "o", 10)
 	if err != nil {
 		t.Fatal(err)
 	}

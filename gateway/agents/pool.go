@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -110,14 +111,14 @@ type client struct {
 	c    dctv1.ShardServiceClient
 }
 
-func (a *client) PutShard(ctx context.Context, size int64) (content.ShardWriter, error) {
+func (a *client) PutShard(ctx context.Context, object string, size int64) (content.ShardWriter, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	stream, err := a.c.PutShard(ctx)
 	if err != nil {
 		cancel()
 		return nil, callErr(err)
 	}
-	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size}}}); err != nil {
+	if err := stream.Send(&dctv1.PutShardRequest{Msg: &dctv1.PutShardRequest_Header{Header: &dctv1.ShardHeader{Size: size, Object: object}}}); err != nil {
 		cancel()
 		return nil, recvErr(stream, err)
 	}
@@ -210,8 +211,13 @@ func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byt
 	}
 }
 
-func (a *client) DeleteShard(ctx context.Context, hash string) error {
-	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{Hash: hash})
+func (a *client) DeleteShard(ctx context.Context, ref content.ShardRef) error {
+	if ref.Index < 0 || ref.Index > math.MaxInt32 {
+		return fmt.Errorf("%w: shard index %d", content.ErrAgentRefused, ref.Index)
+	}
+	_, err := a.c.DeleteShard(ctx, &dctv1.DeleteShardRequest{
+		Hash: ref.Hash, Name: ref.Name, Version: ref.Version, Index: int32(ref.Index),
+	})
 	return callErr(err)
 }
 

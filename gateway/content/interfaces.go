@@ -34,16 +34,33 @@ type Agents interface {
 // found its copy rotten), ErrAgentFull, ErrAgentRefused and
 // ErrAgentUnavailable.
 type Agent interface {
-	// PutShard opens an upload of a shard of the given size whose hash is
-	// known only at the end.
-	PutShard(ctx context.Context, size int64) (ShardWriter, error)
+	// PutShard opens an upload of a shard of the given size, for object,
+	// whose hash is known only at the end. The agent lets this gateway
+	// withdraw the shard for a while as long as no version of object
+	// names it.
+	PutShard(ctx context.Context, object string, size int64) (ShardWriter, error)
 	// GetShard reads n > 0 bytes at off of the shard with the given hash.
 	// It never returns more than n bytes: an agent that sends more fails
 	// the call with ErrShardCorrupt.
 	GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error)
-	DeleteShard(ctx context.Context, hash string) error
+	// DeleteShard asks the agent to delete the shard ref names. The agent
+	// deletes it only when the ledger lets it go from its node (the
+	// version is purged, or the node is no longer a holder) or, for a
+	// shard no manifest names, when this gateway uploaded it recently;
+	// otherwise the error wraps ErrAgentRefused.
+	DeleteShard(ctx context.Context, ref ShardRef) error
 	// Free reports the agent's free capacity in bytes.
 	Free(ctx context.Context) (int64, error)
+}
+
+// ShardRef names a shard for DeleteShard: its hash and the manifest shard
+// it is, object Name, Version and Index. Version is empty for the shards
+// of a publish that failed before it tried to record a version.
+type ShardRef struct {
+	Hash    string
+	Name    string
+	Version string
+	Index   int
 }
 
 // ShardWriter streams one shard to an agent.

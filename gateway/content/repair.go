@@ -95,7 +95,7 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 	if err != nil {
 		return nil, fmt.Errorf("%w: node %s: %w", ErrUpload, target, err)
 	}
-	if err := putWhole(ctx, agent, data, m.Shards[shard].Hash); err != nil {
+	if err := putWhole(ctx, agent, name, data, m.Shards[shard].Hash); err != nil {
 		return nil, fmt.Errorf("%w: node %s: %w", ErrUpload, target, err)
 	}
 	holders := append(slices.Clone(kept), target)
@@ -109,7 +109,7 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 			// the node anyway.
 			if cur, gerr := s.ledger.GetManifest(ctx, name, version); gerr != nil || !slices.Contains(cur.Shards[shard].Nodes, target) {
 				dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.AgentTimeout)
-				_ = agent.DeleteShard(dctx, m.Shards[shard].Hash)
+				_ = agent.DeleteShard(dctx, ShardRef{Hash: m.Shards[shard].Hash, Name: name, Version: version, Index: shard})
 				cancel()
 			}
 		}
@@ -150,8 +150,8 @@ func (s *Service) rebuild(ctx context.Context, m *records.Manifest, l codec.Layo
 }
 
 // putWhole stores a whole shard on an agent.
-func putWhole(ctx context.Context, a Agent, data []byte, hash string) error {
-	w, err := a.PutShard(ctx, int64(len(data)))
+func putWhole(ctx context.Context, a Agent, object string, data []byte, hash string) error {
+	w, err := a.PutShard(ctx, object, int64(len(data)))
 	if err != nil {
 		return err
 	}

@@ -309,7 +309,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 			}
 			return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
 		}
-		res, pushed, err = s.push(ctx, layout, key, place, nodes.byID, body)
+		res, pushed, err = s.push(ctx, name, layout, key, place, nodes.byID, body)
 		var oe *openError
 		if errors.As(err, &oe) {
 			s.log.Warn("agent refused an upload; placing without it", "node", oe.node, "err", oe.err)
@@ -320,12 +320,14 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		break
 	}
 	if err != nil {
-		s.cleanup(pushed)
+		s.cleanup(name, "", pushed)
 		return nil, err
 	}
-	m, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
+	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
 	if err != nil {
-		s.cleanup(pushed)
+		// The agents let go only of shards no manifest names live on them:
+		// if the version tried did commit after all, they keep theirs.
+		s.cleanup(name, tried, pushed)
 		return nil, err
 	}
 	s.manifests.drop(name + "@")
@@ -456,11 +458,12 @@ func (e *openError) Unwrap() error { return ErrUpload }
 // pushedShard is a shard stored on an agent, to delete if the publish fails.
 type pushedShard struct {
 	agent Agent
+	index int
 	hash  string
 }
 
-// push streams the encoded shards to their holders.
-func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place placement.Placement, nodes map[string]*records.Node, body io.Reader) (*codec.Result, []pushedShard, error) {
+// push streams the encoded shards of object name to their holders.
+func (s *Service) push(ctx context.Context, name string, l codec.Layout, key codec.Key, place placement.Placement, nodes map[string]*records.Node, body io.Reader) (*codec.Result, []pushedShard, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type target struct {
@@ -485,7 +488,7 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 				abortAll()
 				return nil, nil, &openError{node: id, err: err}
 			}
-			w, err := a.PutShard(ctx, l.ShardSize())
+			w, err := a.PutShard(ctx, name, l.ShardSize())
 			if err != nil {
 				abortAll()
 				s.free.drop(id)
@@ -548,7 +551,7 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 					return
 				}
 				mu.Lock()
-				pushed = append(pushed, pushedShard{agent: t.a, hash: h})
+				pushed = append(pushed, pushedShard{agent: t.a, index: i, hash: h})
 				mu.Unlock()
 			}(i, t)
 		}
@@ -560,39 +563,44 @@ func (s *Service) push(ctx context.Context, l codec.Layout, key codec.Key, place
 	return res, pushed, nil
 }
 
-// cleanup deletes shards of a failed publish, with its own deadline.
-func (s *Service) cleanup(pushed []pushedShard) {
+// cleanup deletes shards of a failed publish of name, with its own
+// deadline; version is the last version it tried to record ("" if none).
+func (s *Service) cleanup(name, version string, pushed []pushedShard) {
 	if len(pushed) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AgentTimeout)
 	defer cancel()
 	for _, p := range pushed {
-		if err := p.agent.DeleteShard(ctx, p.hash); err != nil {
+		ref := ShardRef{Hash: p.hash, Name: name, Version: version, Index: p.index}
+		if err := p.agent.DeleteShard(ctx, ref); err != nil {
 			s.log.Warn("could not delete shard of a failed publish", "shard", p.hash, "err", err)
 		}
 	}
 }
 
 // record writes the manifest as the next version of name, retrying when
-// another gateway takes the same version first.
-func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, error) {
+// another gateway takes the same version first. It returns the last
+// version it tried, also on failure.
+func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, string, error) {
 	var lastErr error
+	tried := ""
 	for attempt := 0; attempt < s.cfg.PublishRetries; attempt++ {
 		version := "1"
 		head, err := s.ledger.Object(ctx, name)
 		switch {
 		case errors.Is(err, records.ErrNotFound):
 		case err != nil:
-			return nil, ledgerErr(err)
+			return nil, tried, ledgerErr(err)
 		default:
 			version = strconv.Itoa(len(head.Versions) + 1)
 		}
+		tried = version
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
 		m.PublishedBy = PublisherFrom(ctx)
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
-			return rec, nil
+			return rec, version, nil
 		}
 		err = ledgerErr(err)
 		lastErr = err
@@ -603,14 +611,14 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		case errors.Is(err, ledger.ErrUnavailable):
 			// The outcome is unknown: the transaction may have committed.
 			if got, gerr := s.ledger.GetManifest(ctx, name, version); gerr == nil && got.SHA256 == m.SHA256 && got.Encryption.Salt == m.Encryption.Salt {
-				return got, nil
+				return got, version, nil
 			}
-			return nil, err
+			return nil, version, err
 		default:
-			return nil, err
+			return nil, version, err
 		}
 	}
-	return nil, lastErr
+	return nil, tried, lastErr
 }
 
 // Manifest returns the manifest of name at version ("" = latest), reused for
@@ -904,7 +912,7 @@ func (s *Service) Purge(ctx context.Context, name, version, reason string) (*Pur
 				}
 				cctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
 				defer cancel()
-				return a.DeleteShard(cctx, sh.Hash)
+				return a.DeleteShard(cctx, ShardRef{Hash: sh.Hash, Name: m.Name, Version: m.Version, Index: sh.Index})
 			}()
 			if err != nil {
 				out.DeleteErrors = append(out.DeleteErrors, fmt.Sprintf("shard %d on %s: %v", sh.Index, id, err))

@@ -150,6 +150,15 @@ func TestPublishFailuresLeaveNothing(t *testing.T) {
 			if n := l.ManifestCount(); n != 0 {
 				t.Fatalf("%d manifests recorded", n)
 			}
+			// The cleanup names the object and the shard; a version only
+			// once one was tried.
+			for _, ag := range a.All() {
+				for _, ref := range ag.Deletes() {
+					if ref.Name != "x/y.css" || ref.Index < 0 || ref.Index >= 6 || (ref.Version != "" && ref.Version != "1") {
+						t.Fatalf("cleanup reference %+v", ref)
+					}
+				}
+			}
 		})
 	}
 }
@@ -210,6 +219,15 @@ func TestPurgeAndCache(t *testing.T) {
 	out, err := s.Purge(ctx, "p.js", "", "withdrawn")
 	if err != nil || out.ShardsDeleted != m.K+m.M || agents.ShardCount() != 0 {
 		t.Fatalf("purge: %+v %v (left %d)", out, err, agents.ShardCount())
+	}
+	// Each delete names the manifest shard, so the agent can check it
+	// against the ledger.
+	for _, a := range agents.All() {
+		for _, ref := range a.Deletes() {
+			if ref.Name != "p.js" || ref.Version != "1" || ref.Index < 0 || ref.Index >= len(m.Shards) || m.Shards[ref.Index].Hash != ref.Hash {
+				t.Fatalf("delete reference %+v", ref)
+			}
+		}
 	}
 	if _, err := s.Manifest(ctx, "p.js", "1"); !errors.Is(err, content.ErrPurged) {
 		t.Fatalf("manifest of purged version = %v", err)

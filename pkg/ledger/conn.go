@@ -64,6 +64,23 @@ type Signer struct {
 	Sign identity.Sign
 }
 
+// KeyFile returns keyPath, or the one key file in it when it is a keystore
+// directory (as cryptogen and the Fabric CA client write it).
+func KeyFile(keyPath string) (string, error) {
+	st, err := os.Stat(keyPath)
+	if err != nil || !st.IsDir() {
+		return keyPath, nil // reading it reports the error
+	}
+	entries, err := os.ReadDir(keyPath)
+	if err != nil {
+		return "", err
+	}
+	if len(entries) != 1 {
+		return "", fmt.Errorf("keystore %s: want exactly one key file, found %d", keyPath, len(entries))
+	}
+	return filepath.Join(keyPath, entries[0].Name()), nil
+}
+
 // LoadSigner reads an X.509 certificate and its private key (PEM files) for
 // the given MSP ID. keyPath may name the key file or a keystore directory
 // holding exactly one key, as cryptogen and the Fabric CA client write it.
@@ -80,15 +97,8 @@ func LoadSigner(mspID, certPath, keyPath string) (Signer, error) {
 	if err != nil {
 		return Signer{}, err
 	}
-	if st, err := os.Stat(keyPath); err == nil && st.IsDir() {
-		entries, err := os.ReadDir(keyPath)
-		if err != nil {
-			return Signer{}, err
-		}
-		if len(entries) != 1 {
-			return Signer{}, fmt.Errorf("keystore %s: want exactly one key file, found %d", keyPath, len(entries))
-		}
-		keyPath = filepath.Join(keyPath, entries[0].Name())
+	if keyPath, err = KeyFile(keyPath); err != nil {
+		return Signer{}, err
 	}
 	keyPEM, err := os.ReadFile(keyPath)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/dct-network/dct/pkg/ledger"
 )
@@ -270,4 +271,39 @@ func (o OrgInfo) UserTLS() (cert, key string) {
 func (o OrgInfo) AgentTLS(host string) (cert, key string) {
 	dir := filepath.Join(filepath.Dir(o.MSPDir), "peers", host+"."+o.Domain, "tls")
 	return filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key")
+}
+
+// CACerts are the organisation's MSP CA certificates (msp/cacerts/*.pem
+// and msp/intermediatecerts/*.pem), sorted.
+func (o OrgInfo) CACerts() ([]string, error) {
+	var out []string
+	for _, sub := range []string{"cacerts", "intermediatecerts"} {
+		files, err := filepath.Glob(filepath.Join(o.MSPDir, sub, "*.pem"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, files...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("organisation %s: no CA certificate in %s/cacerts", o.MSPID, o.MSPDir)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// MemberCAs are every organisation's MSP CAs as "MSPID=ca.pem" items, what
+// an edge agent verifies clients' enrollment certificates with
+// (dct-agent --member-cas).
+func (d *Description) MemberCAs() ([]string, error) {
+	var out []string
+	for _, o := range d.Orgs {
+		files, err := o.CACerts()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			out = append(out, o.MSPID+"="+f)
+		}
+	}
+	return out, nil
 }

@@ -66,6 +66,12 @@ func (ca *CA) Client(name string) (Pair, error) {
 	return ca.issue(name, x509.ExtKeyUsageClientAuth)
 }
 
+// Member issues an enrollment certificate the way Fabric's cryptogen
+// signs members' identities: digital signature, no extended key usage.
+func (ca *CA) Member(name string) (Pair, error) {
+	return ca.issue(name, -1)
+}
+
 func (ca *CA) issue(name string, usage x509.ExtKeyUsage) (Pair, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -77,9 +83,11 @@ func (ca *CA) issue(name string, usage x509.ExtKeyUsage) (Pair, error) {
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 		DNSNames:     []string{"localhost", name},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	if usage >= 0 {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{usage}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
@@ -102,38 +110,51 @@ func serial() *big.Int {
 
 // Files are the paths written by WriteAgent.
 type Files struct {
-	CA, ServerCert, ServerKey, ClientCert, ClientKey string
+	// CA is the TLS CA of the agent's server certificate.
+	CA, ServerCert, ServerKey string
+	// MemberCA is a member organisation's MSP CA (MemberMSPID), ClientCert
+	// and ClientKey an enrollment certificate it issued.
+	MemberCA, ClientCert, ClientKey string
 }
 
-// WriteAgent writes, under dir, a CA (ca.pem), an agent server certificate
-// (server.crt, server.key) and a client certificate (client.crt,
-// client.key) it issued.
-func WriteAgent(dir string) (Files, *CA, error) {
+// MemberMSPID is the MSP id of the member CA WriteAgent writes.
+const MemberMSPID = "Org1MSP"
+
+// WriteAgent writes, under dir, a TLS CA (ca.pem) and an agent server
+// certificate it issued (server.crt, server.key), and a member's MSP CA
+// (member-ca.pem) with an enrollment certificate it issued (client.crt,
+// client.key). It returns the TLS CA and the member CA.
+func WriteAgent(dir string) (Files, *CA, *CA, error) {
 	ca, err := NewCA("Test TLS CA")
 	if err != nil {
-		return Files{}, nil, err
+		return Files{}, nil, nil, err
 	}
 	srv, err := ca.Server("agent0")
 	if err != nil {
-		return Files{}, nil, err
+		return Files{}, nil, nil, err
 	}
-	cli, err := ca.Client("gateway")
+	member, err := NewCA("Test Org1 CA")
 	if err != nil {
-		return Files{}, nil, err
+		return Files{}, nil, nil, err
+	}
+	cli, err := member.Member("gateway")
+	if err != nil {
+		return Files{}, nil, nil, err
 	}
 	f := Files{
 		CA:         filepath.Join(dir, "ca.pem"),
 		ServerCert: filepath.Join(dir, "server.crt"), ServerKey: filepath.Join(dir, "server.key"),
+		MemberCA:   filepath.Join(dir, "member-ca.pem"),
 		ClientCert: filepath.Join(dir, "client.crt"), ClientKey: filepath.Join(dir, "client.key"),
 	}
 	for path, b := range map[string][]byte{f.CA: ca.PEM, f.ServerCert: srv.CertPEM, f.ServerKey: srv.KeyPEM,
-		f.ClientCert: cli.CertPEM, f.ClientKey: cli.KeyPEM} {
+		f.MemberCA: member.PEM, f.ClientCert: cli.CertPEM, f.ClientKey: cli.KeyPEM} {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return Files{}, nil, err
+			return Files{}, nil, nil, err
 		}
 		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return Files{}, nil, err
+			return Files{}, nil, nil, err
 		}
 	}
-	return f, ca, nil
+	return f, ca, member, nil
 }

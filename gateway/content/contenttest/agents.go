@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -93,6 +94,7 @@ type Agent struct {
 	gets     map[string]int
 	overSend int
 	maxGet   int64
+	deletes  []content.ShardRef
 }
 
 // ID is the agent's node id.
@@ -169,7 +171,7 @@ func (a *Agent) used() int64 {
 }
 
 // PutShard opens an upload of size bytes.
-func (a *Agent) PutShard(_ context.Context, size int64) (content.ShardWriter, error) {
+func (a *Agent) PutShard(_ context.Context, _ string, size int64) (content.ShardWriter, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down || a.refuse {
@@ -275,15 +277,24 @@ func (a *Agent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte
 	return append(out, make([]byte, a.overSend)...), nil
 }
 
-// DeleteShard removes a shard; deleting an absent one succeeds.
-func (a *Agent) DeleteShard(_ context.Context, hash string) error {
+// DeleteShard removes a shard; deleting an absent one succeeds. The
+// reference is recorded (Deletes).
+func (a *Agent) DeleteShard(_ context.Context, ref content.ShardRef) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.down {
 		return a.downErr()
 	}
-	delete(a.shards, hash)
+	a.deletes = append(a.deletes, ref)
+	delete(a.shards, ref.Hash)
 	return nil
+}
+
+// Deletes are the references of every DeleteShard the agent answered.
+func (a *Agent) Deletes() []content.ShardRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.deletes)
 }
 
 // Free reports the capacity not used or reserved.

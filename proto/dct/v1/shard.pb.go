@@ -31,7 +31,11 @@ type ShardHeader struct {
 	// size is the shard's length in bytes.
 	Size int64 `protobuf:"varint,1,opt,name=size,proto3" json:"size,omitempty"`
 	// hash is the SHA-256 of the whole shard in lowercase hex (64 characters).
-	Hash          string `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	Hash string `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	// object, in the first header, is the object name the shard is uploaded
+	// for. It lets the uploader withdraw the shard (DeleteShard naming that
+	// object) for a bounded time while no version of the object names it.
+	Object        string `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -76,6 +80,13 @@ func (x *ShardHeader) GetSize() int64 {
 func (x *ShardHeader) GetHash() string {
 	if x != nil {
 		return x.Hash
+	}
+	return ""
+}
+
+func (x *ShardHeader) GetObject() string {
+	if x != nil {
+		return x.Object
 	}
 	return ""
 }
@@ -332,8 +343,15 @@ func (x *GetShardResponse) GetShardSize() int64 {
 }
 
 type DeleteShardRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Hash          string                 `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// hash is the shard's SHA-256 in lowercase hex.
+	Hash string `protobuf:"bytes,1,opt,name=hash,proto3" json:"hash,omitempty"`
+	// name and version name the manifest the shard belongs to, index its
+	// position in the manifest's shards. version may be empty only for a
+	// shard whose publish failed before its manifest was recorded.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version       string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Index         int32  `protobuf:"varint,4,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -373,6 +391,27 @@ func (x *DeleteShardRequest) GetHash() string {
 		return x.Hash
 	}
 	return ""
+}
+
+func (x *DeleteShardRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteShardRequest) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DeleteShardRequest) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
 }
 
 type DeleteShardResponse struct {
@@ -577,10 +616,11 @@ var File_dct_v1_shard_proto protoreflect.FileDescriptor
 
 const file_dct_v1_shard_proto_rawDesc = "" +
 	"\n" +
-	"\x12dct/v1/shard.proto\x12\x06dct.v1\"5\n" +
+	"\x12dct/v1/shard.proto\x12\x06dct.v1\"M\n" +
 	"\vShardHeader\x12\x12\n" +
 	"\x04size\x18\x01 \x01(\x03R\x04size\x12\x12\n" +
-	"\x04hash\x18\x02 \x01(\tR\x04hash\"_\n" +
+	"\x04hash\x18\x02 \x01(\tR\x04hash\x12\x16\n" +
+	"\x06object\x18\x03 \x01(\tR\x06object\"_\n" +
 	"\x0fPutShardRequest\x12-\n" +
 	"\x06header\x18\x01 \x01(\v2\x13.dct.v1.ShardHeaderH\x00R\x06header\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x05\n" +
@@ -595,9 +635,12 @@ const file_dct_v1_shard_proto_rawDesc = "" +
 	"\x10GetShardResponse\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12\x1d\n" +
 	"\n" +
-	"shard_size\x18\x02 \x01(\x03R\tshardSize\"(\n" +
+	"shard_size\x18\x02 \x01(\x03R\tshardSize\"l\n" +
 	"\x12DeleteShardRequest\x12\x12\n" +
-	"\x04hash\x18\x01 \x01(\tR\x04hash\"/\n" +
+	"\x04hash\x18\x01 \x01(\tR\x04hash\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x14\n" +
+	"\x05index\x18\x04 \x01(\x05R\x05index\"/\n" +
 	"\x13DeleteShardResponse\x12\x18\n" +
 	"\aexisted\x18\x01 \x01(\bR\aexisted\"\r\n" +
 	"\vStatRequest\"\xb7\x02\n" +

@@ -33,7 +33,12 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ShardService is served by every edge agent.
+// ShardService is served by every edge agent. Every call must come from an
+// identity the ledger's identity registry grants the gateway role: the
+// client authenticates with its enrollment (MSP) certificate, which must
+// chain to a member organisation's MSP root CA; an identity that is not a
+// gateway gets PERMISSION_DENIED, a caller the agent cannot identify
+// UNAUTHENTICATED.
 type ShardServiceClient interface {
 	// PutShard stores one shard. The first message is a header carrying only
 	// the size; chunk messages follow with the shard's bytes in order; the
@@ -49,8 +54,16 @@ type ShardServiceClient interface {
 	// bytes no longer match its hash is reported as DATA_LOSS and never served;
 	// an unknown shard is NOT_FOUND; a range beyond the shard is OUT_OF_RANGE.
 	GetShard(ctx context.Context, in *GetShardRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[GetShardResponse], error)
-	// DeleteShard removes a shard. Deleting an absent shard succeeds with
-	// existed = false.
+	// DeleteShard removes a shard, only when the ledger lets it go from this
+	// node: the request names the manifest shard (object, version, index)
+	// whose hash it is, and the agent deletes only if manifest:Get(name,
+	// version) has that hash at that index and the version is purged or this
+	// node is no longer among the shard's holders. A shard that no manifest
+	// names yet (a publish that failed before its manifest was recorded) may
+	// be deleted, for a bounded time after its upload, by the identity that
+	// uploaded it and only by it, naming the object it uploaded it for, while
+	// no live version of that object has this node hold it. Anything else is PERMISSION_DENIED and the
+	// bytes stay. Deleting an absent shard succeeds with existed = false.
 	DeleteShard(ctx context.Context, in *DeleteShardRequest, opts ...grpc.CallOption) (*DeleteShardResponse, error)
 	// Stat reports the agent's identity and storage use.
 	Stat(ctx context.Context, in *StatRequest, opts ...grpc.CallOption) (*StatResponse, error)
@@ -120,7 +133,12 @@ func (c *shardServiceClient) Stat(ctx context.Context, in *StatRequest, opts ...
 // All implementations must embed UnimplementedShardServiceServer
 // for forward compatibility.
 //
-// ShardService is served by every edge agent.
+// ShardService is served by every edge agent. Every call must come from an
+// identity the ledger's identity registry grants the gateway role: the
+// client authenticates with its enrollment (MSP) certificate, which must
+// chain to a member organisation's MSP root CA; an identity that is not a
+// gateway gets PERMISSION_DENIED, a caller the agent cannot identify
+// UNAUTHENTICATED.
 type ShardServiceServer interface {
 	// PutShard stores one shard. The first message is a header carrying only
 	// the size; chunk messages follow with the shard's bytes in order; the
@@ -136,8 +154,16 @@ type ShardServiceServer interface {
 	// bytes no longer match its hash is reported as DATA_LOSS and never served;
 	// an unknown shard is NOT_FOUND; a range beyond the shard is OUT_OF_RANGE.
 	GetShard(*GetShardRequest, grpc.ServerStreamingServer[GetShardResponse]) error
-	// DeleteShard removes a shard. Deleting an absent shard succeeds with
-	// existed = false.
+	// DeleteShard removes a shard, only when the ledger lets it go from this
+	// node: the request names the manifest shard (object, version, index)
+	// whose hash it is, and the agent deletes only if manifest:Get(name,
+	// version) has that hash at that index and the version is purged or this
+	// node is no longer among the shard's holders. A shard that no manifest
+	// names yet (a publish that failed before its manifest was recorded) may
+	// be deleted, for a bounded time after its upload, by the identity that
+	// uploaded it and only by it, naming the object it uploaded it for, while
+	// no live version of that object has this node hold it. Anything else is PERMISSION_DENIED and the
+	// bytes stay. Deleting an absent shard succeeds with existed = false.
 	DeleteShard(context.Context, *DeleteShardRequest) (*DeleteShardResponse, error)
 	// Stat reports the agent's identity and storage use.
 	Stat(context.Context, *StatRequest) (*StatResponse, error)
