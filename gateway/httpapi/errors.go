@@ -7,6 +7,7 @@ import (
 
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/gin-gonic/gin"
 )
 
@@ -19,12 +20,18 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	// errMethodNotAllowed: a known path with another method.
 	errMethodNotAllowed = errors.New("method not allowed")
+	// errRateLimited: an identity over its admin API rate.
+	errRateLimited = errors.New("rate limited")
 )
 
 // statusOf maps an error to an HTTP status and stable code: the one place
 // where that mapping lives.
 func statusOf(err error) (int, string) {
 	switch {
+	case errors.Is(err, memberauth.ErrUnauthenticated):
+		return http.StatusUnauthorized, api.CodeUnauthenticated
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, api.CodeRateLimited
 	case errors.Is(err, content.ErrInvalid):
 		return http.StatusBadRequest, api.CodeInvalid
 	case errors.Is(err, errLengthRequired):
