@@ -250,10 +250,11 @@ func (c Config) validateAdmin() error {
 	if c.AdminListen == "" {
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(c.AdminListen); err != nil {
+	_, port, err := net.SplitHostPort(c.AdminListen)
+	if err != nil {
 		return bad("admin listen address %q: %v", c.AdminListen, err)
 	}
-	if c.AdminListen == c.Listen {
+	if c.AdminListen == c.Listen && port != "0" {
 		return bad("the admin listener needs its own address, not the public one (%s)", c.Listen)
 	}
 	for _, f := range []struct{ name, path string }{
