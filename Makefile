@@ -69,10 +69,10 @@ DEMO_GATEWAY_PORT ?= 8080
 demo: fabric build
 	$(NETWORK) up --run-dir $(RUN_DIR) --agents-per-org $(DEMO_AGENTS) --gateways $(DEMO_GATEWAYS) \
 	  --gateway-port $(DEMO_GATEWAY_PORT) --bin-dir $(BIN)
-	$(BIN)/dct --gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) publish-demo-portal
+	$(BIN)/dct $$($(NETWORK) client-flags --run-dir $(RUN_DIR)) publish-demo-portal
 	@echo
-	@echo "DCT demo is up: gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT), logs in $(RUN_DIR)/logs."
-	@echo "Publish more with: $(BIN)/dct --gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) publish DIR"
+	@echo "DCT demo is up: gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) (admin listener https://127.0.0.1:$$(($(DEMO_GATEWAY_PORT)+50))), logs in $(RUN_DIR)/logs."
+	@echo "Publish more as Org1's publisher (User1) with: $(BIN)/dct \$$($(NETWORK) client-flags --run-dir $(RUN_DIR)) publish DIR"
 	@echo "Stop it with: make down"
 
 down: network-down

@@ -3,9 +3,11 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,10 +31,18 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	// Only --gateway reads the environment (DCT_GATEWAY).
+	// The global flags read the environment: DCT_GATEWAY, DCT_ADMIN, and
+	// DCT_ADMIN_<FLAG> for the admin identity (not DCT_CERT and DCT_KEY,
+	// which are the gateway's own ledger identity).
 	set := settings.New(root.PersistentFlags(), "DCT_")
-	set.String(&e.gateway, "gateway", "gateway base URL")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return set.Apply() }
+	set.String(&e.gateway, "gateway", "gateway base URL (public listener: reads)")
+	set.String(&e.admin, "admin", "gateway admin listener URL, https://host:port (publish, purge, whoami)")
+	id := settings.New(root.PersistentFlags(), "DCT_ADMIN_")
+	id.String(&e.tls.MSPDir, "msp-dir", "MSP directory of the publisher identity (enrollment certificate in signcerts/, key in keystore/)")
+	id.String(&e.tls.Cert, "cert", "publisher enrollment certificate (PEM), instead of --msp-dir")
+	id.String(&e.tls.Key, "key", "publisher private key (PEM), instead of --msp-dir")
+	id.String(&e.tls.CACert, "cacert", "PEM CA bundle verifying the admin listener's TLS certificate (the gateway organisation's TLS CA)")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return errors.Join(set.Apply(), id.Apply()) }
 	root.AddCommand(
 		newPublishCommand(e),
 		newListCommand(e),
@@ -40,18 +50,37 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		newGetCommand(e),
 		newPurgeCommand(e),
 		newPortalCommand(e),
+		newWhoamiCommand(e),
 	)
 	return root
 }
 
-// env is what every subcommand shares: the output streams and the gateway
-// address (set by the root's persistent flag before a subcommand runs).
+// env is what every subcommand shares: the output streams, the gateway's
+// addresses and the admin identity (set by the root's persistent flags
+// before a subcommand runs).
 type env struct {
 	stdout, stderr io.Writer
 	gateway        string
+	admin          string
+	tls            gatewayclient.TLSFiles
 }
 
+// client is a client of the gateway for reads.
 func (e *env) client() *gatewayclient.Client { return gatewayclient.New(e.gateway) }
+
+// adminClient is a client of the gateway whose writes go to its admin
+// listener with the member identity of the flags.
+func (e *env) adminClient() (*gatewayclient.Client, error) {
+	if e.admin == "" {
+		return nil, fmt.Errorf("--admin is not set: %w", gatewayclient.ErrNoAdmin)
+	}
+	cfg, err := gatewayclient.TLSConfig(e.tls)
+	if err != nil {
+		return nil, err
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, Proxy: http.ProxyFromEnvironment}}
+	return gatewayclient.New(e.gateway, gatewayclient.WithAdmin(e.admin, hc)), nil
+}
 
 func newPublishCommand(e *env) *cobra.Command {
 	var prefix string
@@ -65,7 +94,11 @@ func newPublishCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return publishAll(cmd.Context(), e.client(), files, e.stdout, e.stderr, quiet)
+			c, err := e.adminClient()
+			if err != nil {
+				return err
+			}
+			return publishAll(cmd.Context(), c, files, e.stdout, e.stderr, quiet)
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix, e.g. portal/ (object names are prefix + relative path)")
@@ -152,7 +185,11 @@ func newPurgeCommand(e *env) *cobra.Command {
 		Short: "Purge a version (default the latest): ledger tombstone plus shard deletion",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := e.client().Purge(cmd.Context(), args[0], version, reason)
+			c, err := e.adminClient()
+			if err != nil {
+				return err
+			}
+			out, err := c.Purge(cmd.Context(), args[0], version, reason)
 			if err != nil {
 				return err
 			}
@@ -176,7 +213,10 @@ func newPortalCommand(e *env) *cobra.Command {
 		Short: "Publish the embedded sample portal (page, script, stylesheet, data feed) and print its URLs",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c := e.client()
+			c, err := e.adminClient()
+			if err != nil {
+				return err
+			}
 			p, err := demo.PublishPortal(cmd.Context(), c, c.BaseURL(), prefix)
 			if err != nil {
 				return err
@@ -195,6 +235,26 @@ func newPortalCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "portal/", "object name prefix")
 	return cmd
+}
+
+func newWhoamiCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "whoami",
+		Short: "Show the identity the admin listener authenticates (MSP id, certificate hash, roles)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := e.adminClient()
+			if err != nil {
+				return err
+			}
+			w, err := c.Whoami(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "%s of %s\ncertificate hash: %s\nroles: %v\ngateway acts for: %s\n", w.Subject, w.MSPID, w.CertHash, w.Roles, w.Gateway)
+			return nil
+		},
+	}
 }
 
 type file struct {

@@ -3,7 +3,10 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -18,10 +21,30 @@ import (
 	"github.com/dct-network/dct/gateway/content/contenttest"
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/memberauth/memberauthtest"
 )
 
-// gateway serves the HTTP API over the in-memory ledger and agents.
-func gateway(t *testing.T) *httptest.Server {
+// testGateway is an in-process gateway over the in-memory ledger and
+// agents: its public listener and its admin listener (HTTPS, member
+// certificates of Org1MSP and Org2MSP), with the identities' MSP
+// directories and the admin listener's CA on disk.
+type testGateway struct {
+	srv, admin *httptest.Server
+	// publisher, auditor: Org1's; other: Org2's publisher.
+	publisher, auditor, other string
+	cacert                    string
+}
+
+// URL is the public listener's URL.
+func (g *testGateway) URL() string { return g.srv.URL }
+
+// flags are the admin flags of the identity whose MSP directory is msp.
+func (g *testGateway) flags(msp string) []string {
+	return []string{"--admin", g.admin.URL, "--msp-dir", msp, "--cacert", g.cacert}
+}
+
+func gateway(t *testing.T) *testGateway {
 	t.Helper()
 	l := contenttest.NewLedger("Org1MSP", 6)
 	cfg := content.DefaultConfig()
@@ -31,18 +54,61 @@ func gateway(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(svc, httpapi.Config{RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		AllowOrigin: "*"}, nil, slog.New(slog.DiscardHandler)))
-	t.Cleanup(srv.Close)
-	return srv
+	hcfg := httpapi.Config{RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second, AllowOrigin: "*"}
+	g := &testGateway{srv: httptest.NewServer(httpapi.New(svc, hcfg, nil, slog.New(slog.DiscardHandler)))}
+	t.Cleanup(g.srv.Close)
+
+	org1, org2 := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}, "Org2MSP": {org2.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	roles := roleMap{}
+	id := func(ca *memberauthtest.CA, msp, name string, role records.Role) string {
+		c := ca.Issue(t, name)
+		roles[msp+"/"+records.CertHash(c.Leaf)] = []records.Role{role}
+		return ca.WriteMSP(t, filepath.Join(dir, name), c)
+	}
+	g.publisher = id(org1, "Org1MSP", "User1@org1", records.RolePublisher)
+	g.auditor = id(org1, "Org1MSP", "User3@org1", records.RoleAuditor)
+	g.other = id(org2, "Org2MSP", "User1@org2", records.RolePublisher)
+	g.admin = httptest.NewUnstartedServer(httpapi.NewAdmin(svc, httpapi.AdminConfig{Config: hcfg, MSPID: "Org1MSP",
+		Auth: memberauth.New(v, roles)}, slog.New(slog.DiscardHandler)))
+	g.admin.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: v.ClientCAs()}
+	g.admin.StartTLS()
+	t.Cleanup(g.admin.Close)
+	g.cacert = filepath.Join(dir, "gateway-ca.pem")
+	if err := os.WriteFile(g.cacert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: g.admin.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
-// run runs the dct command line against url.
-func run(t *testing.T, url string, args ...string) (string, string, error) {
+// roleMap is an in-memory registry: "msp/certHash" → roles.
+type roleMap map[string][]records.Role
+
+func (r roleMap) Roles(_ context.Context, msp, hash string) ([]records.Role, error) {
+	return r[msp+"/"+hash], nil
+}
+
+// run runs the dct command line against the gateway as its Org1 publisher.
+func run(t *testing.T, g *testGateway, args ...string) (string, string, error) {
+	t.Helper()
+	return runAs(t, g, g.publisher, args...)
+}
+
+// runAs runs the dct command line against the gateway as the identity of
+// an MSP directory ("" = no admin flags).
+func runAs(t *testing.T, g *testGateway, msp string, args ...string) (string, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd := cli.NewCommand(&stdout, &stderr)
-	cmd.SetArgs(append(args, "--gateway", url))
+	args = append(args, "--gateway", g.URL())
+	if msp != "" {
+		args = append(args, g.flags(msp)...)
+	}
+	cmd.SetArgs(args)
 	cmd.SetOut(&stderr)
 	err := cmd.ExecuteContext(context.Background())
 	return stdout.String(), stderr.String(), err
@@ -106,11 +172,11 @@ func TestCommands(t *testing.T) {
 		{"get a purged version", []string{"get", "site/js/app.js@1"}, "410 PURGED", nil, nil},
 		{"publish a missing path", []string{"publish", filepath.Join(dir, "none")}, "no such file", nil, nil},
 		{"publish the demo portal", []string{"publish-demo-portal", "--prefix", "demo/"}, "",
-			[]string{"ASSET", "demo/portal.css", "demo/index.html", "portal page (immutable): " + srv.URL + "/cdn/demo/index.html@1"}, nil},
+			[]string{"ASSET", "demo/portal.css", "demo/index.html", "portal page (immutable): " + srv.URL() + "/cdn/demo/index.html@1"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr, err := run(t, srv.URL, tt.args...)
+			stdout, stderr, err := run(t, srv, tt.args...)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want one naming %q (stderr %s)", err, tt.wantErr, stderr)
@@ -145,7 +211,7 @@ func TestPublishReportsFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stdout, stderr, err := run(t, srv.URL, "publish", "-q", dir)
+	stdout, stderr, err := run(t, srv, "publish", "-q", dir)
 	if err == nil || !strings.Contains(err.Error(), "1 of 2 files failed") {
 		t.Fatalf("error %v", err)
 	}
@@ -156,11 +222,63 @@ func TestPublishReportsFailures(t *testing.T) {
 
 func TestGatewayFromEnvironment(t *testing.T) {
 	srv := gateway(t)
-	t.Setenv("DCT_GATEWAY", srv.URL)
+	t.Setenv("DCT_GATEWAY", srv.URL())
 	var stdout, stderr bytes.Buffer
 	cmd := cli.NewCommand(&stdout, &stderr)
 	cmd.SetArgs([]string{"list"})
 	if err := cmd.ExecuteContext(context.Background()); err != nil || !strings.Contains(stdout.String(), "NAME") {
 		t.Fatalf("list via DCT_GATEWAY: %v %q", err, stdout.String())
 	}
+}
+
+// TestAdminIdentity: writes need the admin listener and a publisher of the
+// gateway's organisation; the identity may come from the environment.
+func TestAdminIdentity(t *testing.T) {
+	g := gateway(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.css")
+	if err := os.WriteFile(file, []byte("a{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		msp     string
+		args    []string
+		wantErr string
+		stdout  string
+	}{
+		{"no admin flags", "", []string{"publish", "-q", file}, "--admin is not set", ""},
+		{"auditor publishes", g.auditor, []string{"publish", "-q", file}, "403 PERMISSION_DENIED", ""},
+		{"other org's publisher", g.other, []string{"publish", "-q", file}, "this gateway acts for Org1MSP", ""},
+		{"publisher", g.publisher, []string{"publish", "-q", file}, "", "a.css"},
+		{"auditor purges", g.auditor, []string{"purge", "a.css", "--reason", "x"}, "403 PERMISSION_DENIED", ""},
+		{"whoami", g.auditor, []string{"whoami"}, "", "User3@org1,OU=client of Org1MSP"},
+		{"missing MSP dir", filepath.Join(dir, "none"), []string{"whoami"}, "MSP directory", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, stderr, err := runAs(t, g, tt.msp, tt.args...)
+			if tt.wantErr != "" {
+				// publish names each failed file on stderr.
+				if err == nil || !strings.Contains(err.Error()+stderr, tt.wantErr) {
+					t.Fatalf("error %v (stderr %s), want one naming %q", err, stderr, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(stdout, tt.stdout) {
+				t.Fatalf("%v, stdout %q", err, stdout)
+			}
+		})
+	}
+	t.Run("from the environment", func(t *testing.T) {
+		t.Setenv("DCT_ADMIN", g.admin.URL)
+		t.Setenv("DCT_ADMIN_MSP_DIR", g.publisher)
+		t.Setenv("DCT_ADMIN_CACERT", g.cacert)
+		var stdout, stderr bytes.Buffer
+		cmd := cli.NewCommand(&stdout, &stderr)
+		cmd.SetArgs([]string{"whoami"})
+		if err := cmd.ExecuteContext(context.Background()); err != nil || !strings.Contains(stdout.String(), "roles: [publisher]") {
+			t.Fatalf("whoami via DCT_ADMIN*: %v %q", err, stdout.String())
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/serviceconfig"
 	"github.com/dct-network/dct/pkg/settings"
@@ -17,8 +18,29 @@ import (
 
 // Config is every setting of a gateway.
 type Config struct {
-	// Listen is the HTTP address.
+	// Listen is the public HTTP address: the CDN and read-only metadata.
 	Listen string
+
+	// AdminListen is the admin listener's address (HTTPS): publish and
+	// purge, for publishers of the gateway's organisation authenticated by
+	// the enrollment certificate of their MSP identity (mutual TLS). Empty:
+	// no admin listener, the gateway only serves.
+	AdminListen string
+	// AdminTLSCert/Key is the admin listener's server pair.
+	AdminTLSCert string
+	AdminTLSKey  string
+	// MemberCAs are the members' MSP root CAs, MSPID=PATH each (a PEM
+	// file or an MSP's cacerts directory): client certificates must chain
+	// to one of them.
+	MemberCAs []string
+	// AdminRate and AdminBurst limit each identity's admin requests (a
+	// token bucket per MSP id and certificate hash; rate <= 0: no limit).
+	AdminRate  float64
+	AdminBurst int
+	// RoleTTL is how long a looked-up role is used; RoleCacheSize bounds
+	// the identities whose roles are kept.
+	RoleTTL       time.Duration
+	RoleCacheSize int
 
 	// Ledger is the peer and the identity the gateway acts as: explicit
 	// settings, a connection profile and MSP directory, or a test
@@ -77,6 +99,10 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:          "127.0.0.1:8080",
+		AdminRate:       10,
+		AdminBurst:      50,
+		RoleTTL:         memberauth.DefaultTTL,
+		RoleCacheSize:   memberauth.DefaultCacheSize,
 		Content:         content.DefaultConfig(),
 		AllowOrigin:     "*",
 		RequestTimeout:  60 * time.Second,
@@ -104,7 +130,15 @@ const EnvPrefix = "DCT_"
 // environment and reports malformed variables (wrapping ErrConfig).
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (applyEnv func() error) {
 	s := settings.New(fs, EnvPrefix, opts...)
-	s.String(&c.Listen, "listen", "HTTP listen address")
+	s.String(&c.Listen, "listen", "public HTTP listen address (CDN, read-only metadata)")
+	s.String(&c.AdminListen, "admin-listen", "admin HTTPS listen address for publish and purge (empty = none)")
+	s.String(&c.AdminTLSCert, "admin-tls-cert", "admin listener TLS server certificate (PEM)")
+	s.String(&c.AdminTLSKey, "admin-tls-key", "admin listener TLS server key (PEM)")
+	s.StringList(&c.MemberCAs, "member-cas", "members' MSP root CAs, MSPID=ca.pem (a PEM file or an MSP cacerts directory)")
+	s.Float64(&c.AdminRate, "admin-rate", "admin requests a second per identity (0 = no limit)")
+	s.Int(&c.AdminBurst, "admin-burst", "admin requests an identity may make at once")
+	s.Duration(&c.RoleTTL, "role-ttl", "how long an identity's looked-up ledger roles are used")
+	s.Int(&c.RoleCacheSize, "role-cache-size", "identities whose roles are cached")
 	c.Ledger.Register(s, "the gateway's")
 	s.String(&c.AgentCA, "agent-ca", "PEM bundle verifying edge agents' TLS certificates")
 	s.String(&c.AgentClientCert, "agent-client-cert", "TLS client certificate presented to edge agents (default: the gateway's identity certificate, --cert/--msp-dir)")
@@ -166,7 +200,7 @@ func (c *Config) Resolve() error {
 	c.Ledger.NetworkIdentity = func(org netdesc.OrgInfo) (netdesc.Identity, error) {
 		return org.Identity(netdesc.RoleGateway)
 	}
-	desc, _, err := c.Ledger.Resolve()
+	desc, org, err := c.Ledger.Resolve()
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -189,6 +223,17 @@ func (c *Config) Resolve() error {
 	if c.MeshListen != "" {
 		set(&c.MeshKeyring, desc.MeshKeyringFile)
 	}
+	if c.AdminListen != "" {
+		set(&c.AdminTLSCert, org.GatewayTLSCert)
+		set(&c.AdminTLSKey, org.GatewayTLSKey)
+		if len(c.MemberCAs) == 0 {
+			cas, err := desc.MemberCAs()
+			if err != nil {
+				return fmt.Errorf("%w: --network-dir: %w", ErrConfig, err)
+			}
+			c.MemberCAs = cas
+		}
+	}
 	return nil
 }
 
@@ -197,6 +242,9 @@ func (c Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen address %q: %v", c.Listen, err)
+	}
+	if err := c.validateAdmin(); err != nil {
+		return err
 	}
 	if err := c.Settings.Validate(); err != nil {
 		return bad("%v (set --connection-profile and --msp-dir, the ledger flags, or --network-dir)", err)
@@ -248,6 +296,46 @@ func LoadMasterKeys(paths []string) ([][]byte, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// validateAdmin checks the admin listener's settings (when it is on).
+func (c Config) validateAdmin() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
+	if c.AdminListen == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(c.AdminListen)
+	if err != nil {
+		return bad("admin listen address %q: %v", c.AdminListen, err)
+	}
+	if c.AdminListen == c.Listen && port != "0" {
+		return bad("the admin listener needs its own address, not the public one (%s)", c.Listen)
+	}
+	for _, f := range []struct{ name, path string }{
+		{"admin TLS certificate (--admin-tls-cert)", c.AdminTLSCert}, {"admin TLS key (--admin-tls-key)", c.AdminTLSKey},
+	} {
+		if f.path == "" {
+			return bad("%s is not set; the admin listener serves HTTPS only", f.name)
+		}
+		if _, err := os.Stat(f.path); err != nil {
+			return bad("%s: %v", f.name, err)
+		}
+	}
+	if len(c.MemberCAs) == 0 {
+		return bad("--member-cas is not set: the admin listener authenticates members by their MSP root CAs (MSPID=ca.pem, …)")
+	}
+	for _, spec := range c.MemberCAs {
+		if _, _, err := memberauth.ParseSpec(spec); err != nil {
+			return fmt.Errorf("%w: --member-cas: %w", ErrConfig, err)
+		}
+	}
+	if c.AdminRate < 0 || c.AdminBurst < 1 {
+		return bad("admin rate must be >= 0 (0 = no limit) and admin burst >= 1")
+	}
+	if c.RoleTTL < 0 || c.RoleCacheSize < 1 {
+		return bad("role TTL must be >= 0 and role cache size >= 1")
+	}
+	return nil
 }
 
 // level is the parsed LogLevel.

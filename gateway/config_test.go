@@ -263,6 +263,17 @@ func TestValidate(t *testing.T) {
 		{"write timeout", func(c *Config) { c.WriteTimeout = 0 }, "write and idle timeouts"},
 		{"read-header timeout", func(c *Config) { c.ReadHeaderTimeout = -time.Second }, "read-header"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
+		{"valid with admin", func(c *Config) { withAdmin(t, c) }, ""},
+		{"admin listen malformed", func(c *Config) { withAdmin(t, c); c.AdminListen = "8443" }, "admin listen address"},
+		{"admin on the public address", func(c *Config) { withAdmin(t, c); c.AdminListen = c.Listen }, "its own address"},
+		{"admin without TLS", func(c *Config) { withAdmin(t, c); c.AdminTLSKey = "" }, "--admin-tls-key"},
+		{"admin TLS missing", func(c *Config) { withAdmin(t, c); c.AdminTLSCert += ".gone" }, "admin TLS certificate"},
+		{"admin without member CAs", func(c *Config) { withAdmin(t, c); c.MemberCAs = nil }, "--member-cas is not set"},
+		{"member CA malformed", func(c *Config) { withAdmin(t, c); c.MemberCAs = []string{"ca.pem"} }, "MSPID=ca.pem"},
+		{"admin burst", func(c *Config) { withAdmin(t, c); c.AdminBurst = 0 }, "admin burst"},
+		{"admin rate", func(c *Config) { withAdmin(t, c); c.AdminRate = -1 }, "admin rate"},
+		{"no rate limit", func(c *Config) { withAdmin(t, c); c.AdminRate = 0 }, ""},
+		{"role cache", func(c *Config) { withAdmin(t, c); c.RoleCacheSize = 0 }, "role cache size"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,6 +290,26 @@ func TestValidate(t *testing.T) {
 				t.Fatalf("Validate: %v, want ErrConfig mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// withAdmin turns the admin listener on with files that exist.
+func withAdmin(t *testing.T, c *Config) {
+	dir := t.TempDir()
+	c.AdminListen = "127.0.0.1:8443"
+	c.AdminTLSCert, c.AdminTLSKey = touch(t, filepath.Join(dir, "gw.crt")), touch(t, filepath.Join(dir, "gw.key"))
+	c.MemberCAs = []string{"Org1MSP=" + touch(t, filepath.Join(dir, "org1-ca.pem"))}
+}
+
+func TestAdminFlags(t *testing.T) {
+	c, err := parseFlags(t, map[string]string{"DCT_ADMIN_RATE": "2.5", "DCT_MEMBER_CAS": "Org1MSP=a.pem,Org2MSP=b.pem"},
+		"--admin-listen", "127.0.0.1:8130", "--admin-tls-cert", "gw.crt", "--admin-tls-key", "gw.key", "--admin-burst", "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminListen != "127.0.0.1:8130" || c.AdminTLSCert != "gw.crt" || c.AdminTLSKey != "gw.key" || c.AdminRate != 2.5 ||
+		c.AdminBurst != 3 || !reflect.DeepEqual(c.MemberCAs, []string{"Org1MSP=a.pem", "Org2MSP=b.pem"}) {
+		t.Fatalf("config %+v", c)
 	}
 }
 

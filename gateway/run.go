@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,12 +16,21 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
 )
 
+// Addrs are the bound addresses of a serving gateway.
+type Addrs struct {
+	// HTTP is the public listener (CDN, read-only metadata).
+	HTTP string
+	// Admin is the admin listener (HTTPS; "" without one).
+	Admin string
+}
+
 // Run serves until ctx ends, then shuts down gracefully. ready, when not
-// nil, receives the bound HTTP address once the gateway serves.
-func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr string)) error {
+// nil, receives the bound addresses once the gateway serves.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) error {
 	if err := cfg.Resolve(); err != nil {
 		return err
 	}
@@ -61,7 +71,50 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		defer stopRepairs()
 		go rep.Run(rctx, svc)
 	}
-	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, log), log, ready)
+	var adminSrv *adminServer
+	if cfg.AdminListen != "" {
+		if adminSrv, err = newAdminServer(cfg, svc, lc, log); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, log), adminSrv, log, ready)
+}
+
+// adminServer is the admin listener: its TLS configuration (member client
+// certificates) and handler.
+type adminServer struct {
+	tls     *tls.Config
+	handler http.Handler
+}
+
+// newAdminServer builds the admin listener: client certificates verified
+// against the members' MSP root CAs, roles read from the ledger through a
+// bounded TTL cache, writes for publishers of the gateway's organisation.
+func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, log *slog.Logger) (*adminServer, error) {
+	v, err := memberauth.LoadVerifier(cfg.MemberCAs)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	pair, err := tls.LoadX509KeyPair(cfg.AdminTLSCert, cfg.AdminTLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: admin TLS pair: %w", ErrConfig, err)
+	}
+	roles := memberauth.NewRoleCache(lc, memberauth.WithTTL(cfg.RoleTTL), memberauth.WithCacheSize(cfg.RoleCacheSize))
+	h := httpapi.NewAdmin(svc, httpapi.AdminConfig{
+		Config: httpapi.Config{RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
+			WriteTimeout: cfg.WriteTimeout},
+		MSPID: lc.MSPID(), Auth: memberauth.New(v, roles), Rate: cfg.AdminRate, Burst: cfg.AdminBurst,
+	}, log)
+	return &adminServer{tls: memberauth.ServerTLSConfig(pair, v), handler: h}, nil
+}
+
+// adminURL is the admin listener's base URL as the public listener names
+// it ("" without one).
+func adminURL(cfg Config) string {
+	if cfg.AdminListen == "" {
+		return ""
+	}
+	return "https://" + cfg.AdminListen
 }
 
 // startMesh joins the gossip mesh, encrypted with the consortium keyring
@@ -144,6 +197,7 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
+		AdminURL: adminURL(cfg),
 	}, readyCheck, log)
 }
 
@@ -182,28 +236,54 @@ func newServer(cfg Config, handler http.Handler) *http.Server {
 	}
 }
 
-// serve runs the HTTP server on cfg.Listen until ctx ends, then shuts it
-// down within cfg.ShutdownTimeout.
-func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, ready func(addr string)) error {
+// serve runs the public HTTP server on cfg.Listen and, when there is one,
+// the admin HTTPS server on cfg.AdminListen until ctx ends (or either
+// fails), then shuts them down within cfg.ShutdownTimeout.
+func serve(ctx context.Context, cfg Config, handler http.Handler, admin *adminServer, log *slog.Logger, ready func(Addrs)) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	srv := newServer(cfg, handler)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("gateway serving", "addr", ln.Addr().String(), "msp", cfg.MSPID, "peer", cfg.PeerAddress,
+	servers := []*http.Server{newServer(cfg, handler)}
+	listeners := []net.Listener{ln}
+	addrs := Addrs{HTTP: ln.Addr().String()}
+	if admin != nil {
+		aln, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		as := newServer(cfg, admin.handler)
+		as.TLSConfig = admin.tls
+		servers = append(servers, as)
+		listeners = append(listeners, tls.NewListener(aln, admin.tls))
+		addrs.Admin = aln.Addr().String()
+	}
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	log.Info("gateway serving", "addr", addrs.HTTP, "admin", addrs.Admin, "msp", cfg.MSPID, "peer", cfg.PeerAddress,
 		"k", cfg.Content.K, "m", cfg.Content.M, "cacheBytes", cfg.Content.CacheBytes)
 	if ready != nil {
-		ready(ln.Addr().String())
+		ready(addrs)
 	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	log.Info("gateway shutting down")
-	return srv.Shutdown(sctx)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	return errors.Join(errs...)
 }

@@ -67,7 +67,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	s.String(&c.logLevel, "log-level", "debug, info, warn or error")
 	apply := applyEnv(s)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return apply() }
-	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand())
+	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand(), c.clientFlagsCommand())
 	return root
 }
 
@@ -175,6 +175,9 @@ func (c *cli) startServices(ctx context.Context, desc *Description, cfg Config, 
 		return err
 	}
 	fmt.Fprintf(c.stdout, "%d agents and %d gateways up in %s\n", len(desc.Agents), len(desc.Gateways), time.Since(start).Round(time.Millisecond))
+	for _, g := range desc.Gateways {
+		fmt.Fprintf(c.stdout, "gateway %s (%s): %s, admin %s\n", g.Name, g.Org, g.URL, g.AdminURL)
+	}
 	return nil
 }
 
@@ -297,6 +300,6 @@ func printSummary(w io.Writer, d *Description) {
 		fmt.Fprintf(w, "  agent    %-28s %s (%s, zone %s)\n", a.Name, a.Address, a.Org, a.Zone)
 	}
 	for _, g := range d.Gateways {
-		fmt.Fprintf(w, "  gateway  %-28s %s (%s)\n", g.Name, g.URL, g.Org)
+		fmt.Fprintf(w, "  gateway  %-28s %s (%s), admin %s\n", g.Name, g.URL, g.Org, g.AdminURL)
 	}
 }

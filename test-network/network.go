@@ -188,6 +188,9 @@ func (d *Description) addresses() []string {
 	}
 	for _, g := range d.Gateways {
 		out = append(out, g.Address)
+		if g.AdminAddress != "" {
+			out = append(out, g.AdminAddress)
+		}
 		if g.MeshAddress != "" {
 			out = append(out, g.MeshAddress)
 		}
@@ -231,6 +234,8 @@ func (n *Network) describe() *Description {
 		info.UserCert = filepath.Join(base, "users", user, "msp", "signcerts", user+"-cert.pem")
 		info.UserKeyDir = filepath.Join(base, "users", user, "msp", "keystore")
 		info.Identities = n.identities(org, base)
+		gwTLS := filepath.Join(base, "peers", "gateway."+org.Domain, "tls")
+		info.GatewayTLSCert, info.GatewayTLSKey = filepath.Join(gwTLS, "server.crt"), filepath.Join(gwTLS, "server.key")
 		listen, cc, ops := c.peerPorts(j)
 		name := "peer0." + org.Domain
 		info.Peers = []PeerNode{{

@@ -32,7 +32,8 @@ type Services struct {
 	// on AgentPort+10j+a.
 	AgentPort int
 	// GatewayPort is gateway 0's HTTP port; gateway g listens on
-	// GatewayPort+g.
+	// GatewayPort+g, and its admin listener (HTTPS: publish, purge) on
+	// GatewayPort+AdminPortOffset+g.
 	GatewayPort int
 	// AgentArgs and GatewayArgs are extra command-line flags.
 	AgentArgs, GatewayArgs []string
@@ -117,6 +118,13 @@ func (s Services) gatewayAddr(d *Description, g int) string {
 	return fmt.Sprintf("%s:%d", d.Host, s.GatewayPort+g)
 }
 
+// AdminPortOffset separates a gateway's admin port from its HTTP port.
+const AdminPortOffset = 50
+
+func (s Services) gatewayAdminAddr(d *Description, g int) string {
+	return fmt.Sprintf("%s:%d", d.Host, s.GatewayPort+AdminPortOffset+g)
+}
+
 func (s Services) gatewayMeshAddr(d *Description, g int) string {
 	return fmt.Sprintf("%s:%d", d.Host, s.MeshPort+100+g)
 }
@@ -130,7 +138,7 @@ func (s Services) addresses(d *Description) []string {
 		}
 	}
 	for g := 0; g < s.Gateways; g++ {
-		addrs = append(addrs, s.gatewayAddr(d, g))
+		addrs = append(addrs, s.gatewayAddr(d, g), s.gatewayAdminAddr(d, g))
 		if s.Mesh {
 			addrs = append(addrs, s.gatewayMeshAddr(d, g))
 		}
@@ -235,11 +243,14 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 	org := desc.Orgs[g%len(desc.Orgs)]
 	gw := GatewayInfo{
 		Name: fmt.Sprintf("gateway%d", g), Org: org.MSPID,
-		Address: s.gatewayAddr(desc, g),
-		Bin:     filepath.Join(s.BinDir, "dct-gateway"),
+		Address:      s.gatewayAddr(desc, g),
+		AdminAddress: s.gatewayAdminAddr(desc, g),
+		Bin:          filepath.Join(s.BinDir, "dct-gateway"),
 	}
 	gw.URL = "http://" + gw.Address
-	gw.Args = append(gatewayIdentityArgs(desc, org), "--listen", gw.Address, "--log-level", s.LogLevel)
+	gw.AdminURL = "https://" + gw.AdminAddress
+	gw.Args = append(gatewayIdentityArgs(desc, org), "--listen", gw.Address, "--admin-listen", gw.AdminAddress,
+		"--log-level", s.LogLevel)
 	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {
 		gw.MeshAddress = s.gatewayMeshAddr(desc, g)
@@ -355,8 +366,8 @@ func (d *Description) KillService(ctx context.Context, name string) error {
 		}
 	}
 	_ = os.Remove(filepath.Join(d.RunDir, "pids", name+".pid"))
-	if addr := d.serviceAddress(name); addr != "" {
-		return waitPortsFree(ctx, []string{addr})
+	if addrs := d.serviceAddresses(name); len(addrs) > 0 {
+		return waitPortsFree(ctx, addrs)
 	}
 	return nil
 }
@@ -383,18 +394,23 @@ func (d *Description) RestartService(ctx context.Context, name string) error {
 	return fmt.Errorf("no service %q", name)
 }
 
-func (d *Description) serviceAddress(name string) string {
+// serviceAddresses are the TCP addresses the named agent or gateway
+// listens on.
+func (d *Description) serviceAddresses(name string) []string {
 	for _, ag := range d.Agents {
 		if ag.Name == name {
-			return ag.Address
+			return []string{ag.Address}
 		}
 	}
 	for _, gw := range d.Gateways {
 		if gw.Name == name {
-			return gw.Address
+			if gw.AdminAddress != "" {
+				return []string{gw.Address, gw.AdminAddress}
+			}
+			return []string{gw.Address}
 		}
 	}
-	return ""
+	return nil
 }
 
 // waitRegistered polls the ledger until every node id is registered and
@@ -446,6 +462,7 @@ func MeshPort(basePort int) int { return basePort + servicesBlock + 200 }
 // network.json), so that path is what the tests and the demo run.
 func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
 	id, _ := org.Identity(RoleGateway) // every organisation of Up has one
+	cas, _ := desc.MemberCAs() // Up's cryptogen wrote every msp/cacerts
 	return []string{
 		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
 		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
@@ -454,6 +471,8 @@ func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
 		// which the agents check for the gateway role in the registry.
 		"--agent-ca", desc.TLSRootBundle,
 		"--master-key-file", desc.MasterKeyFile,
+		"--admin-tls-cert", org.GatewayTLSCert, "--admin-tls-key", org.GatewayTLSKey,
+		"--member-cas", strings.Join(cas, ","),
 	}
 }
 

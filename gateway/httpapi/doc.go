@@ -1,12 +1,24 @@
 // Package httpapi is the gateway's HTTP interface (gin):
 //
-//	PUT    /v1/objects/{name}   publish (streams the body; Content-Length required)
 //	GET    /v1/objects          list objects
 //	GET    /v1/objects/{name}   object head and versions (?version=V for one manifest)
-//	DELETE /v1/objects/{name}   purge ?version=V (default latest) &reason=R
 //	GET    /cdn/{name}          serve the latest version
 //	GET    /cdn/{name}@{ver}    serve a version (immutable)
 //	GET    /healthz             liveness and readiness
+//	GET    /v1/mesh             the mesh, fetch counters and repairs
+//
+// New serves the public listener above, where PUT and DELETE answer 405.
+// NewAdmin serves the writes on the separate admin listener (HTTPS with
+// member client certificates, see pkg/memberauth):
+//
+//	PUT    /v1/objects/{name}   publish (streams the body; Content-Length required)
+//	DELETE /v1/objects/{name}   purge ?version=V (default latest) &reason=R
+//	GET    /v1/whoami           the authenticated caller and its roles
+//
+// Its callers must be publishers of the gateway's organisation (401
+// without a member certificate, 403 otherwise), each identity within its
+// token-bucket rate (429 with Retry-After). The publisher is named in the
+// manifest (content.WithPublisher).
 //
 // Serving follows what a portal frontend expects of a CDN: strong ETag from
 // the content hash, If-None-Match → 304, Range/If-Range → 206 or 416,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/gin-gonic/gin"
 )
 
@@ -22,12 +23,18 @@ var (
 	errRangeNotSatisfiable = errors.New("range not satisfiable")
 	// errMethodNotAllowed: a known path with another method.
 	errMethodNotAllowed = errors.New("method not allowed")
+	// errRateLimited: an identity over its admin API rate.
+	errRateLimited = errors.New("rate limited")
 )
 
 // statusOf maps an error to an HTTP status and stable code: the one place
 // where that mapping lives.
 func statusOf(err error) (int, string) {
 	switch {
+	case errors.Is(err, memberauth.ErrUnauthenticated):
+		return http.StatusUnauthorized, api.CodeUnauthenticated
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, api.CodeRateLimited
 	case errors.Is(err, content.ErrInvalid):
 		return http.StatusBadRequest, api.CodeInvalid
 	case errors.Is(err, errLengthRequired):
@@ -89,6 +96,8 @@ var publicMessages = map[string]string{
 	api.CodeLedgerUnavailable: "the ledger is temporarily unavailable; try again later",
 	api.CodeOverloaded:        "the gateway is busy; retry after the Retry-After delay",
 	api.CodeUnknownKey:        "this gateway does not hold the key the object is encrypted under",
+	api.CodeUnauthenticated:   "present the client certificate of a member's identity",
+	api.CodeRateLimited:       "too many requests; retry after the Retry-After delay",
 	api.CodeTimeout:           "the request timed out",
 }
 
@@ -96,12 +105,19 @@ var publicMessages = map[string]string{
 const retryAfter = "1"
 
 // anonymous reports whether the request is one of the reads anyone may
-// send (the /cdn and /v1 read endpoints): its errors get the public
-// message of their code. Publishes and purges (operators) get the whole
-// error.
-func anonymous(r *http.Request) bool {
+// send (the /cdn and /v1 read endpoints of the public listener): its errors
+// get the public message of their code. Requests of the admin listener
+// (authenticated members) and writes get the whole error.
+func anonymous(c *gin.Context) bool {
+	if c.GetBool(operatorKey) {
+		return false
+	}
+	r := c.Request
 	return r.Method != http.MethodPut && r.Method != http.MethodDelete
 }
+
+// operatorKey marks requests of the admin listener's authenticated callers.
+const operatorKey = "dct.operator"
 
 // writeError answers err as a JSON error body (only the status for HEAD)
 // with the request's id, and logs the whole error under that id. Headers
@@ -133,7 +149,7 @@ func writeError(c *gin.Context, err error) {
 		return
 	}
 	msg := err.Error()
-	if anonymous(c.Request) {
+	if anonymous(c) {
 		msg = publicMessages[code]
 	}
 	c.AbortWithStatusJSON(status, api.ErrorBody{Error: api.Error{Code: code, Message: msg, RequestID: id}})

@@ -9,11 +9,12 @@ import (
 
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/memberauth"
 )
 
 // documented are the codes the README's "Errors" paragraph lists.
 var documented = map[string]int{
-	api.CodeInvalid: 400, api.CodeForbidden: 403, api.CodeNotFound: 404, api.CodeMethodNotAllowed: 405,
+	api.CodeInvalid: 400, api.CodeUnauthenticated: 401, api.CodeRateLimited: 429, api.CodeForbidden: 403, api.CodeNotFound: 404, api.CodeMethodNotAllowed: 405,
 	api.CodeConflict: 409, api.CodePurged: 410, api.CodeLengthRequired: 411, api.CodeTooLarge: 413,
 	api.CodeRangeNotSatisfied: 416, api.CodeInternal: 500, api.CodeUploadFailed: 502, api.CodeCorrupt: 502,
 	api.CodeNoPlacement: 503, api.CodeShardsUnavailable: 503, api.CodeLedgerUnavailable: 503, api.CodeOverloaded: 503, api.CodeUnknownKey: 503, api.CodeTimeout: 504,
@@ -28,6 +29,9 @@ func TestStatusOf(t *testing.T) {
 		code   string
 	}{
 		{"invalid", wrap(content.ErrInvalid), http.StatusBadRequest, api.CodeInvalid},
+		{"unauthenticated", wrap(memberauth.ErrUnauthenticated), http.StatusUnauthorized, api.CodeUnauthenticated},
+		{"rate limited", wrap(errRateLimited), http.StatusTooManyRequests, api.CodeRateLimited},
+		{"role lookup", fmt.Errorf("%w: %w", content.ErrLedger, memberauth.ErrRoleLookup), http.StatusServiceUnavailable, api.CodeLedgerUnavailable},
 		{"forbidden", wrap(content.ErrForbidden), http.StatusForbidden, api.CodeForbidden},
 		{"not found", wrap(content.ErrNotFound), http.StatusNotFound, api.CodeNotFound},
 		{"method not allowed", wrap(errMethodNotAllowed), http.StatusMethodNotAllowed, api.CodeMethodNotAllowed},

@@ -41,9 +41,9 @@ func FuzzPublishRequest(f *testing.F) {
 	f.Add("n", "bad type\x00", int64(-1), []byte("zz"))
 	f.Add("ünï/cödé.css", "text/css", int64(2), []byte("a"))
 	fx := newFixture(f)
-	h := fx.srv.Config.Handler
+	h, asPublisher := fx.admin.srv.Config.Handler, fx.admin.asPublisher
 	f.Fuzz(func(t *testing.T, name, contentType string, length int64, body []byte) {
-		req := httptest.NewRequest(http.MethodPut, "/", bytes.NewReader(body))
+		req := asPublisher(httptest.NewRequest(http.MethodPut, "/", bytes.NewReader(body)))
 		req.URL.Path = "/v1/objects/" + name
 		req.ContentLength = length
 		req.Header.Set("Content-Type", contentType)
@@ -70,16 +70,16 @@ func FuzzPurgeQuery(f *testing.F) {
 		f.Add(q)
 	}
 	fx := newFixture(f)
-	h := fx.srv.Config.Handler
+	h, asPublisher := fx.admin.srv.Config.Handler, fx.admin.asPublisher
 	body := []byte("content")
 	f.Fuzz(func(t *testing.T, query string) {
-		put := httptest.NewRequest(http.MethodPut, "/v1/objects/p/a.js", bytes.NewReader(body))
+		put := asPublisher(httptest.NewRequest(http.MethodPut, "/v1/objects/p/a.js", bytes.NewReader(body)))
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, put)
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("publish: %d %s", rec.Code, rec.Body.Bytes())
 		}
-		req := httptest.NewRequest(http.MethodDelete, "/v1/objects/p/a.js", nil)
+		req := asPublisher(httptest.NewRequest(http.MethodDelete, "/v1/objects/p/a.js", nil))
 		req.URL.RawQuery = query
 		rec = httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

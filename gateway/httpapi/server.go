@@ -38,6 +38,9 @@ type Config struct {
 	// counters per node and the repairs done; measure asks for measured
 	// round trips to every member beside the estimates (?measure=1).
 	Mesh func(ctx context.Context, measure bool) any
+	// AdminURL is the admin listener's base URL, named in the answer to a
+	// write sent to the public listener ("" = none configured).
+	AdminURL string
 }
 
 // serveRoute is the CDN serve path.
@@ -57,8 +60,9 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/objects", h.list)
 	r.GET("/v1/objects/*name", h.metadata)
-	r.PUT("/v1/objects/*name", h.publish)
-	r.DELETE("/v1/objects/*name", h.purge)
+	// Writes are served on the admin listener only (NewAdmin).
+	r.PUT("/v1/objects/*name", h.writeOnAdmin)
+	r.DELETE("/v1/objects/*name", h.writeOnAdmin)
 	r.GET(serveRoute, h.serve)
 	r.HEAD(serveRoute, h.serve)
 	r.OPTIONS(serveRoute, h.preflight)
@@ -160,6 +164,18 @@ func (h *handler) publish(c *gin.Context) {
 	h.log.Info("published", "object", pub.Manifest.String(), "size", pub.Manifest.Size, "tx", pub.Manifest.TxID)
 	c.Header("Location", api.CDNURL(pub.Manifest.Name, pub.Manifest.Version))
 	c.JSON(http.StatusCreated, api.NewPublishResponse(pub.Manifest))
+}
+
+// writeOnAdmin answers a write sent to the public listener: 405, naming
+// the admin listener.
+func (h *handler) writeOnAdmin(c *gin.Context) {
+	where := "the gateway's admin listener (--admin-listen)"
+	if h.cfg.AdminURL != "" {
+		where = "the gateway's admin listener at " + h.cfg.AdminURL
+	}
+	c.Header("Allow", "GET, HEAD")
+	writeError(c, fmt.Errorf("%w: %s is not served on the public listener: publish and purge go to %s, over HTTPS with the client certificate of a publisher of the gateway's organisation",
+		errMethodNotAllowed, c.Request.Method, where))
 }
 
 func (h *handler) list(c *gin.Context) {

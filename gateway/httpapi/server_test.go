@@ -26,6 +26,7 @@ import (
 
 type fixture struct {
 	srv    *httptest.Server
+	admin  *adminServer
 	svc    *content.Service
 	ledger *contenttest.Ledger
 	agents *contenttest.Agents
@@ -82,6 +83,7 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	}
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
+	f.admin = newAdminServer(t, svc, 0, 0)
 	return f
 }
 
@@ -133,14 +135,19 @@ func (f *fixture) do(t *testing.T, method, path string, body []byte, hdr map[str
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, f.srv.URL+path, r)
+	// Writes go to the admin listener as Org1's publisher.
+	base, hc := f.srv.URL, f.srv.Client()
+	if method == http.MethodPut || method == http.MethodDelete {
+		base, hc = f.admin.srv.URL, f.admin.client(f.admin.publisher1)
+	}
+	req, err := http.NewRequest(method, base+path, r)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := f.srv.Client().Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,9 +254,9 @@ func TestPublishErrors(t *testing.T) {
 // TestPublishLengthRequired: a publish must declare its size.
 func TestPublishLengthRequired(t *testing.T) {
 	f := newFixture(t)
-	req, _ := http.NewRequest(http.MethodPut, f.srv.URL+"/v1/objects/a.js", io.MultiReader(strings.NewReader("abc")))
+	req, _ := http.NewRequest(http.MethodPut, f.admin.srv.URL+"/v1/objects/a.js", io.MultiReader(strings.NewReader("abc")))
 	req.ContentLength = -1
-	resp, err := f.srv.Client().Do(req)
+	resp, err := f.admin.client(f.admin.publisher1).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

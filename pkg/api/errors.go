@@ -4,6 +4,7 @@ package api
 // them. The HTTP status of each is given beside it.
 const (
 	CodeInvalid           = "INVALID_ARGUMENT"      // 400
+	CodeUnauthenticated   = "UNAUTHENTICATED"       // 401
 	CodeForbidden         = "PERMISSION_DENIED"     // 403
 	CodeNotFound          = "NOT_FOUND"             // 404
 	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"    // 405
@@ -12,6 +13,7 @@ const (
 	CodeLengthRequired    = "LENGTH_REQUIRED"       // 411
 	CodeTooLarge          = "TOO_LARGE"             // 413
 	CodeRangeNotSatisfied = "RANGE_NOT_SATISFIABLE" // 416
+	CodeRateLimited       = "RATE_LIMITED"          // 429
 	CodeInternal          = "INTERNAL"              // 500
 	CodeUploadFailed      = "UPLOAD_FAILED"         // 502
 	CodeCorrupt           = "CONTENT_CORRUPT"       // 502

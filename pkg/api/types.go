@@ -71,3 +71,15 @@ type HealthResponse struct {
 	Status      string `json:"status"`
 	CachedBytes int64  `json:"cachedBytes"`
 }
+
+// WhoamiResponse is the answer to GET /v1/whoami on the admin listener:
+// the caller as the gateway authenticated it.
+type WhoamiResponse struct {
+	MSPID    string         `json:"mspId"`
+	CertHash string         `json:"certHash"`
+	Subject  string         `json:"subject"`
+	Roles    []records.Role `json:"roles"`
+	// Gateway is the MSP id of the organisation the gateway acts for;
+	// only its publishers may publish and purge there.
+	Gateway string `json:"gateway"`
+}

@@ -30,17 +30,33 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("gateway answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// Client talks to one gateway.
+// Client talks to one gateway: reads to its public listener, publish and
+// purge to its admin listener (WithAdmin).
 type Client struct {
 	base string
 	hc   *http.Client
+
+	admin   string
+	adminHC *http.Client
 }
+
+// ErrNoAdmin: a publish or purge on a client without WithAdmin.
+var ErrNoAdmin = errors.New("publish and purge go to the gateway's admin listener: give its URL and a client certificate (WithAdmin; dct --admin, --msp-dir or --cert/--key, --cacert)")
 
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient uses hc (default: http.DefaultClient).
+// WithHTTPClient uses hc for the public listener (default:
+// http.DefaultClient).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithAdmin sends publish and purge to the admin listener at baseURL
+// (https://host:port) with hc, which the caller owns: its transport
+// presents the member's client certificate and trusts the gateway's TLS CA
+// (see TLSConfig).
+func WithAdmin(baseURL string, hc *http.Client) Option {
+	return func(c *Client) { c.admin, c.adminHC = strings.TrimRight(baseURL, "/"), hc }
+}
 
 // New returns a client of the gateway at baseURL (e.g. http://127.0.0.1:8080).
 func New(baseURL string, opts ...Option) *Client {
@@ -54,6 +70,9 @@ func New(baseURL string, opts ...Option) *Client {
 // BaseURL is the gateway's address.
 func (c *Client) BaseURL() string { return c.base }
 
+// AdminURL is the admin listener's address ("" without WithAdmin).
+func (c *Client) AdminURL() string { return c.admin }
+
 func escapeName(name string) string {
 	parts := strings.Split(name, "/")
 	for i, p := range parts {
@@ -63,7 +82,19 @@ func escapeName(name string) string {
 }
 
 func (c *Client) do(req *http.Request, out any, okStatus ...int) (*http.Response, error) {
-	resp, err := c.hc.Do(req)
+	return c.doWith(c.hc, req, out, okStatus...)
+}
+
+// adminRequest builds a request to the admin listener.
+func (c *Client) adminRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	if c.admin == "" {
+		return nil, ErrNoAdmin
+	}
+	return http.NewRequestWithContext(ctx, method, c.admin+path, body)
+}
+
+func (c *Client) doWith(hc *http.Client, req *http.Request, out any, okStatus ...int) (*http.Response, error) {
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +125,7 @@ func decodeError(resp *http.Response) error {
 
 // Publish uploads size bytes from body as the next version of name.
 func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/v1/objects/"+escapeName(name), body)
+	req, err := c.adminRequest(ctx, http.MethodPut, "/v1/objects/"+escapeName(name), body)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +137,7 @@ func (c *Client) Publish(ctx context.Context, name, contentType string, size int
 		req.Header.Set("Content-Type", contentType)
 	}
 	var out api.PublishResponse
-	if _, err := c.do(req, &out, http.StatusCreated); err != nil {
+	if _, err := c.doWith(c.adminHC, req, &out, http.StatusCreated); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -151,12 +182,23 @@ func (c *Client) Purge(ctx context.Context, name, version, reason string) (*api.
 	if version != "" {
 		q.Set("version", version)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, c.base+"/v1/objects/"+escapeName(name)+"?"+q.Encode(), nil)
+	req, err := c.adminRequest(ctx, http.MethodDelete, "/v1/objects/"+escapeName(name)+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}
 	var out api.PurgeResponse
-	_, err = c.do(req, &out, http.StatusOK)
+	_, err = c.doWith(c.adminHC, req, &out, http.StatusOK)
+	return &out, err
+}
+
+// Whoami returns the caller as the admin listener authenticated it.
+func (c *Client) Whoami(ctx context.Context) (*api.WhoamiResponse, error) {
+	req, err := c.adminRequest(ctx, http.MethodGet, "/v1/whoami", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out api.WhoamiResponse
+	_, err = c.doWith(c.adminHC, req, &out, http.StatusOK)
 	return &out, err
 }
 

@@ -38,7 +38,7 @@ func stub(t *testing.T, status int, body string, hdr map[string]string) (*gatewa
 		_, _ = io.WriteString(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	return gatewayclient.New(srv.URL+"/", gatewayclient.WithHTTPClient(srv.Client())), seen
+	return gatewayclient.New(srv.URL+"/", gatewayclient.WithHTTPClient(srv.Client()), gatewayclient.WithAdmin(srv.URL+"/", srv.Client())), seen
 }
 
 func mustJSON(v any) string {

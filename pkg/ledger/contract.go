@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -208,4 +209,18 @@ func (c *Client) Whoami(ctx context.Context) (*records.Caller, error) {
 // oldest first.
 func (c *Client) IdentityHistory(ctx context.Context, mspID, certHash string) ([]*records.HistoryEntry, error) {
 	return query[[]*records.HistoryEntry](ctx, c, "history:Identity", mspID, certHash)
+}
+
+// Roles returns the roles the registry grants a certificate of an
+// organisation: none (nil, nil) without a grant. It is the role source of
+// pkg/memberauth.
+func (c *Client) Roles(ctx context.Context, mspID, certHash string) ([]records.Role, error) {
+	id, err := c.GetIdentity(ctx, mspID, certHash)
+	if errors.Is(err, records.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return id.Roles, nil
 }

@@ -73,6 +73,10 @@ type OrgInfo struct {
 	// Identities are the organisation's enrolled identities with the DCT
 	// role its admin granted each (see Identity).
 	Identities []Identity `json:"identities,omitempty"`
+	// GatewayTLSCert/Key is the TLS server pair of the organisation's DCT
+	// gateways' admin listener, from its TLS CA (TLSCACert).
+	GatewayTLSCert string `json:"gatewayTlsCert,omitempty"`
+	GatewayTLSKey  string `json:"gatewayTlsKey,omitempty"`
 	// ConnectionProfile is the standard Fabric connection profile (JSON).
 	ConnectionProfile string     `json:"connectionProfile,omitempty"`
 	Peers             []PeerNode `json:"peers,omitempty"`
@@ -117,14 +121,18 @@ type AgentInfo struct {
 
 // GatewayInfo is one running gateway.
 type GatewayInfo struct {
-	Name        string   `json:"name"`
-	Org         string   `json:"org"`
-	Address     string   `json:"address"`
-	URL         string   `json:"url"`
-	MeshAddress string   `json:"meshAddress,omitempty"`
-	Bin         string   `json:"bin"`
-	Args        []string `json:"args"`
-	Env         []string `json:"env,omitempty"`
+	Name    string `json:"name"`
+	Org     string `json:"org"`
+	Address string `json:"address"`
+	URL     string `json:"url"`
+	// AdminAddress and AdminURL are the admin listener (HTTPS, publish and
+	// purge with a publisher's client certificate); "" without one.
+	AdminAddress string   `json:"adminAddress,omitempty"`
+	AdminURL     string   `json:"adminUrl,omitempty"`
+	MeshAddress  string   `json:"meshAddress,omitempty"`
+	Bin          string   `json:"bin"`
+	Args         []string `json:"args"`
+	Env          []string `json:"env,omitempty"`
 }
 
 // Load reads the description of the network whose run directory is runDir.
@@ -184,6 +192,10 @@ func (d *Description) ClientSettings(mspID string) (ledger.Settings, OrgInfo, er
 	}
 	return s, o, nil
 }
+
+// MSPRootCAs is the organisation's MSP root CA directory (MSPDir/cacerts):
+// its members' enrollment certificates chain to it.
+func (o OrgInfo) MSPRootCAs() string { return filepath.Join(o.MSPDir, "cacerts") }
 
 // Identity roles of the test network (the chaincode's records.Role names).
 const (

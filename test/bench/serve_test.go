@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway"
-	"github.com/dct-network/dct/pkg/gatewayclient"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/dct-network/dct/test/internal/testenv"
 )
@@ -42,28 +41,28 @@ var suite = testenv.Suite{
 }
 
 // startGateway runs a gateway in this process for the network's first
-// organisation; mutate adjusts its configuration.
-func startGateway(t *testing.T, ctx context.Context, desc *testnetwork.Description, mutate func(*gateway.Config)) string {
+// organisation, with an admin listener; mutate adjusts its configuration.
+func startGateway(t *testing.T, ctx context.Context, desc *testnetwork.Description, mutate func(*gateway.Config)) testnetwork.GatewayInfo {
 	t.Helper()
 	cfg := gateway.DefaultConfig()
 	cfg.NetworkDir = desc.RunDir
 	cfg.Org = desc.Orgs[0].MSPID
-	cfg.Listen = "127.0.0.1:0"
+	cfg.Listen, cfg.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.LogLevel = "warn"
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	addr := make(chan string, 1)
+	addr := make(chan gateway.Addrs, 1)
 	errc := make(chan error, 1)
 	log := testenv.Logger()
-	go func() { errc <- gateway.Run(ctx, cfg, log, func(a string) { addr <- a }) }()
+	go func() { errc <- gateway.Run(ctx, cfg, log, func(a gateway.Addrs) { addr <- a }) }()
 	select {
 	case a := <-addr:
-		return "http://" + a
+		return testnetwork.GatewayInfo{Org: cfg.Org, URL: "http://" + a.HTTP, AdminURL: "https://" + a.Admin}
 	case err := <-errc:
 		t.Fatalf("gateway: %v", err)
 	}
-	return ""
+	return testnetwork.GatewayInfo{}
 }
 
 // TestServe100KiB measures serving a 100 KiB asset: warm (decoded-object
@@ -73,12 +72,13 @@ func TestServe100KiB(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	desc := testenv.Start(t, suite).Desc
-	warmURL := startGateway(t, ctx, desc, nil)
-	coldURL := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
+	warmGW := startGateway(t, ctx, desc, nil)
+	coldGW := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
+	warmURL, coldURL := warmGW.URL, coldGW.URL
 
 	body := make([]byte, 100<<10)
 	rand.New(rand.NewSource(1)).Read(body)
-	res, err := gatewayclient.New(warmURL).Publish(ctx, "bench/asset-100k.js", "", int64(len(body)), bytes.NewReader(body))
+	res, err := testenv.Publisher(desc, warmGW).Publish(ctx, "bench/asset-100k.js", "", int64(len(body)), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

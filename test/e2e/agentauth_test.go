@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/pkg/ledger"
-	"github.com/dct-network/dct/pkg/netdesc"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"google.golang.org/grpc"
@@ -48,16 +47,6 @@ func agentClient(t *testing.T, a testnetwork.AgentInfo, certFile, keyPath string
 	}
 	t.Cleanup(func() { conn.Close() })
 	return dctv1.NewShardServiceClient(conn)
-}
-
-// identity is the first organisation's identity with role.
-func identity(t *testing.T, role string) netdesc.Identity {
-	t.Helper()
-	id, err := env.Orgs[0].Identity(role)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 // readShard reads a whole shard from an agent.
@@ -112,7 +101,7 @@ func TestAgentsServeOnlyGateways(t *testing.T) {
 	ctx := ctxT(t, 2*time.Minute)
 
 	t.Run("publisher identity", func(t *testing.T) {
-		pub := identity(t, testnetwork.RolePublisher)
+		pub := identity(t, env.Orgs[0].MSPID, testnetwork.RolePublisher)
 		c := agentClient(t, holder, pub.Cert, pub.KeyDir)
 		calls := map[string]error{}
 		_, calls["Stat"] = c.Stat(ctx, &dctv1.StatRequest{})
@@ -127,7 +116,7 @@ func TestAgentsServeOnlyGateways(t *testing.T) {
 	})
 
 	t.Run("gateway identity deleting a live shard", func(t *testing.T) {
-		gw := identity(t, testnetwork.RoleGateway)
+		gw := identity(t, env.Orgs[0].MSPID, testnetwork.RoleGateway)
 		c := agentClient(t, holder, gw.Cert, gw.KeyDir)
 		got, err := readShard(ctx, c, sh.Hash)
 		if err != nil || sha256Hex(got) != sh.Hash {
@@ -153,7 +142,7 @@ func TestAgentsServeOnlyGateways(t *testing.T) {
 	})
 
 	t.Run("TLS client pair of the TLS CA", func(t *testing.T) {
-		gw := identity(t, testnetwork.RoleGateway)
+		gw := identity(t, env.Orgs[0].MSPID, testnetwork.RoleGateway)
 		c := agentClient(t, holder, gw.TLSCert, gw.TLSKey)
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()

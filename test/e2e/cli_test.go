@@ -12,15 +12,27 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/cli"
+	testnetwork "github.com/dct-network/dct/test-network"
 )
 
-// runCLI runs the dct command line against the test gateway.
+// runCLI runs the dct command line against the test gateway as Org1's
+// publisher, with the flags dct-network client-flags prints.
 func runCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
+	return runCLIAs(t, testnetwork.RolePublisher, args...)
+}
+
+// runCLIAs runs the dct command line as Org1's identity with role.
+func runCLIAs(t *testing.T, role string, args ...string) (string, string, error) {
+	t.Helper()
+	flags, err := env.ClientFlags(env.Gateways[0].Name, role)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	cmd := cli.NewCommand(&stdout, &stderr)
-	cmd.SetArgs(append([]string{"--gateway", gatewayURL()}, args...))
-	err := cmd.ExecuteContext(ctxT(t, 5*time.Minute))
+	cmd.SetArgs(append(flags, args...))
+	err = cmd.ExecuteContext(ctxT(t, 5*time.Minute))
 	return stdout.String(), stderr.String(), err
 }
 
@@ -73,6 +85,12 @@ func TestCLI(t *testing.T) {
 	}
 	if _, _, err = runCLI(t, "get", "cli/no/such"); err == nil || !strings.Contains(err.Error(), "NOT_FOUND") {
 		t.Fatalf("get of a missing object: %v", err)
+	}
+	if _, _, err = runCLIAs(t, testnetwork.RoleAuditor, "purge", "cli/css/site.css", "--reason", "not mine"); err == nil || !strings.Contains(err.Error(), "PERMISSION_DENIED") {
+		t.Fatalf("purge by the auditor: %v", err)
+	}
+	if out, _, err = runCLI(t, "whoami"); err != nil || !strings.Contains(out, "roles: [publisher]") {
+		t.Fatalf("whoami: %v\n%s", err, out)
 	}
 	if _, _, err = runCLI(t, "publish", filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("publishing a missing path succeeded")

@@ -183,9 +183,9 @@ func TestErrors(t *testing.T) {
 	t.Run("too large", func(t *testing.T) {
 		// The gateway answers from the headers, before reading the body.
 		body := io.LimitReader(zeros{}, maxObject+1)
-		req, _ := http.NewRequestWithContext(ctxT(t, time.Minute), http.MethodPut, gatewayURL()+"/v1/objects/e2e/huge.bin", body)
+		req, _ := http.NewRequestWithContext(ctxT(t, time.Minute), http.MethodPut, adminURL()+"/v1/objects/e2e/huge.bin", body)
 		req.ContentLength = maxObject + 1
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := publisherHTTP(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,10 +195,10 @@ func TestErrors(t *testing.T) {
 		}
 	})
 	t.Run("no content length", func(t *testing.T) {
-		req, _ := http.NewRequestWithContext(ctxT(t, time.Minute), http.MethodPut, gatewayURL()+"/v1/objects/e2e/chunked.bin", strings.NewReader("abc"))
+		req, _ := http.NewRequestWithContext(ctxT(t, time.Minute), http.MethodPut, adminURL()+"/v1/objects/e2e/chunked.bin", strings.NewReader("abc"))
 		req.ContentLength = -1
 		req.TransferEncoding = []string{"chunked"}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := publisherHTTP(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

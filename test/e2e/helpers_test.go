@@ -56,17 +56,22 @@ func publish(t *testing.T, name, contentType string, body []byte) *api.PublishRe
 }
 
 // do sends a request to the gateway and returns the response with its body
-// read.
+// read: PUT and DELETE to its admin listener as Org1's publisher, the
+// others to its public listener.
 func do(t *testing.T, method, path string, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t, 5*time.Minute), method, gatewayURL()+path, nil)
+	base, hc := gatewayURL(), http.DefaultClient
+	if method == http.MethodPut || method == http.MethodDelete {
+		base, hc = adminURL(), publisherHTTP(t)
+	}
+	req, err := http.NewRequestWithContext(ctxT(t, 5*time.Minute), method, base+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"testing"
@@ -47,6 +48,29 @@ func TestMain(tm *testing.M) { os.Exit(testenv.Main(tm, suite)) }
 // object of TestRangeReadsInBoundedMemory.
 const maxObject = boundedObject
 
-func client() *gatewayclient.Client { return gatewayclient.New(env.Gateways[0].URL) }
+// client is a client of the gateway (Org1's) publishing as Org1's
+// publisher (User1) through the admin listener.
+func client() *gatewayclient.Client { return testenv.Publisher(env, env.Gateways[0]) }
 
 func gatewayURL() string { return env.Gateways[0].URL }
+
+func adminURL() string { return env.Gateways[0].AdminURL }
+
+// publisherHTTP is an HTTPS client of the admin listener as Org1's
+// publisher.
+func publisherHTTP(t *testing.T) *http.Client {
+	t.Helper()
+	org, err := env.Org(env.Gateways[0].Org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := org.Identity(testnetwork.RolePublisher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := testenv.AdminHTTPClient(env, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hc
+}

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
-	"github.com/dct-network/dct/pkg/gatewayclient"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // object is a published asset and the digest every read must match.
@@ -30,7 +30,7 @@ type object struct {
 // publishSet publishes n objects of mixed sizes under prefix.
 func publishSet(t *testing.T, prefix string, n int) []object {
 	t.Helper()
-	c := gatewayclient.New(env.Gateways[0].URL)
+	c := testenv.Publisher(env, env.Gateways[0])
 	r := rand.New(rand.NewSource(int64(len(prefix))))
 	sizes := []int{700, 4 << 10, 30 << 10, 100 << 10, 300 << 10}
 	var out []object

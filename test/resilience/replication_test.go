@@ -15,7 +15,8 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway"
-	"github.com/dct-network/dct/pkg/gatewayclient"
+	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // TestReplicationThree: a gateway with r=3 places every shard on three
@@ -27,7 +28,7 @@ func TestReplicationThree(t *testing.T) {
 	defer cancel()
 	cfg := gateway.DefaultConfig()
 	cfg.NetworkDir, cfg.Org, cfg.Listen, cfg.Name = env.RunDir, env.Orgs[0].MSPID, "127.0.0.1:0", "gateway-r3"
-	cfg.MeshListen = "127.0.0.1:0"
+	cfg.MeshListen, cfg.AdminListen = "127.0.0.1:0", "127.0.0.1:0"
 	var seeds []string
 	for _, a := range env.Agents {
 		seeds = append(seeds, a.MeshAddress)
@@ -35,22 +36,23 @@ func TestReplicationThree(t *testing.T) {
 	cfg.MeshJoin = seeds
 	cfg.Content.R, cfg.Content.CacheBytes, cfg.Repair = 3, 0, false
 	cfg.LogLevel = "warn"
-	addr := make(chan string, 1)
+	addr := make(chan gateway.Addrs, 1)
 	errc := make(chan error, 1)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	go func() { errc <- gateway.Run(ctx, cfg, log, func(a string) { addr <- a }) }()
-	var base string
+	go func() { errc <- gateway.Run(ctx, cfg, log, func(a gateway.Addrs) { addr <- a }) }()
+	var gw testnetwork.GatewayInfo
 	select {
 	case a := <-addr:
-		base = "http://" + a
+		gw = testnetwork.GatewayInfo{Name: cfg.Name, Org: cfg.Org, URL: "http://" + a.HTTP, AdminURL: "https://" + a.Admin}
 	case err := <-errc:
 		t.Fatal(err)
 	}
+	base := gw.URL
 	body := make([]byte, 60_000)
 	for i := range body {
 		body[i] = byte(i * 7)
 	}
-	res, err := gatewayclient.New(base).Publish(ctxFor(t, time.Minute), "res/r3/app.js", "", int64(len(body)), bytes.NewReader(body))
+	res, err := testenv.Publisher(env, gw).Publish(ctxFor(t, time.Minute), "res/r3/app.js", "", int64(len(body)), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,154 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/gin-gonic/gin"
+)
+
+// AdminConfig tunes the admin API: the writes, for authenticated
+// publishers of the gateway's organisation.
+type AdminConfig struct {
+	// Config holds the timeouts (RequestTimeout, PublishTimeout).
+	Config
+	// MSPID is the organisation the gateway acts for: only its publishers
+	// may publish and purge here.
+	MSPID string
+	// Auth authenticates callers by their TLS client certificate and looks
+	// their roles up in the ledger's registry.
+	Auth *memberauth.Authenticator
+	// Rate and Burst limit each identity (MSP id + certificate hash):
+	// Rate requests a second, Burst at once (Rate <= 0: no limit).
+	Rate  float64
+	Burst int
+	// Now replaces time.Now for the rate limits (tests).
+	Now func() time.Time
+}
+
+// identityKey is where the admin API keeps the caller in the gin context.
+const identityKey = "dct.identity"
+
+// NewAdmin returns the admin listener's handler:
+//
+//	PUT    /v1/objects/{name}   publish, for a publisher of the gateway's organisation
+//	DELETE /v1/objects/{name}   purge, likewise
+//	GET    /v1/whoami           the caller as authenticated (any member)
+//
+// Every request must come over TLS with a member's enrollment certificate
+// (401 UNAUTHENTICATED otherwise), within the caller's rate (429
+// RATE_LIMITED, with Retry-After); writes need the publisher role in the
+// gateway's organisation (403 PERMISSION_DENIED).
+func NewAdmin(svc *content.Service, cfg AdminConfig, log *slog.Logger) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	h := &handler{svc: svc, cfg: cfg.Config, log: log}
+	a := &admin{handler: h, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst, cfg.Now)}
+	r.Use(h.requestID, operator, h.recover, h.timeout, a.authenticate)
+	r.GET("/v1/whoami", a.whoami)
+	r.PUT("/v1/objects/*name", a.requirePublisher, a.publish)
+	r.DELETE("/v1/objects/*name", a.requirePublisher, a.purge)
+	r.NoRoute(func(c *gin.Context) {
+		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name} and GET /v1/whoami; reads are on the public listener)",
+			content.ErrNotFound, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		writeError(c, fmt.Errorf("%w: %s is not allowed on %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
+	})
+	return r
+}
+
+// operator marks a request of the admin listener: its errors carry the
+// whole message (see anonymous).
+func operator(c *gin.Context) { c.Set(operatorKey, true) }
+
+type admin struct {
+	*handler
+	cfg   AdminConfig
+	limit *limiter
+}
+
+// authenticate verifies the caller's client certificate, applies its rate
+// limit and looks its roles up.
+func (a *admin) authenticate(c *gin.Context) {
+	if c.Request.TLS == nil {
+		writeError(c, fmt.Errorf("%w: the admin API needs TLS with a member's client certificate", memberauth.ErrUnauthenticated))
+		return
+	}
+	m, err := a.cfg.Auth.Verifier().Verify(c.Request.TLS.PeerCertificates)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	if ok, wait := a.limit.allow(m.MSPID + "/" + m.CertHash); !ok {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(c, fmt.Errorf("%w: %s made more than %g requests a second (burst %d); retry in %s",
+			errRateLimited, m, a.cfg.Rate, max(a.cfg.Burst, 1), wait.Round(time.Millisecond)))
+		return
+	}
+	id, err := a.cfg.Auth.Roles(c.Request.Context(), m)
+	if err != nil {
+		writeError(c, fmt.Errorf("%w: %w", content.ErrLedger, err))
+		return
+	}
+	c.Set(identityKey, id)
+	c.Next()
+}
+
+func caller(c *gin.Context) memberauth.Identity {
+	id, _ := c.Get(identityKey)
+	v, _ := id.(memberauth.Identity)
+	return v
+}
+
+// requirePublisher lets only publishers of the gateway's organisation
+// write.
+func (a *admin) requirePublisher(c *gin.Context) {
+	id := caller(c)
+	switch {
+	case !id.Has(records.RolePublisher):
+		roles := "none"
+		if len(id.Roles) > 0 {
+			roles = fmt.Sprint(id.Roles)
+		}
+		writeError(c, fmt.Errorf("%w: %s is not a publisher (roles: %s); an admin of %s grants the role with identity:Grant",
+			content.ErrForbidden, id.Member, roles, id.MSPID))
+	case id.MSPID != a.cfg.MSPID:
+		writeError(c, fmt.Errorf("%w: %s publishes for %s, and this gateway acts for %s: use a gateway of %s",
+			content.ErrForbidden, id.Member, id.MSPID, a.cfg.MSPID, id.MSPID))
+	default:
+		c.Next()
+	}
+}
+
+func (a *admin) whoami(c *gin.Context) {
+	id := caller(c)
+	c.JSON(http.StatusOK, api.WhoamiResponse{MSPID: id.MSPID, CertHash: id.CertHash, Subject: id.Subject,
+		Roles: slices.Clone(id.Roles), Gateway: a.cfg.MSPID})
+}
+
+// publish is the publish handler for the authenticated publisher: the
+// manifest names it (PublishedBy).
+func (a *admin) publish(c *gin.Context) {
+	id := caller(c)
+	c.Request = c.Request.WithContext(content.WithPublisher(c.Request.Context(), id.CertHash))
+	a.handler.publish(c)
+}
+
+// purge is the purge handler for the authenticated publisher. The ledger
+// records the purging organisation; the gateway logs the identity.
+func (a *admin) purge(c *gin.Context) {
+	id := caller(c)
+	a.log.Info("purge requested", "object", objectName(c, "name"), "version", c.Query("version"), "by", id.Member.String(), "certHash", id.CertHash)
+	a.handler.purge(c)
+}

@@ -1,0 +1,243 @@
+package memberauth_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/memberauth"
+)
+
+type ca struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+}
+
+var serial int64
+
+func newCA(t *testing.T, name string) ca {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "ca." + name, Organization: []string{name}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return ca{cert: c, key: key}
+}
+
+// issue signs an enrollment certificate like cryptogen's: digital
+// signature only, no extended key usage.
+func (c ca) issue(t *testing.T, cn string) *x509.Certificate {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial++
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"client"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	return leaf
+}
+
+func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
+	t.Helper()
+	var b []byte
+	for _, c := range certs {
+		b = append(b, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerify(t *testing.T) {
+	org1, org2, stranger := newCA(t, "org1"), newCA(t, "org2"), newCA(t, "stranger")
+	dir := t.TempDir()
+	// Org1 as a PEM file, Org2 as an MSP cacerts directory.
+	writePEM(t, filepath.Join(dir, "org1.pem"), org1.cert)
+	cacerts := filepath.Join(dir, "org2", "cacerts")
+	_ = os.MkdirAll(cacerts, 0o755)
+	writePEM(t, filepath.Join(cacerts, "ca.org2-cert.pem"), org2.cert)
+	v, err := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem"), "Org2MSP=" + filepath.Join(dir, "org2")})
+	if err == nil {
+		t.Fatal("a directory without certificates must be refused")
+	}
+	v, err = memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem"), "Org2MSP=" + cacerts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.MSPIDs(); !slices.Equal(got, []string{"Org1MSP", "Org2MSP"}) {
+		t.Fatalf("MSPIDs = %v", got)
+	}
+	user1, user2 := org1.issue(t, "User1@org1"), org2.issue(t, "User1@org2")
+	tests := []struct {
+		name    string
+		chain   []*x509.Certificate
+		wantMSP string
+	}{
+		{"org1 member", []*x509.Certificate{user1}, "Org1MSP"},
+		{"org2 member", []*x509.Certificate{user2}, "Org2MSP"},
+		{"no certificate", nil, ""},
+		{"wrong root", []*x509.Certificate{stranger.issue(t, "mallory")}, ""},
+		{"a root is not a member identity", []*x509.Certificate{stranger.cert}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := v.Verify(tt.chain)
+			if tt.wantMSP == "" {
+				if !errors.Is(err, memberauth.ErrUnauthenticated) {
+					t.Fatalf("Verify = %+v, %v; want ErrUnauthenticated", m, err)
+				}
+				return
+			}
+			if err != nil || m.MSPID != tt.wantMSP || m.CertHash != records.CertHash(tt.chain[0]) {
+				t.Fatalf("Verify = %+v, %v; want %s", m, err, tt.wantMSP)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		late, _ := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem")},
+			memberauth.WithVerifyTime(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+		if _, err := late.Verify([]*x509.Certificate{user1}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+			t.Fatalf("expired certificate: %v", err)
+		}
+	})
+}
+
+func TestLoadVerifierErrors(t *testing.T) {
+	dir := t.TempDir()
+	org1 := newCA(t, "org1")
+	leafFile := filepath.Join(dir, "leaf.pem")
+	writePEM(t, leafFile, org1.issue(t, "u"))
+	for _, specs := range [][]string{
+		nil,
+		{"Org1MSP"},
+		{"=x.pem"},
+		{"Org1MSP=" + filepath.Join(dir, "missing.pem")},
+		{"Org1MSP=" + leafFile}, // not a CA
+		{"bad msp!=" + leafFile},
+	} {
+		if _, err := memberauth.LoadVerifier(specs); !errors.Is(err, memberauth.ErrRoots) {
+			t.Errorf("LoadVerifier(%q) = %v, want ErrRoots", specs, err)
+		}
+	}
+}
+
+// fakeRoles counts lookups; its grants can change.
+type fakeRoles struct {
+	mu     sync.Mutex
+	grants map[string][]records.Role
+	calls  int
+	err    error
+}
+
+func (f *fakeRoles) Roles(_ context.Context, mspID, certHash string) ([]records.Role, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.grants[mspID+"/"+certHash], nil
+}
+
+func TestRoleCache(t *testing.T) {
+	now := time.Unix(1000, 0)
+	src := &fakeRoles{grants: map[string][]records.Role{"Org1MSP/a": {records.RolePublisher}}}
+	c := memberauth.NewRoleCache(src, memberauth.WithTTL(10*time.Second), memberauth.WithCacheSize(2),
+		memberauth.WithClock(func() time.Time { return now }))
+	ctx := context.Background()
+	check := func(key string, want []records.Role, calls int) {
+		t.Helper()
+		msp, hash, _ := cut(key)
+		got, err := c.Roles(ctx, msp, hash)
+		if err != nil || !slices.Equal(got, want) || src.calls != calls {
+			t.Fatalf("Roles(%s) = %v, %v after %d lookups; want %v after %d", key, got, err, src.calls, want, calls)
+		}
+	}
+	check("Org1MSP/a", []records.Role{records.RolePublisher}, 1)
+	check("Org1MSP/a", []records.Role{records.RolePublisher}, 1) // cached
+	// A revocation shows once the TTL has passed.
+	src.grants["Org1MSP/a"] = nil
+	now = now.Add(9 * time.Second)
+	check("Org1MSP/a", []records.Role{records.RolePublisher}, 1)
+	now = now.Add(2 * time.Second)
+	check("Org1MSP/a", nil, 2)
+	check("Org1MSP/a", nil, 2) // "no role" is cached too
+	// Forget drops an entry at once.
+	src.grants["Org1MSP/a"] = []records.Role{records.RoleAuditor}
+	c.Forget("Org1MSP", "a")
+	check("Org1MSP/a", []records.Role{records.RoleAuditor}, 3)
+	// Bounded: a third identity evicts the least recently used.
+	check("Org2MSP/b", nil, 4)
+	check("Org2MSP/c", nil, 5)
+	if c.Len() != 2 {
+		t.Fatalf("cache holds %d identities, want 2", c.Len())
+	}
+	check("Org1MSP/a", []records.Role{records.RoleAuditor}, 6)
+	// Failures are not cached.
+	src.err = errors.New("ledger down")
+	if _, err := c.Roles(ctx, "Org3MSP", "d"); err == nil {
+		t.Fatal("want the source's error")
+	}
+	src.err = nil
+	check("Org3MSP/d", nil, 8)
+}
+
+func cut(key string) (string, string, bool) {
+	for i := range key {
+		if key[i] == '/' {
+			return key[:i], key[i+1:], true
+		}
+	}
+	return key, "", false
+}
+
+func TestAuthenticate(t *testing.T) {
+	org1, stranger := newCA(t, "org1"), newCA(t, "stranger")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := org1.issue(t, "User1@org1")
+	src := &fakeRoles{grants: map[string][]records.Role{"Org1MSP/" + records.CertHash(pub): {records.RolePublisher}}}
+	a := memberauth.New(v, memberauth.NewRoleCache(src))
+	ctx := context.Background()
+	id, err := a.Authenticate(ctx, []*x509.Certificate{pub})
+	if err != nil || !id.Has(records.RolePublisher) || id.MSPID != "Org1MSP" {
+		t.Fatalf("Authenticate = %+v, %v", id, err)
+	}
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{stranger.issue(t, "x")}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+		t.Fatalf("stranger: %v", err)
+	}
+	src.err = errors.New("ledger down")
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{org1.issue(t, "User3@org1")}); !errors.Is(err, memberauth.ErrRoleLookup) {
+		t.Fatalf("lookup failure: %v", err)
+	}
+}
