@@ -109,6 +109,9 @@ type Tombstone struct {
 	At string `json:"at"`
 	// By is the MSP ID of the purging organisation.
 	By string `json:"by"`
+	// ByCert is the certificate hash of the identity that submitted the
+	// purge.
+	ByCert string `json:"byCert,omitempty" metadata:",optional"`
 	// TxID is the id of the purging transaction.
 	TxID string `json:"txId"`
 }
