@@ -19,7 +19,7 @@ CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
 .PHONY: all deps fabric tools build demo down network-up network-down network-status \
-        test test-unit test-integration vet fmt-check clean proto proto-check bench deps-check
+        test test-unit test-integration vet fmt-check clean proto proto-check bench deps-check fuzz
 
 all: build
 
@@ -82,10 +82,27 @@ down: network-down
 deps-check:
 	@scripts/check-deps.sh
 
+## fuzz: each fuzz target for FUZZTIME (package:target; chaincode/... is in
+## the nested module): the Range parser, the publish and purge requests,
+## manifest decoding in the codec and in the chaincode records. Seed
+## corpora are in each package's testdata/fuzz; a failure is written there.
+FUZZTIME     ?= 6s
+FUZZ_TARGETS := ./gateway/httpapi:FuzzParseRange ./gateway/httpapi:FuzzPublishRequest \
+                ./gateway/httpapi:FuzzPurgeQuery ./pkg/codec:FuzzLayoutFromManifest \
+                chaincode/records:FuzzDecodeManifestInput
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; dir=.; \
+	  if [[ $$pkg == chaincode/* ]]; then dir=chaincode; pkg=./$${pkg#chaincode/}; fi; \
+	  echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+	  out=$$(cd $$dir && $(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) || { echo "$$out"; exit 1; }; \
+	  echo "$$out" | tail -n 1; \
+	done
+
 ## test: unit tests (both modules) then the integration and end-to-end tests
 ## on real networks; also fails when the generated gRPC code is stale or a
-## binary links what it must not (deps-check)
-test: deps build proto-check deps-check
+## binary links what it must not (deps-check); runs every fuzz target briefly
+test: deps build proto-check deps-check fuzz
 	$(TOOLS)/gotestsum --format pkgname-and-test-fails --raw-command -- bash -c '\
 	  set -e; \
 	  $(GO) test -json -count=1 ./... ; \

@@ -25,14 +25,14 @@ func gateway(t *testing.T) *httptest.Server {
 	t.Helper()
 	l := contenttest.NewLedger("Org1MSP", 6)
 	cfg := content.DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{5}, 32)
+	cfg.MasterKeys = [][]byte{bytes.Repeat([]byte{5}, 32)}
 	cfg.ManifestTTL = 0
 	svc, err := content.New(cfg, l, contenttest.NewAgents(l, 1<<30), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpapi.New(svc, httpapi.Config{RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		CacheMaxObject: 1 << 20, AllowOrigin: "*"}, nil, slog.New(slog.DiscardHandler)))
+		AllowOrigin: "*"}, nil, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	return srv
 }

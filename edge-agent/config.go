@@ -141,6 +141,9 @@ func (c *Config) Resolve() error {
 		set(&c.ClientCA, desc.TLSRootBundle)
 		set(&c.TLSCert, cert)
 		set(&c.TLSKey, key)
+		if c.MeshListen != "" {
+			set(&c.MeshKeyring, desc.MeshKeyringFile)
+		}
 	}
 	// Node ids live in the operator organisation's namespace.
 	if c.NodeID == "" && c.Name != "" {

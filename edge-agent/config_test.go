@@ -1,6 +1,7 @@
 package edgeagent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/spf13/pflag"
 )
@@ -46,6 +48,10 @@ func validConfig(t *testing.T) Config {
 }
 
 func TestValidate(t *testing.T) {
+	ring := filepath.Join(t.TempDir(), "mesh.keyring")
+	if err := os.WriteFile(ring, mesh.Keyring{bytes.Repeat([]byte{1}, 32)}.Format(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name   string
 		change func(c *Config)
@@ -83,17 +89,24 @@ func TestValidate(t *testing.T) {
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown timeout"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"valid mesh", func(c *Config) {
+			c.MeshKeyring = ring
 			c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"127.0.0.1:7947", "gw.example.org:7946"}
 		}, ""},
-		{"valid mesh on all addresses", func(c *Config) { c.MeshListen, c.MeshAdvertise = ":7946", "agent0.example.org:7946" }, ""},
-		{"valid mesh port 0", func(c *Config) { c.MeshListen = "127.0.0.1:0" }, ""},
-		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "mesh listen address"},
-		{"mesh listen host name", func(c *Config) { c.MeshListen = "localhost:7946" }, "IP address"},
-		{"mesh on all addresses without advertise", func(c *Config) { c.MeshListen = "0.0.0.0:7946" }, "--mesh-advertise"},
-		{"mesh advertise without port", func(c *Config) { c.MeshListen, c.MeshAdvertise = "127.0.0.1:7946", "agent0" }, "advertise"},
-		{"mesh seed without port", func(c *Config) { c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"gw"} }, "join address"},
+		{"valid mesh on all addresses", func(c *Config) {
+			c.MeshKeyring = ring
+			c.MeshListen, c.MeshAdvertise = ":7946", "agent0.example.org:7946"
+		}, ""},
+		{"valid mesh port 0", func(c *Config) { c.MeshKeyring = ring; c.MeshListen = "127.0.0.1:0" }, ""},
+		{"mesh listen malformed", func(c *Config) { c.MeshKeyring = ring; c.MeshListen = "7946" }, "mesh listen address"},
+		{"mesh listen host name", func(c *Config) { c.MeshKeyring = ring; c.MeshListen = "localhost:7946" }, "IP address"},
+		{"mesh on all addresses without advertise", func(c *Config) { c.MeshKeyring = ring; c.MeshListen = "0.0.0.0:7946" }, "--mesh-advertise"},
+		{"mesh advertise without port", func(c *Config) { c.MeshKeyring = ring; c.MeshListen, c.MeshAdvertise = "127.0.0.1:7946", "agent0" }, "advertise"},
+		{"mesh seed without port", func(c *Config) { c.MeshKeyring = ring; c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"gw"} }, "join address"},
 		{"mesh join without listen", func(c *Config) { c.MeshJoin = []string{"127.0.0.1:7947"} }, "--mesh-listen"},
 		{"mesh advertise without listen", func(c *Config) { c.MeshAdvertise = "127.0.0.1:7947" }, "--mesh-listen"},
+		{"mesh keyring without listen", func(c *Config) { c.MeshKeyring = ring }, "--mesh-listen"},
+		{"mesh without keyring", func(c *Config) { c.MeshListen = "127.0.0.1:7946" }, "--mesh-listen needs --mesh-keyring"},
+		{"mesh with a malformed keyring", func(c *Config) { c.MeshListen, c.MeshKeyring = "127.0.0.1:7946", c.TLSCert }, "--mesh-keyring"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,15 +96,22 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	// see the agent there can reach it.
 	leave := func() {}
 	if cfg.MeshListen != "" {
-		m, err := mesh.Start(ctx, cfg.meshConfig(endpoint, log.With("component", "mesh")))
+		mc := cfg.meshConfig(endpoint, log.With("component", "mesh"))
+		if mc.Keys, err = cfg.Mesh.Keys(); err != nil {
+			stop()
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		m, err := mesh.Start(ctx, mc)
 		if err != nil {
 			stop()
 			return err
 		}
-		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","))
+		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","), "keyring", mc.Keys.String())
+		stopReload := cfg.Mesh.ReloadKeysOnSignal(ctx, m, log.With("component", "mesh"))
 		// Leave gracefully before the gRPC server stops, so gateways
 		// see the agent as left rather than failed.
 		leave = func() {
+			stopReload()
 			if err := m.Close(); err != nil {
 				log.Warn("edge agent: leaving the mesh", "err", err)
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -182,7 +183,15 @@ func TestRunFailsFast(t *testing.T) {
 func TestRunJoinsMesh(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	gw, err := mesh.Start(ctx, mesh.Config{Name: "gw-test", Role: mesh.RoleGateway, Bind: "127.0.0.1:0"})
+	key, err := mesh.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := filepath.Join(t.TempDir(), "mesh.keyring")
+	if err := os.WriteFile(ring, mesh.Keyring{key}.Format(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw, err := mesh.Start(ctx, mesh.Config{Name: "gw-test", Role: mesh.RoleGateway, Bind: "127.0.0.1:0", Keys: mesh.Keyring{key}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +201,7 @@ func TestRunJoinsMesh(t *testing.T) {
 	cfg.Zone = "eu-1"
 	cfg.MeshListen = "127.0.0.1:0"
 	cfg.MeshJoin = []string{gw.Addr()}
+	cfg.MeshKeyring = ring
 	r := startAgent(t, cfg, nil)
 
 	// seen polls the gateway's view of the agent until it has status.
@@ -222,7 +232,7 @@ func TestRunJoinsMesh(t *testing.T) {
 
 	// A mesh address in use fails the start.
 	cfg, _, _ = agentConfig(t)
-	cfg.MeshListen = gw.Addr()
+	cfg.MeshListen, cfg.MeshKeyring = gw.Addr(), ring
 	if err := run(ctx, cfg, slog.New(slog.DiscardHandler), nil, nil); err == nil || errors.Is(err, ErrConfig) {
 		t.Fatalf("run on a taken mesh port: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/dct-network/dct/gateway/content"
@@ -33,8 +32,10 @@ type Config struct {
 	AgentClientCert string
 	AgentClientKey  string
 
-	// MasterKeyFile holds the consortium master key (>= 32 bytes).
-	MasterKeyFile string
+	// MasterKeyFiles hold the consortium master keys (each file one key
+	// of >= 32 bytes): the first encrypts new objects, every one decrypts
+	// the objects recorded under its key id (key rotation).
+	MasterKeyFiles []string
 
 	// Name identifies the gateway in the mesh (default gateway-<listen>).
 	Name string
@@ -57,6 +58,16 @@ type Config struct {
 	LatestMaxAge    time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// The HTTP server's timeouts: reading a request's headers, reading a
+	// whole request (a publish gets PublishTimeout instead), writing an
+	// answer (each segment of a stream gets a fresh WriteTimeout, so long
+	// streams to clients that keep reading go on), and keeping an idle
+	// connection.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
 }
 
 // DefaultConfig returns the defaults.
@@ -70,9 +81,14 @@ func DefaultConfig() Config {
 		LatestMaxAge:    60 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
-		Repair:          true,
-		RepairInterval:  2 * time.Second,
-		DeadAfter:       10 * time.Second,
+
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		Repair:            true,
+		RepairInterval:    2 * time.Second,
+		DeadAfter:         10 * time.Second,
 	}
 }
 
@@ -90,7 +106,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.String(&c.AgentCA, "agent-ca", "PEM bundle verifying edge agents' TLS certificates")
 	s.String(&c.AgentClientCert, "agent-client-cert", "TLS client certificate presented to edge agents")
 	s.String(&c.AgentClientKey, "agent-client-key", "TLS client key presented to edge agents")
-	s.String(&c.MasterKeyFile, "master-key-file", "file holding the consortium master key (>= 32 bytes)")
+	s.StringList(&c.MasterKeyFiles, "master-key-file", "files holding the consortium master keys (>= 32 bytes each): the first encrypts new objects, all decrypt")
 	s.String(&c.Name, "name", "gateway name in the mesh (default gateway-<listen address>)")
 	c.Mesh.Register(s)
 	s.Bool(&c.Repair, "repair", "rebuild lost and corrupt shard copies")
@@ -102,6 +118,10 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
 	s.Duration(&c.LatestMaxAge, "latest-max-age", "Cache-Control max-age of unversioned URLs")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
+	s.Duration(&c.ReadHeaderTimeout, "read-header-timeout", "deadline of reading a request's headers")
+	s.Duration(&c.ReadTimeout, "read-timeout", "deadline of reading a whole request (a publish gets --publish-timeout)")
+	s.Duration(&c.WriteTimeout, "write-timeout", "deadline of each write of an answer (renewed for every segment of a stream)")
+	s.Duration(&c.IdleTimeout, "idle-timeout", "how long an idle keep-alive connection is kept")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	return func() error {
 		if err := s.Apply(); err != nil {
@@ -126,6 +146,8 @@ func (c *Config) registerContent(s *settings.Set) {
 	s.Int64(&c.Content.CacheBytes, "cache-bytes", "decoded-object cache budget in bytes (0 = off)")
 	s.Int64(&c.Content.CacheMaxObject, "cache-max-object", "largest object decoded whole and cached")
 	s.Int64(&c.Content.SegmentBytes, "segment-bytes", "plaintext decoded at a time when streaming large objects")
+	s.Int(&c.Content.MaxColdReads, "max-cold-reads", "reads fetching shards (cache misses) in flight; more are answered 503 OVERLOADED")
+	s.Duration(&c.Content.ColdReadWait, "cold-read-wait", "how long a cold read may wait for a slot before OVERLOADED")
 	s.Duration(&c.Content.ManifestTTL, "manifest-ttl", "how long a looked-up manifest is reused")
 	s.Duration(&c.Content.NodesTTL, "nodes-ttl", "how long the node list and agent free space are reused")
 	s.Duration(&c.Content.AgentTimeout, "agent-timeout", "deadline of one edge-agent call")
@@ -160,8 +182,12 @@ func (c *Config) Resolve() error {
 	set(&c.AgentCA, desc.TLSRootBundle)
 	set(&c.AgentClientCert, id.TLSCert)
 	set(&c.AgentClientKey, id.TLSKey)
-	set(&c.MasterKeyFile, desc.MasterKeyFile)
-	set(&c.MasterKeyFile, filepath.Join(c.NetworkDir, "master.key"))
+	if len(c.MasterKeyFiles) == 0 && desc.MasterKeyFile != "" {
+		c.MasterKeyFiles = []string{desc.MasterKeyFile}
+	}
+	if c.MeshListen != "" {
+		set(&c.MeshKeyring, desc.MeshKeyringFile)
+	}
 	return nil
 }
 
@@ -174,10 +200,16 @@ func (c Config) Validate() error {
 	if err := c.Settings.Validate(); err != nil {
 		return bad("%v (set --connection-profile and --msp-dir, the ledger flags, or --network-dir)", err)
 	}
-	for _, f := range []struct{ name, path string }{
-		{"agent CA", c.AgentCA}, {"agent client certificate", c.AgentClientCert},
-		{"agent client key", c.AgentClientKey}, {"master key file", c.MasterKeyFile},
-	} {
+	if len(c.MasterKeyFiles) == 0 {
+		return bad("master key file is not set")
+	}
+	files := []struct{ name, path string }{
+		{"agent CA", c.AgentCA}, {"agent client certificate", c.AgentClientCert}, {"agent client key", c.AgentClientKey},
+	}
+	for _, f := range c.MasterKeyFiles {
+		files = append(files, struct{ name, path string }{"master key file", f})
+	}
+	for _, f := range files {
 		if f.path == "" {
 			return bad("%s is not set", f.name)
 		}
@@ -194,10 +226,27 @@ func (c Config) Validate() error {
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")
 	}
+	if c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0 {
+		return bad("read-header, read, write and idle timeouts must be positive")
+	}
 	if _, err := c.level(); err != nil {
 		return err
 	}
 	return nil
+}
+
+// LoadMasterKeys reads the master key files, in order (one key per file,
+// the whole file); the keys are checked by content.Config.Validate.
+func LoadMasterKeys(paths []string) ([][]byte, error) {
+	keys := make([][]byte, 0, len(paths))
+	for _, p := range paths {
+		k, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%w: master key: %w", ErrConfig, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // level is the parsed LogLevel.

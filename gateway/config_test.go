@@ -1,15 +1,18 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -83,7 +86,7 @@ func writeNetwork(t *testing.T) (run, userDir string) {
 	base := filepath.Join(run, "crypto", "peerOrganizations", "org1.dct.test")
 	userDir = filepath.Join(base, "users", "User2@org1.dct.test")
 	desc := netdesc.Description{RunDir: run, Channel: "dct", Chaincode: "dct", TLSRootBundle: filepath.Join(run, "tls-ca-bundle.pem"),
-		MasterKeyFile: filepath.Join(run, "master.key"),
+		MasterKeyFile: filepath.Join(run, "gateway-secrets", "master.key"), MeshKeyringFile: filepath.Join(run, "mesh.keyring"),
 		Orgs: []netdesc.OrgInfo{{
 			Org: netdesc.Org{Name: "Org1", MSPID: "Org1MSP", Domain: "org1.dct.test"}, MSPDir: filepath.Join(base, "msp"),
 			Identities: []netdesc.Identity{{
@@ -106,6 +109,35 @@ func writeNetwork(t *testing.T) (run, userDir string) {
 	return run, userDir
 }
 
+func TestMasterKeysAndKeyringFlags(t *testing.T) {
+	c, err := parseFlags(t, map[string]string{"DCT_MESH_KEYRING": "/etc/dct/mesh.keyring"},
+		"--master-key-file", "/etc/dct/b.key", "--master-key-file", "/etc/dct/a.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.MasterKeyFiles, []string{"/etc/dct/b.key", "/etc/dct/a.key"}) || c.MeshKeyring != "/etc/dct/mesh.keyring" {
+		t.Fatalf("master keys %q, keyring %q", c.MasterKeyFiles, c.MeshKeyring)
+	}
+	c, err = parseFlags(t, map[string]string{"DCT_MASTER_KEY_FILE": "/k/new.key,/k/old.key"})
+	if err != nil || !slices.Equal(c.MasterKeyFiles, []string{"/k/new.key", "/k/old.key"}) {
+		t.Fatalf("DCT_MASTER_KEY_FILE: %q, %v", c.MasterKeyFiles, err)
+	}
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.key"), filepath.Join(dir, "b.key")
+	for p, k := range map[string]string{a: strings.Repeat("a", 32), b: strings.Repeat("b", 40)} {
+		if err := os.WriteFile(p, []byte(k), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := LoadMasterKeys([]string{b, a})
+	if err != nil || len(keys) != 2 || string(keys[0]) != strings.Repeat("b", 40) || string(keys[1]) != strings.Repeat("a", 32) {
+		t.Fatalf("LoadMasterKeys: %q, %v", keys, err)
+	}
+	if _, err := LoadMasterKeys([]string{a, a + ".gone"}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("LoadMasterKeys of a missing file: %v", err)
+	}
+}
+
 func TestResolve(t *testing.T) {
 	run, user := writeNetwork(t)
 	msp := filepath.Join(t.TempDir(), "msp")
@@ -125,9 +157,16 @@ func TestResolve(t *testing.T) {
 	}{
 		{"network dir: the gateway identity, its TLS client pair, master key of the run", func(c *Config) { c.NetworkDir = run }, func(c Config) bool {
 			return c.AgentCA == filepath.Join(run, "tls-ca-bundle.pem") && c.AgentClientCert == filepath.Join(user, "tls", "client.crt") &&
-				c.AgentClientKey == filepath.Join(user, "tls", "client.key") && c.MasterKeyFile == filepath.Join(run, "master.key") &&
+				c.AgentClientKey == filepath.Join(user, "tls", "client.key") && slices.Equal(c.MasterKeyFiles, []string{filepath.Join(run, "gateway-secrets", "master.key")}) &&
+				c.MeshKeyring == "" &&
 				c.MSPID == "Org1MSP" && c.PeerAddress == "127.0.0.1:7051" &&
 				c.CertFile == filepath.Join(user, "msp", "signcerts", "User2@org1.dct.test-cert.pem")
+		}},
+		{"network dir with mesh: the network's keyring", func(c *Config) { c.NetworkDir, c.MeshListen = run, "127.0.0.1:7946" }, func(c Config) bool {
+			return c.MeshKeyring == filepath.Join(run, "mesh.keyring")
+		}},
+		{"explicit master keys win over network dir", func(c *Config) { c.NetworkDir, c.MasterKeyFiles = run, []string{"/b.key", "/a.key"} }, func(c Config) bool {
+			return slices.Equal(c.MasterKeyFiles, []string{"/b.key", "/a.key"})
 		}},
 		{"profile and MSP dir", func(c *Config) { c.ConnectionProfile, c.MSPDir = profile, msp }, func(c Config) bool {
 			return c.MSPID == "BankAMSP" && c.PeerAddress == "10.1.0.5:7051" && c.PeerServerName == "peer0.bank-a.example" &&
@@ -156,6 +195,31 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestServerTimeouts: the HTTP server's timeouts and the cold-read limit
+// come from flags and DCT_ variables like every setting, and reach the
+// server.
+func TestServerTimeouts(t *testing.T) {
+	c, err := parseFlags(t, map[string]string{"DCT_WRITE_TIMEOUT": "7s", "DCT_MAX_COLD_READS": "3"},
+		"--read-header-timeout", "2s", "--read-timeout", "30s", "--idle-timeout", "9s", "--cold-read-wait", "250ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Content.MaxColdReads != 3 || c.Content.ColdReadWait != 250*time.Millisecond {
+		t.Fatalf("cold reads %d, wait %s", c.Content.MaxColdReads, c.Content.ColdReadWait)
+	}
+	srv := newServer(c, nil)
+	if srv.ReadHeaderTimeout != 2*time.Second || srv.ReadTimeout != 30*time.Second || srv.WriteTimeout != 7*time.Second || srv.IdleTimeout != 9*time.Second {
+		t.Fatalf("server timeouts %s %s %s %s", srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout)
+	}
+	d := DefaultConfig()
+	if d.ReadHeaderTimeout <= 0 || d.ReadTimeout <= 0 || d.WriteTimeout <= 0 || d.IdleTimeout <= 0 {
+		t.Fatalf("default timeouts %+v", d)
+	}
+	if _, err := parseFlags(t, map[string]string{"DCT_WRITE_TIMEOUT": "soon"}); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "DCT_WRITE_TIMEOUT") {
+		t.Fatalf("malformed DCT_WRITE_TIMEOUT: %v", err)
+	}
+}
+
 func TestValidate(t *testing.T) {
 	valid := func(t *testing.T) Config {
 		dir := t.TempDir()
@@ -163,7 +227,11 @@ func TestValidate(t *testing.T) {
 		c := DefaultConfig()
 		c.PeerAddress, c.PeerTLSCA, c.MSPID, c.CertFile, c.KeyPath = "127.0.0.1:7051", f("peer-ca.pem"), "Org1MSP", f("cert.pem"), f("key.pem")
 		c.Channel, c.Chaincode = "dct", "dct"
-		c.AgentCA, c.AgentClientCert, c.AgentClientKey, c.MasterKeyFile = f("ca.pem"), f("client.crt"), f("client.key"), f("master.key")
+		c.AgentCA, c.AgentClientCert, c.AgentClientKey = f("ca.pem"), f("client.crt"), f("client.key")
+		c.MasterKeyFiles = []string{f("master.key")}
+		if err := os.WriteFile(filepath.Join(dir, "mesh.keyring"), mesh.Keyring{bytes.Repeat([]byte{1}, 32)}.Format(), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		return c
 	}
 	tests := []struct {
@@ -172,17 +240,24 @@ func TestValidate(t *testing.T) {
 		want   string // "" = valid
 	}{
 		{"valid", func(c *Config) {}, ""},
-		{"valid with mesh", func(c *Config) { c.MeshListen, c.MeshJoin = "127.0.0.1:7946", []string{"127.0.0.1:7947"} }, ""},
+		{"valid with mesh", func(c *Config) {
+			c.MeshListen, c.MeshJoin, c.MeshKeyring = "127.0.0.1:7946", []string{"127.0.0.1:7947"}, filepath.Join(filepath.Dir(c.AgentCA), "mesh.keyring")
+		}, ""},
 		{"valid without repair", func(c *Config) { c.Repair, c.RepairInterval = false, 0 }, ""},
 		{"listen", func(c *Config) { c.Listen = "8080" }, "listen address"},
 		{"no peer", func(c *Config) { c.PeerAddress = "" }, "--connection-profile"},
 		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},
 		{"no agent CA", func(c *Config) { c.AgentCA = "" }, "agent CA is not set"},
-		{"missing master key", func(c *Config) { c.MasterKeyFile += ".gone" }, "master key file"},
+		{"missing master key", func(c *Config) { c.MasterKeyFiles[0] += ".gone" }, "master key file"},
+		{"missing second master key", func(c *Config) { c.MasterKeyFiles = append(c.MasterKeyFiles, c.MasterKeyFiles[0]+".gone") }, "master key file"},
+		{"no master key", func(c *Config) { c.MasterKeyFiles = nil }, "master key file is not set"},
+		{"mesh without keyring", func(c *Config) { c.MeshListen = "127.0.0.1:7946" }, "--mesh-listen needs --mesh-keyring"},
 		{"mesh join without listen", func(c *Config) { c.MeshJoin = []string{"127.0.0.1:7947"} }, "--mesh-listen"},
-		{"mesh listen malformed", func(c *Config) { c.MeshListen = "7946" }, "mesh listen address"},
+		{"mesh listen malformed", func(c *Config) { c.MeshListen, c.MeshKeyring = "7946", "/k" }, "mesh listen address"},
 		{"repair interval", func(c *Config) { c.RepairInterval = 0 }, "repair interval"},
 		{"timeouts", func(c *Config) { c.RequestTimeout = 0 }, "timeouts"},
+		{"write timeout", func(c *Config) { c.WriteTimeout = 0 }, "write and idle timeouts"},
+		{"read-header timeout", func(c *Config) { c.ReadHeaderTimeout = -time.Second }, "read-header"},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 	}
 	for _, tc := range tests {

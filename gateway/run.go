@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -28,11 +27,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	master, err := os.ReadFile(cfg.MasterKeyFile)
+	keys, err := LoadMasterKeys(cfg.MasterKeyFiles)
 	if err != nil {
-		return fmt.Errorf("%w: master key: %w", ErrConfig, err)
+		return err
 	}
-	cfg.Content.MasterKey = master
+	cfg.Content.MasterKeys = keys
 	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return err
@@ -44,13 +43,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	pool := agents.NewPool(tlsCfg)
 	defer pool.Close()
-	m, err := startMesh(ctx, cfg, log)
+	m, leave, err := startMesh(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	if m != nil {
-		defer m.Close()
-	}
+	defer leave()
 	svc, rep, err := newContent(cfg, lc, pool, m, log)
 	if err != nil {
 		return err
@@ -63,21 +60,33 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, log), log, ready)
 }
 
-// startMesh joins the gossip mesh; without MeshListen it returns nil.
-func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, error) {
+// startMesh joins the gossip mesh, encrypted with the consortium keyring
+// (re-read on SIGHUP until closed); without MeshListen it returns nil. The
+// returned function leaves the mesh.
+func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, func(), error) {
 	if cfg.MeshListen == "" {
-		return nil, nil
+		return nil, func() {}, nil
 	}
 	name := cfg.Name
 	if name == "" {
 		name = "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
 	}
-	m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
-		Advertise: cfg.MeshAdvertise, Join: cfg.MeshJoin, Tags: map[string]string{"http": cfg.Listen}, Logger: log})
+	keys, err := cfg.Mesh.Keys()
 	if err != nil {
-		return nil, fmt.Errorf("mesh: %w", err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return m, nil
+	m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
+		Advertise: cfg.MeshAdvertise, Join: cfg.MeshJoin, Tags: map[string]string{"http": cfg.Listen}, Keys: keys, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("mesh: %w", err)
+	}
+	stopReload := cfg.Mesh.ReloadKeysOnSignal(ctx, m, log)
+	return m, func() {
+		stopReload()
+		if err := m.Close(); err != nil {
+			log.Warn("gateway: leaving the mesh", "err", err)
+		}
+	}, nil
 }
 
 // newContent builds the content service, with the mesh as its topology
@@ -85,8 +94,10 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, e
 // rep.Run).
 func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, log *slog.Logger) (*content.Service, *content.Repairer, error) {
 	var opts []content.Option
+	var topo *meshTopology
 	if m != nil {
-		opts = append(opts, content.WithTopology(meshTopology{m}))
+		topo = newMeshTopology(m, log)
+		opts = append(opts, content.WithTopology(topo))
 	}
 	var rep *content.Repairer
 	if cfg.Repair {
@@ -96,6 +107,10 @@ func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, 
 	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if topo != nil {
+		// Members are checked against the ledger's node records.
+		topo.nodes = svc.CachedNode
 	}
 	return svc, rep, nil
 }
@@ -124,7 +139,7 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 	}
 	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
-		LatestMaxAge: cfg.LatestMaxAge, CacheMaxObject: cfg.Content.CacheMaxObject, Mesh: status,
+		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
 	}, readyCheck, log)
 }
 
@@ -150,6 +165,19 @@ func meshStatus(ctx context.Context, m *mesh.Mesh, measure bool) any {
 	return map[string]any{"map": snap, "measuredRttMs": measured}
 }
 
+// newServer is the HTTP server with cfg's timeouts. Its WriteTimeout is
+// the deadline of an answer's first write; the handler renews it for each
+// segment of a stream and a publish extends its own deadlines.
+func newServer(cfg Config, handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+	}
+}
+
 // serve runs the HTTP server on cfg.Listen until ctx ends, then shuts it
 // down within cfg.ShutdownTimeout.
 func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logger, ready func(addr string)) error {
@@ -157,7 +185,7 @@ func serve(ctx context.Context, cfg Config, handler http.Handler, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newServer(cfg, handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("gateway serving", "addr", ln.Addr().String(), "msp", cfg.MSPID, "peer", cfg.PeerAddress,

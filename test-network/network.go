@@ -20,6 +20,7 @@ import (
 	"github.com/dct-network/dct/network"
 	"github.com/dct-network/dct/network/builder"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 )
 
@@ -199,15 +200,17 @@ func (n *Network) describe() *Description {
 	c := n.cfg
 	crypto := filepath.Join(c.RunDir, "crypto")
 	d := &Description{Description: netdesc.Description{
-		RunDir:           c.RunDir,
-		Host:             c.Host,
-		Channel:          c.Channel,
-		Chaincode:        c.ChaincodeName,
-		ChaincodeVersion: c.ChaincodeVersion,
-		ChaincodeAddress: c.addr(c.chaincodePort()),
-		TLSRootBundle:    filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
-		MasterKeyFile:    filepath.Join(c.RunDir, "master.key"),
-		AgentsPerOrg:     c.AgentsPerOrg,
+		RunDir:            c.RunDir,
+		Host:              c.Host,
+		Channel:           c.Channel,
+		Chaincode:         c.ChaincodeName,
+		ChaincodeVersion:  c.ChaincodeVersion,
+		ChaincodeAddress:  c.addr(c.chaincodePort()),
+		TLSRootBundle:     filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
+		GatewaySecretsDir: filepath.Join(c.RunDir, GatewaySecretsDir),
+		MasterKeyFile:     filepath.Join(c.RunDir, GatewaySecretsDir, MasterKeyFile),
+		MeshKeyringFile:   filepath.Join(c.RunDir, MeshKeyringFile),
+		AgentsPerOrg:      c.AgentsPerOrg,
 	}}
 	oo := c.OrdererOrg
 	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)
@@ -347,13 +350,7 @@ func (n *Network) generateCrypto(ctx context.Context) error {
 	if _, err := n.tool(ctx, nil, "cryptogen", "generate", "--config="+path, "--output="+filepath.Join(n.cfg.RunDir, "crypto")); err != nil {
 		return err
 	}
-	// The consortium master key shared by the gateways (object keys derive
-	// from it; it never reaches the ledger or the agents).
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return err
-	}
-	if err := os.WriteFile(n.desc.MasterKeyFile, key, 0o600); err != nil {
+	if err := n.writeConsortiumKeys(); err != nil {
 		return err
 	}
 	// One bundle of every organisation's TLS CA (see core-overlay.yaml.tmpl).
@@ -736,4 +733,39 @@ func (n *Network) waitEndorsable(ctx context.Context) error {
 			}
 		}
 	})
+}
+
+// Files of the consortium's shared secrets in the run directory.
+const (
+	// GatewaySecretsDir (mode 0700) holds what only gateways are given.
+	GatewaySecretsDir = "gateway-secrets"
+	// MasterKeyFile, in GatewaySecretsDir, is the consortium master key.
+	MasterKeyFile = "master.key"
+	// MeshKeyringFile is the gossip keyring every agent and gateway holds.
+	MeshKeyringFile = "mesh.keyring"
+)
+
+// writeConsortiumKeys writes the consortium master key shared by the
+// gateways (object keys derive from it; it never reaches the ledger or the
+// agents) into the gateways' own directory, and the gossip keyring (one
+// random key) shared by every mesh member.
+func (n *Network) writeConsortiumKeys() error {
+	if err := os.MkdirAll(n.desc.GatewaySecretsDir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(n.desc.GatewaySecretsDir, 0o700); err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	if err := os.WriteFile(n.desc.MasterKeyFile, key, 0o600); err != nil {
+		return err
+	}
+	gossip, err := mesh.GenerateKey()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(n.desc.MeshKeyringFile, mesh.Keyring{gossip}.Format(), 0o600)
 }

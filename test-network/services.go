@@ -191,7 +191,7 @@ func (s Services) agent(desc *Description, j, a int, org OrgInfo) AgentInfo {
 	ag.Args = append(ag.Args, s.AgentArgs...)
 	if s.Mesh {
 		ag.MeshAddress = s.agentMeshAddr(desc, j, a)
-		ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress)
+		ag.Args = append(ag.Args, "--mesh-listen", ag.MeshAddress, "--mesh-keyring", desc.MeshKeyringFile)
 		if seed := s.meshSeeds(desc)[0]; ag.MeshAddress != seed {
 			ag.Args = append(ag.Args, "--mesh-join", seed)
 		}
@@ -243,7 +243,8 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {
 		gw.MeshAddress = s.gatewayMeshAddr(desc, g)
-		gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-join", strings.Join(s.meshSeeds(desc), ","))
+		gw.Args = append(gw.Args, "--mesh-listen", gw.MeshAddress, "--mesh-keyring", desc.MeshKeyringFile,
+			"--mesh-join", strings.Join(s.meshSeeds(desc), ","))
 	}
 	gw.Env = slices.Clone(s.Env)
 	if s.GatewayEnv != nil {

@@ -170,6 +170,8 @@ func TestClientMapsStatuses(t *testing.T) {
 type store struct {
 	dctv1.UnimplementedShardServiceServer
 	shards map[string][]byte
+	// overSend ignores the requested length: the rest of the shard.
+	overSend bool
 }
 
 func (s *store) PutShard(st grpc.ClientStreamingServer[dctv1.PutShardRequest, dctv1.PutShardResponse]) error {
@@ -198,7 +200,7 @@ func (s *store) GetShard(req *dctv1.GetShardRequest, st grpc.ServerStreamingServ
 		return status.Error(codes.NotFound, "no such shard")
 	}
 	b = b[req.GetOffset():]
-	if n := req.GetLength(); n > 0 {
+	if n := req.GetLength(); n > 0 && !s.overSend {
 		b = b[:n]
 	}
 	for i := 0; i == 0 || len(b) > 0; i++ {
@@ -232,17 +234,50 @@ func TestClientRoundTrip(t *testing.T) {
 	tests := []struct {
 		off, n int64
 		want   string
-	}{{0, 0, "0123456789"}, {2, 5, "23456"}, {9, 1, "9"}}
+	}{{0, 10, "0123456789"}, {2, 5, "23456"}, {9, 1, "9"}}
 	for _, tt := range tests {
 		if b, err := c.GetShard(ctx, hash, tt.off, tt.n); err != nil || string(b) != tt.want {
 			t.Errorf("GetShard(%d, %d) = %q, %v; want %q", tt.off, tt.n, b, err, tt.want)
 		}
 	}
-	if _, err := c.GetShard(ctx, strings.Repeat("d", 64), 0, 0); !errors.Is(err, content.ErrShardNotFound) {
+	if _, err := c.GetShard(ctx, strings.Repeat("d", 64), 0, 1); !errors.Is(err, content.ErrShardNotFound) {
 		t.Errorf("absent shard: %v", err)
 	}
 	if free, err := c.Free(ctx); err != nil || free != 70 {
 		t.Errorf("Free() = %d, %v", free, err)
+	}
+}
+
+// TestGetShardBounded: the client asks for a range within the shard and
+// never takes more than it asked: an agent streaming more fails the call
+// as a corrupt copy (mapped like the agents' own DataLoss), and a request
+// without a length is refused before anything is sent.
+func TestGetShardBounded(t *testing.T) {
+	ctx := context.Background()
+	hash := strings.Repeat("e", 64)
+	st := &store{shards: map[string][]byte{hash: []byte("0123456789")}, overSend: true}
+	c := serve(t, st)
+	tests := []struct {
+		name   string
+		off, n int64
+		want   error
+	}{
+		{"agent sends the rest of the shard", 0, 3, content.ErrShardCorrupt},
+		{"agent sends more than a middle range", 4, 2, content.ErrShardCorrupt},
+		{"no length", 0, 0, content.ErrInvalid},
+		{"negative offset", -1, 3, content.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := c.GetShard(ctx, hash, tt.off, tt.n)
+			if !errors.Is(err, tt.want) || b != nil {
+				t.Fatalf("GetShard(%d, %d) = %q, %v; want %v", tt.off, tt.n, b, err, tt.want)
+			}
+		})
+	}
+	// Asking exactly for what the agent sends is fine.
+	if b, err := c.GetShard(ctx, hash, 6, 4); err != nil || string(b) != "6789" {
+		t.Fatalf("GetShard(6, 4) = %q, %v", b, err)
 	}
 }
 

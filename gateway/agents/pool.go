@@ -1,7 +1,6 @@
 package agents
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -170,7 +169,14 @@ func recvErr(stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutS
 	return callErr(err)
 }
 
+// GetShard reads n > 0 bytes at off. The answer is bounded by what was
+// asked: an agent that streams more than n bytes fails the call with
+// content.ErrShardCorrupt (its answer is not the copy the manifest
+// describes) before more than n bytes are buffered.
 func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	if off < 0 || n <= 0 {
+		return nil, fmt.Errorf("%w: shard range %d+%d: the length must be positive", content.ErrInvalid, off, n)
+	}
 	b, err := a.getShard(ctx, hash, off, n)
 	if err != nil {
 		// DataLoss: the agent found its copy rotten (and quarantined it).
@@ -180,26 +186,27 @@ func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byt
 }
 
 func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	// Cancelling ends the stream on every return, read to the end or not.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	stream, err := a.c.GetShard(ctx, &dctv1.GetShardRequest{Hash: hash, Offset: off, Length: n})
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if n > 0 {
-		buf.Grow(int(n))
-	}
+	buf := make([]byte, 0, n)
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return buf.Bytes(), nil
+			return buf, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		if buf.Len() == 0 && n == 0 && msg.GetShardSize() > off {
-			buf.Grow(int(msg.GetShardSize() - off))
+		chunk := msg.GetChunk()
+		if int64(len(chunk)) > n-int64(len(buf)) {
+			return nil, fmt.Errorf("%w: agent %s sent more than the %d bytes asked of shard %s at %d", content.ErrShardCorrupt, a.node, n, hash, off)
 		}
-		buf.Write(msg.GetChunk())
+		buf = append(buf, chunk...)
 	}
 }
 

@@ -32,6 +32,11 @@ var (
 	// changed or does not allow it (already recorded, already purged,
 	// holders changed, a lost concurrency race); re-read before retrying.
 	ErrConflict = errors.New("conflict")
+	// ErrUnknownKey: the object is encrypted under a master key (named by
+	// the key id in its manifest) this gateway does not hold.
+	ErrUnknownKey = errors.New("unknown master key")
+	// ErrOverloaded: too many reads are fetching shards; retry shortly.
+	ErrOverloaded = errors.New("overloaded")
 	// ErrLedger: the ledger failed or is unreachable.
 	ErrLedger = errors.New("ledger error")
 )

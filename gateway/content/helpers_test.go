@@ -16,7 +16,7 @@ import (
 // payloads span several stripes and segments.
 func testConfig(mutate func(*content.Config)) content.Config {
 	cfg := content.DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{7}, 32)
+	cfg.MasterKeys = [][]byte{bytes.Repeat([]byte{7}, 32)}
 	cfg.ManifestTTL = 0
 	cfg.ChunkSize = 1024
 	cfg.MaxUnit = 4096

@@ -37,8 +37,9 @@ type Agent interface {
 	// PutShard opens an upload of a shard of the given size whose hash is
 	// known only at the end.
 	PutShard(ctx context.Context, size int64) (ShardWriter, error)
-	// GetShard reads n bytes at off of the shard with the given hash (n = 0:
-	// to the end).
+	// GetShard reads n > 0 bytes at off of the shard with the given hash.
+	// It never returns more than n bytes: an agent that sends more fails
+	// the call with ErrShardCorrupt.
 	GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error)
 	DeleteShard(ctx context.Context, hash string) error
 	// Free reports the agent's free capacity in bytes.

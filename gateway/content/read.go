@@ -294,11 +294,19 @@ func (s *Service) fetchFrom(ctx context.Context, sh records.Shard, id string, of
 	if err != nil {
 		return nil, err
 	}
+	// The request stays within the shard size the manifest implies (its
+	// layout was checked against it), so an agent's answer is bounded by
+	// what was asked: the agent client refuses more than n bytes.
+	if off < 0 || n <= 0 || off > sh.Size || n > sh.Size-off {
+		return nil, fmt.Errorf("%w: range %d+%d outside the %d bytes of shard %d", ErrInvalid, off, n, sh.Size, sh.Index)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
 	defer cancel()
 	b, err := a.GetShard(ctx, sh.Hash, off, n)
 	if err == nil && int64(len(b)) != n {
-		err = fmt.Errorf("got %d bytes, want %d", len(b), n)
+		// A clean answer of another length: the copy is not what the
+		// manifest says.
+		err = fmt.Errorf("%w: got %d bytes, want %d", ErrShardCorrupt, len(b), n)
 	}
 	return b, err
 }

@@ -15,7 +15,7 @@ import (
 func TestRoutingPrefersNearAndHealthy(t *testing.T) {
 	topo := contenttest.NewTopology()
 	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 }, content.WithTopology(topo))
-	body := payload(30_000)
+	body := payload(15_000) // decoded whole: one fetch per read
 	m := publishWith(t, s, "route/a.js", body)
 	holder := func(i int) string { return m.Shards[i].Nodes[0] }
 	// Shards 0 and 3 are far; shard 5's holder is failed.
@@ -221,5 +221,26 @@ func TestSlowNodeIsDeprioritized(t *testing.T) {
 	}
 	if n := agents.Get(slow).Gets(m.Shards[0].Hash); n != 1 {
 		t.Fatalf("the slow node was asked %d times, want once", n)
+	}
+}
+
+// TestOverSendingCopyIsReported: an answer longer than what was asked is
+// not the copy the manifest describes: the read takes another shard and
+// the copy is queued for repair.
+func TestOverSendingCopyIsReported(t *testing.T) {
+	q := make(chan content.RepairRequest, 8)
+	s, _, agents := newTestService(t, 6, func(c *content.Config) { c.CacheBytes = 0 }, content.WithRepairQueue(q))
+	body := payload(15_000)
+	m := publishWith(t, s, "over/a.js", body)
+	bad := m.Shards[0].Nodes[0]
+	agents.Get(bad).SetOverSend(1)
+	readBack(t, s, m, body)
+	select {
+	case r := <-q:
+		if r.Node != bad || r.Shard != 0 {
+			t.Fatalf("repair request %+v, want shard 0 on %s", r, bad)
+		}
+	default:
+		t.Fatal("the over-sending copy was not reported")
 	}
 }

@@ -1,11 +1,14 @@
 package content
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"mime"
@@ -14,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -29,9 +33,12 @@ type Config struct {
 	// ChunkSize and MaxUnit are the codec's chunk size and largest stripe
 	// unit (see codec.PlanLayout).
 	ChunkSize, MaxUnit int64
-	// MasterKey is the consortium's master key (>= 32 bytes) from which each
-	// object's key derives; it never leaves the gateways.
-	MasterKey []byte
+	// MasterKeys are the consortium's master keys (each >= 32 bytes) from
+	// which the objects' keys derive; they never leave the gateways. The
+	// first encrypts new objects; any of them decrypts the objects whose
+	// manifest names its key id (codec.KeyID), so a key is rotated by
+	// putting the new one first and keeping the old ones for reads.
+	MasterKeys [][]byte
 	// MaxObjectBytes bounds uploads.
 	MaxObjectBytes int64
 	// ManifestTTL is how long a looked-up manifest is reused (latest
@@ -44,8 +51,14 @@ type Config struct {
 	// CacheMaxObject the largest object kept whole.
 	CacheBytes, CacheMaxObject int64
 	// SegmentBytes is the plaintext fetched and decoded at a time when
-	// streaming large objects.
+	// streaming large objects (whole or ranged): with MaxColdReads, it
+	// bounds the memory of reads.
 	SegmentBytes int64
+	// MaxColdReads bounds the reads that must fetch shards (cache misses)
+	// in flight; one more waits up to ColdReadWait for a slot, then fails
+	// with ErrOverloaded. Cached reads are not limited.
+	MaxColdReads int
+	ColdReadWait time.Duration
 	// AgentTimeout bounds each agent call.
 	AgentTimeout time.Duration
 	// PublishRetries bounds version races with other gateways.
@@ -57,7 +70,7 @@ type Config struct {
 	HedgeMin, HedgeMax, HedgeDefault time.Duration
 }
 
-// DefaultConfig returns the defaults; MasterKey must still be set.
+// DefaultConfig returns the defaults; MasterKeys must still be set.
 func DefaultConfig() Config {
 	return Config{
 		K: 4, M: 2, R: 1,
@@ -66,7 +79,8 @@ func DefaultConfig() Config {
 		ManifestTTL:    time.Second,
 		NodesTTL:       2 * time.Second,
 		CacheBytes:     64 << 20, CacheMaxObject: 4 << 20,
-		SegmentBytes:   8 << 20,
+		SegmentBytes: 8 << 20,
+		MaxColdReads: 16, ColdReadWait: 500 * time.Millisecond,
 		AgentTimeout:   30 * time.Second,
 		PublishRetries: 5,
 		Hedge:          true,
@@ -84,16 +98,29 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: k must be at least 2 so that no node holds a whole object", ErrInvalid)
 	case c.R < 1:
 		return fmt.Errorf("%w: r must be at least 1", ErrInvalid)
-	case len(c.MasterKey) < 32:
-		return fmt.Errorf("%w: master key must be at least 32 bytes", ErrInvalid)
+	case len(c.MasterKeys) == 0:
+		return fmt.Errorf("%w: no master key", ErrInvalid)
 	case c.ChunkSize <= 0 || c.MaxUnit < codec.MinUnit || c.SegmentBytes <= 0:
 		return fmt.Errorf("%w: chunk size, max unit and segment size must be positive", ErrInvalid)
 	case c.MaxObjectBytes <= 0 || c.CacheBytes < 0 || c.CacheMaxObject < 0:
 		return fmt.Errorf("%w: size limits must not be negative", ErrInvalid)
+	case c.MaxColdReads < 1 || c.ColdReadWait < 0:
+		return fmt.Errorf("%w: max cold reads must be positive and the cold-read wait not negative", ErrInvalid)
 	case c.AgentTimeout <= 0 || c.PublishRetries < 1:
 		return fmt.Errorf("%w: agent timeout and publish retries must be positive", ErrInvalid)
 	case c.HedgeMin <= 0 || c.HedgeMax < c.HedgeMin || c.HedgeDefault <= 0:
 		return fmt.Errorf("%w: hedge delays must be positive with min <= max", ErrInvalid)
+	}
+	seen := map[string]int{}
+	for i, k := range c.MasterKeys {
+		if len(k) < codec.MinMasterKey {
+			return fmt.Errorf("%w: master key %d must be at least %d bytes, got %d", ErrInvalid, i+1, codec.MinMasterKey, len(k))
+		}
+		id := codec.KeyID(k)
+		if j, dup := seen[id]; dup {
+			return fmt.Errorf("%w: master key %d repeats key %d (key id %s)", ErrInvalid, i+1, j, id)
+		}
+		seen[id] = i + 1
 	}
 	return nil
 }
@@ -104,16 +131,19 @@ type Service struct {
 	ledger    Ledger
 	agents    Agents
 	log       *slog.Logger
-	keyID     string
+	keyID     string            // the primary master key's id
+	keys      map[string][]byte // every master key by its id
 	objects   *objectCache
 	manifests *manifestCache
 	nodesMu   sync.Mutex
 	nodes     []*records.Node
 	nodesAt   time.Time
+	lastNodes atomic.Pointer[[]*records.Node] // the last list read, for CachedNode
 	free      *ttlCache[int64]
 	topo      Topology
 	track     *tracker
 	repairs   chan<- RepairRequest
+	cold      chan struct{} // one token per cold read in flight
 }
 
 // Option configures a Service.
@@ -155,11 +185,16 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 	}
 	s := &Service{
 		cfg: cfg, ledger: l, agents: agents, log: log,
-		keyID:     codec.KeyID(cfg.MasterKey),
+		keyID:     codec.KeyID(cfg.MasterKeys[0]),
+		keys:      map[string][]byte{},
 		objects:   newObjectCache(cfg.CacheBytes),
 		manifests: newTTLCache[*records.Manifest](cfg.ManifestTTL),
 		free:      newTTLCache[int64](cfg.NodesTTL),
 		track:     newTracker(),
+		cold:      make(chan struct{}, cfg.MaxColdReads),
+	}
+	for _, k := range cfg.MasterKeys {
+		s.keys[codec.KeyID(k)] = k
 	}
 	for _, o := range opts {
 		o(s)
@@ -253,7 +288,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	if _, err := rand.Read(salt); err != nil {
 		return nil, err
 	}
-	key, err := codec.DeriveKey(s.cfg.MasterKey, salt)
+	key, err := codec.DeriveKey(s.cfg.MasterKeys[0], salt)
 	if err != nil {
 		return nil, err
 	}
@@ -362,7 +397,24 @@ func (s *Service) Nodes(ctx context.Context) ([]*records.Node, error) {
 		return nil, ledgerErr(err)
 	}
 	s.nodes, s.nodesAt = nodes, time.Now()
+	s.lastNodes.Store(&nodes)
 	return nodes, nil
+}
+
+// CachedNode is the ledger's record of node id from the last node list
+// read, however old; it never calls the ledger (nor waits for a call in
+// progress). False before the first list or when it has no such node.
+func (s *Service) CachedNode(id string) (*records.Node, bool) {
+	p := s.lastNodes.Load()
+	if p == nil {
+		return nil, false
+	}
+	for _, n := range *p {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return nil, false
 }
 
 func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error) {
@@ -590,32 +642,145 @@ func (s *Service) Manifest(ctx context.Context, name, version string) (*records.
 	return m, nil
 }
 
-// Read returns plaintext [off, off+n) of the object. Small objects are
-// decoded whole, verified against the manifest's SHA-256 and cached.
+// Read returns plaintext [off, off+n) of the object, buffered whole in
+// memory: for small objects and tests. Serving uses WriteRange, whose
+// memory is bounded whatever n is.
 func (s *Service) Read(ctx context.Context, m *records.Manifest, off, n int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if n > 0 && n <= s.cfg.MaxObjectBytes {
+		buf.Grow(int(n))
+	}
+	if err := s.WriteRange(ctx, m, off, n, &buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Stream writes the whole object to w; see WriteRange.
+func (s *Service) Stream(ctx context.Context, m *records.Manifest, w io.Writer) error {
+	return s.WriteRange(ctx, m, 0, m.Size, w)
+}
+
+// WriteRange writes plaintext [off, off+n) of the object to w.
+//
+// Objects up to CacheMaxObject are decoded whole, checked against the
+// manifest's SHA-256 and cached. Larger ones are fetched and decoded
+// segment by segment (SegmentBytes at a time, so memory is bounded
+// whatever the object's or the range's size): every chunk is
+// authenticated (AES-GCM) as it is decoded, and a whole read also checks
+// the SHA-256 at the end. A failure after bytes were written is returned
+// all the same (ErrCorrupt for a hash mismatch, found before the last byte
+// is written): the caller must then abort its response.
+//
+// A read that must fetch shards holds one of MaxColdReads slots while it
+// runs; without a slot within ColdReadWait it fails with ErrOverloaded
+// before anything is written.
+func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n int64, w io.Writer) error {
 	l, err := codec.LayoutFromManifest(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: manifest %s: %w", ErrCorrupt, m, err)
+		return fmt.Errorf("%w: manifest %s: %w", ErrCorrupt, m, err)
 	}
-	if off < 0 || n < 0 || off+n > l.Size {
-		return nil, fmt.Errorf("%w: range %d+%d outside %d bytes", ErrInvalid, off, n, l.Size)
+	if off < 0 || n < 0 || off > l.Size || n > l.Size-off {
+		return fmt.Errorf("%w: range %d+%d outside %d bytes", ErrInvalid, off, n, l.Size)
 	}
 	cacheKey := m.Name + "@" + m.Version
 	if b, ok := s.objects.get(cacheKey); ok {
-		return b[off : off+n], nil
+		_, err := w.Write(b[off : off+n])
+		return err
 	}
-	if l.Size <= s.cfg.CacheMaxObject || (off == 0 && n == l.Size) {
+	release, err := s.acquireCold(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if l.Size <= s.cfg.CacheMaxObject {
 		whole, err := s.readWhole(ctx, m, l)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if l.Size <= s.cfg.CacheMaxObject {
-			s.objects.put(cacheKey, whole)
-		}
-		return whole[off : off+n], nil
+		s.objects.put(cacheKey, whole)
+		_, err = w.Write(whole[off : off+n])
+		return err
 	}
-	return s.readRange(ctx, m, l, off, n)
+	var (
+		sum  hash.Hash
+		held []byte
+	)
+	if off == 0 && n == l.Size {
+		sum = sha256.New()
+	}
+	for pos, end := off, off+n; ; {
+		next := s.segmentEnd(l, pos, end)
+		b, err := s.readRange(ctx, m, l, pos, next-pos)
+		if err != nil {
+			return err
+		}
+		last := next >= end
+		if sum != nil {
+			sum.Write(b)
+			if last && len(b) > 0 {
+				// The last byte waits for the check: a mismatch then
+				// leaves the answer short of its length, which a client
+				// cannot take for the whole object.
+				b, held = b[:len(b)-1], b[len(b)-1:]
+			}
+		}
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		if pos = next; last {
+			break
+		}
+	}
+	if sum != nil {
+		if hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {
+			return fmt.Errorf("%w: %s streamed content whose SHA-256 differs from the manifest", ErrCorrupt, m)
+		}
+		if _, err := w.Write(held); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// segmentEnd is where the segment starting at pos ends: SegmentBytes on,
+// cut back to a chunk boundary so that no chunk is decrypted twice, and
+// never past end.
+func (s *Service) segmentEnd(l codec.Layout, pos, end int64) int64 {
+	next := min(end, pos+s.cfg.SegmentBytes)
+	if next < end {
+		if aligned := next / l.ChunkSize * l.ChunkSize; aligned > pos {
+			next = aligned
+		}
+	}
+	return next
+}
+
+// acquireCold takes a cold-read slot, waiting up to ColdReadWait; release
+// gives it back.
+func (s *Service) acquireCold(ctx context.Context) (release func(), err error) {
+	release = func() { <-s.cold }
+	select {
+	case s.cold <- struct{}{}:
+		return release, nil
+	default:
+	}
+	if s.cfg.ColdReadWait > 0 {
+		t := time.NewTimer(s.cfg.ColdReadWait)
+		defer t.Stop()
+		select {
+		case s.cold <- struct{}{}:
+			return release, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil, fmt.Errorf("%w: %d reads are fetching shards", ErrOverloaded, cap(s.cold))
+}
+
+// ColdReads is the number of reads fetching shards now.
+func (s *Service) ColdReads() int { return len(s.cold) }
 
 // readWhole decodes the whole object and checks its SHA-256.
 func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout) ([]byte, error) {
@@ -623,40 +788,10 @@ func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.La
 	if err != nil {
 		return nil, err
 	}
-	if sum := sha256.Sum256(b); fmt.Sprintf("%x", sum) != m.SHA256 {
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != m.SHA256 {
 		return nil, fmt.Errorf("%w: %s decodes to content whose SHA-256 differs from the manifest", ErrCorrupt, m)
 	}
 	return b, nil
-}
-
-// Stream writes the whole object to w segment by segment (bounded memory),
-// verifying the SHA-256 at the end. A mismatch after bytes were written is
-// returned as ErrCorrupt; the caller must then abort the response.
-func (s *Service) Stream(ctx context.Context, m *records.Manifest, w io.Writer) error {
-	l, err := codec.LayoutFromManifest(m)
-	if err != nil {
-		return fmt.Errorf("%w: manifest %s: %w", ErrCorrupt, m, err)
-	}
-	h := sha256.New()
-	for off := int64(0); off < l.Size || (off == 0 && l.Size == 0); {
-		n := min(s.cfg.SegmentBytes, l.Size-off)
-		b, err := s.readRange(ctx, m, l, off, n)
-		if err != nil {
-			return err
-		}
-		h.Write(b)
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		off += n
-		if l.Size == 0 {
-			break
-		}
-	}
-	if fmt.Sprintf("%x", h.Sum(nil)) != m.SHA256 {
-		return fmt.Errorf("%w: %s streamed content whose SHA-256 differs from the manifest", ErrCorrupt, m)
-	}
-	return nil
 }
 
 // readRange fetches what plaintext [off, off+n) needs and decodes it.
@@ -704,15 +839,32 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	return out, nil
 }
 
+// objectKey derives m's object key from the master key its manifest names
+// (a manifest without a key id predates key ids: the primary key); a key
+// id this gateway does not hold is ErrUnknownKey.
 func (s *Service) objectKey(m *records.Manifest) (codec.Key, error) {
-	if m.Encryption.KeyID != "" && m.Encryption.KeyID != s.keyID {
-		return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway has %s", ErrCorrupt, m, m.Encryption.KeyID, s.keyID)
+	master := s.cfg.MasterKeys[0]
+	if id := m.Encryption.KeyID; id != "" {
+		k, ok := s.keys[id]
+		if !ok {
+			return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway holds %s", ErrUnknownKey, m, id, strings.Join(s.KeyIDs(), ", "))
+		}
+		master = k
 	}
 	salt, err := decodeSalt(m.Encryption.Salt)
 	if err != nil {
 		return codec.Key{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
-	return codec.DeriveKey(s.cfg.MasterKey, salt)
+	return codec.DeriveKey(master, salt)
+}
+
+// KeyIDs are the ids of the gateway's master keys, the primary one first.
+func (s *Service) KeyIDs() []string {
+	out := make([]string, len(s.cfg.MasterKeys))
+	for i, k := range s.cfg.MasterKeys {
+		out[i] = codec.KeyID(k)
+	}
+	return out
 }
 
 // Purged is the outcome of a purge.

@@ -2,7 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/dct-network/dct/gateway/content"
@@ -47,10 +50,14 @@ func statusOf(err error) (int, string) {
 		return http.StatusServiceUnavailable, api.CodeNoPlacement
 	case errors.Is(err, content.ErrShardsUnavailable):
 		return http.StatusServiceUnavailable, api.CodeShardsUnavailable
+	case errors.Is(err, content.ErrOverloaded):
+		return http.StatusServiceUnavailable, api.CodeOverloaded
 	case errors.Is(err, content.ErrUpload):
 		return http.StatusBadGateway, api.CodeUploadFailed
 	case errors.Is(err, content.ErrCorrupt):
 		return http.StatusBadGateway, api.CodeCorrupt
+	case errors.Is(err, content.ErrUnknownKey):
+		return http.StatusServiceUnavailable, api.CodeUnknownKey
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, api.CodeTimeout
 	case errors.Is(err, content.ErrLedger):
@@ -60,21 +67,105 @@ func statusOf(err error) (int, string) {
 	}
 }
 
-// writeError answers err as a JSON error body (only the status for HEAD).
-// Headers describing the content, set before an error was found, are
-// dropped: an error must not be cached as the object (immutable) or typed
-// as it.
+// publicMessages are the messages anonymous clients get, one per code:
+// they name nothing inside the system (no node, shard holder, gRPC, ledger
+// or file-system detail); the whole error is in the log under the
+// request's id.
+var publicMessages = map[string]string{
+	api.CodeInvalid:           "the request is invalid",
+	api.CodeForbidden:         "the request is not allowed",
+	api.CodeNotFound:          "no such object, version or endpoint",
+	api.CodeMethodNotAllowed:  "the method is not allowed on this path",
+	api.CodeConflict:          "the request conflicts with the object's state",
+	api.CodePurged:            "this version of the object was purged",
+	api.CodeLengthRequired:    "a Content-Length is required",
+	api.CodeTooLarge:          "the object is too large",
+	api.CodeRangeNotSatisfied: "the range is outside the object",
+	api.CodeInternal:          "internal error",
+	api.CodeUploadFailed:      "storing the object failed",
+	api.CodeCorrupt:           "the content failed verification; try again later",
+	api.CodeNoPlacement:       "too few storage nodes are available",
+	api.CodeShardsUnavailable: "the content is temporarily unavailable; try again later",
+	api.CodeLedgerUnavailable: "the ledger is temporarily unavailable; try again later",
+	api.CodeOverloaded:        "the gateway is busy; retry after the Retry-After delay",
+	api.CodeUnknownKey:        "this gateway does not hold the key the object is encrypted under",
+	api.CodeTimeout:           "the request timed out",
+}
+
+// retryAfter is the Retry-After of OVERLOADED answers, in seconds.
+const retryAfter = "1"
+
+// anonymous reports whether the request is one of the reads anyone may
+// send (the /cdn and /v1 read endpoints): its errors get the public
+// message of their code. Publishes and purges (operators) get the whole
+// error.
+func anonymous(r *http.Request) bool {
+	return r.Method != http.MethodPut && r.Method != http.MethodDelete
+}
+
+// writeError answers err as a JSON error body (only the status for HEAD)
+// with the request's id, and logs the whole error under that id. Headers
+// describing the content, set before an error was found, are dropped: an
+// error must not be cached as the object (immutable) or typed as it.
 func writeError(c *gin.Context, err error) {
 	status, code := statusOf(err)
+	id, log := requestLog(c)
+	level := slog.LevelInfo
+	if status >= http.StatusInternalServerError {
+		level = slog.LevelWarn
+		if code == api.CodeInternal {
+			level = slog.LevelError
+		}
+	}
+	log.Log(c.Request.Context(), level, "request failed", "method", c.Request.Method, "path", c.Request.URL.Path,
+		"status", status, "code", code, "err", err)
 	hd := c.Writer.Header()
 	for _, k := range []string{"ETag", "Last-Modified", "X-DCT-Version", "Content-Length"} {
 		hd.Del(k)
 	}
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Content-Type", "application/json; charset=utf-8")
+	if code == api.CodeOverloaded {
+		hd.Set("Retry-After", retryAfter)
+	}
 	if c.Request.Method == http.MethodHead {
 		c.AbortWithStatus(status)
 		return
 	}
-	c.AbortWithStatusJSON(status, api.ErrorBody{Error: api.Error{Code: code, Message: err.Error()}})
+	msg := err.Error()
+	if anonymous(c.Request) {
+		msg = publicMessages[code]
+	}
+	c.AbortWithStatusJSON(status, api.ErrorBody{Error: api.Error{Code: code, Message: msg, RequestID: id}})
+}
+
+// Keys of the request's id and logger in the gin context.
+const (
+	requestIDKey  = "dct.requestId"
+	requestLogKey = "dct.log"
+)
+
+// newRequestID is 16 random hex digits.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// requestLog is the request's id and its logger (set by the requestID
+// middleware; a request without one gets a fresh id and the default
+// logger).
+func requestLog(c *gin.Context) (string, *slog.Logger) {
+	id, _ := c.Get(requestIDKey)
+	log, _ := c.Get(requestLogKey)
+	sid, _ := id.(string)
+	l, _ := log.(*slog.Logger)
+	if sid == "" {
+		sid = newRequestID()
+		c.Writer.Header().Set(api.RequestIDHeader, sid)
+	}
+	if l == nil {
+		l = slog.Default().With("requestId", sid)
+	}
+	return sid, l
 }

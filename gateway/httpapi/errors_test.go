@@ -16,7 +16,7 @@ var documented = map[string]int{
 	api.CodeInvalid: 400, api.CodeForbidden: 403, api.CodeNotFound: 404, api.CodeMethodNotAllowed: 405,
 	api.CodeConflict: 409, api.CodePurged: 410, api.CodeLengthRequired: 411, api.CodeTooLarge: 413,
 	api.CodeRangeNotSatisfied: 416, api.CodeInternal: 500, api.CodeUploadFailed: 502, api.CodeCorrupt: 502,
-	api.CodeNoPlacement: 503, api.CodeShardsUnavailable: 503, api.CodeLedgerUnavailable: 503, api.CodeTimeout: 504,
+	api.CodeNoPlacement: 503, api.CodeShardsUnavailable: 503, api.CodeLedgerUnavailable: 503, api.CodeOverloaded: 503, api.CodeUnknownKey: 503, api.CodeTimeout: 504,
 }
 
 func TestStatusOf(t *testing.T) {
@@ -40,9 +40,11 @@ func TestStatusOf(t *testing.T) {
 		{"upload", wrap(content.ErrUpload), http.StatusBadGateway, api.CodeUploadFailed},
 		{"upload timing out", fmt.Errorf("%w: %w", content.ErrUpload, context.DeadlineExceeded), http.StatusBadGateway, api.CodeUploadFailed},
 		{"corrupt", wrap(content.ErrCorrupt), http.StatusBadGateway, api.CodeCorrupt},
+		{"unknown master key", wrap(content.ErrUnknownKey), http.StatusServiceUnavailable, api.CodeUnknownKey},
 		{"no placement", wrap(content.ErrNoPlacement), http.StatusServiceUnavailable, api.CodeNoPlacement},
 		{"shards unavailable", &content.ShardsUnavailableError{Object: "a@1", Need: 4, Have: 2}, http.StatusServiceUnavailable, api.CodeShardsUnavailable},
 		{"ledger", wrap(content.ErrLedger), http.StatusServiceUnavailable, api.CodeLedgerUnavailable},
+		{"overloaded", wrap(content.ErrOverloaded), http.StatusServiceUnavailable, api.CodeOverloaded},
 		{"timeout", fmt.Errorf("serve: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, api.CodeTimeout},
 		{"agent error reaching the API", wrap(content.ErrAgentUnavailable), http.StatusInternalServerError, api.CodeInternal},
 	}
@@ -62,6 +64,9 @@ func TestStatusOf(t *testing.T) {
 	for code := range documented {
 		if !seen[code] {
 			t.Errorf("documented code %s is not covered", code)
+		}
+		if publicMessages[code] == "" {
+			t.Errorf("code %s has no public message", code)
 		}
 	}
 }

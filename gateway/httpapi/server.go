@@ -20,20 +20,28 @@ import (
 type Config struct {
 	// AllowOrigin is the CORS Access-Control-Allow-Origin of served assets.
 	AllowOrigin string
-	// RequestTimeout bounds serve and metadata requests; PublishTimeout
-	// bounds uploads.
+	// RequestTimeout bounds metadata requests, and a serve request until
+	// its answer starts (manifest and first segment): a stream then goes on
+	// as long as the client reads (WriteTimeout) and the agents answer
+	// (each call bounded by the content service's AgentTimeout).
+	// PublishTimeout bounds uploads, reading the body included.
 	RequestTimeout, PublishTimeout time.Duration
+	// WriteTimeout bounds each write of an answer: every segment of a
+	// stream gets a fresh write deadline, so a long stream to a client that
+	// keeps reading is not cut, while a client that stops reading is
+	// dropped (0: the server's deadline only).
+	WriteTimeout time.Duration
 	// LatestMaxAge is the Cache-Control max-age of unversioned URLs.
 	LatestMaxAge time.Duration
-	// CacheMaxObject: objects up to this size are served from one decode
-	// (and cached); larger ones stream.
-	CacheMaxObject int64
 	// Mesh, when set, gives the operators' view served at GET /v1/mesh:
 	// the gossip members with health and RTT estimates, the shard-fetch
 	// counters per node and the repairs done; measure asks for measured
 	// round trips to every member beside the estimates (?measure=1).
 	Mesh func(ctx context.Context, measure bool) any
 }
+
+// serveRoute is the CDN serve path.
+const serveRoute = "/cdn/*path"
 
 // Ready reports whether the gateway can serve (ledger reachable).
 type Ready func(ctx context.Context) error
@@ -44,16 +52,16 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
-	r.Use(h.recover, h.timeout)
+	r.Use(h.requestID, h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
 	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/objects", h.list)
 	r.GET("/v1/objects/*name", h.metadata)
 	r.PUT("/v1/objects/*name", h.publish)
 	r.DELETE("/v1/objects/*name", h.purge)
-	r.GET("/cdn/*path", h.serve)
-	r.HEAD("/cdn/*path", h.serve)
-	r.OPTIONS("/cdn/*path", h.preflight)
+	r.GET(serveRoute, h.serve)
+	r.HEAD(serveRoute, h.serve)
+	r.OPTIONS(serveRoute, h.preflight)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: no such endpoint: %s", content.ErrNotFound, c.Request.URL.Path))
 	})
@@ -70,6 +78,16 @@ type handler struct {
 	ready Ready
 }
 
+// requestID names every request (X-Request-Id) and gives it a logger
+// carrying that id, under which writeError logs the whole error.
+func (h *handler) requestID(c *gin.Context) {
+	id := newRequestID()
+	c.Header(api.RequestIDHeader, id)
+	c.Set(requestIDKey, id)
+	c.Set(requestLogKey, h.log.With("requestId", id))
+	c.Next()
+}
+
 func (h *handler) recover(c *gin.Context) {
 	defer func() {
 		if v := recover(); v != nil {
@@ -84,6 +102,10 @@ func (h *handler) recover(c *gin.Context) {
 }
 
 func (h *handler) timeout(c *gin.Context) {
+	if c.FullPath() == serveRoute && (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) {
+		c.Next() // serve bounds its answer's start itself
+		return
+	}
 	d := h.cfg.RequestTimeout
 	if c.Request.Method == http.MethodPut {
 		d = h.cfg.PublishTimeout
@@ -124,6 +146,12 @@ func (h *handler) publish(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: send the object with a Content-Length header", errLengthRequired))
 		return
 	}
+	// The server's read and write deadlines are for ordinary requests: an
+	// upload may take PublishTimeout, and its answer gets WriteTimeout after
+	// that (unsupported writers, as in tests, keep their deadlines).
+	rc := http.NewResponseController(c.Writer)
+	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.PublishTimeout))
+	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.PublishTimeout + h.cfg.WriteTimeout))
 	pub, err := h.svc.Publish(c.Request.Context(), name, c.GetHeader("Content-Type"), c.Request.ContentLength, c.Request.Body)
 	if err != nil {
 		writeError(c, err)
@@ -218,7 +246,14 @@ func (h *handler) serve(c *gin.Context) {
 	h.setCORS(c)
 	name, version := splitVersion(objectName(c, "path"))
 	versioned := version != ""
-	ctx := c.Request.Context()
+	// RequestTimeout bounds the answer's start only (see Config).
+	ctx, cancel := context.WithCancelCause(c.Request.Context())
+	defer cancel(nil)
+	stopTimer := func() bool { return false }
+	if h.cfg.RequestTimeout > 0 {
+		stopTimer = time.AfterFunc(h.cfg.RequestTimeout, func() { cancel(context.DeadlineExceeded) }).Stop
+	}
+	defer stopTimer()
 	m, err := h.svc.Manifest(ctx, name, version)
 	if err != nil {
 		writeError(c, err)
@@ -266,43 +301,62 @@ func (h *handler) serve(c *gin.Context) {
 		c.Status(status)
 		return
 	}
-	if partial || m.Size <= h.cfg.CacheMaxObject {
-		b, err := h.svc.Read(ctx, m, off, n)
-		if err != nil {
+	// Whole or ranged, small or large: the content service writes segment
+	// by segment (bounded memory); each write gets a fresh deadline.
+	rc := http.NewResponseController(c.Writer)
+	cw := &countingWriter{w: c.Writer, before: func() {
+		stopTimer()
+		c.Status(status)
+	}, each: func() {
+		if h.cfg.WriteTimeout > 0 {
+			_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.WriteTimeout))
+		}
+	}}
+	if err := h.svc.WriteRange(ctx, m, off, n, cw); err != nil {
+		if cw.n == 0 {
+			if errors.Is(context.Cause(ctx), context.DeadlineExceeded) && !errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+			}
 			hd.Del("Content-Length")
 			hd.Del("Content-Range")
 			writeError(c, err)
 			return
 		}
-		c.Status(status)
-		_, _ = c.Writer.Write(b)
-		return
-	}
-	// Large whole object: stream segment by segment.
-	cw := &countingWriter{w: c.Writer, before: func() { c.Status(status) }}
-	if err := h.svc.Stream(ctx, m, cw); err != nil {
-		if cw.n == 0 {
-			hd.Del("Content-Length")
-			writeError(c, err)
-			return
+		_, log := requestLog(c)
+		if cw.err != nil {
+			log.Debug("client stopped reading mid-stream", "object", m.String(), "sent", cw.n, "err", err)
+		} else {
+			log.Error("aborting a response mid-stream", "object", m.String(), "sent", cw.n, "err", err)
 		}
-		h.log.Error("aborting a response mid-stream", "object", m.String(), "sent", cw.n, "err", err)
 		panic(http.ErrAbortHandler)
+	}
+	if cw.n == 0 {
+		c.Status(status)
 	}
 }
 
+// countingWriter counts what was written; before runs ahead of the first
+// write, each ahead of every write.
 type countingWriter struct {
 	w      io.Writer
 	n      int64
+	err    error // the first write error: the client went away or stalled
 	before func()
+	each   func()
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	if c.n == 0 && c.before != nil {
+	if c.before != nil {
 		c.before()
 		c.before = nil
 	}
+	if c.each != nil {
+		c.each()
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
 	return n, err
 }

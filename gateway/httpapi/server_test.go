@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,11 +30,12 @@ type fixture struct {
 	ledger *contenttest.Ledger
 	agents *contenttest.Agents
 	ready  error
+	log    *lockedBuffer
 }
 
 func serviceConfig() content.Config {
 	cfg := content.DefaultConfig()
-	cfg.MasterKey = bytes.Repeat([]byte{3}, 32)
+	cfg.MasterKeys = [][]byte{bytes.Repeat([]byte{3}, 32)}
 	cfg.ManifestTTL = 0
 	cfg.ChunkSize, cfg.MaxUnit, cfg.SegmentBytes = 1024, 4096, 8000
 	cfg.CacheMaxObject = 10_000
@@ -43,22 +45,62 @@ func serviceConfig() content.Config {
 
 // newFixture serves httpapi over a content.Service on the in-memory
 // ledger and agents.
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, fixtureOptions{}) }
+
+// fixtureOptions change the service's, the handler's and the server's
+// settings from newFixture's.
+type fixtureOptions struct {
+	service func(*content.Config)
+	api     func(*httpapi.Config)
+	server  func(*http.Server)
+}
+
+func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	t.Helper()
-	f := &fixture{ledger: contenttest.NewLedger("Org1MSP", 6)}
+	f := &fixture{ledger: contenttest.NewLedger("Org1MSP", 6), log: &lockedBuffer{}}
 	f.agents = contenttest.NewAgents(f.ledger, 1<<30)
-	svc, err := content.New(serviceConfig(), f.ledger, f.agents, nil)
+	scfg := serviceConfig()
+	if o.service != nil {
+		o.service(&scfg)
+	}
+	svc, err := content.New(scfg, f.ledger, f.agents, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
-	h := httpapi.New(svc, httpapi.Config{
+	acfg := httpapi.Config{
 		AllowOrigin: "*", RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		LatestMaxAge: time.Minute, CacheMaxObject: 10_000,
-	}, func(context.Context) error { return f.ready }, slog.New(slog.DiscardHandler))
-	f.srv = httptest.NewServer(h)
+		LatestMaxAge: time.Minute,
+	}
+	if o.api != nil {
+		o.api(&acfg)
+	}
+	h := httpapi.New(svc, acfg, func(context.Context) error { return f.ready }, slog.New(slog.NewTextHandler(f.log, nil)))
+	f.srv = httptest.NewUnstartedServer(h)
+	if o.server != nil {
+		o.server(f.srv.Config)
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// lockedBuffer is the gateway's log, written by handlers and read by tests.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func payload(n int) []byte {

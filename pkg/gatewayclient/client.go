@@ -19,9 +19,14 @@ type APIError struct {
 	Status  int
 	Code    string
 	Message string
+	// RequestID names the request in the gateway's log.
+	RequestID string
 }
 
 func (e *APIError) Error() string {
+	if e.RequestID != "" {
+		return fmt.Sprintf("gateway answered %d %s: %s (request %s)", e.Status, e.Code, e.Message, e.RequestID)
+	}
 	return fmt.Sprintf("gateway answered %d %s: %s", e.Status, e.Code, e.Message)
 }
 
@@ -82,7 +87,7 @@ func decodeError(resp *http.Response) error {
 	var body api.ErrorBody
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if json.Unmarshal(b, &body) == nil && body.Error.Code != "" {
-		return &APIError{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message}
+		return &APIError{Status: resp.StatusCode, Code: body.Error.Code, Message: body.Error.Message, RequestID: body.Error.RequestID}
 	}
 	return &APIError{Status: resp.StatusCode, Code: "HTTP_" + fmt.Sprint(resp.StatusCode), Message: strings.TrimSpace(string(b))}
 }

@@ -26,19 +26,26 @@ type Org struct {
 // writes it to RunDir/network.json before it starts any process, so it can
 // always find what to stop.
 type Description struct {
-	RunDir             string        `json:"runDir"`
-	Host               string        `json:"host"`
-	Channel            string        `json:"channel"`
-	Chaincode          string        `json:"chaincode"`
-	ChaincodeVersion   string        `json:"chaincodeVersion"`
-	ChaincodePackageID string        `json:"chaincodePackageId,omitempty"`
-	ChaincodeAddress   string        `json:"chaincodeAddress"`
-	EndorsementPolicy  string        `json:"endorsementPolicy"`
-	TLSRootBundle      string        `json:"tlsRootBundle"`
-	MasterKeyFile      string        `json:"masterKeyFile"`
-	OrdererOrg         OrgInfo       `json:"ordererOrg"`
-	Orderers           []OrdererNode `json:"orderers"`
-	Orgs               []OrgInfo     `json:"orgs"`
+	RunDir             string `json:"runDir"`
+	Host               string `json:"host"`
+	Channel            string `json:"channel"`
+	Chaincode          string `json:"chaincode"`
+	ChaincodeVersion   string `json:"chaincodeVersion"`
+	ChaincodePackageID string `json:"chaincodePackageId,omitempty"`
+	ChaincodeAddress   string `json:"chaincodeAddress"`
+	EndorsementPolicy  string `json:"endorsementPolicy"`
+	TLSRootBundle      string `json:"tlsRootBundle"`
+	// GatewaySecretsDir (mode 0700) holds what only gateways are given:
+	// MasterKeyFile, the consortium master key object keys derive from. No
+	// agent is pointed at that directory.
+	GatewaySecretsDir string `json:"gatewaySecretsDir,omitempty"`
+	MasterKeyFile     string `json:"masterKeyFile"`
+	// MeshKeyringFile is the consortium's gossip keyring (mode 0600),
+	// given to every agent and gateway (--mesh-keyring).
+	MeshKeyringFile string        `json:"meshKeyringFile,omitempty"`
+	OrdererOrg      OrgInfo       `json:"ordererOrg"`
+	Orderers        []OrdererNode `json:"orderers"`
+	Orgs            []OrgInfo     `json:"orgs"`
 	// AgentsPerOrg is how many agent TLS identities each organisation has.
 	AgentsPerOrg int `json:"agentsPerOrg,omitempty"`
 	// Agents and Gateways are the DCT services started on the network.

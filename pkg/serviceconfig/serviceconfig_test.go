@@ -1,15 +1,19 @@
 package serviceconfig
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -140,7 +144,7 @@ func TestLedgerResolveErrors(t *testing.T) {
 
 func TestRegister(t *testing.T) {
 	env := map[string]string{"DCT_X_CONNECTION_PROFILE": "/p.json", "DCT_X_MSP_DIR": "/msp", "DCT_X_MESH_JOIN": "a:1, b:2",
-		"DCT_X_PEER_ADDRESS": "env:1"}
+		"DCT_X_PEER_ADDRESS": "env:1", "DCT_X_MESH_KEYRING": "/mesh.keyring"}
 	var l Ledger
 	var m Mesh
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
@@ -154,11 +158,11 @@ func TestRegister(t *testing.T) {
 		t.Fatal(err)
 	}
 	if l.ConnectionProfile != "/p.json" || l.MSPDir != "/msp" || l.PeerAddress != "flag:1" || l.Org != "Org2MSP" ||
-		m.MeshListen != "127.0.0.1:7946" || !reflect.DeepEqual(m.MeshJoin, []string{"a:1", "b:2"}) {
+		m.MeshListen != "127.0.0.1:7946" || !reflect.DeepEqual(m.MeshJoin, []string{"a:1", "b:2"}) || m.MeshKeyring != "/mesh.keyring" {
 		t.Fatalf("ledger %+v mesh %+v", l, m)
 	}
 	for _, flag := range []string{"peer-address", "peer-tls-ca", "msp-id", "cert", "key", "channel", "chaincode",
-		"connection-profile", "msp-dir", "peer", "network-dir", "org", "mesh-listen", "mesh-advertise", "mesh-join"} {
+		"connection-profile", "msp-dir", "peer", "network-dir", "org", "mesh-listen", "mesh-advertise", "mesh-join", "mesh-keyring"} {
 		if fs.Lookup(flag) == nil {
 			t.Errorf("--%s is not registered", flag)
 		}
@@ -166,20 +170,75 @@ func TestRegister(t *testing.T) {
 }
 
 func TestMeshValidate(t *testing.T) {
+	dir := t.TempDir()
+	key, err := mesh.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := write(t, filepath.Join(dir, "mesh.keyring"), string(mesh.Keyring{key}.Format()))
+	bad := write(t, filepath.Join(dir, "bad.keyring"), "not base64!\n")
+	listen := "127.0.0.1:7946"
 	tests := []struct {
+		name string
 		m    Mesh
 		want string
 	}{
-		{Mesh{}, ""},
-		{Mesh{MeshListen: "127.0.0.1:7946", MeshJoin: []string{"a:1"}}, ""},
-		{Mesh{MeshJoin: []string{"a:1"}}, "need --mesh-listen"},
-		{Mesh{MeshAdvertise: "a:1"}, "need --mesh-listen"},
-		{Mesh{MeshListen: "7946"}, "mesh listen address"},
+		{"no mesh", Mesh{}, ""},
+		{"mesh with keyring", Mesh{MeshListen: listen, MeshJoin: []string{"a:1"}, MeshKeyring: ring}, ""},
+		{"join without listen", Mesh{MeshJoin: []string{"a:1"}}, "need --mesh-listen"},
+		{"advertise without listen", Mesh{MeshAdvertise: "a:1"}, "need --mesh-listen"},
+		{"keyring without listen", Mesh{MeshKeyring: ring}, "need --mesh-listen"},
+		{"malformed listen", Mesh{MeshListen: "7946", MeshKeyring: ring}, "mesh listen address"},
+		{"listen without keyring", Mesh{MeshListen: listen}, "--mesh-listen needs --mesh-keyring"},
+		{"missing keyring", Mesh{MeshListen: listen, MeshKeyring: ring + ".gone"}, "no such file"},
+		{"malformed keyring", Mesh{MeshListen: listen, MeshKeyring: bad}, "not a base64 key"},
 	}
 	for _, tc := range tests {
-		err := tc.m.Validate()
-		if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, ErrMesh) || !strings.Contains(err.Error(), tc.want)) {
-			t.Errorf("Validate(%+v) = %v, want %q", tc.m, err, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.m.Validate()
+			if tc.want == "" && err != nil || tc.want != "" && (!errors.Is(err, ErrMesh) || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Validate(%+v) = %v, want %q", tc.m, err, tc.want)
+			}
+		})
+	}
+}
+
+// keySink records the keyrings installed on it.
+type keySink struct{ got chan mesh.Keyring }
+
+func (k keySink) SetKeys(r mesh.Keyring) error { k.got <- r; return nil }
+
+func TestReloadKeys(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := mesh.GenerateKey()
+	b, _ := mesh.GenerateKey()
+	path := write(t, filepath.Join(dir, "mesh.keyring"), string(mesh.Keyring{a}.Format()))
+	m := Mesh{MeshListen: "127.0.0.1:7946", MeshKeyring: path}
+	sink := keySink{got: make(chan mesh.Keyring, 1)}
+	trigger := make(chan os.Signal)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.reloadKeys(ctx, sink, trigger, slog.New(slog.DiscardHandler)) }()
+	defer func() { cancel(); <-done }()
+
+	// The three rotation steps, each picked up on the next trigger.
+	for _, step := range []mesh.Keyring{{a, b}, {b, a}, {b}} {
+		write(t, path, string(step.Format()))
+		trigger <- syscall.SIGHUP
+		if got := <-sink.got; !reflect.DeepEqual(got, step) {
+			t.Fatalf("installed %v, want %v", got, step)
 		}
 	}
+	// A broken file is not installed: the running keyring stays.
+	write(t, path, "garbage\n")
+	trigger <- syscall.SIGHUP
+	write(t, path, string(mesh.Keyring{a}.Format()))
+	trigger <- syscall.SIGHUP
+	if got := <-sink.got; !reflect.DeepEqual(got, mesh.Keyring{a}) {
+		t.Fatalf("installed %v after a broken file, want the next good one", got)
+	}
+	if err := m.ReloadKeys(sink); err != nil {
+		t.Fatal(err)
+	}
+	<-sink.got
 }

@@ -27,7 +27,11 @@ var suite = testenv.Suite{
 	Services: func(_ *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
 		s.AgentsPerOrg, s.Gateways = 3, 1
 		// Exercise the shard path on every read; keep requests bounded.
-		s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s"}
+		s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s",
+			// Bounded serving (bounded_test.go): small segments, few cold
+			// reads at once, the others queued.
+			"DCT_SEGMENT_BYTES=" + strconv.Itoa(boundedSegment), "DCT_MAX_COLD_READS=" + strconv.Itoa(boundedColdReads),
+			"DCT_COLD_READ_WAIT=" + boundedWait}
 		s.LogLevel = "info"
 		return s, nil
 	},
@@ -39,7 +43,9 @@ var suite = testenv.Suite{
 
 func TestMain(tm *testing.M) { os.Exit(testenv.Main(tm, suite)) }
 
-const maxObject = 100 << 20
+// maxObject is the gateway's --max-object-bytes: room for the 256 MiB
+// object of TestRangeReadsInBoundedMemory.
+const maxObject = boundedObject
 
 func client() *gatewayclient.Client { return gatewayclient.New(env.Gateways[0].URL) }
 

@@ -91,6 +91,8 @@ type Agent struct {
 	refuse   bool
 	delay    time.Duration
 	gets     map[string]int
+	overSend int
+	maxGet   int64
 }
 
 // ID is the agent's node id.
@@ -108,6 +110,13 @@ func (a *Agent) SetRefuseUploads(refuse bool) { a.mu.Lock(); a.refuse = refuse; 
 
 // SetDelay holds every GetShard answer for d (a slow or hung agent).
 func (a *Agent) SetDelay(d time.Duration) { a.mu.Lock(); a.delay = d; a.mu.Unlock() }
+
+// SetOverSend makes GetShard answer extra bytes more than asked, as a
+// misbehaving agent streaming past the requested range would.
+func (a *Agent) SetOverSend(extra int) { a.mu.Lock(); a.overSend = extra; a.mu.Unlock() }
+
+// MaxGet is the largest length a GetShard asked for.
+func (a *Agent) MaxGet() int64 { a.mu.Lock(); defer a.mu.Unlock(); return a.maxGet }
 
 // Corrupt flips a byte in every stored shard, as silent disk rot would:
 // the agent still serves them.
@@ -233,7 +242,7 @@ func (w *writer) Abort() {
 	w.release()
 }
 
-// GetShard reads n bytes at off (n = 0: to the end).
+// GetShard reads n > 0 bytes at off.
 func (a *Agent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
 	a.mu.Lock()
 	if a.gets == nil {
@@ -258,13 +267,12 @@ func (a *Agent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", content.ErrShardNotFound, hash)
 	}
-	if n == 0 {
-		n = int64(len(b)) - off
-	}
-	if off < 0 || n < 0 || off+n > int64(len(b)) {
+	if off < 0 || n <= 0 || off+n > int64(len(b)) {
 		return nil, fmt.Errorf("%w: range %d+%d outside the %d bytes of the shard", content.ErrAgentRefused, off, n, len(b))
 	}
-	return bytes.Clone(b[off : off+n]), nil
+	a.maxGet = max(a.maxGet, n)
+	out := bytes.Clone(b[off : off+n])
+	return append(out, make([]byte, a.overSend)...), nil
 }
 
 // DeleteShard removes a shard; deleting an absent one succeeds.

@@ -55,6 +55,16 @@ func (l *Ledger) AsMSP(msp string) *Ledger { return &Ledger{msp: msp, st: l.st} 
 // MSPID is the organisation the ledger is seen by.
 func (l *Ledger) MSPID() string { return l.msp }
 
+// Tamper changes a recorded manifest in place, as a member writing
+// nonsense (or a bug) could: the gateway must not trust it blindly.
+func (l *Ledger) Tamper(name, version string, change func(m *records.Manifest)) {
+	l.st.mu.Lock()
+	defer l.st.mu.Unlock()
+	if m, ok := l.st.manifests[name+"@"+version]; ok {
+		change(m)
+	}
+}
+
 // FailRecords makes the next RecordManifest calls fail with errs, one each
 // (for example records.Errorf(records.CodeConflict, …) or an error
 // wrapping ledger.ErrUnavailable), before any check.
