@@ -138,7 +138,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		"Node":       {"deactivationReason"},
 		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
 		"Encryption": {"keyId", "salt"},
-		"Tombstone":  nil, "Shard": nil, "Object": nil, "HistoryEntry": nil,
+		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]
@@ -171,20 +171,20 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	}
 
 	var n records.Node
-	for _, id := range []string{"n1", "n2", "n3"} {
+	for _, id := range []string{"n1-orga", "n2-orga", "n3-orga"} {
 		inv.ok(orgA, &n, "node:Register", nodeJSON(t, id))
 	}
 	if n.Org != orgA || n.Status != records.NodeStatusActive {
 		t.Fatalf("registered %+v", n)
 	}
-	inv.ok(orgB, &n, "Register", nodeJSON(t, "b1")) // node is the default contract
-	inv.ok(orgA, &n, "node:Update", nodeJSON(t, "n3", func(in *records.NodeInput) { in.Zone = "ap-south" }))
-	inv.ok(orgA, &n, "node:Deactivate", "n3", "maintenance")
+	inv.ok(orgB, &n, "Register", nodeJSON(t, "b1-orgb")) // node is the default contract
+	inv.ok(orgA, &n, "node:Update", nodeJSON(t, "n3-orga", func(in *records.NodeInput) { in.Zone = "ap-south" }))
+	inv.ok(orgA, &n, "node:Deactivate", "n3-orga", "maintenance")
 	if n.DeactivationReason != "maintenance" {
 		t.Fatalf("deactivated %+v", n)
 	}
-	inv.ok(orgA, &n, "node:Reactivate", "n3")
-	inv.ok(orgB, &n, "node:Get", "n3")
+	inv.ok(orgA, &n, "node:Reactivate", "n3-orga")
+	inv.ok(orgB, &n, "node:Get", "n3-orga")
 	inv.ok(orgB, &nodes, "node:List")
 	if len(nodes) != 4 {
 		t.Fatalf("node:List = %d nodes", len(nodes))
@@ -198,8 +198,9 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatal("purge returned no tombstone")
 	}
 	inv.ok(orgB, &m, "manifest:Get", "img/logo.svg", "2")
-	inv.ok(orgB, &m, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3"]`, `["b1"]`)
-	if m.UpdatedBy != orgB || m.UpdateTxID == "" || m.UpdatedAt == "" || m.Shards[2].Nodes[0] != "b1" {
+	inv.fail(orgB, records.CodeForbidden, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
+	inv.ok(orgA, &m, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
+	if m.UpdatedBy != orgA || m.UpdateTxID == "" || m.UpdatedAt == "" || m.Shards[2].Nodes[0] != "b1-orgb" {
 		t.Fatalf("updated holders %+v", m)
 	}
 	var head records.Object
@@ -222,7 +223,7 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	}
 
 	var h []*records.HistoryEntry
-	inv.ok(orgB, &h, "history:Node", "n3")
+	inv.ok(orgB, &h, "history:Node", "n3-orga")
 	if len(h) != 4 {
 		t.Fatalf("node history %d entries", len(h))
 	}
@@ -233,13 +234,13 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	}
 
 	// Errors reach the client as DCT errors.
-	inv.fail(orgB, records.CodeForbidden, "node:Update", nodeJSON(t, "n1"))
-	inv.fail(orgB, records.CodeForbidden, "node:Deactivate", "n1", "")
+	inv.fail(orgB, records.CodeForbidden, "node:Update", nodeJSON(t, "n1-orga"))
+	inv.fail(orgB, records.CodeForbidden, "node:Deactivate", "n1-orga", "")
 	inv.fail(orgB, records.CodeForbidden, "manifest:Purge", "img/logo.svg", "1", "not yours")
 	inv.fail(orgA, records.CodeConflict, "manifest:Record", manifestJSON(t, "img/logo.svg", "1"))
-	inv.fail(orgA, records.CodeConflict, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3"]`, `["n1"]`)
-	inv.fail(orgA, records.CodeInvalid, "manifest:UpdateHolders", "img/logo.svg", "1", "x", `["b1"]`, `["n3"]`)
-	inv.fail(orgA, records.CodeFailedPrecondition, "manifest:UpdateHolders", "img/logo.svg", "2", "0", `["n1"]`, `["b1"]`)
+	inv.fail(orgA, records.CodeConflict, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["n1-orga"]`)
+	inv.fail(orgA, records.CodeInvalid, "manifest:UpdateHolders", "img/logo.svg", "1", "x", `["b1-orgb"]`, `["n3-orga"]`)
+	inv.fail(orgA, records.CodeFailedPrecondition, "manifest:UpdateHolders", "img/logo.svg", "2", "0", `["n1-orga"]`, `["b1-orgb"]`)
 	inv.fail(orgA, records.CodeInvalid, "manifest:Record", strings.Replace(manifestJSON(t, "x", "1"), `{"name"`, `{"key":"k","name"`, 1))
 	e := inv.fail(orgA, records.CodeNotFound, "manifest:Record", manifestJSON(t, "x", "1", func(m *records.Manifest) { m.Shards[0].Nodes = []string{"nx"} }))
 	if !strings.Contains(e.Message, "'nx'") {

@@ -160,7 +160,7 @@ func sri(s string) string {
 // nodes.
 func manifest(name, version string, nodes ...string) *records.Manifest {
 	if len(nodes) == 0 {
-		nodes = []string{"n1", "n2", "n3"}
+		nodes = []string{"n1-orga", "n2-orga", "n3-orga"}
 	}
 	m := &records.Manifest{
 		Name:        name,
@@ -203,7 +203,7 @@ func (e *env) registerNodes(mspID string, ids ...string) {
 	}
 }
 
-// record records manifest name@version by mspID over nodes n1..n3.
+// record records manifest name@version by mspID over nodes n1..n3 of org A.
 func (e *env) record(mspID, name, version string) *records.Manifest {
 	e.t.Helper()
 	return must(e, mspID, func(ctx *fakes.Context) (*records.Manifest, error) {

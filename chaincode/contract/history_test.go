@@ -21,16 +21,16 @@ func TestHistory(t *testing.T) {
 		}
 		track(ctx)
 	}
-	step(func(ctx *fakes.Context) error { _, err := e.node.Register(ctx, nodeJSON(t, "n1")); return err })
+	step(func(ctx *fakes.Context) error { _, err := e.node.Register(ctx, nodeJSON(t, "n1-orga")); return err })
 	step(func(ctx *fakes.Context) error {
-		_, err := e.node.Update(ctx, nodeJSON(t, "n1", func(n *records.NodeInput) { n.Zone = "z2" }))
+		_, err := e.node.Update(ctx, nodeJSON(t, "n1-orga", func(n *records.NodeInput) { n.Zone = "z2" }))
 		return err
 	})
-	e.registerNodes(orgA, "n2", "n3")
+	e.registerNodes(orgA, "n2-orga", "n3-orga")
 	step(func(ctx *fakes.Context) error { _, err := e.man.Record(ctx, manifestJSON(t, "o", "v1")); return err })
 	step(func(ctx *fakes.Context) error { _, err := e.man.Record(ctx, manifestJSON(t, "o", "v2")); return err })
 	step(func(ctx *fakes.Context) error { _, err := e.man.Purge(ctx, "o", "v2", "withdrawn"); return err })
-	step(func(ctx *fakes.Context) error { _, err := e.node.Deactivate(ctx, "n1", "retired"); return err })
+	step(func(ctx *fakes.Context) error { _, err := e.node.Deactivate(ctx, "n1-orga", "retired"); return err })
 
 	tests := []struct {
 		name    string
@@ -40,7 +40,7 @@ func TestHistory(t *testing.T) {
 		code    records.Code
 		msg     string
 	}{
-		{name: "node", run: func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return e.hist.Node(ctx, "n1") },
+		{name: "node", run: func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return e.hist.Node(ctx, "n1-orga") },
 			wantTxs: []string{txs[0], txs[1], txs[5]},
 			check: func(t *testing.T, values []string) {
 				var zones, statuses []string

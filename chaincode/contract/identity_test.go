@@ -142,6 +142,6 @@ func TestIdentityRegistry(t *testing.T) {
 	}
 
 	// A caller without a certificate has no identity at all.
-	_, err = call(e, orgA, func(ctx *fakes.Context) (*records.Caller, error) { return ids.Whoami(ctx) })
+	_, err = callCtx(e, e.ledger.NewContextAs(orgA, nil), func(ctx *fakes.Context) (*records.Caller, error) { return ids.Whoami(ctx) })
 	wantCode(t, err, records.CodeForbidden, "certificate")
 }

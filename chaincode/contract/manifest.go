@@ -150,15 +150,22 @@ func (c *ManifestContract) UpdateHolders(ctx contractapi.TransactionContextInter
 }
 
 func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, error) {
-	caller, err := callerMSP(ctx)
+	who, err := authorize(ctx, "manifest:Record")
 	if err != nil {
 		return nil, err
 	}
+	caller := who.MSPID
 	m, err := records.DecodeManifestInput([]byte(manifestJSON))
 	if err != nil {
 		return nil, err
 	}
 	stub := ctx.GetStub()
+	if m.PublishedBy, err = publisherOf(ctx, who, m.PublishedBy); err != nil {
+		return nil, err
+	}
+	if err := checkPlacement(m); err != nil {
+		return nil, err
+	}
 	if _, err := loadManifest(stub, m.Name, m.Version); err == nil {
 		return nil, conflictf("%s is already recorded", describe("manifest", m.Name, m.Version))
 	} else if records.CodeOf(err) != records.CodeNotFound {
@@ -185,8 +192,10 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 		return nil, err
 	}
 	m.Publisher = caller
+	m.RecordedBy = who.CertHash
 	m.CreatedAt = tx.time
 	m.TxID = tx.id
+	newObject := len(o.Versions) == 0
 	o.Versions = append(o.Versions, m.Version)
 	o.Latest = m.Version
 	o.UpdatedAt = tx.time
@@ -196,14 +205,81 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 	if err := putObject(stub, o); err != nil {
 		return nil, err
 	}
+	// The owner's peers must endorse every later change of the version and
+	// of the object head.
+	for _, key := range []struct {
+		typ   string
+		attrs []string
+	}{
+		{records.ManifestKeyType, []string{m.Name, m.Version}}, {records.ObjectKeyType, []string{m.Name}},
+	} {
+		if key.typ == records.ObjectKeyType && !newObject {
+			continue
+		}
+		k, err := compositeKey(stub, key.typ, key.attrs...)
+		if err != nil {
+			return nil, err
+		}
+		if err := setOwnerEndorsement(stub, k, caller); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
+// publisherOf checks and returns the publisher identity a manifest is
+// recorded for. A gateway names the publisher it authenticated (publishedBy),
+// which must be a registered publisher of the gateway's own organisation; a
+// publisher or admin recording its own manifest is the publisher.
+func publisherOf(ctx txContext, who *records.Caller, publishedBy string) (string, error) {
+	if publishedBy == "" || publishedBy == who.CertHash {
+		if who.Has(records.RolePublisher) || who.Has(records.RoleAdmin) {
+			return who.CertHash, nil
+		}
+		return "", forbiddenf("%s records manifests only for a publisher it names in publishedBy", who)
+	}
+	if !who.Has(records.RoleGateway) && !who.Has(records.RoleAdmin) {
+		return "", forbiddenf("%s may not record a manifest for another identity", who)
+	}
+	key, err := records.IdentityKey(who.MSPID, publishedBy)
+	if err != nil {
+		return "", err
+	}
+	id, found, err := getRecord[records.Identity](ctx.GetStub(), key, describe("identity", who.MSPID, publishedBy))
+	if err != nil {
+		return "", err
+	}
+	if !found || !id.Has(records.RolePublisher) {
+		return "", forbiddenf("publishedBy %s is not a publisher of %s", publishedBy, who.MSPID)
+	}
+	return publishedBy, nil
+}
+
+// checkPlacement enforces the placement rule on a new manifest: no node
+// holds k or more of its shards (at most one with k = 1), so that no single
+// node can rebuild the object, and losing a node loses no more than it
+// should.
+func checkPlacement(m *records.Manifest) error {
+	limit := max(m.K-1, 1)
+	held := make(map[string]int)
+	for _, sh := range m.Shards {
+		for _, id := range sh.Nodes {
+			held[id]++
+			if held[id] > limit {
+				return invalidf("%s holds %d of the shards of %s; a node may hold at most %d (k = %d)",
+					describe("node", id), held[id], describe("manifest", m.Name, m.Version), limit, m.K)
+			}
+		}
+	}
+	return nil
+}
+
 func purgeManifest(ctx txContext, name, version, reason string) (*records.Manifest, error) {
-	caller, err := callerMSP(ctx)
+	who, err := authorize(ctx, "manifest:Purge")
 	if err != nil {
 		return nil, err
 	}
+	caller := who.MSPID
 	if _, err := records.ManifestKey(name, version); err != nil {
 		return nil, err
 	}
@@ -241,7 +317,7 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 	if err != nil {
 		return nil, err
 	}
-	m.Purged = &records.Tombstone{Reason: reason, At: tx.time, By: caller, TxID: tx.id}
+	m.Purged = &records.Tombstone{Reason: reason, At: tx.time, By: caller, ByCert: who.CertHash, TxID: tx.id}
 	o.UpdatedAt = tx.time
 	if err := putManifest(stub, m); err != nil {
 		return nil, err
@@ -253,10 +329,11 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 }
 
 func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSON string) (*records.Manifest, error) {
-	caller, err := callerMSP(ctx)
+	who, err := authorize(ctx, "manifest:UpdateHolders")
 	if err != nil {
 		return nil, err
 	}
+	caller := who.MSPID
 	if _, err := records.ManifestKey(name, version); err != nil {
 		return nil, err
 	}
@@ -294,6 +371,9 @@ func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSO
 	if err := requireActiveNodes(stub, holders, "the holders"); err != nil {
 		return nil, err
 	}
+	if err := mayReplaceHolders(stub, who, m, current, holders); err != nil {
+		return nil, err
+	}
 	m.Shards[i].Nodes = holders
 	if err := checkSpread(m, current, holders); err != nil {
 		return nil, err
@@ -326,6 +406,36 @@ func requireActiveNodes(stub shim.ChaincodeStubInterface, ids []string, namedBy 
 		}
 		if !n.Active() {
 			return preconditionf("%s named by %s is inactive", describe("node", id), namedBy)
+		}
+	}
+	return nil
+}
+
+// mayReplaceHolders decides whether caller may drop the holders of a shard
+// that holders no longer lists. The owner organisation of the object may
+// move its shards anywhere; any other member may only drop a holder that is
+// its own node or that is deactivated on the ledger (its owner, or the SLA
+// process, took it out of service). So no member can make another member's
+// live object unreadable by pointing its shards at nodes that do not hold
+// them: the copies it drops are on nodes that are out of service or its own.
+func mayReplaceHolders(stub shim.ChaincodeStubInterface, caller *records.Caller, m *records.Manifest, current, holders []string) error {
+	if caller.MSPID == m.Publisher {
+		return nil
+	}
+	for _, id := range current {
+		if slices.Contains(holders, id) {
+			continue
+		}
+		n, err := loadNode(stub, id)
+		if records.CodeOf(err) == records.CodeNotFound {
+			continue // a holder no longer registered holds nothing to protect
+		}
+		if err != nil {
+			return err
+		}
+		if n.Org != caller.MSPID && n.Active() {
+			return forbiddenf("%s may not drop %s, an active node of %s, from a shard of %s (published by %s): only the publisher's organisation may, or the node's owner, or anyone once the node is deactivated",
+				caller, describe("node", id), n.Org, describe("manifest", m.Name, m.Version), m.Publisher)
 		}
 	}
 	return nil

@@ -27,12 +27,12 @@ func TestManifestRecord(t *testing.T) {
 			input: func(t *testing.T) string { return manifestJSON(t, "site/index.html", "v1") },
 			code:  records.CodeForbidden, msg: "object 'site/index.html' belongs to OrgBMSP; OrgAMSP may not publish versions of it"},
 		{name: "unknown node", input: func(t *testing.T) string {
-			return manifestJSON(t, "a", "v1", func(m *records.Manifest) { m.Shards[1].Nodes = []string{"n2", "ghost"} })
+			return manifestJSON(t, "a", "v1", func(m *records.Manifest) { m.Shards[1].Nodes = []string{"n2-orga", "ghost"} })
 		}, code: records.CodeNotFound, msg: "node 'ghost' named by the shards is not registered"},
 		{name: "inactive node", setup: func(e *env) {
-			must(e, orgA, func(ctx *fakes.Context) (*records.Node, error) { return e.node.Deactivate(ctx, "n2", "") })
+			must(e, orgA, func(ctx *fakes.Context) (*records.Node, error) { return e.node.Deactivate(ctx, "n2-orga", "") })
 		}, input: func(t *testing.T) string { return manifestJSON(t, "a", "v1") },
-			code: records.CodeFailedPrecondition, msg: "node 'n2' named by the shards is inactive"},
+			code: records.CodeFailedPrecondition, msg: "node 'n2-orga' named by the shards is inactive"},
 		{name: "duplicate version", setup: func(e *env) { e.record(orgA, "a", "v1") },
 			input: func(t *testing.T) string { return manifestJSON(t, "a", "v1") },
 			code:  records.CodeConflict, msg: "manifest 'a@v1' is already recorded"},
@@ -75,7 +75,7 @@ func TestManifestRecord(t *testing.T) {
 			return manifestJSON(t, "a", "v1", func(m *records.Manifest) { m.Shards[0], m.Shards[1] = m.Shards[1], m.Shards[0] })
 		}, code: records.CodeInvalid, msg: "shards[0].index must be 0"},
 		{name: "duplicate node in shard", input: func(t *testing.T) string {
-			return manifestJSON(t, "a", "v1", func(m *records.Manifest) { m.Shards[2].Nodes = []string{"n3", "n3"} })
+			return manifestJSON(t, "a", "v1", func(m *records.Manifest) { m.Shards[2].Nodes = []string{"n3-orga", "n3-orga"} })
 		}, code: records.CodeInvalid, msg: "twice"},
 		{name: "stray key field", input: func(t *testing.T) string {
 			return strings.Replace(manifestJSON(t, "a", "v1"), `"encryption":{`, `"encryption":{"key":"c2VjcmV0",`, 1)
@@ -94,8 +94,9 @@ func TestManifestRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.registerNodes(orgA, "n1", "n2")
-			e.registerNodes(orgB, "n3")
+			e.registerNodes(orgA, "n1-orga", "n2-orga")
+			e.registerNodes(orgA, "n3-orga")
+			e.registerNodes(orgB, "n6-orgb")
 			if tt.setup != nil {
 				tt.setup(e)
 			}
@@ -138,7 +139,7 @@ func TestManifestRecord(t *testing.T) {
 
 func TestManifestQueries(t *testing.T) {
 	e := newEnv(t)
-	e.registerNodes(orgA, "n1", "n2", "n3")
+	e.registerNodes(orgA, "n1-orga", "n2-orga", "n3-orga")
 
 	objects := must(e, orgA, func(ctx *fakes.Context) ([]*records.Object, error) { return e.man.List(ctx) })
 	if objects == nil || len(objects) != 0 {
@@ -272,7 +273,7 @@ func TestManifestPurge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.registerNodes(orgA, "n1", "n2", "n3")
+			e.registerNodes(orgA, "n1-orga", "n2-orga", "n3-orga")
 			for _, v := range []string{"v1", "v2", "v3"} {
 				e.record(orgA, "obj", v)
 			}
@@ -289,7 +290,8 @@ func TestManifestPurge(t *testing.T) {
 				} else if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				} else if !s.record {
-					want := records.Tombstone{Reason: s.reason, At: records.FormatTimestamp(ctx.Stub.TxTime()), By: s.caller, TxID: ctx.Stub.GetTxID()}
+					want := records.Tombstone{Reason: s.reason, At: records.FormatTimestamp(ctx.Stub.TxTime()), By: s.caller,
+						ByCert: records.CertHash(e.ledger.AdminCert(s.caller)), TxID: ctx.Stub.GetTxID()}
 					if m.Purged == nil || *m.Purged != want {
 						t.Fatalf("step %d: tombstone %+v, want %+v", i, m.Purged, want)
 					}
@@ -355,82 +357,86 @@ func TestManifestUpdateHolders(t *testing.T) {
 		code     records.Code
 		msg      string
 	}{
-		{name: "success", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4")},
-		{name: "other org repairs", caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4")},
-		{name: "last shard", caller: orgB, index: "2", expected: idsJSON("n3"), holders: idsJSON("n5", "n4")},
-		{name: "expected in another order", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
-			caller: orgB, index: "0", expected: idsJSON("n4", "n1"), holders: idsJSON("n5", "n4")},
-		{name: "node kept, one replaced", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
-			caller: orgA, index: "0", expected: idsJSON("n1", "n4"), holders: idsJSON("n1", "n5")},
-		{name: "stale expected", caller: orgA, index: "1", expected: idsJSON("n1"), holders: idsJSON("n4"),
-			code: records.CodeConflict, msg: "the holders of shard 1 of manifest 'obj@v1' changed: they are [n2], not the expected [n1]"},
-		{name: "lost the race", setup: update(orgB, "1", idsJSON("n2"), idsJSON("n5")),
-			caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
-			code: records.CodeConflict, msg: "they are [n5], not the expected [n2]"},
-		{name: "expected superset", caller: orgA, index: "1", expected: idsJSON("n2", "n4"), holders: idsJSON("n4"),
+		{name: "success", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb")},
+		{name: "other org may not drop the publisher's active node", caller: orgB, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
+			code: records.CodeForbidden, msg: "may not drop node 'n2-orga', an active node of OrgAMSP"},
+		{name: "other org drops a deactivated node", setup: deactivate("n2-orga"), caller: orgB, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb")},
+		{name: "other org moves its own node's copy", setup: update(orgA, "0", idsJSON("n1-orga"), idsJSON("n4-orgb")),
+			caller: orgB, index: "0", expected: idsJSON("n4-orgb"), holders: idsJSON("n5-orga")},
+		{name: "last shard", caller: orgA, index: "2", expected: idsJSON("n3-orga"), holders: idsJSON("n5-orga", "n4-orgb")},
+		{name: "expected in another order", setup: update(orgA, "0", idsJSON("n1-orga"), idsJSON("n1-orga", "n4-orgb")),
+			caller: orgA, index: "0", expected: idsJSON("n4-orgb", "n1-orga"), holders: idsJSON("n5-orga", "n4-orgb")},
+		{name: "node kept, one replaced", setup: update(orgA, "0", idsJSON("n1-orga"), idsJSON("n1-orga", "n4-orgb")),
+			caller: orgA, index: "0", expected: idsJSON("n1-orga", "n4-orgb"), holders: idsJSON("n1-orga", "n5-orga")},
+		{name: "stale expected", caller: orgA, index: "1", expected: idsJSON("n1-orga"), holders: idsJSON("n4-orgb"),
+			code: records.CodeConflict, msg: "the holders of shard 1 of manifest 'obj@v1' changed: they are [n2-orga], not the expected [n1-orga]"},
+		{name: "lost the race", setup: update(orgA, "1", idsJSON("n2-orga"), idsJSON("n5-orga")),
+			caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
+			code: records.CodeConflict, msg: "they are [n5-orga], not the expected [n2-orga]"},
+		{name: "expected superset", caller: orgA, index: "1", expected: idsJSON("n2-orga", "n4-orgb"), holders: idsJSON("n4-orgb"),
 			code: records.CodeConflict, msg: "changed"},
-		{name: "expected subset", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n1", "n4")),
-			caller: orgA, index: "0", expected: idsJSON("n1"), holders: idsJSON("n5"),
-			code: records.CodeConflict, msg: "they are [n1 n4], not the expected [n1]"},
-		{name: "unknown node", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4", "ghost"),
+		{name: "expected subset", setup: update(orgA, "0", idsJSON("n1-orga"), idsJSON("n1-orga", "n4-orgb")),
+			caller: orgA, index: "0", expected: idsJSON("n1-orga"), holders: idsJSON("n5-orga"),
+			code: records.CodeConflict, msg: "they are [n1-orga n4-orgb], not the expected [n1-orga]"},
+		{name: "unknown node", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb", "ghost"),
 			code: records.CodeNotFound, msg: "node 'ghost' named by the holders is not registered"},
-		{name: "inactive node", setup: deactivate("n5"), caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n5"),
-			code: records.CodeFailedPrecondition, msg: "node 'n5' named by the holders is inactive"},
-		{name: "duplicate holder", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4", "n5", "n4"),
-			code: records.CodeInvalid, msg: `holders lists node "n4" twice`},
-		{name: "duplicate expected", caller: orgA, index: "1", expected: idsJSON("n2", "n2"), holders: idsJSON("n4"),
-			code: records.CodeInvalid, msg: `expected lists node "n2" twice`},
-		{name: "empty holders", caller: orgA, index: "1", expected: idsJSON("n2"), holders: `[]`,
+		{name: "inactive node", setup: deactivate("n5-orga"), caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n5-orga"),
+			code: records.CodeFailedPrecondition, msg: "node 'n5-orga' named by the holders is inactive"},
+		{name: "duplicate holder", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb", "n5-orga", "n4-orgb"),
+			code: records.CodeInvalid, msg: `holders lists node "n4-orgb" twice`},
+		{name: "duplicate expected", caller: orgA, index: "1", expected: idsJSON("n2-orga", "n2-orga"), holders: idsJSON("n4-orgb"),
+			code: records.CodeInvalid, msg: `expected lists node "n2-orga" twice`},
+		{name: "empty holders", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: `[]`,
 			code: records.CodeInvalid, msg: "holders must not be empty"},
-		{name: "null holders", caller: orgA, index: "1", expected: idsJSON("n2"), holders: `null`,
+		{name: "null holders", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: `null`,
 			code: records.CodeInvalid, msg: "holders must not be empty"},
-		{name: "malformed holder id", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("N4"),
+		{name: "malformed holder id", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("N4"),
 			code: records.CodeInvalid, msg: `holders[0] "N4" must match`},
-		{name: "holders not json", caller: orgA, index: "1", expected: idsJSON("n2"), holders: "n4",
+		{name: "holders not json", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: "n4-orgb",
 			code: records.CodeInvalid, msg: "holders JSON is malformed"},
-		{name: "expected not an array", caller: orgA, index: "1", expected: `{"nodes":["n2"]}`, holders: idsJSON("n4"),
+		{name: "expected not an array", caller: orgA, index: "1", expected: `{"nodes":["n2-orga"]}`, holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "expected JSON is malformed"},
-		{name: "no change", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n2"),
-			code: records.CodeInvalid, msg: "holders [n2] are already the holders of shard 1"},
-		{name: "index out of range", caller: orgA, index: "3", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "no change", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n2-orga"),
+			code: records.CodeInvalid, msg: "holders [n2-orga] are already the holders of shard 1"},
+		{name: "index out of range", caller: orgA, index: "3", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index 3 is out of range: manifest 'obj@v1' has 3 shards (0..2)"},
-		{name: "index far out of range", caller: orgA, index: "255", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index far out of range", caller: orgA, index: "255", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "out of range"},
-		{name: "index not numeric", caller: orgA, index: "one", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index not numeric", caller: orgA, index: "one", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: `index must be a shard index in decimal (0..255), got "one"`},
-		{name: "index negative", caller: orgA, index: "-1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index negative", caller: orgA, index: "-1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
-		{name: "index signed", caller: orgA, index: "+1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index signed", caller: orgA, index: "+1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
-		{name: "index leading zero", caller: orgA, index: "01", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index leading zero", caller: orgA, index: "01", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
-		{name: "index fraction", caller: orgA, index: "1.0", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index fraction", caller: orgA, index: "1.0", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
-		{name: "index empty", caller: orgA, index: "", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index empty", caller: orgA, index: "", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
-		{name: "index too long", caller: orgA, index: "99999999999999999999", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "index too long", caller: orgA, index: "99999999999999999999", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "index must be a shard index"},
 		{name: "purged", setup: func(e *env) {
 			must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) { return e.man.Purge(ctx, "obj", "v1", "withdrawn") })
-		}, caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		}, caller: orgB, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeFailedPrecondition, msg: "manifest 'obj@v1' is purged"},
-		{name: "unknown version", caller: orgA, version: "v9", index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "unknown version", caller: orgA, version: "v9", index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeNotFound, msg: "manifest 'obj@v9' is not recorded"},
-		{name: "bad version", caller: orgA, version: "../v1", index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
+		{name: "bad version", caller: orgA, version: "../v1", index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
 			code: records.CodeInvalid, msg: "version"},
-		{name: "k rule: node would hold k shards", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n1"),
-			code: records.CodeInvalid, msg: "node 'n1' would hold 2 of the 3 shards of manifest 'obj@v1'; a node must hold fewer than k = 2"},
-		{name: "k rule: added next to a kept node", caller: orgA, index: "1", expected: idsJSON("n2"), holders: idsJSON("n2", "n3"),
-			code: records.CodeInvalid, msg: "node 'n3' would hold 2"},
-		{name: "k rule counts earlier repairs", setup: update(orgA, "0", idsJSON("n1"), idsJSON("n4")),
-			caller: orgB, index: "1", expected: idsJSON("n2"), holders: idsJSON("n4"),
-			code: records.CodeInvalid, msg: "node 'n4' would hold 2"},
+		{name: "k rule: node would hold k shards", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n1-orga"),
+			code: records.CodeInvalid, msg: "node 'n1-orga' would hold 2 of the 3 shards of manifest 'obj@v1'; a node must hold fewer than k = 2"},
+		{name: "k rule: added next to a kept node", caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n2-orga", "n3-orga"),
+			code: records.CodeInvalid, msg: "node 'n3-orga' would hold 2"},
+		{name: "k rule counts earlier repairs", setup: update(orgA, "0", idsJSON("n1-orga"), idsJSON("n4-orgb")),
+			caller: orgA, index: "1", expected: idsJSON("n2-orga"), holders: idsJSON("n4-orgb"),
+			code: records.CodeInvalid, msg: "node 'n4-orgb' would hold 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.registerNodes(orgA, "n1", "n2", "n5")
-			e.registerNodes(orgB, "n3", "n4")
+			e.registerNodes(orgA, "n1-orga", "n2-orga", "n3-orga", "n5-orga")
+			e.registerNodes(orgB, "n4-orgb")
 			rec := e.record(orgA, "obj", "v1")
 			if tt.setup != nil {
 				tt.setup(e)
@@ -495,27 +501,27 @@ func TestManifestUpdateHolders(t *testing.T) {
 // and loses with records.ErrConflict.
 func TestManifestUpdateHoldersRace(t *testing.T) {
 	e := newEnv(t)
-	e.registerNodes(orgA, "n1", "n2", "n3")
-	e.registerNodes(orgB, "n4", "n5")
+	e.registerNodes(orgA, "n1-orga", "n2-orga", "n3-orga")
+	e.registerNodes(orgB, "n4-orgb", "n5-orgb")
 	e.record(orgA, "obj", "v1")
 	first := must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3"), idsJSON("n4"))
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3-orga"), idsJSON("n4-orgb"))
 	})
 	_, err := call(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3"), idsJSON("n5"))
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n3-orga"), idsJSON("n5-orgb"))
 	})
 	if !errors.Is(err, records.ErrConflict) {
 		t.Fatalf("second repair: %v, want records.ErrConflict", err)
 	}
 	got := must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) { return e.man.Get(ctx, "obj", "v1") })
-	if !slices.Equal(got.Shards[2].Nodes, []string{"n4"}) || got.UpdatedBy != orgA || got.UpdateTxID != first.UpdateTxID {
+	if !slices.Equal(got.Shards[2].Nodes, []string{"n4-orgb"}) || got.UpdatedBy != orgA || got.UpdateTxID != first.UpdateTxID {
 		t.Fatalf("ledger holds %+v, want the first repair", got)
 	}
 	// The loser re-reads and repairs from the winner's holders.
 	again := must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4"), idsJSON("n5"))
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4-orgb"), idsJSON("n5-orgb"))
 	})
-	if again.UpdatedBy != orgB || !slices.Equal(again.Shards[2].Nodes, []string{"n5"}) {
+	if again.UpdatedBy != orgB || !slices.Equal(again.Shards[2].Nodes, []string{"n5-orgb"}) {
 		t.Fatalf("second repair after re-read: %+v", again)
 	}
 	h := must(e, orgA, func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return e.hist.Manifest(ctx, "obj", "v1") })
@@ -525,19 +531,25 @@ func TestManifestUpdateHoldersRace(t *testing.T) {
 }
 
 // TestManifestUpdateHoldersExistingSpread checks that a version recorded with
-// a node already holding k shards (Record does not enforce the rule) can
+// a node already holding k shards (as Record allowed before it enforced the
+// placement rule) can
 // still be repaired, as long as the update adds no such node.
 func TestManifestUpdateHoldersExistingSpread(t *testing.T) {
 	e := newEnv(t)
-	e.registerNodes(orgA, "n1", "n2", "n4")
+	e.registerNodes(orgA, "n1-orga", "n2-orga", "n4-orga")
+	// Record refuses such a manifest now: write it as an older chaincode
+	// could have recorded it.
+	legacy := manifest("obj", "v1", "n1-orga", "n1-orga", "n2-orga") // n1 holds shards 0 and 1
+	legacy.Publisher, legacy.CreatedAt, legacy.TxID = orgA, records.FormatTimestamp(fakes.DefaultStart), "legacy"
 	must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.Record(ctx, toJSON(t, manifest("obj", "v1", "n1", "n1", "n2"))) // n1 holds shards 0 and 1
+		return legacy, errors.Join(putManifest(ctx.GetStub(), legacy),
+			putObject(ctx.GetStub(), &records.Object{Name: "obj", Owner: orgA, Latest: "v1", Versions: []string{"v1"}}))
 	})
-	must(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n2"), idsJSON("n4"))
+	must(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n2-orga"), idsJSON("n4-orga"))
 	})
-	_, err := call(e, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
-		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4"), idsJSON("n1"))
+	_, err := call(e, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return e.man.UpdateHolders(ctx, "obj", "v1", "2", idsJSON("n4-orga"), idsJSON("n1-orga"))
 	})
-	wantCode(t, err, records.CodeInvalid, "node 'n1' would hold 3 of the 3 shards")
+	wantCode(t, err, records.CodeInvalid, "node 'n1-orga' would hold 3 of the 3 shards")
 }

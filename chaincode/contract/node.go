@@ -87,16 +87,23 @@ func (c *NodeContract) List(ctx contractapi.TransactionContextInterface) ([]*rec
 }
 
 func registerNode(ctx txContext, nodeJSON string) (*records.Node, error) {
-	caller, err := callerMSP(ctx)
+	who, err := authorize(ctx, "node:Register")
 	if err != nil {
 		return nil, err
 	}
+	caller := who.MSPID
 	in, err := records.DecodeNodeInput([]byte(nodeJSON))
 	if err != nil {
 		return nil, err
 	}
 	if in.Org != "" && in.Org != caller {
 		return nil, forbiddenf("org %s differs from the caller's MSP ID %s: a node is owned by the organisation that registers it", in.Org, caller)
+	}
+	if err := records.CheckNodeNamespace(in.ID, caller); err != nil {
+		return nil, err
+	}
+	if err := mayActForNode(who, in.ID); err != nil {
+		return nil, err
 	}
 	stub := ctx.GetStub()
 	key, err := compositeKey(stub, records.NodeKeyType, in.ID)
@@ -120,11 +127,14 @@ func registerNode(ctx txContext, nodeJSON string) (*records.Node, error) {
 	if err := putRecord(stub, key, describe("node", n.ID), n); err != nil {
 		return nil, err
 	}
+	if err := setOwnerEndorsement(stub, key, caller); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 
 func updateNode(ctx txContext, nodeJSON string) (*records.Node, error) {
-	caller, err := callerMSP(ctx)
+	who, err := authorize(ctx, "node:Update")
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +147,10 @@ func updateNode(ctx txContext, nodeJSON string) (*records.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNodeOwner(n, caller, "update"); err != nil {
+	if err := checkNodeOwner(n, who.MSPID, "update"); err != nil {
+		return nil, err
+	}
+	if err := mayActForNode(who, n.ID); err != nil {
 		return nil, err
 	}
 	if in.Org != "" && in.Org != n.Org {
@@ -158,10 +171,15 @@ func updateNode(ctx txContext, nodeJSON string) (*records.Node, error) {
 }
 
 func setNodeStatus(ctx txContext, id string, status records.NodeStatus, reason string) (*records.Node, error) {
-	caller, err := callerMSP(ctx)
+	fn := "node:Deactivate"
+	if status == records.NodeStatusActive {
+		fn = "node:Reactivate"
+	}
+	who, err := authorize(ctx, fn)
 	if err != nil {
 		return nil, err
 	}
+	caller := who.MSPID
 	if err := records.ValidateNodeID(id); err != nil {
 		return nil, err
 	}
@@ -178,6 +196,9 @@ func setNodeStatus(ctx txContext, id string, status records.NodeStatus, reason s
 		verb = "reactivate"
 	}
 	if err := checkNodeOwner(n, caller, verb); err != nil {
+		return nil, err
+	}
+	if err := mayActForNode(who, id); err != nil {
 		return nil, err
 	}
 	if n.Status == status {

@@ -109,6 +109,9 @@ type Tombstone struct {
 	At string `json:"at"`
 	// By is the MSP ID of the purging organisation.
 	By string `json:"by"`
+	// ByCert is the certificate hash of the identity that submitted the
+	// purge.
+	ByCert string `json:"byCert,omitempty" metadata:",optional"`
 	// TxID is the id of the purging transaction.
 	TxID string `json:"txId"`
 }
@@ -152,8 +155,8 @@ func (m *Manifest) Validate() error {
 	if err := ValidateVersion(m.Version); err != nil {
 		return err
 	}
-	if m.Size < 0 {
-		return invalidf("size must not be negative, got %d", m.Size)
+	if m.Size < 0 || m.Size > MaxObjectBytes {
+		return invalidf("size must be in 0..%d, got %d", int64(MaxObjectBytes), m.Size)
 	}
 	if err := validateContentType(m.ContentType); err != nil {
 		return err
@@ -173,8 +176,8 @@ func (m *Manifest) Validate() error {
 	if m.K+m.M > MaxShards {
 		return invalidf("k+m must be at most %d, got %d", MaxShards, m.K+m.M)
 	}
-	if m.StripeUnit < 1 {
-		return invalidf("stripeUnit must be at least 1, got %d", m.StripeUnit)
+	if m.StripeUnit < 1 || m.StripeUnit > MaxStripeUnit {
+		return invalidf("stripeUnit must be in 1..%d, got %d", MaxStripeUnit, m.StripeUnit)
 	}
 	if len(m.Shards) != m.K+m.M {
 		return invalidf("shards must have exactly k+m = %d entries, got %d", m.K+m.M, len(m.Shards))
@@ -183,6 +186,27 @@ func (m *Manifest) Validate() error {
 		if err := m.Shards[i].validate(i); err != nil {
 			return err
 		}
+	}
+	return m.validateShardSizes()
+}
+
+// validateShardSizes checks that the shards are alike: every shard the same
+// size, a whole number of stripe units, at most MaxShardBytes, and the k
+// data shards together large enough for the content.
+func (m *Manifest) validateShardSizes() error {
+	size := m.Shards[0].Size
+	for i, s := range m.Shards {
+		if s.Size != size {
+			return invalidf("shards[%d].size is %d, shards[0].size %d: every shard has the same size", i, s.Size, size)
+		}
+	}
+	switch {
+	case size > MaxShardBytes:
+		return invalidf("shard size %d exceeds %d", size, int64(MaxShardBytes))
+	case size%m.StripeUnit != 0:
+		return invalidf("shard size %d is not a whole number of stripe units of %d", size, m.StripeUnit)
+	case size*int64(m.K) < m.Size:
+		return invalidf("k = %d shards of %d bytes cannot hold %d bytes of content", m.K, size, m.Size)
 	}
 	if err := m.Encryption.Validate(); err != nil {
 		return err

@@ -68,7 +68,7 @@ func validManifest(k, m int) *Manifest {
 	man := &Manifest{
 		Name:        "videos/intro.mp4",
 		Version:     "v1",
-		Size:        1000,
+		Size:        500,
 		ContentType: "video/mp4",
 		SHA256:      hexOf("content"),
 		Integrity:   integrityOf("content"),
@@ -289,7 +289,16 @@ func TestManifestValidate(t *testing.T) {
 		{"name space", 2, 1, func(m *Manifest) { m.Name = "a b" }, "must match"},
 		{"name too long", 2, 1, func(m *Manifest) { m.Name = strings.Repeat("a", 256) }, "must match"},
 		{"version bad", 2, 1, func(m *Manifest) { m.Version = "v1/2" }, "version"},
-		{"size negative", 2, 1, func(m *Manifest) { m.Size = -1 }, "size must not be negative"},
+		{"size negative", 2, 1, func(m *Manifest) { m.Size = -1 }, "size must be in 0..1099511627776, got -1"},
+		{"size too large", 2, 1, func(m *Manifest) { m.Size = MaxObjectBytes + 1 }, "size must be in 0.."},
+		{"shards too small for the content", 2, 1, func(m *Manifest) { m.Size = 1025 }, "k = 2 shards of 512 bytes cannot hold 1025 bytes"},
+		{"shards of different sizes", 2, 1, func(m *Manifest) { m.Shards[2].Size = 1024 }, "every shard has the same size"},
+		{"shard not whole stripe units", 2, 1, func(m *Manifest) {
+			for i := range m.Shards {
+				m.Shards[i].Size = 700
+			}
+		}, "not a whole number of stripe units of 512"},
+		{"stripe unit too large", 2, 1, func(m *Manifest) { m.StripeUnit = MaxStripeUnit + 1 }, "stripeUnit must be in 1..67108864"},
 		{"content type bad", 2, 1, func(m *Manifest) { m.ContentType = "not a type" }, "contentType"},
 		{"content type long", 2, 1, func(m *Manifest) { m.ContentType = "text/" + strings.Repeat("a", 251) }, "at most 255"},
 		{"sha256 upper", 2, 1, func(m *Manifest) { m.SHA256 = strings.ToUpper(m.SHA256) }, "sha256 must be"},
@@ -308,7 +317,7 @@ func TestManifestValidate(t *testing.T) {
 		{"m negative", 2, 0, func(m *Manifest) { m.M = -1 }, "m must be in 0..128"},
 		{"m too big", 1, 129, func(*Manifest) {}, "m must be in 0..128"},
 		{"k+m over 256", 128, 128, func(m *Manifest) { m.K, m.M = 129, 128 }, "k must be in 1..128"},
-		{"stripe unit zero", 2, 1, func(m *Manifest) { m.StripeUnit = 0 }, "stripeUnit must be at least 1"},
+		{"stripe unit zero", 2, 1, func(m *Manifest) { m.StripeUnit = 0 }, "stripeUnit must be in 1..67108864, got 0"},
 		{"too few shards", 2, 1, func(m *Manifest) { m.Shards = m.Shards[:2] }, "exactly k+m = 3 entries, got 2"},
 		{"too many shards", 2, 1, func(m *Manifest) { m.Shards = append(m.Shards, m.Shards[0]) }, "exactly k+m = 3 entries, got 4"},
 		{"shard index", 2, 1, func(m *Manifest) { m.Shards[1].Index = 2 }, "shards[1].index must be 1"},

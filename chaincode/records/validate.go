@@ -29,6 +29,13 @@ const (
 	MaxK                 = 128 // data shards
 	MaxM                 = 128 // parity shards
 	MaxShards            = 256 // k+m
+	// MaxObjectBytes bounds a manifest's size (1 TiB), MaxStripeUnit its
+	// stripe unit (64 MiB) and MaxShardBytes each shard: what a gateway or
+	// agent may be asked to hold or stream for one object is bounded by the
+	// ledger, whatever a publisher declares.
+	MaxObjectBytes = 1 << 40
+	MaxStripeUnit  = 64 << 20
+	MaxShardBytes  = 1 << 40
 )
 
 var (

@@ -88,7 +88,9 @@ func TestNearestOfThreeHolders(t *testing.T) {
 	s, _, agents := newTestService(t, 12, func(c *content.Config) {
 		c.CacheBytes = 0
 		c.R = 3
-		c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
+		// Long enough that no healthy fetch is hedged even on a loaded
+		// machine (a hedge would rightly ask a second holder).
+		c.HedgeDefault, c.HedgeMin = 500*time.Millisecond, 500*time.Millisecond
 	}, content.WithTopology(topo))
 	for i := range 12 {
 		topo.SetRTT(fmt.Sprintf("n%d", i), time.Duration(10+i)*time.Millisecond)

@@ -57,6 +57,9 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 	if len(gone) == 0 {
 		return nil, nil
 	}
+	if ok, err := s.mayRepair(ctx, m, gone); err != nil || !ok {
+		return nil, err
+	}
 	want, err := codec.ParseHash(m.Shards[shard].Hash)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
@@ -104,7 +107,7 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 	if err != nil {
 		lost := lostRace(err)
 		err = ledgerErr(err)
-		if errors.Is(err, ErrConflict) {
+		if errors.Is(err, ErrConflict) || errors.Is(err, ErrForbidden) {
 			// Not recorded: the copy is withdrawn unless the ledger lists
 			// the node anyway.
 			if cur, gerr := s.ledger.GetManifest(ctx, name, version); gerr != nil || !slices.Contains(cur.Shards[shard].Nodes, target) {
@@ -124,6 +127,32 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 	s.free.drop(target)
 	s.log.Info("shard repaired", "object", m.String(), "shard", shard, "lost", gone, "newHolder", target, "tx", rec.UpdateTxID)
 	return &Repaired{Name: name, Version: version, Shard: shard, Lost: gone, NewHolder: target, TxID: rec.UpdateTxID}, nil
+}
+
+// mayRepair mirrors the chaincode's rule for manifest:UpdateHolders (see
+// chaincode/contract mayReplaceHolders): this gateway's organisation may
+// replace the holders of its own objects, and of others' objects only the
+// holders that are its own nodes or deactivated. A shard it may not repair
+// is left to the owner's gateways (false, nil) instead of being rebuilt and
+// refused.
+func (s *Service) mayRepair(ctx context.Context, m *records.Manifest, gone []string) (bool, error) {
+	msp := s.ledger.MSPID()
+	if m.Publisher == msp {
+		return true, nil
+	}
+	for _, id := range gone {
+		n, err := s.nodeByID(ctx, id)
+		if errors.Is(err, errUnregistered) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if n.Org != msp && n.Active() {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // rebuild returns shard i's bytes: copied from a surviving holder when one

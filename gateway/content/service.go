@@ -442,8 +442,11 @@ func (s *Service) nodeByID(ctx context.Context, id string) (*records.Node, error
 			return n, nil
 		}
 	}
-	return nil, fmt.Errorf("node %s is not registered", id)
+	return nil, fmt.Errorf("node %s: %w", id, errUnregistered)
 }
+
+// errUnregistered: the ledger has no such node.
+var errUnregistered = errors.New("not registered")
 
 // openError: an agent refused to start an upload, before any byte of the
 // body was consumed, so the publish can place its shards elsewhere.

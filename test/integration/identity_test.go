@@ -110,7 +110,8 @@ func TestIdentityRegistry(t *testing.T) {
 	if u, _ := auditorA.Whoami(ctx); u == nil || len(u.Roles) != 0 {
 		t.Fatalf("User3 after the revocation: %+v", u)
 	}
-	h, err := publisherB.IdentityHistory(ctx, shared.Orgs[0].MSPID, audHash)
+	// Read through org A's peer, which has committed the revocation.
+	h, err := adminA.IdentityHistory(ctx, shared.Orgs[0].MSPID, audHash)
 	if err != nil || len(h) != 3 || h[0].IsDelete || h[1].IsDelete || !h[2].IsDelete {
 		t.Fatalf("history = %+v, %v; want the network's grant, this grant and the revocation", h, err)
 	}

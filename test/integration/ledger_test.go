@@ -80,7 +80,7 @@ func TestNodeRegistry(t *testing.T) {
 	bankA, bankB := orgClient(t, shared, 0), orgClient(t, shared, 1)
 	mspA, mspB := shared.Orgs[0].MSPID, shared.Orgs[1].MSPID
 
-	in := nodeInput(t, "reg-a1", "zurich", 9001)
+	in := nodeInput(t, "reg-a1-org1", "zurich", 9001)
 	n, err := bankA.RegisterNode(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -88,13 +88,13 @@ func TestNodeRegistry(t *testing.T) {
 	if n.Org != mspA || n.Status != records.NodeStatusActive || n.LastTxID == "" || n.RegisteredAt == "" {
 		t.Fatalf("registered node = %+v, want org %s, active, tx id and timestamp set", n, mspA)
 	}
-	if _, err := bankB.RegisterNode(ctx, nodeInput(t, "reg-b1", "geneva", 9002)); err != nil {
+	if _, err := bankB.RegisterNode(ctx, nodeInput(t, "reg-b1-org2", "geneva", 9002)); err != nil {
 		t.Fatal(err)
 	}
 
 	// Both organisations read the same record.
 	for _, cl := range []*ledger.Client{bankA, bankB} {
-		got, err := cl.GetNode(ctx, "reg-a1")
+		got, err := cl.GetNode(ctx, "reg-a1-org1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,11 +113,11 @@ func TestNodeRegistry(t *testing.T) {
 		t.Fatalf("updated node = %+v", n2)
 	}
 
-	before, err := bankA.GetNode(ctx, "reg-a1")
+	before, err := bankA.GetNode(ctx, "reg-a1-org1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	histBefore, err := bankA.NodeHistory(ctx, "reg-a1")
+	histBefore, err := bankA.NodeHistory(ctx, "reg-a1-org1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,28 +131,28 @@ func TestNodeRegistry(t *testing.T) {
 		want error
 	}{
 		{"org B updates org A's node", func() error { _, err := bankB.UpdateNode(ctx, evil); return err }, records.ErrForbidden},
-		{"org B deactivates org A's node", func() error { _, err := bankB.DeactivateNode(ctx, "reg-a1", "hostile"); return err }, records.ErrForbidden},
+		{"org B deactivates org A's node", func() error { _, err := bankB.DeactivateNode(ctx, "reg-a1-org1", "hostile"); return err }, records.ErrForbidden},
 		{"org B claims org A in the input", func() error {
-			x := nodeInput(t, "reg-b2", "geneva", 9003)
+			x := nodeInput(t, "reg-b2-org2", "geneva", 9003)
 			x.Org = mspA
 			_, err := bankB.RegisterNode(ctx, x)
 			return err
 		}, records.ErrForbidden},
 		{"duplicate id", func() error { _, err := bankA.RegisterNode(ctx, in); return err }, records.ErrConflict},
 		{"malformed endpoint", func() error {
-			x := nodeInput(t, "reg-bad", "zurich", 9004)
+			x := nodeInput(t, "reg-bad-org1", "zurich", 9004)
 			x.Endpoint = "no-port"
 			_, err := bankA.RegisterNode(ctx, x)
 			return err
 		}, records.ErrInvalid},
 		{"malformed public key", func() error {
-			x := nodeInput(t, "reg-bad", "zurich", 9004)
+			x := nodeInput(t, "reg-bad-org1", "zurich", 9004)
 			x.PublicKey = "not a key"
 			_, err := bankA.RegisterNode(ctx, x)
 			return err
 		}, records.ErrInvalid},
 		{"latitude out of range", func() error {
-			x := nodeInput(t, "reg-bad", "zurich", 9004)
+			x := nodeInput(t, "reg-bad-org1", "zurich", 9004)
 			x.Latitude = 91
 			_, err := bankA.RegisterNode(ctx, x)
 			return err
@@ -163,22 +163,22 @@ func TestNodeRegistry(t *testing.T) {
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) { wantCode(t, r.name, r.call(), r.want) })
 	}
-	after, err := bankA.GetNode(ctx, "reg-a1")
+	after, err := bankA.GetNode(ctx, "reg-a1-org1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(before, after) {
 		t.Fatalf("refused calls changed the node:\nbefore %+v\nafter  %+v", before, after)
 	}
-	if _, err := bankA.GetNode(ctx, "reg-bad"); !errors.Is(err, records.ErrNotFound) {
+	if _, err := bankA.GetNode(ctx, "reg-bad-org1"); !errors.Is(err, records.ErrNotFound) {
 		t.Fatalf("refused registration left a record: %v", err)
 	}
-	if _, err := bankA.GetNode(ctx, "reg-b2"); !errors.Is(err, records.ErrNotFound) {
+	if _, err := bankA.GetNode(ctx, "reg-b2-org2"); !errors.Is(err, records.ErrNotFound) {
 		t.Fatalf("refused registration left a record: %v", err)
 	}
 
 	// Deactivate / reactivate by the owner.
-	d, err := bankA.DeactivateNode(ctx, "reg-a1", "maintenance window")
+	d, err := bankA.DeactivateNode(ctx, "reg-a1-org1", "maintenance window")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,11 +187,11 @@ func TestNodeRegistry(t *testing.T) {
 	}
 	_, err = bankA.UpdateNode(ctx, upd)
 	wantCode(t, "update of a deactivated node", err, records.ErrFailedPrecondition)
-	_, err = bankA.DeactivateNode(ctx, "reg-a1", "again")
+	_, err = bankA.DeactivateNode(ctx, "reg-a1-org1", "again")
 	wantCode(t, "second deactivation", err, records.ErrFailedPrecondition)
-	_, err = bankB.ReactivateNode(ctx, "reg-a1")
+	_, err = bankB.ReactivateNode(ctx, "reg-a1-org1")
 	wantCode(t, "org B reactivates org A's node", err, records.ErrForbidden)
-	r, err := bankA.ReactivateNode(ctx, "reg-a1")
+	r, err := bankA.ReactivateNode(ctx, "reg-a1-org1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +210,12 @@ func TestNodeRegistry(t *testing.T) {
 			t.Fatalf("ListNodes not sorted: %s before %s", list[i-1].ID, n.ID)
 		}
 	}
-	if ids["reg-a1"] != mspA || ids["reg-b1"] != mspB {
+	if ids["reg-a1-org1"] != mspA || ids["reg-b1-org2"] != mspB {
 		t.Fatalf("ListNodes = %v, want reg-a1 (%s) and reg-b1 (%s)", ids, mspA, mspB)
 	}
 
 	// The auditor's view: register, update, deactivate, reactivate.
-	hist, err := bankB.NodeHistory(ctx, "reg-a1")
+	hist, err := bankB.NodeHistory(ctx, "reg-a1-org1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestManifests(t *testing.T) {
 	mspA := shared.Orgs[0].MSPID
 	var nodes []string
 	for i, cl := range []*ledger.Client{bankA, bankA, bankB, bankB} {
-		id := fmt.Sprintf("man-node-%d", i)
+		id := fmt.Sprintf("man-node-%d-%s", i, records.OrgSlug(cl.MSPID()))
 		if _, err := cl.RegisterNode(ctx, nodeInput(t, id, fmt.Sprintf("zone-%d", i%2), 9200+i)); err != nil {
 			t.Fatal(err)
 		}
@@ -450,7 +450,7 @@ func TestSubmitThroughput(t *testing.T) {
 					if i > int64(total) {
 						return
 					}
-					in := records.NodeInput{ID: fmt.Sprintf("tput-%d-%d", workers, i), Endpoint: "127.0.0.1:9999", Zone: "bench",
+					in := records.NodeInput{ID: fmt.Sprintf("tput-%d-%d-%s", workers, i, records.OrgSlug(cl.MSPID())), Endpoint: "127.0.0.1:9999", Zone: "bench",
 						StorageBytes: 1, BandwidthBps: 1, PublicKey: key}
 					if _, err := cl.RegisterNode(ctx, in); err != nil {
 						t.Errorf("submit %d: %v", i, err)

@@ -31,6 +31,9 @@ func networkConfig(runDir string, port, orderers int) testnetwork.Config {
 var suite = testenv.Suite{
 	Name:     "it",
 	BasePort: 27050, PortEnv: "DCT_TEST_BASE_PORT",
+	// One agent identity per organisation (no agent runs): the node role
+	// of the access-control matrix.
+	Network: func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = 1 },
 	Ready: func(n *testenv.Network) {
 		tm := n.Timings
 		fmt.Printf("network up in %s (crypto+genesis %s, nodes healthy %s, channel %s, chaincode lifecycle %s, endorsement ready %s, roles %s)\n",
@@ -105,14 +108,12 @@ func allAddresses(d *testnetwork.Description) []string {
 }
 
 // orgClient connects to the gateway of the desc's i-th organisation as its
-// client identity. The connection and client close with the test.
+// admin, who may make every write for the organisation (the role-specific
+// identities are exercised by TestAccessControl). The connection and client
+// close with the test.
 func orgClient(t *testing.T, desc *testnetwork.Description, i int) *ledger.Client {
 	t.Helper()
-	signer, err := desc.Orgs[i].UserSigner()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return clientAs(t, desc, i, signer)
+	return adminClient(t, desc, i)
 }
 
 // adminClient is orgClient for the organisation's admin identity.

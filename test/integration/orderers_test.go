@@ -42,7 +42,7 @@ func TestThreeOrderers(t *testing.T) {
 		}
 	}
 	cl := orgClient(t, desc, 1)
-	n, err := cl.RegisterNode(ctx, nodeInput(t, "raft3-node", "zone-a", 9300))
+	n, err := cl.RegisterNode(ctx, nodeInput(t, "raft3-node-org2", "zone-a", 9300))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestThreeOrderers(t *testing.T) {
 	if err := other.WaitForCommit(ctx, n.LastTxID); err != nil {
 		t.Fatalf("other org's peer: %v", err)
 	}
-	got, err := other.GetNode(ctx, "raft3-node")
+	got, err := other.GetNode(ctx, "raft3-node-org2")
 	if err != nil || got.LastTxID != n.LastTxID {
 		t.Fatalf("other org reads %+v, %v", got, err)
 	}

@@ -29,7 +29,7 @@ func TestUpdateShardHolders(t *testing.T) {
 	mspA, mspB := shared.Orgs[0].MSPID, shared.Orgs[1].MSPID
 	var nodes []string
 	for i, cl := range []*ledger.Client{bankA, bankA, bankB, bankA, bankB, bankB} {
-		id := fmt.Sprintf("repair-node-%d", i)
+		id := fmt.Sprintf("repair-node-%d-%s", i, records.OrgSlug(cl.MSPID()))
 		if _, err := cl.RegisterNode(ctx, nodeInput(t, id, fmt.Sprintf("zone-%d", i%2), 9400+i)); err != nil {
 			t.Fatal(err)
 		}
@@ -42,6 +42,14 @@ func TestUpdateShardHolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	expected := []string{nodes[shard]}
+	// The holder is lost: its owner takes it out of service, after which
+	// any member's gateway may repair its copies.
+	if _, err := bankA.DeactivateNode(ctx, nodes[shard], "lost"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bankB.WaitForCommit(ctx, rec.TxID); err != nil {
+		t.Fatal(err)
+	}
 
 	type result struct {
 		cl      *ledger.Client
@@ -140,15 +148,21 @@ func TestUpdateShardHolders(t *testing.T) {
 	}
 	for _, r := range refusals {
 		t.Run(r.name, func(t *testing.T) {
-			_, err := loser.cl.UpdateShardHolders(ctx, name, version, r.index, r.expected, r.nodes)
+			_, err := bankA.UpdateShardHolders(ctx, name, version, r.index, r.expected, r.nodes)
 			wantCode(t, r.name, err, r.want)
 		})
 	}
-	again, err := loser.cl.UpdateShardHolders(ctx, name, version, shard, winner.holders, loser.holders)
+	// On top of the winner's holders, which are active: another member may
+	// not drop them, the publisher's organisation may move them anywhere.
+	if loser.msp != mspA {
+		_, err := loser.cl.UpdateShardHolders(ctx, name, version, shard, winner.holders, loser.holders)
+		wantCode(t, "other org drops active holders", err, records.ErrForbidden)
+	}
+	again, err := bankA.UpdateShardHolders(ctx, name, version, shard, winner.holders, loser.holders)
 	if err != nil {
 		t.Fatalf("repair after re-read: %v", err)
 	}
-	if again.UpdatedBy != loser.msp || !slices.Equal(again.Shards[shard].Nodes, loser.holders) {
+	if again.UpdatedBy != mspA || !slices.Equal(again.Shards[shard].Nodes, loser.holders) {
 		t.Fatalf("repair after re-read = %+v", again)
 	}
 	if hist, err = bankB.ManifestHistory(ctx, name, version); err != nil || len(hist) != 3 || hist[2].TxID != again.UpdateTxID {

@@ -114,9 +114,9 @@ func (c *Context) GetClientIdentity() cid.ClientIdentity { return c.Identity }
 // Commit commits the transaction's writes (see Stub.Commit).
 func (c *Context) Commit() { c.Stub.Commit() }
 
-// Creator returns what a peer's stub returns from GetCreator for a client of
-// mspID: a serialized msp.SerializedIdentity holding a freshly generated
-// self-signed X.509 certificate. cid.New accepts it.
+// Creator returns what a peer's stub returns from GetCreator for an admin
+// of mspID: a serialized msp.SerializedIdentity holding a freshly generated
+// self-signed X.509 certificate with the NodeOU "admin". cid.New accepts it.
 func Creator(mspID string) ([]byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -124,7 +124,7 @@ func Creator(mspID string) ([]byte, error) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "user@" + mspID, Organization: []string{mspID}},
+		Subject:      pkix.Name{CommonName: "admin@" + mspID, Organization: []string{mspID}, OrganizationalUnit: []string{"admin"}},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 	}

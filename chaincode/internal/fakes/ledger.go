@@ -18,8 +18,12 @@ var DefaultStart = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 // Ledger is an in-memory world state with the history of every committed
 // write. The zero value is not usable; call NewLedger.
 type Ledger struct {
-	mu      sync.Mutex
-	state   map[string][]byte
+	mu    sync.Mutex
+	state map[string][]byte
+	// vparams are the committed key-level endorsement policies.
+	vparams map[string][]byte
+	// admins are the organisations' admin certificates (NewContext).
+	admins  map[string]*x509.Certificate
 	history map[string][]*queryresult.KeyModification // oldest first
 	seq     int
 	start   time.Time
@@ -30,6 +34,8 @@ type Ledger struct {
 func NewLedger() *Ledger {
 	return &Ledger{
 		state:   make(map[string][]byte),
+		vparams: make(map[string][]byte),
+		admins:  make(map[string]*x509.Certificate),
 		history: make(map[string][]*queryresult.KeyModification),
 		start:   DefaultStart,
 	}
@@ -48,12 +54,37 @@ func (l *Ledger) next() (string, time.Time) {
 // timestamp and an empty write set.
 func (l *Ledger) NewStub() *Stub {
 	id, ts := l.next()
-	return &Stub{ledger: l, txID: id, ts: ts, writes: make(map[string]write)}
+	return &Stub{ledger: l, txID: id, ts: ts, writes: make(map[string]write), vpWrites: make(map[string][]byte)}
 }
 
-// NewContext starts a transaction submitted by a client of mspID.
+// NewContext starts a transaction submitted by the admin of mspID (a
+// certificate with the NodeOU "admin", the same one for every transaction
+// of the organisation).
 func (l *Ledger) NewContext(mspID string) *Context {
-	return &Context{Stub: l.NewStub(), Identity: &Identity{MSPID: mspID}}
+	return l.NewContextAs(mspID, l.AdminCert(mspID))
+}
+
+// AdminCert returns the admin certificate of mspID, made on first use.
+func (l *Ledger) AdminCert(mspID string) *x509.Certificate {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.admins[mspID]; ok {
+		return c
+	}
+	c, _, err := NewCert(mspID, "Admin@"+mspID, "admin")
+	if err != nil {
+		panic("fakes: " + err.Error())
+	}
+	l.admins[mspID] = c
+	return c
+}
+
+// ValidationParameter returns the committed key-level endorsement policy
+// of key (nil: none).
+func (l *Ledger) ValidationParameter(key string) []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.vparams[key])
 }
 
 // NewContextAs starts a transaction of the member of mspID holding cert.
@@ -78,6 +109,9 @@ func (l *Ledger) Snapshot() map[string]string {
 	for k, v := range l.state {
 		out[k] = string(v)
 	}
+	for k, v := range l.vparams {
+		out["validation parameter of "+k] = string(v)
+	}
 	return out
 }
 
@@ -96,9 +130,12 @@ func (l *Ledger) HistoryLen(key string) int {
 }
 
 // commit applies a write set atomically and appends it to the history.
-func (l *Ledger) commit(txID string, ts time.Time, writes map[string]write) {
+func (l *Ledger) commit(txID string, ts time.Time, writes map[string]write, vpWrites map[string][]byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for key, ep := range vpWrites {
+		l.vparams[key] = slices.Clone(ep)
+	}
 	for _, key := range slices.Sorted(maps.Keys(writes)) {
 		w := writes[key]
 		mod := &queryresult.KeyModification{

@@ -28,6 +28,7 @@ type Stub struct {
 	txID      string
 	ts        time.Time
 	writes    map[string]write
+	vpWrites  map[string][]byte
 	committed bool
 
 	// Args are the invocation arguments (function name first), returned by
@@ -45,7 +46,38 @@ func (s *Stub) TxTime() time.Time { return s.ts }
 
 // Writes returns the keys written (put or deleted) by the transaction so far,
 // sorted.
-func (s *Stub) Writes() []string { return slices.Sorted(maps.Keys(s.writes)) }
+// Key-level endorsement policies set by the transaction appear as
+// "validation parameter of " + key.
+func (s *Stub) Writes() []string {
+	out := slices.Collect(maps.Keys(s.writes))
+	for k := range s.vpWrites {
+		out = append(out, "validation parameter of "+k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// SetStateValidationParameter implements shim.ChaincodeStubInterface: the
+// key-level endorsement policy of key, applied at commit.
+func (s *Stub) SetStateValidationParameter(key string, ep []byte) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if key == "" {
+		return errors.New("key must not be empty")
+	}
+	s.vpWrites[key] = slices.Clone(ep)
+	return nil
+}
+
+// GetStateValidationParameter implements shim.ChaincodeStubInterface: the
+// committed policy (a peer does not show a transaction its own writes).
+func (s *Stub) GetStateValidationParameter(key string) ([]byte, error) {
+	if err := s.checkOpen(); err != nil {
+		return nil, err
+	}
+	return s.ledger.ValidationParameter(key), nil
+}
 
 // Commit applies the write set to the ledger and records it in the history
 // of each written key. A transaction can be committed once.
@@ -54,7 +86,7 @@ func (s *Stub) Commit() {
 		panic("fakes: transaction " + s.txID + " committed twice")
 	}
 	s.committed = true
-	s.ledger.commit(s.txID, s.ts, s.writes)
+	s.ledger.commit(s.txID, s.ts, s.writes, s.vpWrites)
 }
 
 // GetTxID implements shim.ChaincodeStubInterface.

@@ -1,0 +1,341 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/ledger"
+	testnetwork "github.com/dct-network/dct/test-network"
+)
+
+// aclCaller is one identity of the matrix.
+type aclCaller struct {
+	name string // adminA, publisherB, …
+	org  int
+	cl   *ledger.Client
+	hash string
+}
+
+// aclRow is one write function, called by every caller on its own target.
+type aclRow struct {
+	fn string
+	// setup prepares caller c's target (as an admin); call makes the call
+	// under test; state fingerprints the target, to show that a refused
+	// call changed nothing.
+	setup   func(ctx context.Context, c *aclCaller) error
+	call    func(ctx context.Context, c *aclCaller) error
+	state   func(ctx context.Context, c *aclCaller) string
+	allowed string
+	// serial rows share one target: their callers run one at a time, and
+	// restore (if set) puts the target back after an allowed call.
+	serial  bool
+	restore func(ctx context.Context) error
+	// notFound: a refusal may also be NOT_FOUND (the caller's organisation
+	// has no such record of its own).
+	notFound bool
+}
+
+// TestAccessControl calls every write function of the chaincode as every
+// role of both organisations on the real network and prints the matrix:
+// allowed or refused, each as the chaincode's Writers table and record rules
+// say. A refused call must answer PERMISSION_DENIED and leave its target as
+// it was.
+func TestAccessControl(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	callers := aclCallers(t)
+	by := map[string]*aclCaller{}
+	for _, c := range callers {
+		by[c.name] = c
+	}
+	adminA, adminB := by["adminA"].cl, by["adminB"].cl
+	slug := func(i int) string { return records.OrgSlug(shared.Orgs[i].MSPID) }
+	ownNode := "agent0-" + slug(0) // the node identity nodeA is bound to
+	spares := []string{"acl-n1-" + slug(0), "acl-n2-" + slug(0), "acl-n3-" + slug(0)}
+	spareB := "acl-n4-" + slug(1)
+	for i, id := range append(append([]string{ownNode}, spares...), spareB) {
+		cl := adminA
+		if id == spareB {
+			cl = adminB
+		}
+		if _, err := cl.RegisterNode(ctx, nodeInput(t, id, "acl", 9600+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodeState := func(id string) func(context.Context, *aclCaller) string {
+		return func(ctx context.Context, _ *aclCaller) string {
+			n, err := adminB.GetNode(ctx, id)
+			if err != nil {
+				return err.Error()
+			}
+			return n.LastTxID + "/" + string(n.Status)
+		}
+	}
+	manifestState := func(prefix string) func(context.Context, *aclCaller) string {
+		return func(ctx context.Context, c *aclCaller) string {
+			m, err := adminB.GetManifest(ctx, prefix+c.name, "v1")
+			if err != nil {
+				return records.CodeOf(err).String()
+			}
+			b, _ := json.Marshal(m)
+			return string(b)
+		}
+	}
+	pubHash := by["publisherA"].hash
+	record := func(name string, mutate func(*records.Manifest)) func(context.Context, *aclCaller) error {
+		return func(ctx context.Context, c *aclCaller) error {
+			m := testManifest(name+c.name, "v1", []byte(name+c.name), 2, 1, spares)
+			if mutate != nil {
+				mutate(m)
+			}
+			_, err := c.cl.RecordManifest(ctx, m)
+			return err
+		}
+	}
+	setupObject := func(prefix string) func(context.Context, *aclCaller) error {
+		return func(ctx context.Context, c *aclCaller) error {
+			_, err := by["publisherA"].cl.RecordManifest(ctx, testManifest(prefix+c.name, "v1", []byte(prefix+c.name), 2, 1, spares))
+			return err
+		}
+	}
+	reactivate := func(ctx context.Context) error { // idempotent
+		if n, err := adminA.GetNode(ctx, ownNode); err != nil || n.Active() {
+			return err
+		}
+		_, err := adminA.ReactivateNode(ctx, ownNode)
+		return err
+	}
+	throwaway := map[string]string{} // caller → certificate PEM granted in setup
+	var mu sync.Mutex
+	rows := []aclRow{
+		{fn: "node:Register", allowed: "adminA",
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.RegisterNode(ctx, nodeInput(t, "acl-reg-"+strings.ToLower(c.name)+"-"+slug(0), "acl", 9700))
+				return err
+			},
+			state: func(ctx context.Context, c *aclCaller) string {
+				return nodeState("acl-reg-"+strings.ToLower(c.name)+"-"+slug(0))(ctx, c)
+			}},
+		{fn: "node:Update", allowed: "adminA nodeA", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.UpdateNode(ctx, nodeInput(t, ownNode, "acl-"+strings.ToLower(c.name), 9601))
+				return err
+			},
+			state: nodeState(ownNode)},
+		{fn: "node:Deactivate", allowed: "adminA nodeA", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.DeactivateNode(ctx, ownNode, "acl matrix")
+				return err
+			},
+			state: nodeState(ownNode), restore: reactivate},
+		{fn: "node:Reactivate", allowed: "adminA nodeA", serial: true,
+			setup: func(ctx context.Context, _ *aclCaller) error {
+				if n, err := adminA.GetNode(ctx, ownNode); err != nil || !n.Active() {
+					return err // still inactive after a refused call
+				}
+				_, err := adminA.DeactivateNode(ctx, ownNode, "acl matrix")
+				return err
+			},
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.ReactivateNode(ctx, ownNode)
+				return err
+			},
+			state: nodeState(ownNode), restore: reactivate},
+		{fn: "manifest:Record (own name)", allowed: "adminA publisherA adminB publisherB",
+			call: record("acl/own/", nil), state: manifestState("acl/own/")},
+		{fn: "manifest:Record for publisherA", allowed: "adminA publisherA gatewayA",
+			call: record("acl/for/", func(m *records.Manifest) { m.PublishedBy = pubHash }), state: manifestState("acl/for/")},
+		{fn: "manifest:Purge (org A's)", allowed: "adminA publisherA gatewayA",
+			setup: setupObject("acl/purge/"),
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.PurgeManifest(ctx, "acl/purge/"+c.name, "v1", "acl matrix")
+				return err
+			},
+			state: manifestState("acl/purge/")},
+		{fn: "manifest:UpdateHolders (org A's)", allowed: "adminA gatewayA",
+			setup: setupObject("acl/hold/"),
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.UpdateShardHolders(ctx, "acl/hold/"+c.name, "v1", 1, spares[1:2], []string{spareB})
+				return err
+			},
+			state: manifestState("acl/hold/")},
+		{fn: "identity:Grant", allowed: "adminA adminB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				certPEM, _ := selfSignedCert(t, shared.Orgs[c.org].MSPID, "acl-grant-"+c.name)
+				_, err := c.cl.GrantIdentity(ctx, records.GrantInput{Certificate: certPEM, Roles: []records.Role{records.RoleAuditor}})
+				return err
+			},
+			state: func(context.Context, *aclCaller) string { return "" }},
+		{fn: "identity:Revoke (org A's grant)", allowed: "adminA", notFound: true,
+			setup: func(ctx context.Context, c *aclCaller) error {
+				certPEM, _ := selfSignedCert(t, shared.Orgs[0].MSPID, "acl-revoke-"+c.name)
+				mu.Lock()
+				throwaway[c.name] = certPEM
+				mu.Unlock()
+				_, err := adminA.GrantIdentity(ctx, records.GrantInput{Certificate: certPEM, Roles: []records.Role{records.RoleAuditor}})
+				return err
+			},
+			call: func(ctx context.Context, c *aclCaller) error {
+				mu.Lock()
+				h := certHashOfPEM(t, throwaway[c.name])
+				mu.Unlock()
+				_, err := c.cl.RevokeIdentity(ctx, h)
+				return err
+			},
+			state: func(ctx context.Context, c *aclCaller) string {
+				mu.Lock()
+				h := certHashOfPEM(t, throwaway[c.name])
+				mu.Unlock()
+				_, err := adminB.GetIdentity(ctx, shared.Orgs[0].MSPID, h)
+				return fmt.Sprint(err)
+			}},
+	}
+
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-34s", "function \\ caller")
+	for _, c := range callers {
+		fmt.Fprintf(&table, " %-10s", c.name)
+	}
+	table.WriteString("\n")
+	for _, row := range rows {
+		marks := make([]string, len(callers))
+		cell := func(i int) {
+			c := callers[i]
+			if row.setup != nil {
+				if err := row.setup(ctx, c); err != nil {
+					t.Errorf("%s setup for %s: %v", row.fn, c.name, err)
+					return
+				}
+			}
+			before := row.state(ctx, c)
+			err := row.call(ctx, c)
+			want := strings.Contains(" "+row.allowed+" ", " "+c.name+" ")
+			marks[i] = "refused"
+			if err == nil {
+				marks[i] = "allowed"
+			}
+			switch {
+			case want && err != nil:
+				t.Errorf("%s as %s: refused (%v), want allowed", row.fn, c.name, err)
+			case !want && err == nil:
+				t.Errorf("%s as %s: allowed, want refused", row.fn, c.name)
+			case !want && !errorsIsForbidden(err) && !(row.notFound && records.CodeOf(err) == records.CodeNotFound):
+				t.Errorf("%s as %s: %v, want PERMISSION_DENIED", row.fn, c.name, err)
+			case !want:
+				if after := row.state(ctx, c); after != before {
+					t.Errorf("%s as %s was refused but changed its target:\n before %s\n after  %s", row.fn, c.name, before, after)
+				}
+			}
+			if err == nil && row.restore != nil {
+				if err := row.restore(ctx); err != nil {
+					t.Errorf("%s restore after %s: %v", row.fn, c.name, err)
+				}
+			}
+		}
+		if row.serial {
+			for i := range callers {
+				cell(i)
+			}
+			if row.restore != nil {
+				if err := row.restore(ctx); err != nil {
+					t.Errorf("%s restore: %v", row.fn, err)
+				}
+			}
+		} else {
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Add(1)
+				go func() { defer wg.Done(); cell(i) }()
+			}
+			wg.Wait()
+		}
+		fmt.Fprintf(&table, "%-34s", row.fn)
+		for _, m := range marks {
+			fmt.Fprintf(&table, " %-10s", m)
+		}
+		table.WriteString("\n")
+	}
+	// Reads are open to every member identity.
+	fmt.Fprintf(&table, "%-34s", "reads (all Get/List/history)")
+	for _, c := range callers {
+		_, e1 := c.cl.ListNodes(ctx)
+		_, e2 := c.cl.ListObjects(ctx)
+		_, e3 := c.cl.ListIdentities(ctx)
+		_, e4 := c.cl.NodeHistory(ctx, ownNode)
+		mark := "allowed"
+		if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
+			mark = "refused"
+			t.Errorf("reads as %s: %v %v %v %v", c.name, e1, e2, e3, e4)
+		}
+		fmt.Fprintf(&table, " %-10s", mark)
+	}
+	table.WriteString("\n")
+	t.Logf("access control matrix on the real network (A = %s, B = %s):\n%s", shared.Orgs[0].MSPID, shared.Orgs[1].MSPID, table.String())
+}
+
+func errorsIsForbidden(err error) bool { return records.CodeOf(err) == records.CodeForbidden }
+
+// aclCallers connects as the admin, publisher, gateway, auditor and node
+// identity of both organisations.
+func aclCallers(t *testing.T) []*aclCaller {
+	var out []*aclCaller
+	for i, short := range []string{"A", "B"} {
+		org := shared.Orgs[i]
+		admin := &aclCaller{name: "admin" + short, org: i, cl: adminClient(t, shared, i)}
+		_, admin.hash = certPEMAndHash(t, org.AdminCert)
+		out = append(out, admin)
+		for _, role := range []string{testnetwork.RolePublisher, testnetwork.RoleGateway, testnetwork.RoleAuditor, testnetwork.RoleNode} {
+			cl, id := identityClient(t, shared, i, role)
+			c := &aclCaller{name: role + short, org: i, cl: cl}
+			_, c.hash = certPEMAndHash(t, id.Cert)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// selfSignedCert makes a certificate for a grant: the registry names
+// identities by certificate hash, so any certificate will do.
+func selfSignedCert(t *testing.T, mspID, cn string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn, Organization: []string{mspID}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return p, certHashOfPEM(t, p)
+}
+
+func certHashOfPEM(t *testing.T, p string) string {
+	t.Helper()
+	block, _ := pem.Decode([]byte(p))
+	if block == nil {
+		t.Fatalf("no PEM block")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return records.CertHash(cert)
+}
