@@ -462,7 +462,7 @@ func MeshPort(basePort int) int { return basePort + servicesBlock + 200 }
 // network.json), so that path is what the tests and the demo run.
 func gatewayIdentityArgs(desc *Description, org OrgInfo) []string {
 	id, _ := org.Identity(RoleGateway) // every organisation of Up has one
-	cas, _ := desc.MemberCAs() // Up's cryptogen wrote every msp/cacerts
+	cas, _ := desc.MemberCAs()         // Up's cryptogen wrote every msp/cacerts
 	return []string{
 		"--connection-profile", org.ConnectionProfile, "--msp-dir", id.MSPDir,
 		"--channel", desc.Channel, "--chaincode", desc.Chaincode,
