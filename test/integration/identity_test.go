@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +116,42 @@ func TestIdentityRegistry(t *testing.T) {
 	h, err := adminA.IdentityHistory(ctx, shared.Orgs[0].MSPID, audHash)
 	if err != nil || len(h) != 3 || h[0].IsDelete || h[1].IsDelete || !h[2].IsDelete {
 		t.Fatalf("history = %+v, %v; want the network's grant, this grant and the revocation", h, err)
+	}
+}
+
+// TestGrantCommand grants and revokes a role with `dct-network grant` the
+// way an organisation admin of an existing consortium would: its connection
+// profile and the admin's MSP directory.
+func TestGrantCommand(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	org := shared.Orgs[1]
+	auditor, id := identityClient(t, shared, 1, testnetwork.RoleAuditor)
+	run := func(msp string, extra ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := testnetwork.NewCommand(&out)
+		cmd.SetArgs(append([]string{"grant", "--connection-profile", org.ConnectionProfile, "--msp-dir", msp,
+			"--channel", shared.Channel, "--chaincode", shared.Chaincode, "--member-cert", id.Cert}, extra...))
+		err := cmd.ExecuteContext(ctx)
+		return out.String(), err
+	}
+	out, err := run(org.AdminMSPDir, "--role", "auditor,publisher")
+	if err != nil || !strings.Contains(out, `"publisher"`) {
+		t.Fatalf("grant: %v\n%s", err, out)
+	}
+	if u, err := auditor.Whoami(ctx); err != nil || !u.Has(records.RolePublisher) || !u.Has(records.RoleAuditor) {
+		t.Fatalf("after grant: %+v, %v", u, err)
+	}
+	if _, err := run(id.MSPDir, "--role", "gateway"); !errors.Is(err, records.ErrForbidden) {
+		t.Fatalf("a non-admin granting: %v, want PERMISSION_DENIED", err)
+	}
+	if _, err := run(org.AdminMSPDir, "--revoke"); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := auditor.Whoami(ctx); err != nil || len(u.Roles) != 0 {
+		t.Fatalf("after revoke: %+v, %v", u, err)
+	}
+	if _, err := run(org.AdminMSPDir, "--role", "auditor"); err != nil {
+		t.Fatal(err) // as the network granted it
 	}
 }
