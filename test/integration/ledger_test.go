@@ -286,6 +286,10 @@ func TestManifests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Org B's peer commits the block on its own time: read once it has.
+	if err := bankB.WaitForCommit(ctx, rec2.TxID); err != nil {
+		t.Fatal(err)
+	}
 	got, err := bankB.GetManifest(ctx, name, "v1")
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +372,9 @@ func TestManifests(t *testing.T) {
 	}
 	_, err = bankA.PurgeManifest(ctx, name, "v2", "again")
 	wantCode(t, "second purge", err, records.ErrFailedPrecondition)
+	if err := bankB.WaitForCommit(ctx, p.Purged.TxID); err != nil {
+		t.Fatal(err)
+	}
 	latest, err = bankB.LatestManifest(ctx, name)
 	if err != nil || latest.Version != "v1" {
 		t.Fatalf("LatestManifest after purge = %+v, %v; want v1", latest, err)

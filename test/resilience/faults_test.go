@@ -163,8 +163,11 @@ func TestRoutingPrefersNear(t *testing.T) {
 	share := float64(nearN) / float64(nearN+farN)
 	fmt.Printf("routing with %v far (+%s): %d shard fetches to near agents, %d to far ones: %.1f%% near (%s)\n", far, farDelay, nearN, farN, 100*share, res)
 	// Far agents hold 2 of 10 agents' shards; without routing about 20%
-	// of fetches would go to them.
-	if share < 0.95 {
+	// of fetches would go to them. On an idle machine 97–99% go to near
+	// ones; the bound leaves room for the two cores being shared with other
+	// work (then near agents answer late too and some hedges go far: 90.5%
+	// was seen with a unit-test run beside this suite).
+	if share < 0.85 {
 		t.Fatalf("only %.1f%% of shard fetches went to near agents", 100*share)
 	}
 }
