@@ -6,11 +6,13 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,6 +84,14 @@ func TestAuthenticatedPublishing(t *testing.T) {
 		}
 		return hc
 	}
+	o1, err := env.Org(org1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := testenv.AdminHTTPClient(env, testnetwork.Identity{MSPDir: o1.AdminMSPDir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	callers := []struct {
 		name    string
 		hc      *http.Client
@@ -91,8 +101,20 @@ func TestAuthenticatedPublishing(t *testing.T) {
 	}{
 		{"anonymous", anonymous, http.StatusUnauthorized, api.CodeUnauthenticated, "no client certificate"},
 		{"auditor of the gateway's organisation", as(org1, testnetwork.RoleAuditor), http.StatusForbidden, api.CodeForbidden, "is not a publisher"},
+		{"gateway identity of the gateway's organisation", as(org1, testnetwork.RoleGateway), http.StatusForbidden, api.CodeForbidden, "is not a publisher"},
+		{"node identity of the gateway's organisation", as(org1, testnetwork.RoleNode), http.StatusForbidden, api.CodeForbidden, "is not a publisher"},
+		{"admin of the gateway's organisation (not granted publisher)", admin, http.StatusForbidden, api.CodeForbidden, "is not a publisher"},
 		{"publisher of another organisation", as(org2, testnetwork.RolePublisher), http.StatusForbidden, api.CodeForbidden, "this gateway acts for " + org1},
 	}
+	var mu sync.Mutex
+	observed := map[string]string{}
+	defer func() {
+		var table strings.Builder
+		for _, c := range callers {
+			fmt.Fprintf(&table, "  %-62s PUT %-28s DELETE %s\n", c.name, observed[c.name+" PUT"], observed[c.name+" DELETE"])
+		}
+		t.Logf("admin listener write endpoints as observed (the publisher of %s: 201 and 200, below):\n%s", org1, table.String())
+	}()
 	for _, c := range callers {
 		for _, method := range []string{http.MethodPut, http.MethodDelete} {
 			t.Run(c.name+" "+method, func(t *testing.T) {
@@ -108,6 +130,9 @@ func TestAuthenticatedPublishing(t *testing.T) {
 				defer resp.Body.Close()
 				var b bytes.Buffer
 				_, _ = b.ReadFrom(resp.Body)
+				mu.Lock()
+				observed[c.name+" "+method] = fmt.Sprintf("%d %s", resp.StatusCode, errorCode(t, b.Bytes()))
+				mu.Unlock()
 				if resp.StatusCode != c.status || errorCode(t, b.Bytes()) != c.code || !strings.Contains(b.String(), c.message) {
 					t.Fatalf("%s %s: %s %s, want %d %s mentioning %q", method, path, resp.Status, b.String(), c.status, c.code, c.message)
 				}
