@@ -68,18 +68,32 @@ func TestAccessControl(t *testing.T) {
 	ownNode := "agent0-" + slug(0) // the node identity nodeA is bound to
 	spares := []string{"acl-n1-" + slug(0), "acl-n2-" + slug(0), "acl-n3-" + slug(0)}
 	spareB := "acl-n4-" + slug(1)
+	var registered []string
 	for i, id := range append(append([]string{ownNode}, spares...), spareB) {
 		cl := adminA
 		if id == spareB {
 			cl = adminB
 		}
-		if _, err := cl.RegisterNode(ctx, nodeInput(t, id, "acl", 9600+i)); err != nil {
+		n, err := cl.RegisterNode(ctx, nodeInput(t, id, "acl", 9600+i))
+		if err != nil {
 			t.Fatal(err)
 		}
+		registered = append(registered, n.LastTxID)
 	}
+	// Every caller's peer must know the targets before it is asked to
+	// endorse a change of them.
+	for _, c := range callers {
+		for _, tx := range registered {
+			if err := c.cl.WaitForCommit(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Targets are read through org A's peer, which has committed every
+	// setup write (they are all org A's) by the time the call returns.
 	nodeState := func(id string) func(context.Context, *aclCaller) string {
 		return func(ctx context.Context, _ *aclCaller) string {
-			n, err := adminB.GetNode(ctx, id)
+			n, err := adminA.GetNode(ctx, id)
 			if err != nil {
 				return err.Error()
 			}
@@ -88,7 +102,7 @@ func TestAccessControl(t *testing.T) {
 	}
 	manifestState := func(prefix string) func(context.Context, *aclCaller) string {
 		return func(ctx context.Context, c *aclCaller) string {
-			m, err := adminB.GetManifest(ctx, prefix+c.name, "v1")
+			m, err := adminA.GetManifest(ctx, prefix+c.name, "v1")
 			if err != nil {
 				return records.CodeOf(err).String()
 			}
@@ -109,8 +123,11 @@ func TestAccessControl(t *testing.T) {
 	}
 	setupObject := func(prefix string) func(context.Context, *aclCaller) error {
 		return func(ctx context.Context, c *aclCaller) error {
-			_, err := by["publisherA"].cl.RecordManifest(ctx, testManifest(prefix+c.name, "v1", []byte(prefix+c.name), 2, 1, spares))
-			return err
+			m, err := by["publisherA"].cl.RecordManifest(ctx, testManifest(prefix+c.name, "v1", []byte(prefix+c.name), 2, 1, spares))
+			if err != nil {
+				return err
+			}
+			return c.cl.WaitForCommit(ctx, m.TxID) // the caller's peer knows the object
 		}
 	}
 	reactivate := func(ctx context.Context) error { // idempotent
@@ -201,7 +218,7 @@ func TestAccessControl(t *testing.T) {
 				mu.Lock()
 				h := certHashOfPEM(t, throwaway[c.name])
 				mu.Unlock()
-				_, err := adminB.GetIdentity(ctx, shared.Orgs[0].MSPID, h)
+				_, err := adminA.GetIdentity(ctx, shared.Orgs[0].MSPID, h)
 				return fmt.Sprint(err)
 			}},
 	}
