@@ -132,19 +132,42 @@ func TestVerify(t *testing.T) {
 
 func TestLoadVerifierErrors(t *testing.T) {
 	dir := t.TempDir()
-	org1 := newCA(t, "org1")
+	org1, org2 := newCA(t, "org1"), newCA(t, "org2")
 	leafFile := filepath.Join(dir, "leaf.pem")
 	writePEM(t, leafFile, org1.issue(t, "u"))
+	one, both := filepath.Join(dir, "one.pem"), filepath.Join(dir, "both.pem")
+	writePEM(t, one, org1.cert)
+	writePEM(t, both, org1.cert, org2.cert)
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("nothing"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, specs := range [][]string{
 		nil,
 		{"Org1MSP"},
 		{"=x.pem"},
+		{"Org1MSP="},
 		{"Org1MSP=" + filepath.Join(dir, "missing.pem")},
+		{"Org1MSP=" + notPEM},   // no certificate
 		{"Org1MSP=" + leafFile}, // not a CA
 		{"bad msp!=" + leafFile},
+		{"Org1MSP=" + one, "Org2MSP=" + both}, // one CA for two members
 	} {
 		if _, err := memberauth.LoadVerifier(specs); !errors.Is(err, memberauth.ErrRoots) {
 			t.Errorf("LoadVerifier(%q) = %v, want ErrRoots", specs, err)
+		}
+	}
+	// A bundle of several CAs for one member, and an MSP id given twice.
+	user1, user2 := org1.issue(t, "User1@org1"), org2.issue(t, "User1@org2")
+	for _, specs := range [][]string{{"Org1MSP=" + both}, {"Org1MSP=" + one, "Org1MSP=" + both}} {
+		v, err := memberauth.LoadVerifier(specs)
+		if err != nil {
+			t.Fatalf("LoadVerifier(%q): %v", specs, err)
+		}
+		for _, u := range []*x509.Certificate{user1, user2} {
+			if m, err := v.Verify([]*x509.Certificate{u}); err != nil || m.MSPID != "Org1MSP" {
+				t.Fatalf("LoadVerifier(%q): Verify(%s) = %+v, %v", specs, u.Subject, m, err)
+			}
 		}
 	}
 }
@@ -208,6 +231,71 @@ func TestRoleCache(t *testing.T) {
 	}
 	src.err = nil
 	check("Org3MSP/d", nil, 8)
+}
+
+func TestRoleCacheNegativeTTL(t *testing.T) {
+	now := time.Unix(1000, 0)
+	clock := memberauth.WithClock(func() time.Time { return now })
+	ctx := context.Background()
+	src := &fakeRoles{grants: map[string][]records.Role{
+		"Org1MSP/gw":  {records.RoleGateway},
+		"Org1MSP/pub": {records.RolePublisher},
+	}}
+	lookups := func(c *memberauth.RoleCache, keys ...string) int {
+		t.Helper()
+		before := src.calls
+		for _, key := range keys {
+			msp, hash, _ := cut(key)
+			if _, err := c.Roles(ctx, msp, hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return src.calls - before
+	}
+	keys := []string{"Org1MSP/gw", "Org1MSP/pub", "Org1MSP/none"}
+
+	// Negative: without the gateway role. A grant is kept a minute, a
+	// refusal (no role, or another role) 5s.
+	c := memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute),
+		memberauth.WithNegativeTTL(5*time.Second, records.RoleGateway), clock)
+	if n := lookups(c, keys...); n != 3 {
+		t.Fatalf("%d lookups, want 3", n)
+	}
+	now = now.Add(4 * time.Second)
+	if n := lookups(c, keys...); n != 0 {
+		t.Fatalf("%d lookups within both TTLs, want 0", n)
+	}
+	now = now.Add(2 * time.Second)
+	if n := lookups(c, keys...); n != 2 {
+		t.Fatalf("%d lookups after the negative TTL, want 2 (the refusals)", n)
+	}
+	now = now.Add(time.Minute)
+	if n := lookups(c, "Org1MSP/gw"); n != 1 {
+		t.Fatalf("%d lookups of the grant after the TTL, want 1", n)
+	}
+
+	// Negative: no role at all.
+	now = now.Add(time.Hour)
+	c = memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute), memberauth.WithNegativeTTL(5*time.Second, ""), clock)
+	lookups(c, keys...)
+	now = now.Add(6 * time.Second)
+	if n := lookups(c, keys...); n != 1 {
+		t.Fatalf("%d lookups after the negative TTL, want 1 (the identity without a role)", n)
+	}
+
+	// Negative answers not cached at all; failures never are.
+	c = memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute), memberauth.WithNegativeTTL(0, records.RoleGateway), clock)
+	if n := lookups(c, keys...) + lookups(c, keys...); n != 5 {
+		t.Fatalf("%d lookups, want 5 (the grant once, the two refusals twice)", n)
+	}
+	src.err = errors.New("ledger down")
+	if _, err := c.Roles(ctx, "Org1MSP", "other"); err == nil {
+		t.Fatal("want the source's error")
+	}
+	src.err = nil
+	if n := lookups(c, "Org1MSP/other"); n != 1 || c.Len() != 1 {
+		t.Fatalf("after a failure: %d lookups, %d cached; want 1 lookup and 1 identity cached (the grant)", n, c.Len())
+	}
 }
 
 func cut(key string) (string, string, bool) {
