@@ -2,14 +2,9 @@ package memberauth_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,51 +14,8 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/memberauth/memberauthtest"
 )
-
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-var serial int64
-
-func newCA(t *testing.T, name string) ca {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "ca." + name, Organization: []string{name}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return ca{cert: c, key: key}
-}
-
-// issue signs an enrollment certificate like cryptogen's: digital
-// signature only, no extended key usage.
-func (c ca) issue(t *testing.T, cn string) *x509.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"client"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return leaf
-}
 
 func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
 	t.Helper()
@@ -77,13 +29,13 @@ func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
 }
 
 func TestVerify(t *testing.T) {
-	org1, org2, stranger := newCA(t, "org1"), newCA(t, "org2"), newCA(t, "stranger")
+	org1, org2, stranger := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2"), memberauthtest.NewCA(t, "stranger")
 	dir := t.TempDir()
 	// Org1 as a PEM file, Org2 as an MSP cacerts directory.
-	writePEM(t, filepath.Join(dir, "org1.pem"), org1.cert)
+	writePEM(t, filepath.Join(dir, "org1.pem"), org1.Cert)
 	cacerts := filepath.Join(dir, "org2", "cacerts")
 	_ = os.MkdirAll(cacerts, 0o755)
-	writePEM(t, filepath.Join(cacerts, "ca.org2-cert.pem"), org2.cert)
+	writePEM(t, filepath.Join(cacerts, "ca.org2-cert.pem"), org2.Cert)
 	v, err := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem"), "Org2MSP=" + filepath.Join(dir, "org2")})
 	if err == nil {
 		t.Fatal("a directory without certificates must be refused")
@@ -95,7 +47,7 @@ func TestVerify(t *testing.T) {
 	if got := v.MSPIDs(); !slices.Equal(got, []string{"Org1MSP", "Org2MSP"}) {
 		t.Fatalf("MSPIDs = %v", got)
 	}
-	user1, user2 := org1.issue(t, "User1@org1"), org2.issue(t, "User1@org2")
+	user1, user2 := org1.Issue(t, "User1@org1").Leaf, org2.Issue(t, "User1@org2").Leaf
 	tests := []struct {
 		name    string
 		chain   []*x509.Certificate
@@ -104,8 +56,8 @@ func TestVerify(t *testing.T) {
 		{"org1 member", []*x509.Certificate{user1}, "Org1MSP"},
 		{"org2 member", []*x509.Certificate{user2}, "Org2MSP"},
 		{"no certificate", nil, ""},
-		{"wrong root", []*x509.Certificate{stranger.issue(t, "mallory")}, ""},
-		{"a root is not a member identity", []*x509.Certificate{stranger.cert}, ""},
+		{"wrong root", []*x509.Certificate{stranger.Issue(t, "mallory").Leaf}, ""},
+		{"a root is not a member identity", []*x509.Certificate{stranger.Cert}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,8 +74,9 @@ func TestVerify(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
+		// memberauthtest's certificates are valid for 24h.
 		late, _ := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem")},
-			memberauth.WithVerifyTime(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+			memberauth.WithVerifyTime(func() time.Time { return time.Now().Add(48 * time.Hour) }))
 		if _, err := late.Verify([]*x509.Certificate{user1}); !errors.Is(err, memberauth.ErrUnauthenticated) {
 			t.Fatalf("expired certificate: %v", err)
 		}
@@ -132,12 +85,12 @@ func TestVerify(t *testing.T) {
 
 func TestLoadVerifierErrors(t *testing.T) {
 	dir := t.TempDir()
-	org1, org2 := newCA(t, "org1"), newCA(t, "org2")
+	org1, org2 := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2")
 	leafFile := filepath.Join(dir, "leaf.pem")
-	writePEM(t, leafFile, org1.issue(t, "u"))
+	writePEM(t, leafFile, org1.Issue(t, "u").Leaf)
 	one, both := filepath.Join(dir, "one.pem"), filepath.Join(dir, "both.pem")
-	writePEM(t, one, org1.cert)
-	writePEM(t, both, org1.cert, org2.cert)
+	writePEM(t, one, org1.Cert)
+	writePEM(t, both, org1.Cert, org2.Cert)
 	notPEM := filepath.Join(dir, "not.pem")
 	if err := os.WriteFile(notPEM, []byte("nothing"), 0o600); err != nil {
 		t.Fatal(err)
@@ -158,7 +111,7 @@ func TestLoadVerifierErrors(t *testing.T) {
 		}
 	}
 	// A bundle of several CAs for one member, and an MSP id given twice.
-	user1, user2 := org1.issue(t, "User1@org1"), org2.issue(t, "User1@org2")
+	user1, user2 := org1.Issue(t, "User1@org1").Leaf, org2.Issue(t, "User1@org2").Leaf
 	for _, specs := range [][]string{{"Org1MSP=" + both}, {"Org1MSP=" + one, "Org1MSP=" + both}} {
 		v, err := memberauth.LoadVerifier(specs)
 		if err != nil {
@@ -308,12 +261,12 @@ func cut(key string) (string, string, bool) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	org1, stranger := newCA(t, "org1"), newCA(t, "stranger")
-	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.cert}})
+	org1, stranger := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "stranger")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := org1.issue(t, "User1@org1")
+	pub := org1.Issue(t, "User1@org1").Leaf
 	src := &fakeRoles{grants: map[string][]records.Role{"Org1MSP/" + records.CertHash(pub): {records.RolePublisher}}}
 	a := memberauth.New(v, memberauth.NewRoleCache(src))
 	ctx := context.Background()
@@ -321,11 +274,11 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil || !id.Has(records.RolePublisher) || id.MSPID != "Org1MSP" {
 		t.Fatalf("Authenticate = %+v, %v", id, err)
 	}
-	if _, err := a.Authenticate(ctx, []*x509.Certificate{stranger.issue(t, "x")}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{stranger.Issue(t, "x").Leaf}); !errors.Is(err, memberauth.ErrUnauthenticated) {
 		t.Fatalf("stranger: %v", err)
 	}
 	src.err = errors.New("ledger down")
-	if _, err := a.Authenticate(ctx, []*x509.Certificate{org1.issue(t, "User3@org1")}); !errors.Is(err, memberauth.ErrRoleLookup) {
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{org1.Issue(t, "User3@org1").Leaf}); !errors.Is(err, memberauth.ErrRoleLookup) {
 		t.Fatalf("lookup failure: %v", err)
 	}
 }
