@@ -236,6 +236,9 @@ func TestRoleAnswersAreCached(t *testing.T) {
 		t.Fatalf("expired refusal with the ledger down: %v", err)
 	}
 	e.ledger.setDown(false)
+	if _, err := pub.Stat(ctx, &dctv1.StatRequest{}); code(err) != codes.PermissionDenied {
+		t.Fatalf("the ledger back: %v, want PermissionDenied (a failed lookup is not cached)", err)
+	}
 	e.clock.advance(2 * time.Minute)
 	e.ledger.mu.Lock()
 	clear(e.ledger.identities) // revoked
