@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/edge-agent/server"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/serviceconfig"
@@ -44,15 +44,16 @@ type Config struct {
 	TLSCert string
 	TLSKey  string
 	// MemberCAs are the member organisations' MSP CAs, "MSPID=ca.pem"
-	// (the PEM file may bundle several; an MSP may be listed more than
-	// once): clients authenticate with their enrollment certificate, whose
-	// verifying CA names their MSP, and must have the gateway role in the
-	// ledger's identity registry.
+	// (memberauth.LoadVerifier: a PEM file, which may bundle several, or
+	// an MSP's cacerts directory; an MSP may be listed more than once, a
+	// CA only for one MSP): clients authenticate with their enrollment
+	// certificate, whose verifying CA names their MSP, and must have the
+	// gateway role in the ledger's identity registry.
 	MemberCAs []string
 	// UploadIdleTimeout aborts an upload that sends nothing for that long.
 	UploadIdleTimeout time.Duration
 	// RoleCacheTTL is how long a gateway grant read from the ledger is
-	// trusted (a refusal: RoleCacheTTL/12, at least 1s).
+	// trusted (a refusal: server.DenyTTL, RoleCacheTTL/12 and at least 1s).
 	RoleCacheTTL time.Duration
 
 	// Ledger is the peer and the operator identity registration uses:
@@ -113,7 +114,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Int64(&c.BandwidthBps, "bandwidth-bps", "bandwidth offered, in bits per second")
 	s.String(&c.TLSCert, "tls-cert", "agent TLS server certificate (PEM)")
 	s.String(&c.TLSKey, "tls-key", "agent TLS server key (PEM)")
-	s.StringList(&c.MemberCAs, "member-cas", "member MSP CAs as MSPID=ca.pem: clients authenticate with an enrollment certificate of a member and must be a gateway in the ledger's identity registry (default with --network-dir: every organisation's msp/cacerts)")
+	s.StringList(&c.MemberCAs, "member-cas", "member MSP CAs as MSPID=ca.pem (a PEM file or an MSP cacerts directory): clients authenticate with an enrollment certificate of a member and must be a gateway in the ledger's identity registry (default with --network-dir: every organisation's msp/cacerts)")
 	s.Duration(&c.UploadIdleTimeout, "upload-idle-timeout", "abort an upload that sends nothing for this long, releasing its reserved capacity")
 	s.Duration(&c.RoleCacheTTL, "role-cache-ttl", "how long a gateway role read from the ledger is trusted before asking again")
 	c.Ledger.Register(s, "the operator")
@@ -214,7 +215,7 @@ func (c Config) Validate() error {
 	if c.Register && c.RegisterTimeout <= 0 {
 		return bad("register timeout must be positive")
 	}
-	if _, err := server.ParseMemberCAs(c.MemberCAs); err != nil {
+	if _, err := memberauth.LoadVerifier(c.MemberCAs); err != nil {
 		return bad("member CAs (--member-cas MSPID=ca.pem,… or --network-dir): %v", err)
 	}
 	if c.UploadIdleTimeout <= 0 {

@@ -230,11 +230,13 @@ func TestRegisterRetrying(t *testing.T) {
 // the gateway role (of any organisation).
 var gateways sync.Map
 
-func (r *fakeRegistry) GetIdentity(_ context.Context, mspID, certHash string) (*records.Identity, error) {
+// Roles answers as *ledger.Client does: nil for an identity the registry
+// does not know.
+func (r *fakeRegistry) Roles(_ context.Context, mspID, certHash string) ([]records.Role, error) {
 	if _, ok := gateways.Load(certHash); ok {
-		return &records.Identity{MSPID: mspID, CertHash: certHash, Roles: []records.Role{records.RoleGateway}}, nil
+		return []records.Role{records.RoleGateway}, nil
 	}
-	return nil, records.Errorf(records.CodeNotFound, "identity %s", certHash)
+	return nil, nil
 }
 
 func (r *fakeRegistry) GetManifest(_ context.Context, name, version string) (*records.Manifest, error) {

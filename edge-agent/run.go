@@ -13,6 +13,7 @@ import (
 	"github.com/dct-network/dct/edge-agent/server"
 	"github.com/dct-network/dct/edge-agent/store"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
 )
 
@@ -59,7 +60,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	if err != nil {
 		return err
 	}
-	members, err := server.ParseMemberCAs(cfg.MemberCAs)
+	members, err := memberauth.LoadVerifier(cfg.MemberCAs)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -77,9 +78,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return err
 	}
 	defer closeLedger()
-	auth, err := server.NewAuthorizer(members, lc, server.AuthConfig{
-		AllowTTL: cfg.RoleCacheTTL, DenyTTL: max(time.Second, cfg.RoleCacheTTL/12),
-	}, log.With("component", "auth"))
+	auth, err := server.NewAuthorizer(memberauth.New(members, server.NewRoleCache(lc, cfg.RoleCacheTTL)),
+		log.With("component", "auth"))
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,10 @@
 #   - dct-gateway and dct-agent link no test-network and no network/...
 #     package (the Fabric network launcher and its builder);
 #   - the operator CLI dct links no gin, no gateway/... package and no
-#     fabric-gateway client.
+#     fabric-gateway client;
+#   - no binary links a test helper (pkg/memberauth/memberauthtest,
+#     gateway/content/contenttest, edge-agent/internal/testpki, test/...):
+#     those are for tests only.
 # Prints every offending package with the binary that links it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +33,9 @@ check() {
 
 for bin in ./gateway/cmd/dct-gateway ./edge-agent/cmd/dct-agent; do
 	check "$bin" "^$MOD/(test-network|network)(/|\$)" "the test network launcher ($MOD/test-network..., $MOD/network/...)"
+done
+for bin in ./gateway/cmd/dct-gateway ./edge-agent/cmd/dct-agent ./cli/cmd/dct ./test-network/cmd/dct-network; do
+	check "$bin" "^$MOD/((.+/)?[a-z]+test|(.+/)?testpki|test(/.*)?)\$" "test helpers ($MOD/.../*test, testpki, test/...)"
 done
 check ./cli/cmd/dct "^(github.com/gin-gonic/|$MOD/gateway(/|\$)|github.com/hyperledger/fabric-gateway(/|\$))" \
 	"gin, $MOD/gateway/... or fabric-gateway"

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -53,18 +54,19 @@ func (l *fakeLedger) setDown(down bool) {
 	l.down = down
 }
 
-func (l *fakeLedger) GetIdentity(_ context.Context, msp, certHash string) (*records.Identity, error) {
+// Roles answers as *ledger.Client does: nil for an identity the registry
+// does not know.
+func (l *fakeLedger) Roles(_ context.Context, msp, certHash string) ([]records.Role, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.identityGet++
 	if l.down {
 		return nil, errors.New("peer unreachable")
 	}
-	id, ok := l.identities[msp+"/"+certHash]
-	if !ok {
-		return nil, fmt.Errorf("identity: %w", records.ErrNotFound)
+	if id, ok := l.identities[msp+"/"+certHash]; ok {
+		return slices.Clone(id.Roles), nil
 	}
-	return id, nil
+	return nil, nil
 }
 
 func (l *fakeLedger) ManifestVersions(_ context.Context, name string) ([]*records.Manifest, error) {
@@ -234,6 +236,9 @@ func TestRoleAnswersAreCached(t *testing.T) {
 		t.Fatalf("expired refusal with the ledger down: %v", err)
 	}
 	e.ledger.setDown(false)
+	if _, err := pub.Stat(ctx, &dctv1.StatRequest{}); code(err) != codes.PermissionDenied {
+		t.Fatalf("the ledger back: %v, want PermissionDenied (a failed lookup is not cached)", err)
+	}
 	e.clock.advance(2 * time.Minute)
 	e.ledger.mu.Lock()
 	clear(e.ledger.identities) // revoked
@@ -420,53 +425,5 @@ func TestIdleUploadIsAborted(t *testing.T) {
 	b := data(3 << 20)
 	if _, err := send(ctx, e.client, putMsgs(b)...); err != nil {
 		t.Fatalf("active upload: %v", err)
-	}
-}
-
-func TestParseMemberCAs(t *testing.T) {
-	dir := t.TempDir()
-	ca1, _ := testpki.NewCA("CA one")
-	ca2, _ := testpki.NewCA("CA two")
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	one, two := write("one.pem", ca1.PEM), write("two.pem", ca2.PEM)
-	both := write("both.pem", append(append([]byte{}, ca1.PEM...), ca2.PEM...))
-	empty := write("empty.pem", []byte("nothing"))
-	tests := []struct {
-		name  string
-		specs []string
-		ok    bool
-	}{
-		{"two members", []string{"Org1MSP=" + one, "Org2MSP=" + two}, true},
-		{"bundle", []string{"Org1MSP=" + both}, true},
-		{"none", nil, false},
-		{"no MSP id", []string{"=" + one}, false},
-		{"no file", []string{"Org1MSP="}, false},
-		{"no separator", []string{one}, false},
-		{"missing file", []string{"Org1MSP=" + one + ".gone"}, false},
-		{"no certificate", []string{"Org1MSP=" + empty}, false},
-		{"same CA for two MSPs", []string{"Org1MSP=" + one, "Org2MSP=" + both}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			m, err := ParseMemberCAs(tc.specs)
-			if (err == nil) != tc.ok {
-				t.Fatalf("err %v, want ok %v", err, tc.ok)
-			}
-			if !tc.ok {
-				return
-			}
-			pair, _ := ca2.Member("x")
-			cert, _ := pair.TLS()
-			msp, err := m.Identify([]*x509.Certificate{cert.Leaf})
-			if tc.name == "two members" && (err != nil || msp != "Org2MSP") {
-				t.Fatalf("Identify: %q %v", msp, err)
-			}
-		})
 	}
 }

@@ -3,14 +3,16 @@
 // setup.
 //
 // Who may call: clients authenticate with their enrollment (MSP)
-// certificate, the identity they sign ledger transactions with. The TLS
-// handshake admits certificates that chain to a member organisation's MSP
-// CA (MemberCAs, "MSPID=ca.pem"); the CA that verifies the chain names the
-// caller's MSP. The Authorizer then reads identity:Get(MSP id, certificate
-// hash) from the ledger and admits to the shard service only identities
-// the registry grants the gateway role (answers cached in a bounded LRU: a
-// grant for AuthConfig.AllowTTL, a refusal for DenyTTL). The health
-// service needs only the handshake.
+// certificate, the identity they sign ledger transactions with, through
+// pkg/memberauth. The TLS handshake (TLSConfig) requires a certificate that
+// chains to a member organisation's MSP CA (a memberauth.Verifier,
+// "MSPID=ca.pem"); the CA that verifies the chain names the caller's MSP.
+// The Authorizer then looks the identity's roles (MSP id, certificate hash)
+// up in the ledger's registry through a memberauth.RoleCache (NewRoleCache:
+// a bounded LRU keeping a grant for the role cache TTL, a refusal for
+// DenyTTL of it, a failed lookup not at all) and admits to the shard
+// service only identities granted the gateway role. The health service
+// needs only the handshake.
 //
 // What may be deleted: DeleteShard names the manifest shard (object,
 // version, index). The agent deletes only when manifest:Get has that hash

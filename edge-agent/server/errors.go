@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/dct-network/dct/edge-agent/store"
+	"github.com/dct-network/dct/pkg/memberauth"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -16,13 +17,15 @@ var ErrProtocol = errors.New("protocol violation")
 // Authorisation errors.
 var (
 	// ErrUnauthenticated: the caller presented no certificate of a member
-	// organisation's MSP.
-	ErrUnauthenticated = errors.New("unauthenticated")
+	// organisation's MSP. It is memberauth's, which the certificate
+	// verification returns.
+	ErrUnauthenticated = memberauth.ErrUnauthenticated
 	// ErrPermissionDenied: the caller is not a gateway on the ledger, or
 	// the ledger does not let the shard go from this node.
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrLedgerUnavailable: the ledger did not answer a question the
-	// decision needs; the call may succeed later.
+	// decision needs; the call may succeed later. (The identity registry
+	// not answering is memberauth.ErrRoleLookup, mapped alike.)
 	ErrLedgerUnavailable = errors.New("ledger unavailable")
 	// ErrUploadIdle: an upload sent nothing for the idle timeout and was
 	// aborted.
@@ -63,7 +66,7 @@ func Status(err error) error {
 		code = codes.Unauthenticated
 	case errors.Is(err, ErrPermissionDenied):
 		code = codes.PermissionDenied
-	case errors.Is(err, ErrLedgerUnavailable):
+	case errors.Is(err, ErrLedgerUnavailable), errors.Is(err, memberauth.ErrRoleLookup):
 		code = codes.Unavailable
 	case errors.Is(err, ErrUploadIdle):
 		code = codes.DeadlineExceeded

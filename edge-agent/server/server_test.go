@@ -19,6 +19,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/internal/testpki"
 	"github.com/dct-network/dct/edge-agent/store"
+	"github.com/dct-network/dct/pkg/memberauth"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -60,7 +61,7 @@ func start(t *testing.T, capacity int64, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	members, err := ParseMemberCAs([]string{testpki.MemberMSPID + "=" + files.MemberCA})
+	members, err := memberauth.LoadVerifier([]string{testpki.MemberMSPID + "=" + files.MemberCA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,9 @@ func start(t *testing.T, capacity int64, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := NewAuthorizer(members, e.ledger, AuthConfig{Now: e.clock.Now}, nil)
+	// Grants trusted for a minute, refusals for 5s.
+	roles := NewRoleCache(e.ledger, time.Minute, memberauth.WithClock(e.clock.Now))
+	auth, err := NewAuthorizer(memberauth.New(members, roles), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,6 +518,8 @@ func TestStatus(t *testing.T) {
 		{fmt.Errorf("x: %w", ErrUnauthenticated), codes.Unauthenticated},
 		{fmt.Errorf("x: %w", ErrPermissionDenied), codes.PermissionDenied},
 		{fmt.Errorf("x: %w", ErrLedgerUnavailable), codes.Unavailable},
+		{fmt.Errorf("x: %w", memberauth.ErrUnauthenticated), codes.Unauthenticated},
+		{fmt.Errorf("%w: roles: %w", memberauth.ErrRoleLookup, errors.New("peer unreachable")), codes.Unavailable},
 		{fmt.Errorf("x: %w", ErrUploadIdle), codes.DeadlineExceeded},
 		{context.Canceled, codes.Canceled},
 		{fmt.Errorf("x: %w", context.DeadlineExceeded), codes.DeadlineExceeded},

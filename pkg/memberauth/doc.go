@@ -8,11 +8,14 @@
 // LRU cache with a time to live (RoleCache).
 //
 // Both DCT services use it: the gateway's admin listener (publish, purge)
-// and, later, the edge agents. Typical use:
+// and the edge agents' gRPC server (which admits only the gateway role,
+// requires the client certificate in the handshake and keeps refusals for
+// a shorter time than grants: WithNegativeTTL). Typical use:
 //
 //	v, err := memberauth.LoadVerifier([]string{"Org1MSP=org1/msp/cacerts", "Org2MSP=org2-ca.pem"})
 //	tlsCfg := memberauth.ServerTLSConfig(serverPair, v) // tls.VerifyClientCertIfGiven
-//	auth := memberauth.New(v, memberauth.NewRoleCache(ledgerClient))
+//	auth := memberauth.New(v, memberauth.NewRoleCache(ledgerClient, memberauth.WithTTL(time.Minute),
+//		memberauth.WithNegativeTTL(5*time.Second, records.RoleGateway)))
 //	id, err := auth.Authenticate(ctx, r.TLS.PeerCertificates)
 //	// errors.Is(err, memberauth.ErrUnauthenticated): no or no valid certificate (HTTP 401)
 //	// errors.Is(err, memberauth.ErrRoleLookup): the registry could not be read (503)

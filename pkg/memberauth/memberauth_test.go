@@ -2,14 +2,9 @@ package memberauth_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
-	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,51 +14,8 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/memberauth/memberauthtest"
 )
-
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-var serial int64
-
-func newCA(t *testing.T, name string) ca {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "ca." + name, Organization: []string{name}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return ca{cert: c, key: key}
-}
-
-// issue signs an enrollment certificate like cryptogen's: digital
-// signature only, no extended key usage.
-func (c ca) issue(t *testing.T, cn string) *x509.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	serial++
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn, OrganizationalUnit: []string{"client"}},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return leaf
-}
 
 func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
 	t.Helper()
@@ -77,13 +29,13 @@ func writePEM(t *testing.T, path string, certs ...*x509.Certificate) {
 }
 
 func TestVerify(t *testing.T) {
-	org1, org2, stranger := newCA(t, "org1"), newCA(t, "org2"), newCA(t, "stranger")
+	org1, org2, stranger := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2"), memberauthtest.NewCA(t, "stranger")
 	dir := t.TempDir()
 	// Org1 as a PEM file, Org2 as an MSP cacerts directory.
-	writePEM(t, filepath.Join(dir, "org1.pem"), org1.cert)
+	writePEM(t, filepath.Join(dir, "org1.pem"), org1.Cert)
 	cacerts := filepath.Join(dir, "org2", "cacerts")
 	_ = os.MkdirAll(cacerts, 0o755)
-	writePEM(t, filepath.Join(cacerts, "ca.org2-cert.pem"), org2.cert)
+	writePEM(t, filepath.Join(cacerts, "ca.org2-cert.pem"), org2.Cert)
 	v, err := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem"), "Org2MSP=" + filepath.Join(dir, "org2")})
 	if err == nil {
 		t.Fatal("a directory without certificates must be refused")
@@ -95,7 +47,7 @@ func TestVerify(t *testing.T) {
 	if got := v.MSPIDs(); !slices.Equal(got, []string{"Org1MSP", "Org2MSP"}) {
 		t.Fatalf("MSPIDs = %v", got)
 	}
-	user1, user2 := org1.issue(t, "User1@org1"), org2.issue(t, "User1@org2")
+	user1, user2 := org1.Issue(t, "User1@org1").Leaf, org2.Issue(t, "User1@org2").Leaf
 	tests := []struct {
 		name    string
 		chain   []*x509.Certificate
@@ -104,8 +56,8 @@ func TestVerify(t *testing.T) {
 		{"org1 member", []*x509.Certificate{user1}, "Org1MSP"},
 		{"org2 member", []*x509.Certificate{user2}, "Org2MSP"},
 		{"no certificate", nil, ""},
-		{"wrong root", []*x509.Certificate{stranger.issue(t, "mallory")}, ""},
-		{"a root is not a member identity", []*x509.Certificate{stranger.cert}, ""},
+		{"wrong root", []*x509.Certificate{stranger.Issue(t, "mallory").Leaf}, ""},
+		{"a root is not a member identity", []*x509.Certificate{stranger.Cert}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,8 +74,9 @@ func TestVerify(t *testing.T) {
 		})
 	}
 	t.Run("expired", func(t *testing.T) {
+		// memberauthtest's certificates are valid for 24h.
 		late, _ := memberauth.LoadVerifier([]string{"Org1MSP=" + filepath.Join(dir, "org1.pem")},
-			memberauth.WithVerifyTime(func() time.Time { return time.Now().Add(2 * time.Hour) }))
+			memberauth.WithVerifyTime(func() time.Time { return time.Now().Add(48 * time.Hour) }))
 		if _, err := late.Verify([]*x509.Certificate{user1}); !errors.Is(err, memberauth.ErrUnauthenticated) {
 			t.Fatalf("expired certificate: %v", err)
 		}
@@ -132,19 +85,42 @@ func TestVerify(t *testing.T) {
 
 func TestLoadVerifierErrors(t *testing.T) {
 	dir := t.TempDir()
-	org1 := newCA(t, "org1")
+	org1, org2 := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2")
 	leafFile := filepath.Join(dir, "leaf.pem")
-	writePEM(t, leafFile, org1.issue(t, "u"))
+	writePEM(t, leafFile, org1.Issue(t, "u").Leaf)
+	one, both := filepath.Join(dir, "one.pem"), filepath.Join(dir, "both.pem")
+	writePEM(t, one, org1.Cert)
+	writePEM(t, both, org1.Cert, org2.Cert)
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("nothing"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, specs := range [][]string{
 		nil,
 		{"Org1MSP"},
 		{"=x.pem"},
+		{"Org1MSP="},
 		{"Org1MSP=" + filepath.Join(dir, "missing.pem")},
+		{"Org1MSP=" + notPEM},   // no certificate
 		{"Org1MSP=" + leafFile}, // not a CA
 		{"bad msp!=" + leafFile},
+		{"Org1MSP=" + one, "Org2MSP=" + both}, // one CA for two members
 	} {
 		if _, err := memberauth.LoadVerifier(specs); !errors.Is(err, memberauth.ErrRoots) {
 			t.Errorf("LoadVerifier(%q) = %v, want ErrRoots", specs, err)
+		}
+	}
+	// A bundle of several CAs for one member, and an MSP id given twice.
+	user1, user2 := org1.Issue(t, "User1@org1").Leaf, org2.Issue(t, "User1@org2").Leaf
+	for _, specs := range [][]string{{"Org1MSP=" + both}, {"Org1MSP=" + one, "Org1MSP=" + both}} {
+		v, err := memberauth.LoadVerifier(specs)
+		if err != nil {
+			t.Fatalf("LoadVerifier(%q): %v", specs, err)
+		}
+		for _, u := range []*x509.Certificate{user1, user2} {
+			if m, err := v.Verify([]*x509.Certificate{u}); err != nil || m.MSPID != "Org1MSP" {
+				t.Fatalf("LoadVerifier(%q): Verify(%s) = %+v, %v", specs, u.Subject, m, err)
+			}
 		}
 	}
 }
@@ -210,6 +186,71 @@ func TestRoleCache(t *testing.T) {
 	check("Org3MSP/d", nil, 8)
 }
 
+func TestRoleCacheNegativeTTL(t *testing.T) {
+	now := time.Unix(1000, 0)
+	clock := memberauth.WithClock(func() time.Time { return now })
+	ctx := context.Background()
+	src := &fakeRoles{grants: map[string][]records.Role{
+		"Org1MSP/gw":  {records.RoleGateway},
+		"Org1MSP/pub": {records.RolePublisher},
+	}}
+	lookups := func(c *memberauth.RoleCache, keys ...string) int {
+		t.Helper()
+		before := src.calls
+		for _, key := range keys {
+			msp, hash, _ := cut(key)
+			if _, err := c.Roles(ctx, msp, hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return src.calls - before
+	}
+	keys := []string{"Org1MSP/gw", "Org1MSP/pub", "Org1MSP/none"}
+
+	// Negative: without the gateway role. A grant is kept a minute, a
+	// refusal (no role, or another role) 5s.
+	c := memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute),
+		memberauth.WithNegativeTTL(5*time.Second, records.RoleGateway), clock)
+	if n := lookups(c, keys...); n != 3 {
+		t.Fatalf("%d lookups, want 3", n)
+	}
+	now = now.Add(4 * time.Second)
+	if n := lookups(c, keys...); n != 0 {
+		t.Fatalf("%d lookups within both TTLs, want 0", n)
+	}
+	now = now.Add(2 * time.Second)
+	if n := lookups(c, keys...); n != 2 {
+		t.Fatalf("%d lookups after the negative TTL, want 2 (the refusals)", n)
+	}
+	now = now.Add(time.Minute)
+	if n := lookups(c, "Org1MSP/gw"); n != 1 {
+		t.Fatalf("%d lookups of the grant after the TTL, want 1", n)
+	}
+
+	// Negative: no role at all.
+	now = now.Add(time.Hour)
+	c = memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute), memberauth.WithNegativeTTL(5*time.Second, ""), clock)
+	lookups(c, keys...)
+	now = now.Add(6 * time.Second)
+	if n := lookups(c, keys...); n != 1 {
+		t.Fatalf("%d lookups after the negative TTL, want 1 (the identity without a role)", n)
+	}
+
+	// Negative answers not cached at all; failures never are.
+	c = memberauth.NewRoleCache(src, memberauth.WithTTL(time.Minute), memberauth.WithNegativeTTL(0, records.RoleGateway), clock)
+	if n := lookups(c, keys...) + lookups(c, keys...); n != 5 {
+		t.Fatalf("%d lookups, want 5 (the grant once, the two refusals twice)", n)
+	}
+	src.err = errors.New("ledger down")
+	if _, err := c.Roles(ctx, "Org1MSP", "other"); err == nil {
+		t.Fatal("want the source's error")
+	}
+	src.err = nil
+	if n := lookups(c, "Org1MSP/other"); n != 1 || c.Len() != 1 {
+		t.Fatalf("after a failure: %d lookups, %d cached; want 1 lookup and 1 identity cached (the grant)", n, c.Len())
+	}
+}
+
 func cut(key string) (string, string, bool) {
 	for i := range key {
 		if key[i] == '/' {
@@ -220,12 +261,12 @@ func cut(key string) (string, string, bool) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	org1, stranger := newCA(t, "org1"), newCA(t, "stranger")
-	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.cert}})
+	org1, stranger := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "stranger")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := org1.issue(t, "User1@org1")
+	pub := org1.Issue(t, "User1@org1").Leaf
 	src := &fakeRoles{grants: map[string][]records.Role{"Org1MSP/" + records.CertHash(pub): {records.RolePublisher}}}
 	a := memberauth.New(v, memberauth.NewRoleCache(src))
 	ctx := context.Background()
@@ -233,11 +274,11 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil || !id.Has(records.RolePublisher) || id.MSPID != "Org1MSP" {
 		t.Fatalf("Authenticate = %+v, %v", id, err)
 	}
-	if _, err := a.Authenticate(ctx, []*x509.Certificate{stranger.issue(t, "x")}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{stranger.Issue(t, "x").Leaf}); !errors.Is(err, memberauth.ErrUnauthenticated) {
 		t.Fatalf("stranger: %v", err)
 	}
 	src.err = errors.New("ledger down")
-	if _, err := a.Authenticate(ctx, []*x509.Certificate{org1.issue(t, "User3@org1")}); !errors.Is(err, memberauth.ErrRoleLookup) {
+	if _, err := a.Authenticate(ctx, []*x509.Certificate{org1.Issue(t, "User3@org1").Leaf}); !errors.Is(err, memberauth.ErrRoleLookup) {
 		t.Fatalf("lookup failure: %v", err)
 	}
 }

@@ -20,11 +20,16 @@ type RoleSource interface {
 }
 
 // RoleCache is a RoleSource that remembers answers of another for a time
-// to live, in a bounded LRU. Failed lookups are not remembered.
+// to live, in a bounded LRU. Failed lookups are not remembered. Negative
+// answers may be remembered for a shorter time (WithNegativeTTL).
 type RoleCache struct {
-	src RoleSource
-	ttl time.Duration
-	now func() time.Time
+	src    RoleSource
+	ttl    time.Duration
+	negTTL time.Duration
+	// needed: an answer without it is negative ("": an answer without
+	// any role).
+	needed records.Role
+	now    func() time.Time
 
 	mu    sync.Mutex
 	cache *lru.Cache[string, roleEntry]
@@ -39,9 +44,11 @@ type roleEntry struct {
 type CacheOption func(*cacheOptions)
 
 type cacheOptions struct {
-	size int
-	ttl  time.Duration
-	now  func() time.Time
+	size   int
+	ttl    time.Duration
+	negTTL *time.Duration
+	needed records.Role
+	now    func() time.Time
 }
 
 // WithCacheSize bounds the identities remembered (default 1024).
@@ -50,6 +57,16 @@ func WithCacheSize(n int) CacheOption { return func(o *cacheOptions) { o.size = 
 // WithTTL sets how long an answer is used (default 10s): a grant or a
 // revocation takes effect within it.
 func WithTTL(d time.Duration) CacheOption { return func(o *cacheOptions) { o.ttl = d } }
+
+// WithNegativeTTL remembers negative answers for d instead of the TTL
+// (d <= 0: not at all). An answer is negative when it does not grant role,
+// or, with role "", when it grants no role at all. A service that admits
+// only holders of one role sets it to that role with a d shorter than the
+// TTL: an identity granted the role gets in within d, while a grant is
+// trusted for the TTL. Default: negative answers are kept for the TTL.
+func WithNegativeTTL(d time.Duration, role records.Role) CacheOption {
+	return func(o *cacheOptions) { o.negTTL, o.needed = &d, role }
+}
 
 // WithClock replaces time.Now (tests).
 func WithClock(now func() time.Time) CacheOption { return func(o *cacheOptions) { o.now = now } }
@@ -70,7 +87,19 @@ func NewRoleCache(src RoleSource, opts ...CacheOption) *RoleCache {
 		o.size = DefaultCacheSize
 	}
 	c, _ := lru.New[string, roleEntry](o.size) // size > 0: no error
-	return &RoleCache{src: src, ttl: o.ttl, now: o.now, cache: c}
+	rc := &RoleCache{src: src, ttl: o.ttl, negTTL: o.ttl, now: o.now, cache: c}
+	if o.negTTL != nil {
+		rc.negTTL, rc.needed = *o.negTTL, o.needed
+	}
+	return rc
+}
+
+// negative reports whether an answer is negative (see WithNegativeTTL).
+func (c *RoleCache) negative(roles []records.Role) bool {
+	if c.needed == "" {
+		return len(roles) == 0
+	}
+	return !slices.Contains(roles, c.needed)
 }
 
 func cacheKey(mspID, certHash string) string { return mspID + "\x00" + certHash }
@@ -88,9 +117,13 @@ func (c *RoleCache) Roles(ctx context.Context, mspID, certHash string) ([]record
 	if err != nil {
 		return nil, err
 	}
-	if c.ttl > 0 {
+	ttl := c.ttl
+	if c.negative(roles) {
+		ttl = c.negTTL
+	}
+	if ttl > 0 {
 		c.mu.Lock()
-		c.cache.Add(key, roleEntry{roles: slices.Clone(roles), expires: c.now().Add(c.ttl)})
+		c.cache.Add(key, roleEntry{roles: slices.Clone(roles), expires: c.now().Add(ttl)})
 		c.mu.Unlock()
 	}
 	return roles, nil

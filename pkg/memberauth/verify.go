@@ -6,10 +6,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -58,13 +58,17 @@ type VerifierOption func(*Verifier)
 func WithVerifyTime(now func() time.Time) VerifierOption { return func(v *Verifier) { v.now = now } }
 
 // NewVerifier returns a verifier trusting, for each MSP id, its root
-// certificates.
+// certificates. A CA certificate given for two MSP ids is refused: the CA
+// that verifies a chain must tell the member.
 func NewVerifier(roots map[string][]*x509.Certificate, opts ...VerifierOption) (*Verifier, error) {
 	if len(roots) == 0 {
 		return nil, fmt.Errorf("%w: no member root CA given", ErrRoots)
 	}
 	v := &Verifier{roots: map[string]*x509.CertPool{}, all: x509.NewCertPool(), now: time.Now}
-	for msp, certs := range roots {
+	msps := slices.Sorted(maps.Keys(roots))
+	owner := map[string]string{} // CA certificate hash -> MSP id
+	for _, msp := range msps {
+		certs := roots[msp]
 		if err := records.ValidateMSPID("mspId", msp); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrRoots, err)
 		}
@@ -76,13 +80,19 @@ func NewVerifier(roots map[string][]*x509.Certificate, opts ...VerifierOption) (
 			if !c.IsCA {
 				return nil, fmt.Errorf("%w: %s: %s is not a CA certificate", ErrRoots, msp, c.Subject)
 			}
+			// The CA that verifies a chain names the member: one CA
+			// cannot stand for two.
+			h := records.CertHash(c)
+			if o, ok := owner[h]; ok && o != msp {
+				return nil, fmt.Errorf("%w: CA %s is listed for both %s and %s", ErrRoots, c.Subject, o, msp)
+			}
+			owner[h] = msp
 			pool.AddCert(c)
 			v.all.AddCert(c)
 		}
 		v.roots[msp] = pool
-		v.msps = append(v.msps, msp)
 	}
-	sort.Strings(v.msps)
+	v.msps = msps
 	for _, o := range opts {
 		o(v)
 	}

@@ -193,10 +193,6 @@ func (d *Description) ClientSettings(mspID string) (ledger.Settings, OrgInfo, er
 	return s, o, nil
 }
 
-// MSPRootCAs is the organisation's MSP root CA directory (MSPDir/cacerts):
-// its members' enrollment certificates chain to it.
-func (o OrgInfo) MSPRootCAs() string { return filepath.Join(o.MSPDir, "cacerts") }
-
 // Identity roles of the test network (the chaincode's records.Role names).
 const (
 	RolePublisher = "publisher"
@@ -304,8 +300,8 @@ func (o OrgInfo) CACerts() ([]string, error) {
 }
 
 // MemberCAs are every organisation's MSP CAs as "MSPID=ca.pem" items, what
-// an edge agent verifies clients' enrollment certificates with
-// (dct-agent --member-cas).
+// gateways and edge agents verify clients' enrollment certificates with
+// (--member-cas of dct-gateway and dct-agent, memberauth.LoadVerifier).
 func (d *Description) MemberCAs() ([]string, error) {
 	var out []string
 	for _, o := range d.Orgs {
