@@ -1,0 +1,291 @@
+package records
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+)
+
+// Proof of delivery. A gateway that received shard bytes from an edge node
+// and verified them issues a Receipt and signs it with its identity's key.
+// Per epoch it commits the receipts as one Batch: the root of an RFC 6962
+// Merkle tree over the receipts (leaf data: Receipt.LeafData), the leaf
+// count and per-node totals. The chaincode checks a sample of leaves,
+// chosen from the transaction id (SampleIndices), with their inclusion
+// proofs (VerifyInclusion) and signatures, before anything is paid.
+
+// Limits of receipts and batches.
+const (
+	MaxBatchLeaves   = 1 << 32 // receipts in one batch
+	MaxBatchNodes    = 4096    // nodes with totals in one batch
+	MaxSampledLeaves = 64      // leaves the chaincode checks in one batch
+	MaxProofLength   = 64      // hashes in one inclusion proof
+	maxRequestID     = 64
+)
+
+var (
+	serialRe    = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+	requestIDRe = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+)
+
+// Receipt is one verified delivery of shard bytes by a node, issued by a
+// gateway for an end-user request. It carries no personal data: the
+// request is the gateway's request id.
+type Receipt struct {
+	// Serial is unique among the gateway's receipts (the same serial is
+	// never paid twice).
+	Serial string `json:"serial"`
+	// GatewayMSP and Gateway name the issuing gateway: its organisation
+	// and its certificate hash (CertHash).
+	GatewayMSP string `json:"gatewayMsp"`
+	Gateway    string `json:"gateway"`
+	// Epoch is the batching period the receipt belongs to.
+	Epoch int64 `json:"epoch"`
+	// Object, Version, Shard and ShardHash name the shard the bytes came
+	// from; Node the node that delivered them.
+	Object    string `json:"object"`
+	Version   string `json:"version"`
+	Shard     int    `json:"shard"`
+	ShardHash string `json:"shardHash"`
+	Node      string `json:"node"`
+	// Offset and Bytes are the byte range of the shard delivered.
+	Offset int64 `json:"offset"`
+	Bytes  int64 `json:"bytes"`
+	// Request is the id of the end-user request the bytes served.
+	Request string `json:"request"`
+	// Signature is the gateway's signature (ASN.1 ECDSA, base64) over
+	// SigningBytes.
+	Signature []byte `json:"signature,omitempty"`
+}
+
+// String names the receipt.
+func (r *Receipt) String() string {
+	return r.Serial + " (" + r.Node + ", " + r.Object + "@" + r.Version + ")"
+}
+
+// Validate checks every field but the signature.
+func (r *Receipt) Validate() error {
+	if r == nil {
+		return invalidf("receipt is missing")
+	}
+	if !serialRe.MatchString(r.Serial) {
+		return invalidf("receipt serial %s must match %s", quote(r.Serial), serialRe)
+	}
+	if err := ValidateMSPID("gatewayMsp", r.GatewayMSP); err != nil {
+		return err
+	}
+	if err := validateSHA256Hex("gateway", r.Gateway); err != nil {
+		return err
+	}
+	if r.Epoch < 0 {
+		return invalidf("epoch must not be negative, got %d", r.Epoch)
+	}
+	if err := ValidateObjectName(r.Object); err != nil {
+		return err
+	}
+	if err := ValidateVersion(r.Version); err != nil {
+		return err
+	}
+	if r.Shard < 0 || r.Shard >= MaxShards {
+		return invalidf("shard must be in 0..%d, got %d", MaxShards-1, r.Shard)
+	}
+	if err := validateSHA256Hex("shardHash", r.ShardHash); err != nil {
+		return err
+	}
+	if err := ValidateNodeID(r.Node); err != nil {
+		return err
+	}
+	if r.Offset < 0 || r.Bytes <= 0 || r.Offset+r.Bytes > MaxShardBytes {
+		return invalidf("byte range %d+%d is outside a shard", r.Offset, r.Bytes)
+	}
+	if !requestIDRe.MatchString(r.Request) {
+		return invalidf("request id %s must match %s", quote(r.Request), requestIDRe)
+	}
+	return nil
+}
+
+// SigningBytes is what the gateway signs: the receipt's canonical JSON
+// without the signature.
+func (r *Receipt) SigningBytes() []byte {
+	c := *r
+	c.Signature = nil
+	b, _ := json.Marshal(&c) // fixed field order; cannot fail
+	return b
+}
+
+// LeafData is the receipt's Merkle leaf: its canonical JSON with the
+// signature.
+func (r *Receipt) LeafData() []byte {
+	b, _ := json.Marshal(r)
+	return b
+}
+
+// NodeTotal is what one node delivered in a batch.
+type NodeTotal struct {
+	Node     string `json:"node"`
+	Receipts int64  `json:"receipts"`
+	Bytes    int64  `json:"bytes"`
+}
+
+// SampledLeaf is a receipt of a batch with its inclusion proof: the
+// chaincode checks the leaves SampleIndices picks.
+type SampledLeaf struct {
+	Index   int64    `json:"index"`
+	Receipt Receipt  `json:"receipt"`
+	Proof   [][]byte `json:"proof"`
+}
+
+// BatchInput is what a gateway submits for one epoch.
+type BatchInput struct {
+	Epoch int64 `json:"epoch"`
+	// Root is the RFC 6962 Merkle root (hex) over the receipts' LeafData,
+	// in the order the gateway logged them; Size the number of receipts.
+	Root string `json:"root"`
+	Size int64  `json:"size"`
+	// Totals are the per-node sums of the receipts, sorted by node.
+	Totals []NodeTotal `json:"totals"`
+	// Samples are the leaves SampleIndices(txID, Size) picks, in that
+	// order, with their inclusion proofs.
+	Samples []SampledLeaf `json:"samples"`
+}
+
+// Validate checks the batch's shape (not its proofs).
+func (b *BatchInput) Validate() error {
+	if b == nil {
+		return invalidf("batch is missing")
+	}
+	if b.Epoch < 0 {
+		return invalidf("epoch must not be negative, got %d", b.Epoch)
+	}
+	if err := validateSHA256Hex("root", b.Root); err != nil {
+		return err
+	}
+	if b.Size < 1 || b.Size > MaxBatchLeaves {
+		return invalidf("size must be in 1..%d, got %d", int64(MaxBatchLeaves), b.Size)
+	}
+	if len(b.Totals) == 0 || len(b.Totals) > MaxBatchNodes {
+		return invalidf("totals must list 1..%d nodes, got %d", MaxBatchNodes, len(b.Totals))
+	}
+	var receipts int64
+	for i, t := range b.Totals {
+		if err := ValidateNodeID(t.Node); err != nil {
+			return err
+		}
+		if i > 0 && b.Totals[i-1].Node >= t.Node {
+			return invalidf("totals must be sorted by node without repeats (%s after %s)", t.Node, b.Totals[i-1].Node)
+		}
+		if t.Receipts < 1 || t.Bytes < 1 {
+			return invalidf("totals of %s must count at least one receipt and one byte", t.Node)
+		}
+		receipts += t.Receipts
+	}
+	if receipts != b.Size {
+		return invalidf("totals count %d receipts, the batch has %d", receipts, b.Size)
+	}
+	if len(b.Samples) > MaxSampledLeaves {
+		return invalidf("at most %d samples, got %d", MaxSampledLeaves, len(b.Samples))
+	}
+	for _, s := range b.Samples {
+		if len(s.Proof) > MaxProofLength {
+			return invalidf("proof of leaf %d has %d hashes, at most %d", s.Index, len(s.Proof), MaxProofLength)
+		}
+	}
+	return nil
+}
+
+// Samples returns how many leaves of a batch of size the chaincode checks:
+// 16 + log2(size), at most every leaf and at most MaxSampledLeaves.
+func Samples(size int64) int {
+	if size <= 16 {
+		return int(size)
+	}
+	n := int64(16)
+	for s := size; s > 1; s >>= 1 {
+		n++
+	}
+	return int(min(n, size, MaxSampledLeaves))
+}
+
+// SampleIndices picks the leaves of a batch of size the chaincode checks,
+// from the transaction id: SHA-256(txID || i) mod size for i = 0, 1, …,
+// Samples(size) distinct indices. The submitter learns the transaction id
+// only when it builds the proposal, so it cannot choose which receipts are
+// checked without building many proposals (each attempt costs it a
+// signature; see the threat model).
+func SampleIndices(txID string, size int64) []int64 {
+	n := Samples(size)
+	out := make([]int64, 0, n)
+	seen := make(map[int64]bool, n)
+	var ctr [8]byte
+	for i := uint64(0); len(out) < n; i++ {
+		binary.BigEndian.PutUint64(ctr[:], i)
+		h := sha256.Sum256(append([]byte(txID), ctr[:]...))
+		idx := int64(binary.BigEndian.Uint64(h[:8]) % uint64(size))
+		if !seen[idx] {
+			seen[idx] = true
+			out = append(out, idx)
+		}
+	}
+	return out
+}
+
+// RFC 6962 Merkle tree hashing (as github.com/transparency-dev/merkle's
+// rfc6962 hasher): leaves are SHA-256(0x00 || data), interior nodes
+// SHA-256(0x01 || left || right).
+
+// LeafHash is the Merkle hash of a leaf's data.
+func LeafHash(data []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(data)
+	return h.Sum(nil)
+}
+
+func nodeHash(l, r []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{1})
+	h.Write(l)
+	h.Write(r)
+	return h.Sum(nil)
+}
+
+// VerifyInclusion checks the inclusion proof of the leaf with hash
+// leafHash at index in a tree of size leaves whose root is rootHex (RFC
+// 9162 section 2.1.3.2).
+func VerifyInclusion(leafHash []byte, index, size int64, proof [][]byte, rootHex string) error {
+	if index < 0 || index >= size {
+		return invalidf("leaf index %d is outside a tree of %d", index, size)
+	}
+	root, err := hex.DecodeString(rootHex)
+	if err != nil || len(root) != sha256.Size {
+		return invalidf("root %s is not a SHA-256 hash", quote(rootHex))
+	}
+	fn, sn := uint64(index), uint64(size-1)
+	r := leafHash
+	for _, p := range proof {
+		if len(p) != sha256.Size {
+			return invalidf("proof of leaf %d has a hash of %d bytes", index, len(p))
+		}
+		if sn == 0 {
+			return invalidf("proof of leaf %d is too long for a tree of %d", index, size)
+		}
+		if fn&1 == 1 || fn == sn {
+			r = nodeHash(p, r)
+			for fn&1 == 0 && fn != 0 {
+				fn >>= 1
+				sn >>= 1
+			}
+		} else {
+			r = nodeHash(r, p)
+		}
+		fn >>= 1
+		sn >>= 1
+	}
+	if sn != 0 || !bytes.Equal(r, root) {
+		return invalidf("leaf %d is not in the tree with root %s", index, rootHex)
+	}
+	return nil
+}
