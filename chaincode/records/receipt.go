@@ -123,11 +123,13 @@ func (r *Receipt) LeafData() []byte {
 	return b
 }
 
-// NodeTotal is what one node delivered in a batch.
+// NodeTotal is what one node delivered in a batch of one publisher
+// organisation's content (the organisation whose escrow pays for it).
 type NodeTotal struct {
-	Node     string `json:"node"`
-	Receipts int64  `json:"receipts"`
-	Bytes    int64  `json:"bytes"`
+	Node      string `json:"node"`
+	Publisher string `json:"publisher"`
+	Receipts  int64  `json:"receipts"`
+	Bytes     int64  `json:"bytes"`
 }
 
 // SampledLeaf is a receipt of a batch with its inclusion proof: the
@@ -145,7 +147,8 @@ type BatchInput struct {
 	// in the order the gateway logged them; Size the number of receipts.
 	Root string `json:"root"`
 	Size int64  `json:"size"`
-	// Totals are the per-node sums of the receipts, sorted by node.
+	// Totals are the sums of the receipts per node and publisher
+	// organisation, sorted by node, then publisher.
 	Totals []NodeTotal `json:"totals"`
 	// Samples are the leaves SampleIndices(txID, Size) picks, in that
 	// order, with their inclusion proofs.
@@ -174,8 +177,14 @@ func (b *BatchInput) Validate() error {
 		if err := ValidateNodeID(t.Node); err != nil {
 			return err
 		}
-		if i > 0 && b.Totals[i-1].Node >= t.Node {
-			return invalidf("totals must be sorted by node without repeats (%s after %s)", t.Node, b.Totals[i-1].Node)
+		if err := ValidateMSPID("publisher", t.Publisher); err != nil {
+			return err
+		}
+		if i > 0 {
+			p := b.Totals[i-1]
+			if p.Node > t.Node || p.Node == t.Node && p.Publisher >= t.Publisher {
+				return invalidf("totals must be sorted by node and publisher without repeats (%s/%s after %s/%s)", t.Node, t.Publisher, p.Node, p.Publisher)
+			}
 		}
 		if t.Receipts < 1 || t.Bytes < 1 {
 			return invalidf("totals of %s must count at least one receipt and one byte", t.Node)

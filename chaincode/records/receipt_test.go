@@ -114,7 +114,7 @@ func TestReceiptAndBatchValidate(t *testing.T) {
 	if string(signed.SigningBytes()) != string(good.SigningBytes()) || string(signed.LeafData()) == string(good.LeafData()) {
 		t.Fatal("SigningBytes must leave the signature out and LeafData keep it")
 	}
-	b := BatchInput{Epoch: 7, Root: hexOf("root"), Size: 3, Totals: []NodeTotal{{"a-org1", 2, 10}, {"b-org2", 1, 5}}}
+	b := BatchInput{Epoch: 7, Root: hexOf("root"), Size: 3, Totals: []NodeTotal{{"a-org1", "Org1MSP", 2, 10}, {"b-org2", "Org1MSP", 1, 5}}}
 	if err := b.Validate(); err != nil {
 		t.Fatal(err)
 	}
