@@ -665,27 +665,16 @@ func (n *Network) deployChaincode(ctx context.Context) error {
 	return err
 }
 
-// waitEndorsable waits until every organisation's gateway can get a proposal
-// endorsed by all organisations (gossip and service discovery have converged).
 // grantRoles has each organisation's admin grant its identities their
 // roles on the ledger (identity:Grant), all organisations at once.
 func (n *Network) grantRoles(ctx context.Context) error {
 	return parallel(len(n.desc.Orgs), func(i int) error {
 		org := n.desc.Orgs[i]
-		signer, err := org.AdminSigner()
+		cl, closeClient, err := n.orgClient(ctx, org, org.AdminSigner)
 		if err != nil {
 			return err
 		}
-		conn, err := ledger.Dial(ctx, org.PeerEndpoint())
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		cl, err := ledger.New(conn, signer, ledger.WithChannel(n.cfg.Channel), ledger.WithChaincode(n.cfg.ChaincodeName))
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
+		defer closeClient()
 		return parallel(len(org.Identities), func(j int) error {
 			id := org.Identities[j]
 			certPEM, err := os.ReadFile(id.Cert)
@@ -701,23 +690,35 @@ func (n *Network) grantRoles(ctx context.Context) error {
 	})
 }
 
+// orgClient connects to the organisation's peer as the identity signer
+// loads; closeClient closes the client and its connection.
+func (n *Network) orgClient(ctx context.Context, org OrgInfo, signer func() (ledger.Signer, error)) (cl *ledger.Client, closeClient func(), err error) {
+	s, err := signer()
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := ledger.Dial(ctx, org.PeerEndpoint())
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err = ledger.New(conn, s, ledger.WithChannel(n.cfg.Channel), ledger.WithChaincode(n.cfg.ChaincodeName))
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return cl, func() { cl.Close(); conn.Close() }, nil
+}
+
+// waitEndorsable waits until every organisation's gateway can get a proposal
+// endorsed by all organisations (gossip and service discovery have converged).
 func (n *Network) waitEndorsable(ctx context.Context) error {
 	return parallel(len(n.desc.Orgs), func(i int) error {
 		org := n.desc.Orgs[i]
-		signer, err := org.UserSigner()
+		cl, closeClient, err := n.orgClient(ctx, org, org.UserSigner)
 		if err != nil {
 			return err
 		}
-		conn, err := ledger.Dial(ctx, org.PeerEndpoint())
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		cl, err := ledger.New(conn, signer, ledger.WithChannel(n.cfg.Channel), ledger.WithChaincode(n.cfg.ChaincodeName))
-		if err != nil {
-			return err
-		}
-		defer cl.Close()
+		defer closeClient()
 		backoff := 50 * time.Millisecond
 		for attempt := 1; ; attempt++ {
 			attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -24,55 +24,8 @@ import (
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/memberauth/memberauthtest"
 )
-
-// testCA issues enrollment certificates of one organisation.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-var (
-	serialMu sync.Mutex
-	serialN  int64
-)
-
-func nextSerial() *big.Int {
-	serialMu.Lock()
-	defer serialMu.Unlock()
-	serialN++
-	return big.NewInt(serialN)
-}
-
-func newTestCA(t testing.TB, org string) testCA {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: nextSerial(), Subject: pkix.Name{CommonName: "ca." + org},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := x509.ParseCertificate(der)
-	return testCA{cert: c, key: key}
-}
-
-// user issues an enrollment certificate as cryptogen does (digital
-// signature, no extended key usage) with its key as a TLS pair.
-func (ca testCA) user(t testing.TB, cn string) tls.Certificate {
-	t.Helper()
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: nextSerial(), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-}
 
 // roleMap is an in-memory registry.
 type roleMap struct {
@@ -104,14 +57,14 @@ type adminServer struct {
 
 func newAdminServer(t testing.TB, svc *content.Service, rate float64, burst int) *adminServer {
 	t.Helper()
-	org1, org2, other := newTestCA(t, "org1"), newTestCA(t, "org2"), newTestCA(t, "other")
-	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.cert}, "Org2MSP": {org2.cert}})
+	org1, org2, other := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2"), memberauthtest.NewCA(t, "other")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}, "Org2MSP": {org2.Cert}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &adminServer{roles: &roleMap{m: map[string][]records.Role{}}, now: time.Unix(1_000_000, 0),
-		publisher1: org1.user(t, "User1@org1"), auditor1: org1.user(t, "User3@org1"),
-		publisher2: org2.user(t, "User1@org2"), stranger1: other.user(t, "User1@other")}
+		publisher1: org1.Issue(t, "User1@org1"), auditor1: org1.Issue(t, "User3@org1"),
+		publisher2: org2.Issue(t, "User1@org2"), stranger1: other.Issue(t, "User1@other")}
 	a.roles.grant("Org1MSP", a.publisher1, records.RolePublisher)
 	a.roles.grant("Org1MSP", a.auditor1, records.RoleAuditor)
 	a.roles.grant("Org2MSP", a.publisher2, records.RolePublisher)
