@@ -109,11 +109,13 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Identity", "Manifest", "Node", "Object"},
+		HistoryContractName:  {"Account", "Identity", "Manifest", "Node", "Object", "Payout", "Price"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
+		TokenContractName:    {"Account", "Accounts", "Deposit", "Issue", "Open", "Payouts", "Price", "SetPrice", "SettleQueued", "Supply", "Transfer", "Withdraw"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
-		"Object": true, "Identity": true, "Whoami": true}
+		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
+		"Payouts": true, "Supply": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {
@@ -139,6 +141,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
+		"Payout": {"paidAt", "paidTxId"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]
