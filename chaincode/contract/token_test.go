@@ -231,7 +231,9 @@ func TestTokenPayouts(t *testing.T) {
 
 	// A replay changes nothing and returns the recorded payout.
 	ctx := te.ledger.NewContext(orgB)
-	again, err := callCtx(te.env, ctx, func(ctx *fakes.Context) (*records.Payout, error) { return payDelivery(ctx, orgA, orgB, 3*mib, "batch-1") })
+	again, err := callCtx(te.env, ctx, func(ctx *fakes.Context) (*records.Payout, error) {
+		return payDelivery(ctx, orgA, orgB, 3*mib, "batch-1")
+	})
 	if err != nil || again.TxID != p.TxID || len(ctx.Stub.Writes()) != 0 {
 		t.Fatalf("replay = %+v, %v, wrote %v", again, err, ctx.Stub.Writes())
 	}
