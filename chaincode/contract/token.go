@@ -135,7 +135,11 @@ func (c *TokenContract) Accounts(ctx contractapi.TransactionContextInterface) ([
 
 // Price reads the consortium price (0, unset, until SetPrice).
 func (c *TokenContract) Price(ctx contractapi.TransactionContextInterface) (*records.Price, error) {
-	p, err := loadPrice(ctx.GetStub())
+	v, err := newTokenView(ctx.GetStub())
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	p, err := loadPrice(v)
 	return p, asRecordsError(err)
 }
 
@@ -157,12 +161,13 @@ func (c *TokenContract) Supply(ctx contractapi.TransactionContextInterface) (*re
 	return s, asRecordsError(err)
 }
 
-// tokenView caches the accounts one call reads and changes: a transaction
-// does not read its own writes, so every account is read once and written
-// once, at flush, whatever the number of changes (a payer that is also the
-// payee, several queued payouts to one organisation).
+// tokenView caches the accounts one call reads and changes, so that every
+// account is written once, at flush, whatever the number of changes (a
+// payer that is also the payee, several queued payouts to one
+// organisation); it reads through the transaction's own writes (txWrites).
 type tokenView struct {
 	stub     shim.ChaincodeStubInterface
+	w        *txWrites
 	tx       txInfo
 	accounts map[string]*records.Account
 	exists   map[string]bool
@@ -174,7 +179,7 @@ func newTokenView(stub shim.ChaincodeStubInterface) (*tokenView, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tokenView{stub: stub, tx: tx, accounts: map[string]*records.Account{}, exists: map[string]bool{}, dirty: map[string]bool{}}, nil
+	return &tokenView{stub: stub, w: writesOf(stub), tx: tx, accounts: map[string]*records.Account{}, exists: map[string]bool{}, dirty: map[string]bool{}}, nil
 }
 
 // account returns the account of mspID, a new empty one when there is
@@ -187,7 +192,7 @@ func (v *tokenView) account(mspID string) (a *records.Account, exists bool, err 
 	if err != nil {
 		return nil, false, err
 	}
-	a, found, err := getRecord[records.Account](v.stub, key, describe("account", mspID))
+	a, found, err := getRec[records.Account](v, key, describe("account", mspID))
 	if err != nil {
 		return nil, false, err
 	}
@@ -217,7 +222,7 @@ func (v *tokenView) flush() error {
 		if err != nil {
 			return err
 		}
-		if err := putRecord(v.stub, key, describe("account", id), a); err != nil {
+		if err := v.put(key, describe("account", id), a); err != nil {
 			return err
 		}
 	}
@@ -381,25 +386,24 @@ func setPrice(ctx txContext, perMiB int64) (*records.Price, error) {
 	if perMiB < 0 || perMiB > records.MaxPricePerMiB {
 		return nil, invalidf("pricePerMiB must be in 0..%d, got %d", records.MaxPricePerMiB, perMiB)
 	}
-	stub := ctx.GetStub()
-	tx, err := currentTx(stub)
+	v, err := newTokenView(ctx.GetStub())
 	if err != nil {
 		return nil, err
 	}
-	p := &records.Price{PerMiB: perMiB, SetBy: who.MSPID, SetByCert: who.CertHash, SetAt: tx.time, TxID: tx.id}
-	key, err := compositeKey(stub, records.PriceKeyType)
+	p := &records.Price{PerMiB: perMiB, SetBy: who.MSPID, SetByCert: who.CertHash, SetAt: v.tx.time, TxID: v.tx.id}
+	key, err := compositeKey(v.stub, records.PriceKeyType)
 	if err != nil {
 		return nil, err
 	}
-	return p, putRecord(stub, key, "price", p)
+	return p, v.put(key, "price", p)
 }
 
-func loadPrice(stub shim.ChaincodeStubInterface) (*records.Price, error) {
-	key, err := compositeKey(stub, records.PriceKeyType)
+func loadPrice(v *tokenView) (*records.Price, error) {
+	key, err := compositeKey(v.stub, records.PriceKeyType)
 	if err != nil {
 		return nil, err
 	}
-	p, found, err := getRecord[records.Price](stub, key, "price")
+	p, found, err := getRec[records.Price](v, key, "price")
 	if err != nil {
 		return nil, err
 	}
@@ -432,28 +436,23 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 	if payer != "" {
 		attrs = []string{payer}
 	}
-	it, err := v.stub.GetStateByPartialCompositeKey(records.QueueKeyType, attrs)
+	keys, vals, err := v.listState(records.QueueKeyType, attrs...)
 	if err != nil {
-		return nil, internalf("cannot list queued payouts: %v", err)
+		return nil, err
 	}
-	defer it.Close()
 	type queued struct {
 		key, payer string
 		entry      records.QueueEntry
 	}
 	var entries []queued
-	for it.HasNext() {
-		kv, err := it.Next()
-		if err != nil {
-			return nil, internalf("cannot list queued payouts: %v", err)
-		}
-		_, parts, err := v.stub.SplitCompositeKey(kv.Key)
+	for i, key := range keys {
+		_, parts, err := v.stub.SplitCompositeKey(key)
 		if err != nil || len(parts) != 2 {
-			return nil, internalf("malformed queue key %q", kv.Key)
+			return nil, internalf("malformed queue key %q", key)
 		}
-		q := queued{key: kv.Key, payer: parts[0]}
-		if err := json.Unmarshal(kv.Value, &q.entry); err != nil {
-			return nil, internalf("stored queue entry %q is corrupt: %v", kv.Key, err)
+		q := queued{key: key, payer: parts[0]}
+		if err := json.Unmarshal(vals[i], &q.entry); err != nil {
+			return nil, internalf("stored queue entry %q is corrupt: %v", key, err)
 		}
 		entries = append(entries, q)
 	}
@@ -475,7 +474,7 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 		if err != nil {
 			return nil, internalf("queue entry %q: %v", q.key, err)
 		}
-		p, found, err := getRecord[records.Payout](v.stub, pkey, describe("payout", q.entry.Ref))
+		p, found, err := getRec[records.Payout](v, pkey, describe("payout", q.entry.Ref))
 		if err != nil {
 			return nil, err
 		}
@@ -495,11 +494,11 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 		v.touch(p.Payer)
 		v.touch(p.Payee)
 		p.Status, p.PaidAt, p.PaidTxID = records.PayoutPaid, v.tx.time, v.tx.id
-		if err := putRecord(v.stub, pkey, describe("payout", p.Ref), p); err != nil {
+		if err := v.put(pkey, describe("payout", p.Ref), p); err != nil {
 			return nil, err
 		}
-		if err := v.stub.DelState(q.key); err != nil {
-			return nil, internalf("cannot delete queue entry %q: %v", q.key, err)
+		if err := v.del(q.key, "queue entry"); err != nil {
+			return nil, err
 		}
 		paid = append(paid, p)
 	}
@@ -516,11 +515,9 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 // changes nothing; with other values it is ALREADY_EXISTS.
 //
 // The delivery contract calls it after accepting a batch; it checks no
-// caller role (the caller is the one accepting the batch). It reads
-// committed state, as every chaincode function does, so it must be called
-// at most once per transaction for a given payer (one accepted batch per
-// transaction): a second call in the same transaction would not see the
-// first one's writes.
+// caller role (the caller is the one accepting the batch). It may be
+// called several times in one transaction: the token functions read the
+// transaction's own writes (txWrites).
 func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref string) (*records.Payout, error) {
 	if err := records.ValidateMSPID("payer", payerMSP); err != nil {
 		return nil, err
@@ -535,9 +532,13 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	if err != nil {
 		return nil, err
 	}
-	stub := ctx.GetStub()
+	v, err := newTokenView(ctx.GetStub())
+	if err != nil {
+		return nil, err
+	}
+	stub := v.stub
 	what := describe("payout", ref)
-	if p, found, err := getRecord[records.Payout](stub, pkey, what); err != nil {
+	if p, found, err := getRec[records.Payout](v, pkey, what); err != nil {
 		return nil, err
 	} else if found {
 		if p.Payer != payerMSP || p.Payee != payeeMSP || p.Bytes != bytes {
@@ -545,7 +546,7 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 		}
 		return p, nil
 	}
-	price, err := loadPrice(stub)
+	price, err := loadPrice(v)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +555,7 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 		return nil, err
 	}
 	cwhat := describe("carry", payerMSP, payeeMSP)
-	carry, found, err := getRecord[records.Carry](stub, ckey, cwhat)
+	carry, found, err := getRec[records.Carry](v, ckey, cwhat)
 	if err != nil {
 		return nil, err
 	}
@@ -564,10 +565,6 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	amount, rem, ok := records.DeliveryAmount(bytes, price.PerMiB, carry.Remainder)
 	if !ok {
 		return nil, invalidf("%d bytes at %d per MiB is more than a payout can hold", bytes, price.PerMiB)
-	}
-	v, err := newTokenView(stub)
-	if err != nil {
-		return nil, err
 	}
 	p := &records.Payout{
 		Ref: ref, Payer: payerMSP, Payee: payeeMSP, Bytes: bytes, PricePerMiB: price.PerMiB, Amount: amount,
@@ -598,7 +595,7 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 			if err != nil {
 				return nil, err
 			}
-			if err := putRecord(stub, qkey, "queue entry", &records.QueueEntry{Ref: ref, Amount: amount}); err != nil {
+			if err := v.put(qkey, "queue entry", &records.QueueEntry{Ref: ref, Amount: amount}); err != nil {
 				return nil, err
 			}
 			from.NextSeq++
@@ -610,11 +607,11 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	}
 	if rem != carry.Remainder {
 		carry.Remainder = rem
-		if err := putRecord(stub, ckey, cwhat, carry); err != nil {
+		if err := v.put(ckey, cwhat, carry); err != nil {
 			return nil, err
 		}
 	}
-	if err := putRecord(stub, pkey, what, p); err != nil {
+	if err := v.put(pkey, what, p); err != nil {
 		return nil, err
 	}
 	return p, v.flush()

@@ -52,6 +52,29 @@ func (m *tokenModel) settle(payer string) {
 	}
 }
 
+// pay applies a new payout.
+func (m *tokenModel) pay(payer, payee string, bytes int64, ref, txID string) {
+	pair := [2]string{payer, payee}
+	amt, rem, _ := records.DeliveryAmount(bytes, m.price, m.carry[pair])
+	m.carry[pair] = rem
+	p := &records.Payout{Ref: ref, Payer: payer, Payee: payee, Bytes: bytes, Amount: amt, Status: records.PayoutPaid, TxID: txID}
+	m.payouts[ref] = p
+	if amt <= 0 {
+		return
+	}
+	from := m.acct(payer)
+	if from.Queued == 0 && from.Escrow >= amt {
+		from.Escrow -= amt
+		m.acct(payee).Balance += amt
+		return
+	}
+	p.Status = records.PayoutQueued
+	from.Owed += amt
+	from.Queued++
+	m.queues[payer] = append(m.queues[payer], ref)
+	m.queuedEver++
+}
+
 // TestTokenProperties runs thousands of random operations by random
 // organisations and roles and checks after each one that the ledger equals
 // the model, that no amount is negative, that balances and escrows sum to
@@ -71,7 +94,7 @@ func TestTokenProperties(t *testing.T) {
 			t.Logf("seed %d (DCT_TOKEN_SEED=%d replays it)", seed, seed)
 		}
 	})
-	steps := 2500
+	steps := 2000
 	if testing.Short() {
 		steps = 500
 	}
@@ -104,7 +127,7 @@ func TestTokenProperties(t *testing.T) {
 		role := roles[rng.IntN(len(roles))]
 		var desc string
 		var err error
-		op := rng.IntN(8)
+		op := rng.IntN(9)
 		switch op {
 		case 0: // issue
 			amt := amount()
@@ -171,24 +194,7 @@ func TestTokenProperties(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d: %s: %v", step, desc, err)
 			}
-			pair := [2]string{d.payer, d.payee}
-			amt, rem, _ := records.DeliveryAmount(d.bytes, m.price, m.carry[pair])
-			m.carry[pair] = rem
-			p := &records.Payout{Ref: ref, Payer: d.payer, Payee: d.payee, Bytes: d.bytes, Amount: amt, Status: records.PayoutPaid, TxID: got.TxID}
-			m.payouts[ref] = p
-			if amt > 0 {
-				from := m.acct(d.payer)
-				if from.Queued == 0 && from.Escrow >= amt {
-					from.Escrow -= amt
-					m.acct(d.payee).Balance += amt
-				} else {
-					p.Status = records.PayoutQueued
-					from.Owed += amt
-					from.Queued++
-					m.queues[d.payer] = append(m.queues[d.payer], ref)
-					m.queuedEver++
-				}
-			}
+			m.pay(d.payer, d.payee, d.bytes, ref, got.TxID)
 		case 6: // settle
 			desc = fmt.Sprintf("SettleQueued by %s %s", org, role)
 			_, err = by(te, org, role, func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.SettleQueued(ctx) })
@@ -201,6 +207,42 @@ func TestTokenProperties(t *testing.T) {
 			})
 			for _, p := range payers {
 				m.settle(p)
+			}
+		case 8: // several payouts in one transaction, a ref maybe twice
+			n := 2 + rng.IntN(3)
+			var batch []string
+			for range n {
+				ref := fmt.Sprintf("multi-%d", rng.IntN(steps/4+1))
+				if len(batch) > 0 && rng.IntN(4) == 0 {
+					ref = batch[rng.IntN(len(batch))]
+				}
+				if _, ok := refs[ref]; !ok {
+					refs[ref] = delivery{orgs[rng.IntN(len(orgs))], orgs[rng.IntN(len(orgs))], 1 + rng.Int64N(20*mib)}
+				}
+				batch = append(batch, ref)
+			}
+			desc = fmt.Sprintf("payDelivery ×%d in one transaction: %v", n, batch)
+			ctx := te.ledger.NewContext(org)
+			_, err = callCtx(te.env, ctx, func(ctx *fakes.Context) ([]*records.Payout, error) {
+				var out []*records.Payout
+				for _, ref := range batch {
+					d := refs[ref]
+					p, err := payDelivery(ctx, d.payer, d.payee, d.bytes, ref)
+					if err != nil {
+						return nil, err
+					}
+					out = append(out, p)
+				}
+				return out, nil
+			})
+			if err != nil {
+				t.Fatalf("step %d: %s: %v", step, desc, err)
+			}
+			for _, ref := range batch {
+				if _, ok := m.payouts[ref]; !ok {
+					d := refs[ref]
+					m.pay(d.payer, d.payee, d.bytes, ref, ctx.Stub.GetTxID())
+				}
 			}
 		case 7: // price
 			v := int64(rng.IntN(40))

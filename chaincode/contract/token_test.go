@@ -1,6 +1,8 @@
 package contract
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/dct-network/dct/chaincode/internal/fakes"
@@ -346,6 +348,43 @@ func TestTokenPayouts(t *testing.T) {
 	must(te.env, orgA, func(ctx *fakes.Context) (*records.Price, error) { return te.tok.SetPrice(ctx, records.MaxPricePerMiB) })
 	_, err = te.pay(orgA, orgB, 1<<62, "huge")
 	wantCode(t, err, records.CodeInvalid, "more than a payout")
+}
+
+// TestTokenPayoutsInOneTransaction: several batches paid in one
+// transaction see each other's writes; the same ref twice is paid once.
+func TestTokenPayoutsInOneTransaction(t *testing.T) {
+	const mib = records.PriceUnitBytes
+	te := newTokenEnv(t, orgA, orgB)
+	must(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Issue(ctx, 100) })
+	must(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Deposit(ctx, 25) })
+	must(te.env, orgA, func(ctx *fakes.Context) (*records.Price, error) { return te.tok.SetPrice(ctx, 10) })
+	ps := must(te.env, orgB, func(ctx *fakes.Context) ([]*records.Payout, error) {
+		var out []*records.Payout
+		for _, b := range []struct {
+			ref   string
+			bytes int64
+		}{{"x", mib}, {"y", mib / 2}, {"x", mib}, {"z", mib / 2}, {"w", mib}} {
+			p, err := payDelivery(ctx, orgA, orgB, b.bytes, b.ref)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+		}
+		return out, nil
+	})
+	var status []string
+	for _, p := range ps {
+		status = append(status, fmt.Sprint(p.Ref, ":", p.Amount, ":", p.Status))
+	}
+	// Escrow 25: 10 and 5 paid, x again is the same payout, 5 paid (escrow
+	// 5 left), then 10 queued.
+	if got := strings.Join(status, " "); got != "x:10:paid y:5:paid x:10:paid z:5:paid w:10:queued" {
+		t.Fatalf("payouts %s", got)
+	}
+	wantAccount(t, te.account(orgA), 75, 5, 100, 10, 1)
+	wantAccount(t, te.account(orgB), 20, 0, 0, 0, 0)
+	a := must(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Deposit(ctx, 10) })
+	wantAccount(t, a, 65, 5, 100, 0, 0)
 }
 
 func TestDeliveryAmount(t *testing.T) {
