@@ -2,8 +2,10 @@ package contract
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dct-network/dct/chaincode/internal/fakes"
 	"github.com/dct-network/dct/chaincode/records"
@@ -406,5 +408,22 @@ func TestDeliveryAmount(t *testing.T) {
 		if a != tc.amount || r != tc.rem || ok != tc.ok {
 			t.Errorf("DeliveryAmount(%d, %d, %d) = %d, %d, %v; want %d, %d, %v", tc.bytes, tc.price, tc.carry, a, r, ok, tc.amount, tc.rem, tc.ok)
 		}
+	}
+}
+
+// TestTxWritesAreDropped: the writes kept for a transaction go when its
+// stub is garbage collected.
+func TestTxWritesAreDropped(t *testing.T) {
+	te := newTokenEnv(t, orgA)
+	for range 50 {
+		must(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Issue(ctx, 1) })
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pendingCount() >= 50 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions' writes kept after their stubs went", pendingCount())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -2,10 +2,12 @@ package contract
 
 import (
 	"encoding/json"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"time"
+	"weak"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
@@ -15,40 +17,47 @@ import (
 // transaction may touch more than once (the delivery contract may pay
 // several batches in one transaction, to the same payee, from the same
 // escrow, even the same ref twice), so they read through txWrites, the
-// values the transaction itself wrote, kept per stub (one stub per
-// transaction simulation) until the entry ages out.
+// values the transaction itself wrote. They are kept per stub (the shim
+// makes one per transaction simulation, so a proposal simulated again
+// starts afresh) through a weak pointer, and dropped when the stub is
+// garbage collected.
 type txWrites struct {
-	started time.Time
-	vals    map[string][]byte // nil: deleted
+	vals map[string][]byte // nil: deleted
 }
-
-// pendingTTL is far longer than any transaction simulation (the peer's
-// chaincode execute timeout is 30 s by default); the wall clock only bounds
-// the memory used and never affects a result.
-const pendingTTL = 10 * time.Minute
 
 var pending = struct {
 	sync.Mutex
-	m map[shim.ChaincodeStubInterface]*txWrites
-}{m: map[shim.ChaincodeStubInterface]*txWrites{}}
+	m map[weak.Pointer[byte]]*txWrites
+}{m: map[weak.Pointer[byte]]*txWrites{}}
 
-// writesOf returns the writes of stub's transaction so far. A stub is a
-// pointer, unique while the map holds it.
+// writesOf returns the writes of stub's transaction so far.
 func writesOf(stub shim.ChaincodeStubInterface) *txWrites {
+	rv := reflect.ValueOf(stub)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &txWrites{vals: map[string][]byte{}} // not shared; cannot happen with the shim's stubs
+	}
+	ptr := (*byte)(rv.UnsafePointer())
+	key := weak.Make(ptr)
 	pending.Lock()
 	defer pending.Unlock()
-	if w, ok := pending.m[stub]; ok {
+	if w, ok := pending.m[key]; ok {
 		return w
 	}
-	now := time.Now()
-	for k, w := range pending.m {
-		if now.Sub(w.started) > pendingTTL {
-			delete(pending.m, k)
-		}
-	}
-	w := &txWrites{started: now, vals: map[string][]byte{}}
-	pending.m[stub] = w
+	w := &txWrites{vals: map[string][]byte{}}
+	pending.m[key] = w
+	runtime.AddCleanup(ptr, func(k weak.Pointer[byte]) {
+		pending.Lock()
+		delete(pending.m, k)
+		pending.Unlock()
+	}, key)
 	return w
+}
+
+// pendingCount is the number of transactions whose writes are kept.
+func pendingCount() int {
+	pending.Lock()
+	defer pending.Unlock()
+	return len(pending.m)
 }
 
 // getState reads key as the transaction sees it: its own write, else the
