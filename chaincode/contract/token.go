@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -629,9 +628,11 @@ func tokenSupply(stub shim.ChaincodeStubInterface) (*records.Supply, error) {
 			sum *int64
 			v   int64
 		}{{&s.Issued, a.Issued}, {&s.Balances, a.Balance}, {&s.Escrows, a.Escrow}, {&s.Queued, a.Owed}, {&s.QueuedCount, a.Queued}} {
-			if *f.sum, err = addAmount("supply", *f.sum, f.v); err != nil {
-				return nil, internalf("%v", strings.TrimPrefix(err.Error(), "DCT-FAILED_PRECONDITION: "))
+			sum, ok := records.AddAmounts(*f.sum, f.v)
+			if !ok {
+				return nil, internalf("the supply overflows at account %s", a.MSPID)
 			}
+			*f.sum = sum
 		}
 		s.Accounts++
 	}
