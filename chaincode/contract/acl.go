@@ -17,6 +17,10 @@ import (
 //	manifest:Purge                          a gateway, publisher or admin of the owner org
 //	manifest:UpdateHolders                  a gateway or admin (see updateHolders for which holders)
 //	identity:Grant, identity:Revoke         the org's admin, for its own org's certificates
+//	token:Issue, token:Open                 the org's admin, into its own org's account only
+//	token:Transfer, Deposit, Withdraw       the org's admin or publisher, from its own org's account
+//	token:SetPrice                          any org's admin (agreed by endorsement, with history)
+//	token:SettleQueued                      any member with a role (it only pays what is due)
 var Writers = map[string][]records.Role{
 	"node:Register":          {records.RoleAdmin, records.RoleNode},
 	"node:Update":            {records.RoleAdmin, records.RoleNode},
@@ -27,6 +31,13 @@ var Writers = map[string][]records.Role{
 	"manifest:UpdateHolders": {records.RoleGateway, records.RoleAdmin},
 	"identity:Grant":         {records.RoleAdmin},
 	"identity:Revoke":        {records.RoleAdmin},
+	"token:Issue":            {records.RoleAdmin},
+	"token:Open":             {records.RoleAdmin},
+	"token:Transfer":         {records.RoleAdmin, records.RolePublisher},
+	"token:Deposit":          {records.RoleAdmin, records.RolePublisher},
+	"token:Withdraw":         {records.RoleAdmin, records.RolePublisher},
+	"token:SetPrice":         {records.RoleAdmin},
+	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 }
 
 // authorize returns the caller of fn when it has one of the roles Writers

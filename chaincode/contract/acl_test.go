@@ -38,6 +38,11 @@ func newACLWorld(t *testing.T) *aclWorld {
 	w.e.registerNodes(orgA, "n1-orga", "n2-orga", "n3-orga")
 	w.e.registerNodes(orgB, "n1-orgb", "n4-orgb")
 	w.asRole("publisherA", func(ctx *fakes.Context) (any, error) { return w.e.man.Record(ctx, manifestJSON(t, "obj", "v1")) })
+	tok := NewTokenContract()
+	for _, org := range []string{orgA, orgB} {
+		must(w.e, org, func(ctx *fakes.Context) (*records.Account, error) { return tok.Issue(ctx, 100) })
+		must(w.e, org, func(ctx *fakes.Context) (*records.Account, error) { return tok.Deposit(ctx, 50) })
+	}
 	return w
 }
 
@@ -96,6 +101,28 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"identity:Revoke", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.ids.Revoke(ctx, records.CertHash(w.members["auditorA"].cert))
 		}, "adminA"},
+		{"token:Issue (into its own org)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Issue(ctx, 10)
+		}, "adminA adminB"},
+		{"token:Transfer (to the other org)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			to := orgB
+			if msp, _ := ctx.Identity.GetMSPID(); msp == orgB {
+				to = orgA
+			}
+			return NewTokenContract().Transfer(ctx, to, 10)
+		}, "adminA publisherA adminB publisherB"},
+		{"token:Deposit", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Deposit(ctx, 10)
+		}, "adminA publisherA adminB publisherB"},
+		{"token:Withdraw", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Withdraw(ctx, 10)
+		}, "adminA publisherA adminB publisherB"},
+		{"token:SetPrice", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().SetPrice(ctx, 5)
+		}, "adminA adminB"},
+		{"token:SettleQueued", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().SettleQueued(ctx)
+		}, "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB nodeB"},
 	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-40s", "function \\ caller")

@@ -109,11 +109,13 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Identity", "Manifest", "Node", "Object"},
+		HistoryContractName:  {"Account", "Identity", "Manifest", "Node", "Object", "Payout", "Price"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
+		TokenContractName:    {"Account", "Accounts", "Deposit", "Issue", "Open", "Payouts", "Price", "SetPrice", "SettleQueued", "Supply", "Transfer", "Withdraw"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
-		"Object": true, "Identity": true, "Whoami": true}
+		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
+		"Payouts": true, "Supply": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {
@@ -139,6 +141,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
+		"Payout": {"paidAt", "paidTxId"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]
@@ -232,6 +235,54 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 	if len(h) != 3 {
 		t.Fatalf("object history %d entries", len(h))
 	}
+
+	// The token contract: integer arguments and every record type.
+	var acct records.Account
+	inv.ok(orgA, &acct, "token:Issue", "1000")
+	inv.ok(orgB, &acct, "token:Open")
+	inv.ok(orgA, &acct, "token:Transfer", orgB, "100")
+	inv.ok(orgA, &acct, "token:Deposit", "50")
+	inv.ok(orgA, &acct, "token:Withdraw", "10")
+	if acct.Balance != 860 || acct.Escrow != 40 || acct.Issued != 1000 {
+		t.Fatalf("account %+v", acct)
+	}
+	var price records.Price
+	inv.ok(orgB, &price, "token:Price")
+	inv.ok(orgB, &price, "token:SetPrice", "3")
+	var paid []*records.Payout
+	inv.ok(orgB, &paid, "token:SettleQueued")
+	if paid == nil || len(paid) != 0 {
+		t.Fatalf("settled %#v", paid)
+	}
+	// Payouts are made by the delivery contract: one paid, one queued.
+	for ref, bytes := range map[string]int64{"b-1": 1 << 20, "b-2": 1 << 30} {
+		ctx := inv.ledger.NewContext(orgA)
+		if _, err := payDelivery(ctx, orgA, orgB, bytes, ref); err != nil {
+			t.Fatal(err)
+		}
+		ctx.Commit()
+	}
+	inv.ok(orgB, &paid, "token:Payouts", orgB)
+	if len(paid) != 2 || paid[0].Status != records.PayoutPaid || paid[1].Status != records.PayoutQueued {
+		t.Fatalf("payouts %v", paid)
+	}
+	inv.ok(orgB, &h, "history:Payout", "b-2")
+	var accts []*records.Account
+	inv.ok(orgB, &accts, "token:Accounts")
+	inv.ok(orgB, &acct, "token:Account", orgB)
+	var supply records.Supply
+	inv.ok(orgB, &supply, "token:Supply")
+	if len(accts) != 2 || acct.Balance != 103 || supply.Issued != 1000 || supply.Balances+supply.Escrows != 1000 {
+		t.Fatalf("accounts %v, %+v, supply %+v", accts, acct, supply)
+	}
+	inv.ok(orgB, &h, "history:Account", orgA)
+	if len(h) != 6 { // issue, transfer, deposit, withdraw, a payout, a queued payout
+		t.Fatalf("account history %d entries", len(h))
+	}
+	inv.ok(orgB, &h, "history:Price")
+	inv.fail(orgA, records.CodeInvalid, "token:Issue", "-5")
+	inv.fail(orgA, records.CodeFailedPrecondition, "token:Transfer", orgB, "100000")
+	inv.fail(orgA, records.CodeNotFound, "history:Payout", "nothing")
 
 	// Errors reach the client as DCT errors.
 	inv.fail(orgB, records.CodeForbidden, "node:Update", nodeJSON(t, "n1-orga"))

@@ -30,7 +30,7 @@ func NewHistoryContract() *HistoryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *HistoryContract) GetEvaluateTransactions() []string {
-	return []string{"Node", "Manifest", "Object", "Identity"}
+	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout"}
 }
 
 // Node returns the history of a node record.
@@ -83,5 +83,38 @@ func (c *HistoryContract) Identity(ctx contractapi.TransactionContextInterface, 
 		return nil, err
 	}
 	h, err := keyHistory(ctx.GetStub(), key, describe("identity", mspID, certHash))
+	return h, asRecordsError(err)
+}
+
+// Account returns the history of organisation mspID's token account: every
+// issuance, transfer, deposit, withdrawal and payout that changed it.
+func (c *HistoryContract) Account(ctx contractapi.TransactionContextInterface, mspID string) ([]*records.HistoryEntry, error) {
+	key, err := records.AccountKey(mspID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(ctx.GetStub(), key, describe("account", mspID))
+	return h, asRecordsError(err)
+}
+
+// Price returns the history of the consortium price.
+func (c *HistoryContract) Price(ctx contractapi.TransactionContextInterface) ([]*records.HistoryEntry, error) {
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.PriceKeyType)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(stub, key, "price")
+	return h, asRecordsError(err)
+}
+
+// Payout returns the history of the payout of ref: recorded, then paid
+// when it was queued.
+func (c *HistoryContract) Payout(ctx contractapi.TransactionContextInterface, ref string) ([]*records.HistoryEntry, error) {
+	key, err := records.PayoutKey(ref)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(ctx.GetStub(), key, describe("payout", ref))
 	return h, asRecordsError(err)
 }
