@@ -17,6 +17,7 @@ import (
 //	manifest:Purge                          a gateway, publisher or admin of the owner org
 //	manifest:UpdateHolders                  a gateway or admin (see updateHolders for which holders)
 //	identity:Grant, identity:Revoke         the org's admin, for its own org's certificates
+//	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
 var Writers = map[string][]records.Role{
 	"node:Register":          {records.RoleAdmin, records.RoleNode},
 	"node:Update":            {records.RoleAdmin, records.RoleNode},
@@ -27,6 +28,8 @@ var Writers = map[string][]records.Role{
 	"manifest:UpdateHolders": {records.RoleGateway, records.RoleAdmin},
 	"identity:Grant":         {records.RoleAdmin},
 	"identity:Revoke":        {records.RoleAdmin},
+	"delivery:Commit":        {records.RoleGateway},
+	"delivery:Prove":         {records.RoleGateway},
 }
 
 // authorize returns the caller of fn when it has one of the roles Writers

@@ -5,13 +5,15 @@ import "github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 // Version is the version reported in the contracts' metadata.
 const Version = "1.0.0"
 
-// Contracts returns the node, manifest, history and identity contracts.
+// Contracts returns the node, manifest, history, identity and delivery
+// contracts.
 func Contracts() []contractapi.ContractInterface {
 	return []contractapi.ContractInterface{
 		NewNodeContract(),
 		NewManifestContract(),
 		NewHistoryContract(),
 		NewIdentityContract(),
+		NewDeliveryContract(),
 	}
 }
 

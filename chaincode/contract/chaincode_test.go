@@ -109,11 +109,12 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Identity", "Manifest", "Node", "Object"},
+		HistoryContractName:  {"Batch", "Identity", "Manifest", "Node", "Object"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
+		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "Prove"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
-		"Object": true, "Identity": true, "Whoami": true}
+		"Object": true, "Identity": true, "Whoami": true, "Batch": true, "Batches": true, "Epoch": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {

@@ -150,3 +150,34 @@ type PaidSerial struct {
 	Batch   string `json:"batch"`
 	Index   int64  `json:"index"`
 }
+
+// DecodeBatchInput decodes caller JSON into a BatchInput, refusing unknown
+// fields and trailing data, and validates its shape.
+func DecodeBatchInput(data []byte) (*BatchInput, error) {
+	var in BatchInput
+	if err := decodeStrict(data, &in, "batch"); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return &in, nil
+}
+
+// DecodeSamples decodes caller JSON into the sampled leaves of a batch,
+// refusing unknown fields and trailing data.
+func DecodeSamples(data []byte) ([]SampledLeaf, error) {
+	var s []SampledLeaf
+	if err := decodeStrict(data, &s, "samples"); err != nil {
+		return nil, err
+	}
+	if len(s) > MaxSampledLeaves {
+		return nil, invalidf("at most %d samples, got %d", MaxSampledLeaves, len(s))
+	}
+	for _, l := range s {
+		if len(l.Proof) > MaxProofLength {
+			return nil, invalidf("proof of leaf %d has %d hashes, at most %d", l.Index, len(l.Proof), MaxProofLength)
+		}
+	}
+	return s, nil
+}
