@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -273,16 +274,16 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		}
 		r := &s.Receipt
 		if err := r.Validate(); err != nil {
-			return nil, invalidf("batch %s rejected: receipt of leaf %d: %v", b.ID, s.Index, err)
+			return nil, invalidf("batch %s rejected: receipt of leaf %d: %s", b.ID, s.Index, messageOf(err))
 		}
 		if r.GatewayMSP != b.GatewayMSP || r.Gateway != b.Gateway || r.Epoch != b.Epoch {
 			return nil, invalidf("batch %s rejected: receipt %s of leaf %d names gateway %s/%s, epoch %d, not the batch's", b.ID, r.Serial, s.Index, r.GatewayMSP, r.Gateway, r.Epoch)
 		}
 		if err := verifyReceiptSignature(cert, r); err != nil {
-			return nil, invalidf("batch %s rejected: receipt %s of leaf %d: %v", b.ID, r.Serial, s.Index, err)
+			return nil, invalidf("batch %s rejected: receipt %s of leaf %d: %s", b.ID, r.Serial, s.Index, messageOf(err))
 		}
 		if err := records.VerifyInclusion(records.LeafHash(r.LeafData()), s.Index, b.Size, s.Proof, b.Root); err != nil {
-			return nil, invalidf("batch %s rejected: receipt %s: %v", b.ID, r.Serial, err)
+			return nil, invalidf("batch %s rejected: receipt %s: %s", b.ID, r.Serial, messageOf(err))
 		}
 	}
 	tx, err := currentTx(stub)
@@ -320,7 +321,7 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		}
 		seen[r.Serial] = true
 		if err := countIn(accepted, r, publisher, reason != ""); err != nil {
-			return nil, invalidf("batch %s rejected: %v", b.ID, err)
+			return nil, invalidf("batch %s rejected: %s", b.ID, messageOf(err))
 		}
 		if reason != "" {
 			excluded = append(excluded, records.Excluded{Index: s.Index, Serial: r.Serial, Node: r.Node, Publisher: publisher, Bytes: r.Bytes, Reason: reason, Detail: detail})
@@ -554,4 +555,14 @@ func (h *holderCheck) check(r *records.Receipt) (publisher, reason, detail strin
 		return publisher, records.ExcludedShardHash, "shard " + strconv.Itoa(r.Shard) + " of " + describe("manifest", r.Object, r.Version) + " has another hash", nil
 	}
 	return publisher, records.ExcludedUnassigned, describe("node", r.Node) + " did not hold shard " + strconv.Itoa(r.Shard) + " of " + describe("manifest", r.Object, r.Version) + " during the epoch", nil
+}
+
+// messageOf returns the message of a *records.Error without its code
+// prefix, for wrapping.
+func messageOf(err error) string {
+	var re *records.Error
+	if errors.As(err, &re) {
+		return re.Message
+	}
+	return err.Error()
 }
