@@ -524,11 +524,11 @@ func TestDeliveryExclusions(t *testing.T) {
 		}
 		b.receipts = append(b.receipts, r)
 	}
-	add("ok-1", d.ma, 0, "n1-orga", 10)                   // a holder then, moved since: paid
-	add("ok-2", d.mb, 1, "n2-orga", 20)                   // paid
-	add("moved-in", d.ma, 0, "n4-orga", 40)               // holder only after the epoch
-	add("inactive", d.mb, 2, "n3-orga", 80)               // deactivated before the epoch
-	add("not-holder", d.mb, 0, "n2-orga", 160)            // never held shard 0
+	add("ok-1", d.ma, 0, "n1-orga", 10)        // a holder then, moved since: paid
+	add("ok-2", d.mb, 1, "n2-orga", 20)        // paid
+	add("moved-in", d.ma, 0, "n4-orga", 40)    // holder only after the epoch
+	add("inactive", d.mb, 2, "n3-orga", 80)    // deactivated before the epoch
+	add("not-holder", d.mb, 0, "n2-orga", 160) // never held shard 0
 	add("hash", d.ma, 1, "n2-orga", 320, func(r *records.Receipt) { r.ShardHash = digest("other") })
 	add("unknown", d.ma, 1, "n2-orga", 640, func(r *records.Receipt) { r.Version = "9" })
 	b.publisher = map[string]string{d.ma.Name: orgA, d.mb.Name: orgB}

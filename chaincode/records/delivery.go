@@ -112,7 +112,7 @@ type Batch struct {
 	Root       string `json:"root"`
 	Size       int64  `json:"size"`
 	// Totals are the totals the gateway committed.
-	Totals []NodeTotal  `json:"totals"`
+	Totals []NodeTotal `json:"totals"`
 	Status BatchStatus `json:"status"`
 	// CommittedAt is the Commit transaction's timestamp.
 	CommittedAt string `json:"committedAt"`
