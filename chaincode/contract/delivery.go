@@ -329,15 +329,6 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		}
 		paid = append(paid, &records.PaidSerial{Gateway: b.Gateway, Serial: r.Serial, Batch: b.ID, Index: s.Index})
 	}
-	for _, p := range paid {
-		key, err := compositeKey(stub, records.SerialKeyType, p.Gateway, p.Serial)
-		if err != nil {
-			return nil, err
-		}
-		if err := putRecord(stub, key, "serial "+p.Serial, p); err != nil {
-			return nil, err
-		}
-	}
 	b.Sampled = want
 	b.Accepted = accepted
 	b.Excluded = excluded
@@ -355,6 +346,16 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 			return nil, err
 		}
 		b.Payouts = append(b.Payouts, *p)
+	}
+	// The contract's own writes come last, after every check and payment.
+	for _, p := range paid {
+		key, err := compositeKey(stub, records.SerialKeyType, p.Gateway, p.Serial)
+		if err != nil {
+			return nil, err
+		}
+		if err := putRecord(stub, key, "serial "+p.Serial, p); err != nil {
+			return nil, err
+		}
 	}
 	b.Status = records.BatchAccepted
 	b.ProvedAt = tx.time
