@@ -2,10 +2,13 @@ package contract
 
 import (
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -508,6 +511,11 @@ func TestDeliveryExclusions(t *testing.T) {
 	d := newDeliveryEnv(t)
 	// n3 stops serving; shard 0 of a/app.js moves from n1 to n4 by a
 	// repair, one epoch later.
+	gone := d.record(orgA, "a/old.js", "1")
+	must(d.env, orgA, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return d.man.Purge(ctx, "a/old.js", "1", "withdrawn")
+	})
+	d.pub[gone.Name] = orgA
 	must(d.env, orgA, func(ctx *fakes.Context) (*records.Node, error) { return d.node.Deactivate(ctx, "n3-orga", "retired") })
 	ep := d.nextEpoch()
 	d.nextEpoch()
@@ -531,7 +539,7 @@ func TestDeliveryExclusions(t *testing.T) {
 	add("not-holder", d.mb, 0, "n2-orga", 160) // never held shard 0
 	add("hash", d.ma, 1, "n2-orga", 320, func(r *records.Receipt) { r.ShardHash = digest("other") })
 	add("unknown", d.ma, 1, "n2-orga", 640, func(r *records.Receipt) { r.Version = "9" })
-	b.publisher = map[string]string{d.ma.Name: orgA, d.mb.Name: orgB}
+	add("purged", gone, 1, "n2-orga", 1280)
 	in := b.input()
 	pending := d.mustCommit(g, b)
 	got := d.mustProve(g, pending.ID, b.samples(pending.ID))
@@ -544,7 +552,7 @@ func TestDeliveryExclusions(t *testing.T) {
 	}
 	want := map[string]string{
 		"moved-in": records.ExcludedUnassigned, "inactive": records.ExcludedInactive, "not-holder": records.ExcludedUnassigned,
-		"hash": records.ExcludedShardHash, "unknown": records.ExcludedManifest,
+		"hash": records.ExcludedShardHash, "unknown": records.ExcludedManifest, "purged": records.ExcludedManifest,
 	}
 	if fmt.Sprint(reasons) != fmt.Sprint(want) {
 		t.Fatalf("excluded %v, want %v", reasons, want)
@@ -559,5 +567,31 @@ func TestDeliveryExclusions(t *testing.T) {
 	}
 	if !d.serialPaid(g, "ok-1") || d.serialPaid(g, "hash") {
 		t.Fatal("serials recorded wrongly")
+	}
+}
+
+func TestReceiptSignatureEd25519(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := records.Receipt{Serial: "s1", GatewayMSP: orgA, Gateway: digest("gw"), Epoch: 1, Object: "a/b", Version: "1",
+		ShardHash: digest("h"), Node: "n1-orga", Bytes: 1, Request: "r"}
+	r.Signature = ed25519.Sign(priv, r.SigningBytes())
+	if err := verifyReceiptSignature(cert, &r); err != nil {
+		t.Fatal(err)
+	}
+	r.Bytes = 2
+	if err := verifyReceiptSignature(cert, &r); err == nil {
+		t.Fatal("a changed receipt verifies")
 	}
 }
