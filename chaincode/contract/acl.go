@@ -21,6 +21,7 @@ import (
 //	token:Transfer, Deposit, Withdraw       the org's admin or publisher, from its own org's account
 //	token:SetPrice                          any org's admin (agreed by endorsement, with history)
 //	token:SettleQueued                      any member with a role (it only pays what is due)
+//	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
 var Writers = map[string][]records.Role{
 	"node:Register":          {records.RoleAdmin, records.RoleNode},
 	"node:Update":            {records.RoleAdmin, records.RoleNode},
@@ -38,6 +39,8 @@ var Writers = map[string][]records.Role{
 	"token:Withdraw":         {records.RoleAdmin, records.RolePublisher},
 	"token:SetPrice":         {records.RoleAdmin},
 	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
+	"delivery:Commit":        {records.RoleGateway},
+	"delivery:Prove":         {records.RoleGateway},
 }
 
 // authorize returns the caller of fn when it has one of the roles Writers

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"crypto/ecdsa"
 	"fmt"
 	"strings"
 	"testing"
@@ -16,15 +17,42 @@ type aclWorld struct {
 	e       *env
 	ids     *IdentityContract
 	members map[string]member
+	keys    map[string]*ecdsa.PrivateKey
+	// batch and samples are gatewayA's committed batch (commitBatchA).
+	batch   string
+	samples []records.SampledLeaf
+}
+
+// commitBatchA commits a one-receipt batch of gatewayA for the current
+// epoch, for Prove.
+func (w *aclWorld) commitBatchA() {
+	t := w.e.t
+	g := gateway{member: w.members["gatewayA"], key: w.keys["gatewayA"]}
+	ep := records.EpochOf(w.e.ledger.Now())
+	b := &batch{epoch: ep, publisher: map[string]string{"obj": orgA}}
+	b.receipts = append(b.receipts, g.receipt(t, ep, "s1", manifest("obj", "v1"), 0, "n1-orga", 100))
+	in := b.input()
+	res, err := as(w.e, g.member, func(ctx *fakes.Context) (*records.Batch, error) {
+		return NewDeliveryContract().Commit(ctx, toJSON(t, in))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.batch, w.samples = res.ID, b.samples(res.ID)
 }
 
 func newACLWorld(t *testing.T) *aclWorld {
-	w := &aclWorld{e: newEnv(t), ids: NewIdentityContract(), members: map[string]member{}}
+	w := &aclWorld{e: newEnv(t), ids: NewIdentityContract(), members: map[string]member{}, keys: map[string]*ecdsa.PrivateKey{}}
 	for _, org := range []struct{ msp, short string }{{orgA, "A"}, {orgB, "B"}} {
 		admin := member{msp: org.msp, cert: w.e.ledger.AdminCert(org.msp)}
 		w.members["admin"+org.short] = admin
 		for _, role := range []records.Role{records.RolePublisher, records.RoleGateway, records.RoleAuditor, records.RoleNode} {
-			m := newMember(t, org.msp, fmt.Sprintf("%s@%s", role, org.msp), "client")
+			cert, p, key, err := fakes.NewCertKey(org.msp, fmt.Sprintf("%s@%s", role, org.msp), "client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := member{msp: org.msp, cert: cert, pem: p}
+			w.keys[string(role)+org.short] = key
 			in := records.GrantInput{Certificate: m.pem, Roles: []records.Role{role}}
 			if role == records.RoleNode {
 				in.NodeID = "n1-" + records.OrgSlug(org.msp)
@@ -67,62 +95,71 @@ func TestAccessControlMatrix(t *testing.T) {
 		fn      string
 		run     func(w *aclWorld, ctx *fakes.Context) (any, error)
 		allowed string // callers allowed, space-separated
+		prepare func(w *aclWorld)
 	}{
 		{"node:Register", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.node.Register(ctx, nodeJSON(w.e.t, "n9-orga"))
-		}, "adminA"},
+		}, "adminA", nil},
 		{"node:Update", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.node.Update(ctx, nodeJSON(w.e.t, "n1-orga", func(in *records.NodeInput) { in.Zone = "moved" }))
-		}, "adminA nodeA"},
+		}, "adminA nodeA", nil},
 		{"node:Deactivate", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.node.Deactivate(ctx, "n1-orga", "maintenance")
-		}, "adminA nodeA"},
+		}, "adminA nodeA", nil},
 		{"manifest:Record", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.Record(ctx, manifestJSON(w.e.t, "new", "v1"))
-		}, "adminA publisherA adminB publisherB"}, // each for its own org's publisher; B owns "new" then
+		}, "adminA publisherA adminB publisherB", nil}, // each for its own org's publisher; B owns "new" then
 		{"manifest:Record for org A's publisher", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.Record(ctx, manifestJSON(w.e.t, "new", "v1", func(m *records.Manifest) {
 				m.PublishedBy = records.CertHash(w.members["publisherA"].cert)
 			}))
-		}, "adminA publisherA gatewayA"},
+		}, "adminA publisherA gatewayA", nil},
 		{"manifest:Record of org A's name", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.Record(ctx, manifestJSON(w.e.t, "obj", "v2"))
-		}, "adminA publisherA"},
+		}, "adminA publisherA", nil},
 		{"manifest:Purge", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.Purge(ctx, "obj", "v1", "withdrawn")
-		}, "adminA publisherA gatewayA"},
+		}, "adminA publisherA gatewayA", nil},
 		{"manifest:UpdateHolders", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.UpdateHolders(ctx, "obj", "v1", "1", idsJSON("n2-orga"), idsJSON("n4-orgb"))
-		}, "adminA gatewayA"},
+		}, "adminA gatewayA", nil},
 		{"identity:Grant", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			m := newMember(w.e.t, orgA, "new@A", "client")
 			return w.ids.Grant(ctx, toJSON(w.e.t, records.GrantInput{Certificate: m.pem, Roles: []records.Role{records.RoleAuditor}}))
-		}, "adminA adminB"}, // B's grant lands in B's namespace
+		}, "adminA adminB", nil}, // B's grant lands in B's namespace
 		{"identity:Revoke", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.ids.Revoke(ctx, records.CertHash(w.members["auditorA"].cert))
-		}, "adminA"},
+		}, "adminA", nil},
 		{"token:Issue (into its own org)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().Issue(ctx, 10)
-		}, "adminA adminB"},
+		}, "adminA adminB", nil},
 		{"token:Transfer (to the other org)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			to := orgB
 			if msp, _ := ctx.Identity.GetMSPID(); msp == orgB {
 				to = orgA
 			}
 			return NewTokenContract().Transfer(ctx, to, 10)
-		}, "adminA publisherA adminB publisherB"},
+		}, "adminA publisherA adminB publisherB", nil},
 		{"token:Deposit", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().Deposit(ctx, 10)
-		}, "adminA publisherA adminB publisherB"},
+		}, "adminA publisherA adminB publisherB", nil},
 		{"token:Withdraw", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().Withdraw(ctx, 10)
-		}, "adminA publisherA adminB publisherB"},
+		}, "adminA publisherA adminB publisherB", nil},
 		{"token:SetPrice", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SetPrice(ctx, 5)
-		}, "adminA adminB"},
+		}, "adminA adminB", nil},
 		{"token:SettleQueued", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SettleQueued(ctx)
-		}, "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB nodeB"},
+		}, "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB nodeB", nil},
+		{"delivery:Commit", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			ep := records.EpochOf(ctx.Stub.TxTime())
+			in := records.BatchInput{Epoch: ep, Root: digest("root"), Size: 1, Totals: []records.NodeTotal{{Node: "n1-orga", Publisher: orgA, Receipts: 1, Bytes: 100}}}
+			return NewDeliveryContract().Commit(ctx, toJSON(w.e.t, in))
+		}, "gatewayA gatewayB", nil},
+		{"delivery:Prove (gatewayA's batch)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewDeliveryContract().Prove(ctx, w.batch, toJSON(w.e.t, w.samples))
+		}, "gatewayA", (*aclWorld).commitBatchA},
 	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-40s", "function \\ caller")
@@ -134,6 +171,9 @@ func TestAccessControlMatrix(t *testing.T) {
 		fmt.Fprintf(&table, "%-40s", c.fn)
 		for _, who := range callers {
 			w := newACLWorld(t)
+			if c.prepare != nil {
+				c.prepare(w)
+			}
 			err := w.asRole(who, func(ctx *fakes.Context) (any, error) { return c.run(w, ctx) })
 			want := strings.Contains(" "+c.allowed+" ", " "+who+" ")
 			got := err == nil

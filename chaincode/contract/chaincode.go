@@ -5,7 +5,8 @@ import "github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 // Version is the version reported in the contracts' metadata.
 const Version = "1.0.0"
 
-// Contracts returns the node, manifest, history, identity and token contracts.
+// Contracts returns the node, manifest, history, identity, token and
+// delivery contracts.
 func Contracts() []contractapi.ContractInterface {
 	return []contractapi.ContractInterface{
 		NewNodeContract(),
@@ -13,6 +14,7 @@ func Contracts() []contractapi.ContractInterface {
 		NewHistoryContract(),
 		NewIdentityContract(),
 		NewTokenContract(),
+		NewDeliveryContract(),
 	}
 }
 

@@ -109,13 +109,14 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Account", "Identity", "Manifest", "Node", "Object", "Payout", "Price"},
+		HistoryContractName:  {"Account", "Batch", "Identity", "Manifest", "Node", "Object", "Payout", "Price"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Deposit", "Issue", "Open", "Payouts", "Price", "SetPrice", "SettleQueued", "Supply", "Transfer", "Withdraw"},
+		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "Prove"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
-		"Payouts": true, "Supply": true}
+		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {
@@ -255,9 +256,12 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatalf("settled %#v", paid)
 	}
 	// Payouts are made by the delivery contract: one paid, one queued.
-	for ref, bytes := range map[string]int64{"b-1": 1 << 20, "b-2": 1 << 30} {
+	for _, p := range []struct {
+		ref   string
+		bytes int64
+	}{{"b-1", 1 << 20}, {"b-2", 1 << 30}} {
 		ctx := inv.ledger.NewContext(orgA)
-		if _, err := payDelivery(ctx, orgA, orgB, bytes, ref); err != nil {
+		if _, err := payDelivery(ctx, orgA, orgB, p.bytes, p.ref); err != nil {
 			t.Fatal(err)
 		}
 		ctx.Commit()

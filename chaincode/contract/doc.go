@@ -1,7 +1,9 @@
 // Package contract implements the DCT chaincode on fabric-contract-api-go:
 // the "node" contract (CDN node registry), the "manifest" contract (published
-// object versions and their shard placement) and the "history" contract
-// (audit trail of ledger keys). Clients call functions as "name:Function",
+// object versions and their shard placement), the "identity" contract (the
+// registry of roles), the "delivery" contract (gateways' batches of
+// delivery receipts, verified by sampling before they are paid) and the
+// "history" contract (audit trail of ledger keys). Clients call functions as "name:Function",
 // for example "manifest:Record".
 //
 // Every error returned to a client is a *records.Error, so the message the

@@ -30,7 +30,7 @@ func NewHistoryContract() *HistoryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *HistoryContract) GetEvaluateTransactions() []string {
-	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout"}
+	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout", "Batch"}
 }
 
 // Node returns the history of a node record.
@@ -116,5 +116,20 @@ func (c *HistoryContract) Payout(ctx contractapi.TransactionContextInterface, re
 		return nil, err
 	}
 	h, err := keyHistory(ctx.GetStub(), key, describe("payout", ref))
+	return h, asRecordsError(err)
+}
+
+// Batch returns the history of a delivery batch: its commit and its
+// acceptance.
+func (c *HistoryContract) Batch(ctx contractapi.TransactionContextInterface, id string) ([]*records.HistoryEntry, error) {
+	if id == "" || len(id) > 256 {
+		return nil, invalidf("batch id must be 1..256 characters")
+	}
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.BatchKeyType, id)
+	if err != nil {
+		return nil, invalidf("bad batch id: %v", err)
+	}
+	h, err := keyHistory(stub, key, describe("batch", id))
 	return h, asRecordsError(err)
 }

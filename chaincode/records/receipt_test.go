@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // mth and path are RFC 6962 section 2.1 written literally: the Merkle tree
@@ -130,5 +131,23 @@ func TestReceiptAndBatchValidate(t *testing.T) {
 		if err := c.Validate(); CodeOf(err) != CodeInvalid {
 			t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
 		}
+	}
+}
+
+func TestEpochs(t *testing.T) {
+	at := func(s int64) time.Time { return time.Unix(s, 0) }
+	for _, c := range []struct{ s, e int64 }{{0, 0}, {59, 0}, {60, 1}, {-1, -1}, {-60, -1}, {-61, -2}} {
+		if got := EpochOf(at(c.s)); got != c.e {
+			t.Errorf("EpochOf(%d) = %d, want %d", c.s, got, c.e)
+		}
+	}
+	if EpochStart(3).Unix() != 180 || EpochPad(7) != "00000000000000000007" {
+		t.Fatal("EpochStart or EpochPad")
+	}
+	if _, err := DecodeBatchInput([]byte(`{"epoch":1,"root":"` + hexOf("r") + `","size":1,"totals":[{"node":"a-org1","publisher":"Org1MSP","receipts":1,"bytes":1}],"x":1}`)); CodeOf(err) != CodeInvalid {
+		t.Fatalf("unknown field: %v", err)
+	}
+	if _, err := DecodeSamples([]byte(`[{"index":0,"receipt":{},"proof":[],"more":1}]`)); CodeOf(err) != CodeInvalid {
+		t.Fatalf("unknown sample field: %v", err)
 	}
 }

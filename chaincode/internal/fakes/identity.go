@@ -73,13 +73,20 @@ func (i *Identity) GetX509Certificate() (*x509.Certificate, error) {
 // with the organisational units ous (Fabric NodeOUs: "admin", "client",
 // "peer"), and its PEM encoding.
 func NewCert(mspID, cn string, ous ...string) (*x509.Certificate, string, error) {
+	cert, p, _, err := NewCertKey(mspID, cn, ous...)
+	return cert, p, err
+}
+
+// NewCertKey is NewCert that also returns the certificate's private key
+// (ECDSA P-256), to sign as the member.
+func NewCertKey(mspID, cn string, ous ...string) (*x509.Certificate, string, *ecdsa.PrivateKey, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
@@ -89,13 +96,13 @@ func NewCert(mspID, cn string, ous ...string) (*x509.Certificate, string, error)
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return cert, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), nil
+	return cert, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), key, nil
 }
 
 // Context is a fake transaction context, satisfying

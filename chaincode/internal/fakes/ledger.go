@@ -50,6 +50,20 @@ func (l *Ledger) next() (string, time.Time) {
 	return fmt.Sprintf("tx%04d", l.seq), ts
 }
 
+// Advance moves the clock of the following transactions forward by d.
+func (l *Ledger) Advance(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.start = l.start.Add(d)
+}
+
+// Now returns the timestamp the next transaction will have.
+func (l *Ledger) Now() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.start.Add(time.Duration(l.seq+1) * (time.Second + time.Millisecond))
+}
+
 // NewStub starts a transaction: a stub with a fresh transaction id and
 // timestamp and an empty write set.
 func (l *Ledger) NewStub() *Stub {

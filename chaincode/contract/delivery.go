@@ -1,0 +1,569 @@
+package contract
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
+)
+
+// DeliveryContractName is the name clients use to call the delivery
+// contract.
+const DeliveryContractName = "delivery"
+
+// DeliveryContract verifies gateways' batches of delivery receipts before
+// anything is paid. A gateway commits a batch (Commit: root, size, totals
+// of one epoch) and then proves it (Prove: the leaves SampleIndices picks
+// from the Commit's transaction id, with inclusion proofs and the
+// gateway's signatures). A proof or signature failure refuses the Prove
+// and changes nothing (the batch stays pending and expires); a sampled
+// receipt that is well formed but not payable (replayed serial, node not
+// active or not a holder of the shard during the epoch, shard hash or
+// manifest wrong) is excluded: its bytes are not paid, and the batch
+// records it. On acceptance every (node, publisher) total left is paid
+// with payDelivery.
+//
+// Receipts not sampled are trusted as the gateway's organisation vouches
+// for them: a batch with a fraction f of bad receipts passes a sample of
+// s leaves with probability about (1-f)^s.
+type DeliveryContract struct {
+	contractapi.Contract
+}
+
+// NewDeliveryContract returns the delivery contract.
+func NewDeliveryContract() *DeliveryContract {
+	return &DeliveryContract{Contract: contractapi.Contract{
+		Name: DeliveryContractName,
+		Info: metadata.InfoMetadata{
+			Title:       "DCT proof of delivery",
+			Description: "Gateways' batches of delivery receipts, verified by sampling before payment",
+			Version:     Version,
+		},
+	}}
+}
+
+// GetEvaluateTransactions lists the read-only functions.
+func (c *DeliveryContract) GetEvaluateTransactions() []string {
+	return []string{"Batch", "Batches", "Epoch"}
+}
+
+// Commit records a pending batch (batchJSON: a records.BatchInput without
+// samples) of the calling gateway for an epoch within the submission
+// window. A gateway has at most one batch per epoch: committing the same
+// batch again returns the existing record and changes nothing, a
+// different one is refused (ALREADY_EXISTS). The batch id is the
+// transaction id.
+func (c *DeliveryContract) Commit(ctx contractapi.TransactionContextInterface, batchJSON string) (*records.Batch, error) {
+	b, err := commitBatch(ctx, batchJSON)
+	return b, asRecordsError(err)
+}
+
+// Prove checks the sampled leaves of a pending batch (samplesJSON: a JSON
+// array of records.SampledLeaf, exactly the leaves
+// records.SampleIndices(batchID, size) picks, in that order) and, when
+// they hold, accepts the batch and pays its totals less the excluded
+// receipts. Only the committing identity may prove; proving an accepted
+// batch returns it and changes nothing.
+func (c *DeliveryContract) Prove(ctx contractapi.TransactionContextInterface, batchID string, samplesJSON string) (*records.Batch, error) {
+	b, err := proveBatch(ctx, batchID, samplesJSON)
+	return b, asRecordsError(err)
+}
+
+// Batch reads a batch.
+func (c *DeliveryContract) Batch(ctx contractapi.TransactionContextInterface, id string) (*records.Batch, error) {
+	b, err := loadBatch(ctx.GetStub(), id)
+	return b, asRecordsError(err)
+}
+
+// Batches reads every batch of the gateways of organisation gatewayMSP, by
+// gateway and epoch.
+func (c *DeliveryContract) Batches(ctx contractapi.TransactionContextInterface, gatewayMSP string) ([]*records.Batch, error) {
+	if err := records.ValidateMSPID("gatewayMsp", gatewayMSP); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	it, err := stub.GetStateByPartialCompositeKey(records.BatchEpochKeyType, []string{gatewayMSP})
+	if err != nil {
+		return nil, internalf("cannot list batches: %v", err)
+	}
+	defer it.Close()
+	out := []*records.Batch{}
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, internalf("cannot list batches: %v", err)
+		}
+		b, err := loadBatch(stub, string(kv.Value))
+		if err != nil {
+			return nil, asRecordsError(err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// Epoch returns the current epoch, its bounds, its length and the
+// submission window.
+func (c *DeliveryContract) Epoch(ctx contractapi.TransactionContextInterface) (*records.EpochInfo, error) {
+	now, err := txTime(ctx.GetStub())
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	e := records.EpochOf(now)
+	return &records.EpochInfo{
+		Epoch: e, Seconds: records.EpochSeconds, Window: records.SubmissionEpochs,
+		Start: records.FormatTimestamp(records.EpochStart(e)), End: records.FormatTimestamp(records.EpochStart(e + 1)),
+	}, nil
+}
+
+func txTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
+	ts, err := stub.GetTxTimestamp()
+	if err != nil {
+		return time.Time{}, internalf("cannot read the transaction timestamp: %v", err)
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, internalf("invalid transaction timestamp: %v", err)
+	}
+	return ts.AsTime(), nil
+}
+
+// checkWindow refuses an epoch in the future or before the submission
+// window of now.
+func checkWindow(epoch int64, now time.Time) error {
+	cur := records.EpochOf(now)
+	if epoch > cur {
+		return invalidf("epoch %d is in the future (the current epoch is %d)", epoch, cur)
+	}
+	if epoch < cur-records.SubmissionEpochs {
+		return preconditionf("epoch %d has expired: batches are accepted for epochs %d..%d", epoch, cur-records.SubmissionEpochs, cur)
+	}
+	return nil
+}
+
+func commitBatch(ctx txContext, batchJSON string) (*records.Batch, error) {
+	gw, err := authorize(ctx, "delivery:Commit")
+	if err != nil {
+		return nil, err
+	}
+	in, err := records.DecodeBatchInput([]byte(batchJSON))
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Samples) != 0 {
+		return nil, invalidf("Commit takes no samples: they are proved with Prove, once the batch id is known")
+	}
+	stub := ctx.GetStub()
+	tx, err := currentTx(stub)
+	if err != nil {
+		return nil, err
+	}
+	now, err := txTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(in.Epoch, now); err != nil {
+		return nil, err
+	}
+	slot, err := compositeKey(stub, records.BatchEpochKeyType, gw.MSPID, gw.CertHash, records.EpochPad(in.Epoch))
+	if err != nil {
+		return nil, err
+	}
+	prev, err := stub.GetState(slot)
+	if err != nil {
+		return nil, internalf("cannot read the batches of %s: %v", gw, err)
+	}
+	if prev != nil {
+		b, err := loadBatch(stub, string(prev))
+		if err != nil {
+			return nil, err
+		}
+		if b.SameContent(in) {
+			return b, nil // resubmission: a no-op
+		}
+		return nil, conflictf("%s already has batch %s for epoch %d: a second, different batch of the same epoch overlaps it", gw, b.ID, in.Epoch)
+	}
+	for _, t := range in.Totals {
+		if _, err := loadNode(stub, t.Node); err != nil {
+			return nil, err
+		}
+	}
+	b := &records.Batch{
+		ID: tx.id, GatewayMSP: gw.MSPID, Gateway: gw.CertHash, Epoch: in.Epoch, Root: in.Root, Size: in.Size,
+		Totals: in.Totals, Status: records.BatchPending, CommittedAt: tx.time,
+	}
+	key, err := compositeKey(stub, records.BatchKeyType, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := putRecord(stub, key, describe("batch", b.ID), b); err != nil {
+		return nil, err
+	}
+	if err := stub.PutState(slot, []byte(b.ID)); err != nil {
+		return nil, internalf("cannot index batch %s: %v", b.ID, err)
+	}
+	return b, nil
+}
+
+func loadBatch(stub shim.ChaincodeStubInterface, id string) (*records.Batch, error) {
+	if id == "" || len(id) > 256 {
+		return nil, invalidf("batch id must be 1..256 characters")
+	}
+	key, err := compositeKey(stub, records.BatchKeyType, id)
+	if err != nil {
+		return nil, invalidf("bad batch id: %v", err)
+	}
+	b, found, err := getRecord[records.Batch](stub, key, describe("batch", id))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, notFoundf("%s does not exist", describe("batch", id))
+	}
+	return b, nil
+}
+
+func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, error) {
+	gw, err := authorize(ctx, "delivery:Prove")
+	if err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	b, err := loadBatch(stub, batchID)
+	if err != nil {
+		return nil, err
+	}
+	if gw.MSPID != b.GatewayMSP || gw.CertHash != b.Gateway {
+		return nil, forbiddenf("%s did not commit batch %s: only its committer (%s, certificate %s) may prove it", gw, b.ID, b.GatewayMSP, b.Gateway)
+	}
+	if b.Status == records.BatchAccepted {
+		return b, nil // resubmission: a no-op, never a second payment
+	}
+	now, err := txTime(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(b.Epoch, now); err != nil {
+		return nil, err
+	}
+	samples, err := records.DecodeSamples([]byte(samplesJSON))
+	if err != nil {
+		return nil, err
+	}
+	cert, err := ctx.GetClientIdentity().GetX509Certificate()
+	if err != nil || cert == nil {
+		return nil, forbiddenf("the caller has no X.509 certificate")
+	}
+	// Forgery: any failure here refuses the whole batch.
+	want := records.SampleIndices(b.ID, b.Size)
+	if len(samples) != len(want) {
+		return nil, invalidf("batch %s rejected: %d samples, the batch's proof needs leaves %v", b.ID, len(samples), want)
+	}
+	for i, s := range samples {
+		if s.Index != want[i] {
+			return nil, invalidf("batch %s rejected: sample %d is leaf %d, want leaf %d (leaves %v, in that order)", b.ID, i, s.Index, want[i], want)
+		}
+		r := &s.Receipt
+		if err := r.Validate(); err != nil {
+			return nil, invalidf("batch %s rejected: receipt of leaf %d: %s", b.ID, s.Index, messageOf(err))
+		}
+		if r.GatewayMSP != b.GatewayMSP || r.Gateway != b.Gateway || r.Epoch != b.Epoch {
+			return nil, invalidf("batch %s rejected: receipt %s of leaf %d names gateway %s/%s, epoch %d, not the batch's", b.ID, r.Serial, s.Index, r.GatewayMSP, r.Gateway, r.Epoch)
+		}
+		if err := verifyReceiptSignature(cert, r); err != nil {
+			return nil, invalidf("batch %s rejected: receipt %s of leaf %d: %s", b.ID, r.Serial, s.Index, messageOf(err))
+		}
+		if err := records.VerifyInclusion(records.LeafHash(r.LeafData()), s.Index, b.Size, s.Proof, b.Root); err != nil {
+			return nil, invalidf("batch %s rejected: receipt %s: %s", b.ID, r.Serial, messageOf(err))
+		}
+	}
+	tx, err := currentTx(stub)
+	if err != nil {
+		return nil, err
+	}
+	// Semantics: a bad receipt excludes itself.
+	start, end := records.EpochStart(b.Epoch), records.EpochStart(b.Epoch+1)
+	chk := &holderCheck{stub: stub, start: start, end: end, manifests: map[string][]*records.Manifest{}, nodes: map[string][]*records.Node{}}
+	accepted := slices.Clone(b.Totals)
+	var excluded []records.Excluded
+	var paid []*records.PaidSerial
+	seen := map[string]bool{}
+	for _, s := range samples {
+		r := &s.Receipt
+		publisher, reason, detail, err := chk.check(r)
+		if err != nil {
+			return nil, err
+		}
+		if reason == "" {
+			key, err := compositeKey(stub, records.SerialKeyType, b.Gateway, r.Serial)
+			if err != nil {
+				return nil, err
+			}
+			prev, found, err := getRecord[records.PaidSerial](stub, key, "serial "+r.Serial)
+			if err != nil {
+				return nil, err
+			}
+			switch {
+			case found:
+				reason, detail = records.ExcludedReplayed, "serial "+r.Serial+" was paid in batch "+prev.Batch
+			case seen[r.Serial]:
+				reason, detail = records.ExcludedReplayed, "serial "+r.Serial+" appears twice in the batch"
+			}
+		}
+		seen[r.Serial] = true
+		if err := countIn(accepted, r, publisher, reason != ""); err != nil {
+			return nil, invalidf("batch %s rejected: %s", b.ID, messageOf(err))
+		}
+		if reason != "" {
+			excluded = append(excluded, records.Excluded{Index: s.Index, Serial: r.Serial, Node: r.Node, Publisher: publisher, Bytes: r.Bytes, Reason: reason, Detail: detail})
+			continue
+		}
+		paid = append(paid, &records.PaidSerial{Gateway: b.Gateway, Serial: r.Serial, Batch: b.ID, Index: s.Index})
+	}
+	b.Sampled = want
+	b.Accepted = accepted
+	b.Excluded = excluded
+	b.Payouts = nil
+	for _, t := range accepted {
+		if t.Bytes <= 0 {
+			continue
+		}
+		n, err := loadNode(stub, t.Node)
+		if err != nil {
+			return nil, err
+		}
+		p, err := payDelivery(ctx, t.Publisher, n.Org, t.Bytes, b.ID+"/"+t.Node+"/"+t.Publisher)
+		if err != nil {
+			return nil, err
+		}
+		b.Payouts = append(b.Payouts, *p)
+	}
+	// The contract's own writes come last, after every check and payment.
+	for _, p := range paid {
+		key, err := compositeKey(stub, records.SerialKeyType, p.Gateway, p.Serial)
+		if err != nil {
+			return nil, err
+		}
+		if err := putRecord(stub, key, "serial "+p.Serial, p); err != nil {
+			return nil, err
+		}
+	}
+	b.Status = records.BatchAccepted
+	b.ProvedAt = tx.time
+	b.ProveTxID = tx.id
+	key, err := compositeKey(stub, records.BatchKeyType, b.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := putRecord(stub, key, describe("batch", b.ID), b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// countIn checks that receipt r is counted in the totals (its node and
+// publisher have a total with room for it) and, when exclude, subtracts
+// it. A receipt whose publisher is unknown (its manifest is) is taken from
+// its node's totals in publisher order.
+func countIn(totals []records.NodeTotal, r *records.Receipt, publisher string, exclude bool) error {
+	for i := range totals {
+		t := &totals[i]
+		if t.Node != r.Node || publisher != "" && t.Publisher != publisher {
+			continue
+		}
+		if t.Receipts < 1 || t.Bytes < r.Bytes {
+			continue
+		}
+		if exclude {
+			t.Receipts--
+			t.Bytes -= r.Bytes
+		}
+		return nil
+	}
+	if publisher == "" {
+		publisher = "any publisher"
+	}
+	return invalidf("receipt %s (%d bytes) is not counted in the totals of node %s for %s", r.Serial, r.Bytes, r.Node, publisher)
+}
+
+// verifyReceiptSignature checks r.Signature over r.SigningBytes() with the
+// public key of cert: ECDSA (ASN.1, over SHA-256) or Ed25519.
+func verifyReceiptSignature(cert *x509.Certificate, r *records.Receipt) error {
+	if len(r.Signature) == 0 {
+		return invalidf("the receipt is not signed")
+	}
+	msg := r.SigningBytes()
+	switch pub := cert.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		sum := sha256.Sum256(msg)
+		if ecdsa.VerifyASN1(pub, sum[:], r.Signature) {
+			return nil
+		}
+	case ed25519.PublicKey:
+		if ed25519.Verify(pub, msg, r.Signature) {
+			return nil
+		}
+	default:
+		return invalidf("the gateway's certificate has a %T key, not ECDSA or Ed25519", pub)
+	}
+	return invalidf("the signature is not the committing gateway's")
+}
+
+// holderCheck decides whether a receipt's node was active and a holder of
+// its shard during the epoch [start, end): it reads the records as they
+// were then from their history (the record in effect at start and every
+// write during the epoch), so a holder moved away by a repair after the
+// epoch, or one moved in during it, is still paid for what it served.
+type holderCheck struct {
+	stub       shim.ChaincodeStubInterface
+	start, end time.Time
+	manifests  map[string][]*records.Manifest
+	nodes      map[string][]*records.Node
+}
+
+// during returns the values of key in effect at some time in [start, end),
+// oldest first (deletions leave no value).
+func during[T any](stub shim.ChaincodeStubInterface, key, what string, start, end time.Time) ([]*T, error) {
+	it, err := stub.GetHistoryForKey(key)
+	if err != nil {
+		return nil, internalf("cannot read the history of %s: %v", what, err)
+	}
+	defer it.Close()
+	type entry struct {
+		at  time.Time
+		val []byte
+	}
+	var all []entry
+	for it.HasNext() {
+		mod, err := it.Next()
+		if err != nil {
+			return nil, internalf("cannot read the history of %s: %v", what, err)
+		}
+		e := entry{}
+		if ts := mod.GetTimestamp(); ts != nil {
+			e.at = ts.AsTime()
+		}
+		if !mod.GetIsDelete() {
+			e.val = mod.GetValue()
+		}
+		all = append(all, e)
+	}
+	slices.SortStableFunc(all, func(a, b entry) int { return a.at.Compare(b.at) })
+	var out []*T
+	var before []byte
+	for _, e := range all {
+		if e.at.Before(start) {
+			before = e.val
+			continue
+		}
+		if !e.at.Before(end) {
+			break
+		}
+		if before != nil {
+			if v, err := decodeValue[T](before, what); err != nil {
+				return nil, err
+			} else {
+				out = append(out, v)
+			}
+			before = nil
+		}
+		if e.val != nil {
+			v, err := decodeValue[T](e.val, what)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+	}
+	if before != nil {
+		v, err := decodeValue[T](before, what)
+		if err != nil {
+			return nil, err
+		}
+		out = append([]*T{v}, out...)
+	}
+	return out, nil
+}
+
+func decodeValue[T any](data []byte, what string) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(data, v); err != nil {
+		return nil, internalf("a stored version of %s is corrupt: %v", what, err)
+	}
+	return v, nil
+}
+
+// check returns the publisher organisation of r's content (empty when its
+// manifest is unknown) and, when r is not payable, the exclusion reason
+// and detail.
+func (h *holderCheck) check(r *records.Receipt) (publisher, reason, detail string, err error) {
+	mkey, err := compositeKey(h.stub, records.ManifestKeyType, r.Object, r.Version)
+	if err != nil {
+		return "", "", "", err
+	}
+	ms, ok := h.manifests[mkey]
+	if !ok {
+		if ms, err = during[records.Manifest](h.stub, mkey, describe("manifest", r.Object, r.Version), h.start, h.end); err != nil {
+			return "", "", "", err
+		}
+		h.manifests[mkey] = ms
+	}
+	if len(ms) == 0 {
+		return "", records.ExcludedManifest, describe("manifest", r.Object, r.Version) + " was not recorded during the epoch", nil
+	}
+	publisher = ms[len(ms)-1].Publisher
+	nkey, err := compositeKey(h.stub, records.NodeKeyType, r.Node)
+	if err != nil {
+		return publisher, "", "", err
+	}
+	ns, ok := h.nodes[nkey]
+	if !ok {
+		if ns, err = during[records.Node](h.stub, nkey, describe("node", r.Node), h.start, h.end); err != nil {
+			return publisher, "", "", err
+		}
+		h.nodes[nkey] = ns
+	}
+	if !slices.ContainsFunc(ns, (*records.Node).Active) {
+		return publisher, records.ExcludedInactive, describe("node", r.Node) + " was not registered and active during the epoch", nil
+	}
+	live, hash := false, false
+	for _, m := range ms {
+		if m.Purged != nil {
+			continue
+		}
+		live = true
+		if r.Shard >= len(m.Shards) || m.Shards[r.Shard].Hash != r.ShardHash {
+			continue
+		}
+		hash = true
+		if slices.Contains(m.Shards[r.Shard].Nodes, r.Node) {
+			return publisher, "", "", nil
+		}
+	}
+	switch {
+	case !live:
+		return publisher, records.ExcludedManifest, describe("manifest", r.Object, r.Version) + " was purged before the epoch", nil
+	case !hash:
+		return publisher, records.ExcludedShardHash, "shard " + strconv.Itoa(r.Shard) + " of " + describe("manifest", r.Object, r.Version) + " has another hash", nil
+	}
+	return publisher, records.ExcludedUnassigned, describe("node", r.Node) + " did not hold shard " + strconv.Itoa(r.Shard) + " of " + describe("manifest", r.Object, r.Version) + " during the epoch", nil
+}
+
+// messageOf returns the message of a *records.Error without its code
+// prefix, for wrapping.
+func messageOf(err error) string {
+	var re *records.Error
+	if errors.As(err, &re) {
+		return re.Message
+	}
+	return err.Error()
+}

@@ -1,0 +1,66 @@
+package contract
+
+import (
+	"testing"
+
+	"github.com/dct-network/dct/chaincode/internal/fakes"
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/hyperledger/fabric-protos-go-apiv2/msp"
+	"google.golang.org/protobuf/proto"
+)
+
+// TestDeliveryThroughContractAPI runs the delivery functions through the
+// real router, so that the batch records are checked against their
+// generated schema as on a peer.
+func TestDeliveryThroughContractAPI(t *testing.T) {
+	inv := newInvoker(t)
+	var n records.Node
+	for _, id := range []string{"n1-orga", "n2-orga", "n3-orga"} {
+		inv.ok(orgA, &n, "node:Register", nodeJSON(t, id))
+	}
+	var m records.Manifest
+	inv.ok(orgA, &m, "manifest:Record", manifestJSON(t, "a/app.js", "1"))
+
+	cert, p, key, err := fakes.NewCertKey(orgA, "User2@a", "client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creator, err := proto.Marshal(&msp.SerializedIdentity{Mspid: orgA, IdBytes: []byte(p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.creators["gwA"] = creator
+	var id records.Identity
+	inv.ok(orgA, &id, "identity:Grant", toJSON(t, records.GrantInput{Certificate: p, Roles: []records.Role{records.RoleGateway}}))
+	g := gateway{member: member{msp: orgA, cert: cert, pem: p}, key: key}
+
+	var ep records.EpochInfo
+	inv.ok(orgB, &ep, "delivery:Epoch")
+	b := &batch{epoch: ep.Epoch, publisher: map[string]string{"a/app.js": orgA}}
+	for s := range 3 {
+		b.receipts = append(b.receipts, g.receipt(t, ep.Epoch, "r"+string(rune('0'+s)), &m, s, m.Shards[s].Nodes[0], 100))
+	}
+	b.receipts = append(b.receipts, g.receipt(t, ep.Epoch, "bad", &m, 0, "n2-orga", 50)) // not a holder
+	inv.fail(orgA, records.CodeForbidden, "delivery:Commit", toJSON(t, b.input()))
+	var got records.Batch
+	inv.ok("gwA", &got, "delivery:Commit", toJSON(t, b.input()))
+	if got.Status != records.BatchPending {
+		t.Fatalf("committed %+v", got)
+	}
+	inv.ok("gwA", &got, "delivery:Prove", got.ID, toJSON(t, b.samples(got.ID)))
+	if got.Status != records.BatchAccepted || len(got.Excluded) != 1 || len(got.Payouts) != 3 {
+		t.Fatalf("proved %+v", got)
+	}
+	inv.ok(orgB, &got, "delivery:Batch", got.ID)
+	var list []*records.Batch
+	inv.ok(orgB, &list, "delivery:Batches", orgA)
+	if len(list) != 1 {
+		t.Fatalf("batches %+v", list)
+	}
+	var h []*records.HistoryEntry
+	inv.ok(orgB, &h, "history:Batch", got.ID)
+	if len(h) != 2 {
+		t.Fatalf("history %d entries", len(h))
+	}
+	inv.fail(orgB, records.CodeNotFound, "delivery:Batch", "none")
+}
