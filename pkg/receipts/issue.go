@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
@@ -129,13 +130,14 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 		if err := r.Validate(); err != nil {
 			return nil, err
 		}
-		digest := sha256.Sum256(r.SigningBytes())
+		signing := r.SigningBytes()
+		digest := sha256.Sum256(signing)
 		sig, err := is.id.Sign(digest[:])
 		if err != nil {
 			return nil, fmt.Errorf("receipts: sign: %w", err)
 		}
 		r.Signature = sig
-		err = is.wal.Append(epoch, encodeEntry(d.Publisher, r))
+		err = is.wal.Append(epoch, encodeEntry(d.Publisher, r.Node, r.Bytes, leafData(signing, sig)))
 		if errors.Is(err, errSealed) {
 			continue // the epoch was sealed while signing: the next one
 		}
@@ -148,15 +150,26 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 
 // A log entry: u16 publisher length, publisher, u16 node length, node,
 // i64 bytes, then the receipt's LeafData (the Merkle leaf, verbatim).
-func encodeEntry(publisher string, r *records.Receipt) []byte {
-	leaf := r.LeafData()
-	b := make([]byte, 0, 12+len(publisher)+len(r.Node)+len(leaf))
+func encodeEntry(publisher, node string, n int64, leaf []byte) []byte {
+	b := make([]byte, 0, 12+len(publisher)+len(node)+len(leaf))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(publisher)))
 	b = append(b, publisher...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Node)))
-	b = append(b, r.Node...)
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Bytes))
+	b = binary.BigEndian.AppendUint16(b, uint16(len(node)))
+	b = append(b, node...)
+	b = binary.BigEndian.AppendUint64(b, uint64(n))
 	return append(b, leaf...)
+}
+
+// leafData is Receipt.LeafData from its SigningBytes and signature without
+// encoding the receipt again: the signature is the last field of the
+// canonical JSON (TestLeafDataSplice checks the two agree).
+func leafData(signing, sig []byte) []byte {
+	const field = `,"signature":"`
+	out := make([]byte, 0, len(signing)+len(field)+base64.StdEncoding.EncodedLen(len(sig))+2)
+	out = append(out, signing[:len(signing)-1]...)
+	out = append(out, field...)
+	out = base64.StdEncoding.AppendEncode(out, sig)
+	return append(out, '"', '}')
 }
 
 type entry struct {
