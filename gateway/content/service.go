@@ -23,8 +23,8 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/placement"
 	"github.com/dct-network/dct/pkg/codec"
-	"github.com/dct-network/dct/pkg/receipts"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/receipts"
 )
 
 // Config tunes the service.
