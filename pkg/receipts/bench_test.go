@@ -3,6 +3,8 @@ package receipts
 import (
 	"context"
 	"crypto/sha256"
+	"os"
+	"sync"
 	"testing"
 	"time"
 )
@@ -35,44 +37,75 @@ func BenchmarkIssue(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
 }
 
-// BenchmarkBuildBatch1M: the batch of 1M receipts read from the log
-// (tree, root, totals).
+// million is a log holding one epoch of 1M receipts, built once for the
+// batch benchmarks.
+var million struct {
+	once  sync.Once
+	wal   *WAL
+	epoch int64
+	err   error
+}
+
+const millionSize = 1 << 20
+
+func millionLog(b *testing.B) (*WAL, int64) {
+	b.Helper()
+	million.once.Do(func() {
+		dir, err := os.MkdirTemp("", "receipts-bench-")
+		if err != nil {
+			million.err = err
+			return
+		}
+		w, err := OpenWAL(dir, WALOptions{Ticker: manualTicker, FlushRecords: 1 << 30})
+		if err != nil {
+			million.err = err
+			return
+		}
+		is, _ := NewIssuer(w, testIdentity(b), time.Hour, nil)
+		// Sign once, append the same receipt with distinct serials and
+		// nodes: building a batch reads and hashes, it checks no signature.
+		r, err := is.Issue(context.Background(), delivery(1))
+		if err != nil {
+			million.err = err
+			return
+		}
+		for i := 1; i < millionSize; i++ {
+			c := *r
+			c.Serial = r.Serial + "x" + itoa(i)
+			c.Node = delivery(i).Node
+			if err := w.Append(r.Epoch, encodeEntry(delivery(i).Publisher, c.Node, c.Bytes, c.LeafData())); err != nil {
+				million.err = err
+				return
+			}
+		}
+		million.wal, million.epoch, million.err = w, r.Epoch, w.Seal(r.Epoch)
+	})
+	if million.err != nil {
+		b.Fatal(million.err)
+	}
+	return million.wal, million.epoch
+}
+
+// BenchmarkBuildBatch1M: the batch of 1M receipts from the log: read,
+// leaf hashes, tree, root, totals.
 func BenchmarkBuildBatch1M(b *testing.B) {
-	if testing.Short() {
-		b.Skip("short")
-	}
-	const n = 1 << 20
-	w, err := OpenWAL(b.TempDir(), WALOptions{Ticker: manualTicker, FlushRecords: 1 << 30})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	is, _ := NewIssuer(w, testIdentity(b), time.Hour, nil)
-	// Sign once, append the same entry with distinct serials: the batch
-	// build reads and hashes, it does not verify signatures.
-	r, err := is.Issue(context.Background(), delivery(1))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 1; i < n; i++ {
-		c := *r
-		c.Serial = r.Serial + "x" + itoa(i)
-		c.Node = delivery(i).Node
-		if err := w.Append(r.Epoch, encodeEntry(delivery(i).Publisher, c.Node, c.Bytes, c.LeafData())); err != nil {
-			b.Fatal(err)
-		}
-	}
-	w.Seal(r.Epoch)
+	w, epoch := millionLog(b)
 	b.ResetTimer()
-	var bt *Batch
 	for range b.N {
-		if bt, err = BuildBatch(w, r.Epoch); err != nil {
+		bt, err := BuildBatch(w, epoch)
+		if err != nil || bt.Size() != millionSize {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	if bt.Size() != n {
-		b.Fatalf("size %d", bt.Size())
+}
+
+// BenchmarkSamples1M: the samples of a 1M batch (36 receipts read back
+// with their proofs), and one inclusion proof.
+func BenchmarkSamples1M(b *testing.B) {
+	w, epoch := millionLog(b)
+	bt, err := BuildBatch(w, epoch)
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.Run("Samples", func(b *testing.B) {
 		for i := range b.N {
@@ -83,7 +116,7 @@ func BenchmarkBuildBatch1M(b *testing.B) {
 	})
 	b.Run("Proof", func(b *testing.B) {
 		for i := range b.N {
-			if _, err := bt.Tree.Proof(uint64(i*7919) % n); err != nil {
+			if _, err := bt.Tree.Proof(uint64(i*7919) % millionSize); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -136,4 +169,13 @@ func BenchmarkAppend(b *testing.B) {
 	})
 	w.Flush()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if million.wal != nil {
+		million.wal.Close()
+		os.RemoveAll(million.wal.Dir())
+	}
+	os.Exit(code)
 }
