@@ -469,3 +469,23 @@ func TestLeafDataSplice(t *testing.T) {
 		}
 	}
 }
+
+// Appends beyond MaxPending wait for a flush.
+func TestBackpressure(t *testing.T) {
+	w, err := OpenWAL(t.TempDir(), WALOptions{Ticker: manualTicker, FlushRecords: 1 << 20, MaxPending: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for range 3 {
+		w.Append(1, []byte("x"))
+	}
+	done := make(chan error)
+	go func() { done <- w.Append(1, []byte("y")) }() // waits, and kicks a flush
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if w.Durable(1) != 3*(frameHeader+1) {
+		t.Fatalf("durable %d after the wait", w.Durable(1))
+	}
+}

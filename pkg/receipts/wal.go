@@ -107,6 +107,10 @@ type WALOptions struct {
 	// (default 4096).
 	FlushInterval time.Duration
 	FlushRecords  int
+	// MaxPending bounds the records waiting for a flush (default 64
+	// FlushRecords): beyond it Append waits for the disk (backpressure
+	// when fsync cannot keep up).
+	MaxPending int
 	// Ticker drives the periodic flush (default time.NewTicker); tests
 	// pass a channel they control.
 	Ticker func(time.Duration) (<-chan time.Time, func())
@@ -146,6 +150,9 @@ func OpenWAL(dir string, opts WALOptions) (*WAL, error) {
 	}
 	if opts.FlushRecords <= 0 {
 		opts.FlushRecords = 4096
+	}
+	if opts.MaxPending <= 0 {
+		opts.MaxPending = 64 * opts.FlushRecords
 	}
 	if opts.Ticker == nil {
 		opts.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
@@ -211,6 +218,16 @@ func (w *WAL) Append(epoch int64, payload []byte) error {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	for w.count >= w.opts.MaxPending && !w.closed && w.err == nil {
+		synced := w.synced
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+		w.mu.Unlock()
+		<-synced
+		w.mu.Lock()
+	}
 	switch {
 	case w.closed:
 		return ErrClosed
