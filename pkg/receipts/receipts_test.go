@@ -489,3 +489,30 @@ func TestBackpressure(t *testing.T) {
 		t.Fatalf("durable %d after the wait", w.Durable(1))
 	}
 }
+
+func TestReadDir(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir)
+	clk := &fakeClock{t: t0}
+	is, id := newIssuer(t, w, clk)
+	for i := range 4 {
+		clk.Set(t0.Add(time.Duration(i) * 40 * time.Second))
+		is.Issue(context.Background(), delivery(i))
+	}
+	w.Flush()
+	var got []Logged
+	if err := ReadDir(dir, func(l Logged) error { got = append(got, l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d receipts", len(got))
+	}
+	for i, l := range got {
+		if l.Publisher != delivery(i).Publisher || l.Receipt.Bytes != delivery(i).Bytes {
+			t.Fatalf("receipt %d: %+v", i, l)
+		}
+		if err := VerifySignature(&l.Receipt, id.Cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
