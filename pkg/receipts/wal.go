@@ -409,13 +409,11 @@ func (w *WAL) Close() error {
 		w.mu.Unlock()
 		return nil
 	}
+	w.closed = true // no more appends; those queued are flushed below
 	w.mu.Unlock()
 	close(w.done)
 	w.wg.Wait()
 	err := w.Flush()
-	w.mu.Lock()
-	w.closed = true
-	w.mu.Unlock()
 	w.flushMu.Lock()
 	for e, f := range w.files {
 		f.Close()
