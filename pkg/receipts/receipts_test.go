@@ -371,13 +371,13 @@ func (l *fakeLedger) ProveBatch(_ context.Context, id string, s []records.Sample
 	if l.failProve {
 		return errors.New("peer unavailable")
 	}
-	l.proves++
 	if l.proved == nil {
 		l.proved = map[string][]records.SampledLeaf{}
 	}
 	if l.proved[id] != nil {
-		return errors.New("proved twice")
+		return fmt.Errorf("%w: %s", ErrAlreadyProved, id)
 	}
+	l.proves++
 	l.proved[id] = s
 	return nil
 }
@@ -514,5 +514,32 @@ func TestReadDir(t *testing.T) {
 		if err := VerifySignature(&l.Receipt, id.Cert); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Killed after Prove and before the mark: the restart's Prove finds the
+// batch proved, and the epoch is marked done.
+func TestSubmitterCrashAfterProve(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir)
+	clk := &fakeClock{t: t0}
+	is, _ := newIssuer(t, w, clk)
+	for i := range 5 {
+		is.Issue(context.Background(), delivery(i))
+	}
+	w.Seal(100)
+	b, _ := BuildBatch(w, 100)
+	l := &fakeLedger{}
+	id, _ := l.CommitBatch(context.Background(), b.Input())
+	samples, _ := b.Samples(id)
+	l.ProveBatch(context.Background(), id, samples)
+	w.writeState(State{Epoch: 100, Stage: StageCommitted, Root: b.Root, Size: b.Size(), BatchID: id})
+	clk.Set(t0.Add(2 * time.Minute))
+	sub := &Submitter{WAL: w, Ledger: l, EpochLength: time.Minute, Grace: 10 * time.Second, Now: clk.Now}
+	if err := sub.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := w.ReadState(100); st.Stage != StageProved || l.commits != 1 || l.proves != 1 {
+		t.Fatalf("state %+v, %d commits, %d proves", st, l.commits, l.proves)
 	}
 }

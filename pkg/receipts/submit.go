@@ -20,9 +20,14 @@ type Ledger interface {
 	// CommitBatch records the batch (without samples) and returns its id,
 	// the commit transaction's id: the seed of the samples.
 	CommitBatch(ctx context.Context, in *records.BatchInput) (batchID string, err error)
-	// ProveBatch reveals the sampled leaves of the committed batch.
+	// ProveBatch reveals the sampled leaves of the committed batch. A
+	// batch proved already is an error wrapping ErrAlreadyProved.
 	ProveBatch(ctx context.Context, batchID string, samples []records.SampledLeaf) error
 }
+
+// ErrAlreadyProved: the ledger has the batch's proof already (the gateway
+// was stopped after Prove and before it marked the epoch proved).
+var ErrAlreadyProved = errors.New("receipts: batch already proved")
 
 // Stages of an epoch's batch, kept in epoch-<n>.state next to its segment.
 const (
@@ -158,7 +163,7 @@ func (s *Submitter) submit(ctx context.Context, epoch int64) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Ledger.ProveBatch(ctx, st.BatchID, samples); err != nil {
+	if err := s.Ledger.ProveBatch(ctx, st.BatchID, samples); err != nil && !errors.Is(err, ErrAlreadyProved) {
 		return fmt.Errorf("prove: %w", err)
 	}
 	st.Stage = StageProved
