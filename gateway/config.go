@@ -77,6 +77,15 @@ type Config struct {
 
 	Content content.Config
 
+	// ReceiptsDir is the write-ahead log of delivery receipts: set, the
+	// gateway signs a receipt for every shard a node delivered to a
+	// successful read and logs it there (empty: no receipts).
+	// EpochLength is the batching period; ReceiptsFlush the longest a
+	// receipt waits for its group commit (fsync).
+	ReceiptsDir   string
+	EpochLength   time.Duration
+	ReceiptsFlush time.Duration
+
 	AllowOrigin     string
 	RequestTimeout  time.Duration
 	PublishTimeout  time.Duration
@@ -118,6 +127,8 @@ func DefaultConfig() Config {
 		Repair:            true,
 		RepairInterval:    2 * time.Second,
 		DeadAfter:         10 * time.Second,
+		EpochLength:       time.Minute,
+		ReceiptsFlush:     5 * time.Millisecond,
 	}
 }
 
@@ -150,6 +161,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.RepairInterval, "repair-interval", "interval between repair scans")
 	s.Duration(&c.DeadAfter, "dead-after", "how long a node must be failed before its shards are rebuilt elsewhere")
 	c.registerContent(s)
+	s.String(&c.ReceiptsDir, "receipts-dir", "directory of the delivery receipts' write-ahead log (empty = no receipts)")
+	s.Duration(&c.EpochLength, "epoch-length", "receipt batching period (epoch = floor(unix time / length))")
+	s.Duration(&c.ReceiptsFlush, "receipts-flush", "longest a receipt waits for its group commit (fsync)")
 	s.String(&c.AllowOrigin, "allow-origin", "CORS Access-Control-Allow-Origin of served assets (empty = no CORS)")
 	s.Duration(&c.RequestTimeout, "request-timeout", "deadline of serve and metadata requests")
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
@@ -272,6 +286,9 @@ func (c Config) Validate() error {
 	if c.Repair && (c.RepairInterval <= 0 || c.DeadAfter <= 0) {
 		return bad("repair interval and dead-after must be positive")
 	}
+	if err := c.validateReceipts(); err != nil {
+		return err
+	}
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")
 	}
@@ -296,6 +313,23 @@ func LoadMasterKeys(paths []string) ([][]byte, error) {
 		keys = append(keys, k)
 	}
 	return keys, nil
+}
+
+// validateReceipts checks the receipt settings (when receipts are on).
+func (c Config) validateReceipts() error {
+	if c.ReceiptsDir == "" {
+		return nil
+	}
+	if c.EpochLength < time.Second || c.EpochLength%time.Second != 0 {
+		return fmt.Errorf("%w: epoch length must be a whole number of seconds >= 1s, got %v", ErrConfig, c.EpochLength)
+	}
+	if c.ReceiptsFlush <= 0 || c.ReceiptsFlush > time.Second {
+		return fmt.Errorf("%w: receipts flush interval must be in (0, 1s], got %v", ErrConfig, c.ReceiptsFlush)
+	}
+	if st, err := os.Stat(c.ReceiptsDir); err == nil && !st.IsDir() {
+		return fmt.Errorf("%w: --receipts-dir %s is not a directory", ErrConfig, c.ReceiptsDir)
+	}
+	return nil
 }
 
 // validateAdmin checks the admin listener's settings (when it is on).

@@ -248,6 +248,11 @@ func TestValidate(t *testing.T) {
 			c.MeshListen, c.MeshJoin, c.MeshKeyring = "127.0.0.1:7946", []string{"127.0.0.1:7947"}, filepath.Join(filepath.Dir(c.AgentCA), "mesh.keyring")
 		}, ""},
 		{"valid without repair", func(c *Config) { c.Repair, c.RepairInterval = false, 0 }, ""},
+		{"valid with receipts", func(c *Config) { c.ReceiptsDir = filepath.Join(filepath.Dir(c.AgentCA), "receipts") }, ""},
+		{"receipts without an epoch", func(c *Config) { c.ReceiptsDir, c.EpochLength = "/tmp/r", 0 }, "epoch length"},
+		{"receipts with a fractional epoch", func(c *Config) { c.ReceiptsDir, c.EpochLength = "/tmp/r", 1500*time.Millisecond }, "epoch length"},
+		{"receipts flush", func(c *Config) { c.ReceiptsDir, c.ReceiptsFlush = "/tmp/r", 0 }, "flush interval"},
+		{"receipts dir is a file", func(c *Config) { c.ReceiptsDir = c.AgentCA }, "not a directory"},
 		{"listen", func(c *Config) { c.Listen = "8080" }, "listen address"},
 		{"no peer", func(c *Config) { c.PeerAddress = "" }, "--connection-profile"},
 		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},

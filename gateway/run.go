@@ -18,6 +18,7 @@ import (
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/receipts"
 )
 
 // Addrs are the bound addresses of a serving gateway.
@@ -62,7 +63,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		return err
 	}
 	defer leave()
-	svc, rep, err := newContent(cfg, lc, pool, m, log)
+	issuer, closeReceipts, err := openReceipts(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeReceipts()
+	svc, rep, err := newContent(cfg, lc, pool, m, issuer, log)
 	if err != nil {
 		return err
 	}
@@ -146,11 +152,43 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 	}, nil
 }
 
+// openReceipts opens the receipts' write-ahead log (replaying it) and the
+// issuer signing with the gateway's ledger identity; nil without
+// ReceiptsDir. The batches of ended epochs stay in the log until the
+// delivery chaincode's Commit/Prove are wired to a receipts.Submitter.
+func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, func(), error) {
+	if cfg.ReceiptsDir == "" {
+		return nil, func() {}, nil
+	}
+	id, err := receipts.LoadIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
+	}
+	wal, err := receipts.OpenWAL(cfg.ReceiptsDir, receipts.WALOptions{FlushInterval: cfg.ReceiptsFlush})
+	if err != nil {
+		return nil, nil, fmt.Errorf("receipts log: %w", err)
+	}
+	is, err := receipts.NewIssuer(wal, id, cfg.EpochLength, nil)
+	if err != nil {
+		wal.Close()
+		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	log.Info("delivery receipts on", "dir", cfg.ReceiptsDir, "epoch", cfg.EpochLength)
+	return is, func() {
+		if err := wal.Close(); err != nil {
+			log.Warn("receipts log: close", "err", err)
+		}
+	}, nil
+}
+
 // newContent builds the content service, with the mesh as its topology
 // when there is one, and the repairer when Repair is on (run it with
 // rep.Run).
-func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, log *slog.Logger) (*content.Service, *content.Repairer, error) {
+func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, issuer *receipts.Issuer, log *slog.Logger) (*content.Service, *content.Repairer, error) {
 	var opts []content.Option
+	if issuer != nil {
+		opts = append(opts, content.WithReceipts(issuer))
+	}
 	var topo *meshTopology
 	if m != nil {
 		topo = newMeshTopology(m, log)

@@ -247,10 +247,11 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 		AdminAddress: s.gatewayAdminAddr(desc, g),
 		Bin:          filepath.Join(s.BinDir, "dct-gateway"),
 	}
+	gw.ReceiptsDir = filepath.Join(desc.RunDir, "gateways", gw.Name, "receipts")
 	gw.URL = "http://" + gw.Address
 	gw.AdminURL = "https://" + gw.AdminAddress
 	gw.Args = append(gatewayIdentityArgs(desc, org), "--listen", gw.Address, "--admin-listen", gw.AdminAddress,
-		"--log-level", s.LogLevel)
+		"--receipts-dir", gw.ReceiptsDir, "--log-level", s.LogLevel)
 	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {
 		gw.MeshAddress = s.gatewayMeshAddr(desc, g)

@@ -4,7 +4,29 @@ import (
 	"context"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/receipts"
 )
+
+// Receipts issues proof-of-delivery receipts (*receipts.Issuer): Issue is
+// called once per shard a node delivered and the gateway verified, on the
+// read path, so it must be cheap (it does not wait for the disk).
+type Receipts interface {
+	Issue(ctx context.Context, d receipts.Delivery) (*records.Receipt, error)
+}
+
+type requestIDKey struct{}
+
+// WithRequestID names the end-user request a read serves: its receipts
+// carry the id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID is the request id WithRequestID set ("" if none).
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
 
 // Ledger is what the service needs of the DCT chaincode (*ledger.Client).
 type Ledger interface {

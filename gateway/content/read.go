@@ -72,7 +72,9 @@ type fetchResult struct {
 // a hedge the same way. The first k shards win and the rest are cancelled.
 // With whole, every shard is checked against its hash and excluded on
 // mismatch (and reported for repair).
-func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) ([][]byte, error) {
+//
+// from names, per shard that arrived, the node that delivered it.
+func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) (shards [][]byte, from []string, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.track.read(l.K)
@@ -95,13 +97,13 @@ func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout
 				timer.Reset(f.hedge(hedgeAfter))
 			}
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 	}
 	if f.have < l.K {
-		return nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: f.have, Causes: f.causes}
+		return nil, nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: f.have, Causes: f.causes}
 	}
-	return f.out, nil
+	return f.out, f.from, nil
 }
 
 // shardFetch is the state of one fetch call: which holders of which shards
@@ -124,6 +126,7 @@ type shardFetch struct {
 	results   chan fetchResult
 
 	out    [][]byte // the shards that arrived, by index
+	from   []string // the node each shard in out came from
 	have   int      // how many arrived
 	causes []string // why requests failed, for ShardsUnavailableError
 }
@@ -141,6 +144,7 @@ func (s *Service) newShardFetch(ctx context.Context, m *records.Manifest, total 
 		inflight: map[*attempt]bool{},
 		results:  make(chan fetchResult, 4*total),
 		out:      make([][]byte, total),
+		from:     make([]string, total),
 	}
 	for i := range total {
 		f.holders[i] = s.rankHolders(m.Shards[i].Nodes)
@@ -241,6 +245,7 @@ func (f *shardFetch) collect(r fetchResult) {
 	}
 	f.done[a.shard] = true
 	f.out[a.shard] = r.data
+	f.from[a.shard] = a.node
 	f.have++
 	// Requests of the same shard elsewhere are no longer needed.
 	for o := range f.inflight {

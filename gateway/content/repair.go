@@ -167,7 +167,7 @@ func (s *Service) rebuild(ctx context.Context, m *records.Manifest, l codec.Layo
 	others := *m
 	others.Shards = slices.Clone(m.Shards)
 	others.Shards[i].Nodes = nil // never read the shard being rebuilt
-	shards, err := s.fetch(ctx, &others, l, 0, l.ShardSize(), true)
+	shards, _, err := s.fetch(ctx, &others, l, 0, l.ShardSize(), true)
 	if err != nil {
 		return nil, err
 	}

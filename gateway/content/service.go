@@ -24,6 +24,7 @@ import (
 	"github.com/dct-network/dct/gateway/placement"
 	"github.com/dct-network/dct/pkg/codec"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/receipts"
 )
 
 // Config tunes the service.
@@ -144,6 +145,7 @@ type Service struct {
 	track     *tracker
 	repairs   chan<- RepairRequest
 	cold      chan struct{} // one token per cold read in flight
+	receipts  Receipts
 }
 
 // Option configures a Service.
@@ -156,6 +158,10 @@ func WithTopology(t Topology) Option { return func(s *Service) { s.topo = t } }
 // reading; sends never block (a full queue drops the report; the periodic
 // scan finds the shard again).
 func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { s.repairs = q } }
+
+// WithReceipts issues a receipt for every shard a node delivered to a
+// successful read.
+func WithReceipts(r Receipts) Option { return func(s *Service) { s.receipts = r } }
 
 // RepairRequest names a shard copy that must be rebuilt elsewhere.
 type RepairRequest struct {
@@ -820,12 +826,14 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	whole := plan.ShardOff == 0 && plan.ShardLen == l.ShardSize()
-	shards, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
+	shards, from, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
 	if err != nil {
 		return nil, err
 	}
 	out, err := dec.DecodeRange(plan, shards)
 	if err == nil {
+		// Authentic plaintext (AES-GCM) proves every shard used correct.
+		s.issueReceipts(ctx, m, from, plan.ShardOff, plan.ShardLen)
 		return out, nil
 	}
 	if whole || !errors.Is(err, codec.ErrCorrupt) {
@@ -834,7 +842,7 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	// A partial read cannot be checked against the shard hashes: fetch the
 	// whole shards, let the hashes exclude the bad one, and decode again.
 	s.log.Warn("range decode failed; refetching whole shards", "object", m.String(), "err", err)
-	full, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
+	full, fullFrom, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -847,7 +855,37 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
+	// The whole shards were checked against their hashes; the first,
+	// partial fetch gets no receipts (which shard was bad is unknown).
+	s.issueReceipts(ctx, m, fullFrom, 0, l.ShardSize())
 	return out, nil
+}
+
+// unnamedRequest stands for the request id of reads without one.
+const unnamedRequest = "internal"
+
+// issueReceipts issues a receipt for each shard from names a node for
+// (the node that delivered its bytes [off, off+n)).
+func (s *Service) issueReceipts(ctx context.Context, m *records.Manifest, from []string, off, n int64) {
+	if s.receipts == nil {
+		return
+	}
+	req := RequestID(ctx)
+	if req == "" {
+		req = unnamedRequest
+	}
+	for i, node := range from {
+		if node == "" {
+			continue
+		}
+		_, err := s.receipts.Issue(ctx, receipts.Delivery{
+			Publisher: m.Publisher, Object: m.Name, Version: m.Version,
+			Shard: i, ShardHash: m.Shards[i].Hash, Node: node, Offset: off, Bytes: n, Request: req,
+		})
+		if err != nil {
+			s.log.Warn("receipt not issued", "object", m.String(), "shard", i, "node", node, "err", err)
+		}
+	}
 }
 
 // objectKey derives m's object key from the master key its manifest names

@@ -89,6 +89,8 @@ func (h *handler) requestID(c *gin.Context) {
 	c.Header(api.RequestIDHeader, id)
 	c.Set(requestIDKey, id)
 	c.Set(requestLogKey, h.log.With("requestId", id))
+	// Delivery receipts name the request they served.
+	c.Request = c.Request.WithContext(content.WithRequestID(c.Request.Context(), id))
 	c.Next()
 }
 

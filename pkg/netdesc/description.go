@@ -127,12 +127,14 @@ type GatewayInfo struct {
 	URL     string `json:"url"`
 	// AdminAddress and AdminURL are the admin listener (HTTPS, publish and
 	// purge with a publisher's client certificate); "" without one.
-	AdminAddress string   `json:"adminAddress,omitempty"`
-	AdminURL     string   `json:"adminUrl,omitempty"`
-	MeshAddress  string   `json:"meshAddress,omitempty"`
-	Bin          string   `json:"bin"`
-	Args         []string `json:"args"`
-	Env          []string `json:"env,omitempty"`
+	AdminAddress string `json:"adminAddress,omitempty"`
+	AdminURL     string `json:"adminUrl,omitempty"`
+	MeshAddress  string `json:"meshAddress,omitempty"`
+	// ReceiptsDir is the gateway's delivery-receipt log.
+	ReceiptsDir string   `json:"receiptsDir,omitempty"`
+	Bin         string   `json:"bin"`
+	Args        []string `json:"args"`
+	Env         []string `json:"env,omitempty"`
 }
 
 // Load reads the description of the network whose run directory is runDir.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/gateway"
+	"github.com/dct-network/dct/pkg/receipts"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/dct-network/dct/test/internal/testenv"
 )
@@ -32,6 +33,7 @@ func envDuration(key string, def time.Duration) time.Duration {
 var suite = testenv.Suite{
 	Name:     "bench",
 	BasePort: 30050,
+	PortEnv:  "DCT_BENCH_BASE_PORT",
 	Network:  func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = 3 },
 	Services: func(_ *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
 		s.AgentsPerOrg = 3
@@ -139,6 +141,54 @@ func TestServe100KiB(t *testing.T) {
 			t.Errorf("%s run had errors: %s", name, r.Errors)
 		}
 	}
+}
+
+// TestServeReceipts measures cold serving (every request fetches k shards)
+// with delivery receipts off and on: on, every request signs k receipts
+// and logs them (group commit).
+func TestServeReceipts(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	desc := testenv.Start(t, suite).Desc
+	dir := t.TempDir()
+	off := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
+	on := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes, c.ReceiptsDir = 0, dir })
+	body := make([]byte, 100<<10)
+	rand.New(rand.NewSource(2)).Read(body)
+	res, err := testenv.Publisher(desc, off).Publish(ctx, "bench/receipts-100k.js", "", int64(len(body)), bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := envDuration("DCT_BENCH_DURATION", 10*time.Second)
+	conns := 16
+	// Off, on, on, off: the two cores are shared with everything else,
+	// so each gets a run early and a run late.
+	var results []wrkResult
+	for _, u := range []string{off.URL, on.URL, on.URL, off.URL} {
+		if got := get(t, u+res.VersionedURL); !bytes.Equal(got, body) {
+			t.Fatalf("%s serves other bytes", u)
+		}
+		r, err := runWrk(ctx, u+res.VersionedURL, conns, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Errors != "" {
+			t.Errorf("%s: errors %s", u, r.Errors)
+		}
+		results = append(results, r)
+	}
+	cancel() // the gateways close their logs
+	time.Sleep(500 * time.Millisecond)
+	n := 0
+	if err := receipts.ReadDir(dir, func(receipts.Logged) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("\n100 KiB asset, cold, k=%d, wrk -t2 -c%d -d%s:\n", res.K, conns, d)
+	for i, r := range results {
+		fmt.Printf("  receipts %-3s : %s\n", map[bool]string{true: "on", false: "off"}[i == 1 || i == 2], r)
+	}
+	offRPS, onRPS := results[0].RPS+results[3].RPS, results[1].RPS+results[2].RPS
+	fmt.Printf("  on = %.0f%% of off; %d receipts logged\n", 100*onRPS/offRPS, n)
 }
 
 func get(t *testing.T, url string) []byte {
