@@ -203,6 +203,17 @@ func TestMeshValidate(t *testing.T) {
 	}
 }
 
+// lineHandler sends the message of every log record on c.
+type lineHandler struct{ c chan<- string }
+
+func (h lineHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h lineHandler) Handle(_ context.Context, r slog.Record) error {
+	h.c <- r.Message
+	return nil
+}
+func (h lineHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h lineHandler) WithGroup(string) slog.Handler      { return h }
+
 // keySink records the keyrings installed on it.
 type keySink struct{ got chan mesh.Keyring }
 
@@ -216,9 +227,13 @@ func TestReloadKeys(t *testing.T) {
 	m := Mesh{MeshListen: "127.0.0.1:7946", MeshKeyring: path}
 	sink := keySink{got: make(chan mesh.Keyring, 1)}
 	trigger := make(chan os.Signal)
+	// Every reload ends with one log line, reloaded or not: the test waits
+	// for it before touching the file again.
+	attempts := make(chan string, 1)
+	log := slog.New(lineHandler{attempts})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); m.reloadKeys(ctx, sink, trigger, slog.New(slog.DiscardHandler)) }()
+	go func() { defer close(done); m.reloadKeys(ctx, sink, trigger, log) }()
 	defer func() { cancel(); <-done }()
 
 	// The three rotation steps, each picked up on the next trigger.
@@ -228,15 +243,27 @@ func TestReloadKeys(t *testing.T) {
 		if got := <-sink.got; !reflect.DeepEqual(got, step) {
 			t.Fatalf("installed %v, want %v", got, step)
 		}
+		if msg := <-attempts; msg != "mesh keyring reloaded" {
+			t.Fatalf("log %q after a good file", msg)
+		}
 	}
 	// A broken file is not installed: the running keyring stays.
 	write(t, path, "garbage\n")
 	trigger <- syscall.SIGHUP
+	if msg := <-attempts; msg != "mesh keyring not reloaded; keeping the running one" {
+		t.Fatalf("log %q after a broken file", msg)
+	}
+	select {
+	case got := <-sink.got:
+		t.Fatalf("a broken file installed %v", got)
+	default:
+	}
 	write(t, path, string(mesh.Keyring{a}.Format()))
 	trigger <- syscall.SIGHUP
 	if got := <-sink.got; !reflect.DeepEqual(got, mesh.Keyring{a}) {
 		t.Fatalf("installed %v after a broken file, want the next good one", got)
 	}
+	<-attempts
 	if err := m.ReloadKeys(sink); err != nil {
 		t.Fatal(err)
 	}
