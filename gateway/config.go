@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/netdesc"
@@ -80,11 +81,15 @@ type Config struct {
 	// ReceiptsDir is the write-ahead log of delivery receipts: set, the
 	// gateway signs a receipt for every shard a node delivered to a
 	// successful read and logs it there (empty: no receipts).
-	// EpochLength is the batching period; ReceiptsFlush the longest a
-	// receipt waits for its group commit (fsync).
+	// EpochLength is the batching period: it must be the delivery
+	// chaincode's epoch (records.EpochSeconds). ReceiptsFlush is the
+	// longest a receipt waits for its group commit (fsync); ReceiptsGrace
+	// how long after an epoch ends its batch is built and submitted
+	// (delivery:Commit, then delivery:Prove).
 	ReceiptsDir   string
 	EpochLength   time.Duration
 	ReceiptsFlush time.Duration
+	ReceiptsGrace time.Duration
 
 	AllowOrigin     string
 	RequestTimeout  time.Duration
@@ -129,6 +134,7 @@ func DefaultConfig() Config {
 		DeadAfter:         10 * time.Second,
 		EpochLength:       time.Minute,
 		ReceiptsFlush:     5 * time.Millisecond,
+		ReceiptsGrace:     5 * time.Second,
 	}
 }
 
@@ -162,8 +168,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.DeadAfter, "dead-after", "how long a node must be failed before its shards are rebuilt elsewhere")
 	c.registerContent(s)
 	s.String(&c.ReceiptsDir, "receipts-dir", "directory of the delivery receipts' write-ahead log (empty = no receipts)")
-	s.Duration(&c.EpochLength, "epoch-length", "receipt batching period (epoch = floor(unix time / length))")
+	s.Duration(&c.EpochLength, "epoch-length", "receipt batching period (epoch = floor(unix time / length)); must be the delivery chaincode's epoch (60s)")
 	s.Duration(&c.ReceiptsFlush, "receipts-flush", "longest a receipt waits for its group commit (fsync)")
+	s.Duration(&c.ReceiptsGrace, "receipts-grace", "wait after an epoch ends before its receipts are batched and submitted to the ledger")
 	s.String(&c.AllowOrigin, "allow-origin", "CORS Access-Control-Allow-Origin of served assets (empty = no CORS)")
 	s.Duration(&c.RequestTimeout, "request-timeout", "deadline of serve and metadata requests")
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
@@ -322,6 +329,12 @@ func (c Config) validateReceipts() error {
 	}
 	if c.EpochLength < time.Second || c.EpochLength%time.Second != 0 {
 		return fmt.Errorf("%w: epoch length must be a whole number of seconds >= 1s, got %v", ErrConfig, c.EpochLength)
+	}
+	if want := time.Duration(records.EpochSeconds) * time.Second; c.EpochLength != want {
+		return fmt.Errorf("%w: epoch length %v is not the delivery chaincode's epoch (%v): its batches would be refused", ErrConfig, c.EpochLength, want)
+	}
+	if c.ReceiptsGrace < 0 || c.ReceiptsGrace >= c.EpochLength {
+		return fmt.Errorf("%w: receipts grace must be in [0, epoch length), got %v", ErrConfig, c.ReceiptsGrace)
 	}
 	if c.ReceiptsFlush <= 0 || c.ReceiptsFlush > time.Second {
 		return fmt.Errorf("%w: receipts flush interval must be in (0, 1s], got %v", ErrConfig, c.ReceiptsFlush)

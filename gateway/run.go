@@ -63,11 +63,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		return err
 	}
 	defer leave()
-	issuer, closeReceipts, err := openReceipts(cfg, log)
+	issuer, wal, closeReceipts, err := openReceipts(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeReceipts()
+	// Stopped (deferred after closeReceipts) before the log is closed.
+	defer startSubmitter(ctx, cfg, wal, lc, log)()
 	svc, rep, err := newContent(cfg, lc, pool, m, issuer, log)
 	if err != nil {
 		return err
@@ -154,27 +156,26 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 
 // openReceipts opens the receipts' write-ahead log (replaying it) and the
 // issuer signing with the gateway's ledger identity; nil without
-// ReceiptsDir. The batches of ended epochs stay in the log until the
-// delivery chaincode's Commit/Prove are wired to a receipts.Submitter.
-func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, func(), error) {
+// ReceiptsDir. startSubmitter submits the batches of ended epochs.
+func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL, func(), error) {
 	if cfg.ReceiptsDir == "" {
-		return nil, func() {}, nil
+		return nil, nil, func() {}, nil
 	}
 	id, err := receipts.LoadIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
+		return nil, nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
 	}
 	wal, err := receipts.OpenWAL(cfg.ReceiptsDir, receipts.WALOptions{FlushInterval: cfg.ReceiptsFlush})
 	if err != nil {
-		return nil, nil, fmt.Errorf("receipts log: %w", err)
+		return nil, nil, nil, fmt.Errorf("receipts log: %w", err)
 	}
 	is, err := receipts.NewIssuer(wal, id, cfg.EpochLength, nil)
 	if err != nil {
 		wal.Close()
-		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	log.Info("delivery receipts on", "dir", cfg.ReceiptsDir, "epoch", cfg.EpochLength)
-	return is, func() {
+	return is, wal, func() {
 		if err := wal.Close(); err != nil {
 			log.Warn("receipts log: close", "err", err)
 		}

@@ -1,0 +1,318 @@
+//go:build integration
+
+package e2e
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/receipts"
+)
+
+// TestDeliveryPaid: reads through the gateway are receipted, batched once
+// their epoch has ended (plus the gateway's --receipts-grace), committed
+// and proved by the gateway's submitter, and paid: the node owners'
+// balances rise and the publisher's escrow falls by price × bytes / MiB,
+// with the chaincode's carried remainder, and no token is made or lost.
+func TestDeliveryPaid(t *testing.T) {
+	const (
+		reads   = 5
+		issued  = 1_000_000_000
+		deposit = 500_000_000
+		price   = 997 // tokens per MiB: not a divisor, so remainders carry
+	)
+	gw := env.Gateways[0]
+	pub := gw.Org
+	ctx := ctxT(t, 5*time.Minute)
+	admins := map[string]*ledger.Client{}
+	var pubAdmin *ledger.Client
+	for i, o := range env.Orgs {
+		s, err := o.AdminSigner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		admins[o.MSPID] = ledgerClient(t, i, s)
+		if o.MSPID == pub {
+			pubAdmin = admins[o.MSPID]
+		}
+	}
+	if pubAdmin == nil {
+		t.Fatalf("no organisation %s", pub)
+	}
+	before := accounts(t, ctx, pubAdmin)
+
+	// Fund the publisher's escrow, open every account, set the price.
+	if _, err := pubAdmin.IssueTokens(ctx, issued); err != nil {
+		t.Fatal(err)
+	}
+	for msp, c := range admins {
+		if _, err := c.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) {
+			t.Fatalf("open the account of %s: %v", msp, err)
+		}
+	}
+	if _, err := pubAdmin.DepositEscrow(ctx, deposit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pubAdmin.SetPrice(ctx, price); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cold reads (the gateway caches nothing), each receipted per shard.
+	body := payload(700<<10, 93)
+	res := publish(t, "e2e/delivery/paid.bin", "application/octet-stream", body)
+	reqs := map[string]bool{}
+	for range reads {
+		resp, got := do(t, http.MethodGet, res.VersionedURL, nil)
+		if resp.StatusCode != http.StatusOK || len(got) != len(body) {
+			t.Fatalf("GET: %s, %d bytes", resp.Status, len(got))
+		}
+		reqs[resp.Header.Get(api.RequestIDHeader)] = true
+	}
+	var mine []records.Receipt
+	deadline := time.Now().Add(10 * time.Second)
+	for len(mine) < reads*k && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // the group commit is every few ms
+		mine = mine[:0]
+		err := receipts.ReadDir(gw.ReceiptsDir, func(l receipts.Logged) error {
+			if reqs[l.Receipt.Request] {
+				if l.Publisher != pub {
+					t.Fatalf("receipt %s: publisher %s, want %s", l.Receipt.Serial, l.Publisher, pub)
+				}
+				mine = append(mine, l.Receipt)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(mine) != reads*k {
+		t.Fatalf("%d receipts for %d reads, want %d (k=%d shards each)", len(mine), reads, reads*k, k)
+	}
+	type sum struct{ receipts, bytes int64 }
+	want := map[int64]map[string]*sum{} // epoch → node → our receipts
+	for _, r := range mine {
+		if want[r.Epoch] == nil {
+			want[r.Epoch] = map[string]*sum{}
+		}
+		s := want[r.Epoch][r.Node]
+		if s == nil {
+			s = &sum{}
+			want[r.Epoch][r.Node] = s
+		}
+		s.receipts++
+		s.bytes += r.Bytes
+	}
+
+	// Readiness: the gateway's batches of those epochs accepted (the epoch
+	// ends, then the grace, then Commit and Prove).
+	start := time.Now()
+	ours := map[int64]*records.Batch{}
+	for len(ours) < len(want) {
+		if time.Since(start) > 3*time.Minute {
+			t.Fatalf("after %s, %d of the batches of epochs %v accepted", time.Since(start), len(ours), slices.Collect(mapKeys(want)))
+		}
+		bs, err := pubAdmin.Batches(ctx, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range bs {
+			if want[b.Epoch] != nil && b.Status == records.BatchAccepted {
+				ours[b.Epoch] = b
+			}
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("%d batch(es) accepted %s after the reads", len(ours), time.Since(start).Round(time.Second))
+
+	// The totals cover our receipts; nothing of ours was excluded.
+	for e, b := range ours {
+		for node, s := range want[e] {
+			i := slices.IndexFunc(b.Accepted, func(nt records.NodeTotal) bool { return nt.Node == node && nt.Publisher == pub })
+			if i < 0 || b.Accepted[i].Receipts < s.receipts || b.Accepted[i].Bytes < s.bytes {
+				t.Fatalf("batch %s (epoch %d) accepted %+v, excluded %+v: not our %d receipts (%d bytes) of node %s",
+					b.ID, e, b.Accepted, b.Excluded, s.receipts, s.bytes, node)
+			}
+		}
+		if len(b.Excluded) != 0 {
+			t.Fatalf("batch %s excluded %+v", b.ID, b.Excluded)
+		}
+		var paidBytes int64
+		for _, p := range b.Payouts {
+			if p.PricePerMiB != price || p.Payer != pub {
+				t.Fatalf("payout %+v: want price %d paid by %s", p, price, pub)
+			}
+			paidBytes += p.Bytes
+		}
+		if ab := acceptedBytes(b); paidBytes != ab {
+			t.Fatalf("batch %s: payouts for %d bytes, accepted %d", b.ID, paidBytes, ab)
+		}
+	}
+
+	// Every payout of the gateway's batches, in the order they were made,
+	// is price × bytes / MiB with the remainder carried per (payer, payee);
+	// the ledger's payout records agree; the accounts moved by exactly
+	// those amounts; issued = balances + escrows.
+	var (
+		after            map[string]records.Account
+		paidTo, paidFrom map[string]int64
+	)
+	for attempt := 0; ; attempt++ {
+		bs1, err := pubAdmin.Batches(ctx, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after = accounts(t, ctx, pubAdmin)
+		bs2, err := pubAdmin.Batches(ctx, pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameStatuses(bs1, bs2) && attempt < 5 {
+			continue // a batch was proved meanwhile: read again
+		}
+		paidTo, paidFrom = checkPayouts(t, ctx, pubAdmin, bs2)
+		break
+	}
+	for msp, a := range after {
+		b := before[msp]
+		wantBal, wantEsc := b.Balance+paidTo[msp], b.Escrow-paidFrom[msp]
+		if msp == pub {
+			wantBal += issued - deposit
+			wantEsc += deposit
+		}
+		if a.Balance != wantBal || a.Escrow != wantEsc {
+			t.Errorf("%s: balance %d, escrow %d; want %d, %d (paid to it %d, by it %d)", msp, a.Balance, a.Escrow, wantBal, wantEsc, paidTo[msp], paidFrom[msp])
+		}
+	}
+	var owners []string
+	for e := range want {
+		for _, p := range ours[e].Payouts {
+			owners = append(owners, p.Payee)
+			if a, b := after[p.Payee], before[p.Payee]; a.Balance <= b.Balance && p.Payee != pub {
+				t.Errorf("node owner %s: balance %d, was %d", p.Payee, a.Balance, b.Balance)
+			}
+		}
+	}
+	if after[pub].Escrow >= deposit+before[pub].Escrow {
+		t.Errorf("escrow of %s: %d, did not fall from %d", pub, after[pub].Escrow, deposit+before[pub].Escrow)
+	}
+	sup, err := pubAdmin.Supply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sup.Issued != sup.Balances+sup.Escrows || sup.Queued != 0 {
+		t.Errorf("supply %+v: issued != balances + escrows, or payouts queued", sup)
+	}
+	t.Logf("paid %v to %v; escrow of %s %d → %d", paidTo, owners, pub, deposit+before[pub].Escrow, after[pub].Escrow)
+}
+
+// ledgerClient is a ledger client of the i-th organisation's peer as
+// signer, closed with the test.
+func ledgerClient(t *testing.T, i int, signer ledger.Signer) *ledger.Client {
+	t.Helper()
+	conn, err := ledger.Dial(context.Background(), env.Orgs[i].PeerEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ledger.New(conn, signer, ledger.WithChannel(env.Channel), ledger.WithChaincode(env.Chaincode))
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		conn.Close()
+	})
+	return cl
+}
+
+// accounts are every organisation's account (zero when it has none).
+func accounts(t *testing.T, ctx context.Context, c *ledger.Client) map[string]records.Account {
+	t.Helper()
+	out := map[string]records.Account{}
+	for _, o := range env.Orgs {
+		a, err := c.Account(ctx, o.MSPID)
+		switch {
+		case errors.Is(err, records.ErrNotFound):
+			out[o.MSPID] = records.Account{MSPID: o.MSPID}
+		case err != nil:
+			t.Fatal(err)
+		default:
+			out[o.MSPID] = *a
+		}
+	}
+	return out
+}
+
+// checkPayouts replays the carried-remainder rule over the payouts of the
+// accepted batches, in the order they were proved, checks each against
+// the ledger's payout record and returns what was paid to and by each
+// organisation.
+func checkPayouts(t *testing.T, ctx context.Context, c *ledger.Client, bs []*records.Batch) (to, from map[string]int64) {
+	t.Helper()
+	accepted := slices.DeleteFunc(slices.Clone(bs), func(b *records.Batch) bool { return b.Status != records.BatchAccepted })
+	slices.SortFunc(accepted, func(x, y *records.Batch) int {
+		tx, _ := time.Parse(time.RFC3339Nano, x.ProvedAt)
+		ty, _ := time.Parse(time.RFC3339Nano, y.ProvedAt)
+		return tx.Compare(ty)
+	})
+	onLedger := map[string]*records.Payout{}
+	for _, o := range env.Orgs {
+		ps, err := c.Payouts(ctx, o.MSPID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			onLedger[p.Ref] = p
+		}
+	}
+	type pair struct{ payer, payee string }
+	carry := map[pair]int64{}
+	to, from = map[string]int64{}, map[string]int64{}
+	for _, b := range accepted {
+		for _, p := range b.Payouts {
+			k := pair{p.Payer, p.Payee}
+			amount, rem, ok := records.DeliveryAmount(p.Bytes, p.PricePerMiB, carry[k])
+			if !ok || p.Amount != amount {
+				t.Fatalf("batch %s: payout %s of %d bytes at %d/MiB (carry %d) is %d, want %d", b.ID, p.Ref, p.Bytes, p.PricePerMiB, carry[k], p.Amount, amount)
+			}
+			carry[k] = rem
+			l := onLedger[p.Ref]
+			if l == nil || l.Amount != p.Amount || l.Bytes != p.Bytes || l.Status != records.PayoutPaid {
+				t.Fatalf("payout %s: ledger has %+v, the batch %+v", p.Ref, l, p)
+			}
+			to[p.Payee] += p.Amount
+			from[p.Payer] += p.Amount
+		}
+	}
+	return to, from
+}
+
+func acceptedBytes(b *records.Batch) int64 {
+	var n int64
+	for _, t := range b.Accepted {
+		n += t.Bytes
+	}
+	return n
+}
+
+func sameStatuses(x, y []*records.Batch) bool {
+	return slices.EqualFunc(x, y, func(a, b *records.Batch) bool { return a.ID == b.ID && a.Status == b.Status })
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
