@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -541,5 +542,67 @@ func TestSubmitterCrashAfterProve(t *testing.T) {
 	}
 	if st, _ := w.ReadState(100); st.Stage != StageProved || l.commits != 1 || l.proves != 1 {
 		t.Fatalf("state %+v, %d commits, %d proves", st, l.commits, l.proves)
+	}
+}
+
+// refusingLedger refuses the commit of one epoch's batch for good.
+type refusingLedger struct {
+	fakeLedger
+	refuse func(*records.BatchInput) error
+}
+
+func (l *refusingLedger) CommitBatch(ctx context.Context, in *records.BatchInput) (string, error) {
+	if err := l.refuse(in); err != nil {
+		return "", err
+	}
+	return l.fakeLedger.CommitBatch(ctx, in)
+}
+
+// TestSubmitterAbandonsRefusedBatch: a batch the ledger refuses for good
+// (here: its epoch expired) is marked abandoned, with the reason, and the
+// next epoch is submitted; a transient failure is retried instead.
+func TestSubmitterAbandonsRefusedBatch(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir)
+	clk := &fakeClock{t: t0}
+	is, _ := newIssuer(t, w, clk)
+	for i := range 3 {
+		is.Issue(context.Background(), delivery(i))
+	}
+	clk.Set(t0.Add(time.Minute)) // epoch 101
+	for i := range 2 {
+		is.Issue(context.Background(), delivery(i))
+	}
+	transient := true
+	l := &refusingLedger{refuse: func(in *records.BatchInput) error {
+		switch {
+		case in.Epoch == 100 && transient:
+			return errors.New("peer unavailable")
+		case in.Epoch == 100:
+			return records.Errorf(records.CodeFailedPrecondition, "epoch 100 is outside the submission window")
+		}
+		return nil
+	}}
+	sub := &Submitter{WAL: w, Ledger: l, EpochLength: time.Minute, Grace: 10 * time.Second, Now: clk.Now}
+	clk.Set(t0.Add(2*time.Minute + 11*time.Second))
+	if err := sub.Step(context.Background()); err == nil || l.commits != 0 {
+		t.Fatalf("transient failure: %v, %d commits; want an error and a retry later", err, l.commits)
+	}
+	if st, _ := w.ReadState(100); st != nil {
+		t.Fatalf("a transient failure changed the state: %+v", st)
+	}
+	transient = false
+	if err := sub.Step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := w.ReadState(100)
+	if st == nil || st.Stage != StageAbandoned || !strings.Contains(st.Reason, "submission window") {
+		t.Fatalf("epoch 100 state %+v, want abandoned with the reason", st)
+	}
+	if st, _ := w.ReadState(101); st == nil || st.Stage != StageProved || st.Size != 2 {
+		t.Fatalf("epoch 101 state %+v, want proved", st)
+	}
+	if err := sub.Step(context.Background()); err != nil || l.commits != 1 {
+		t.Fatalf("again: %v, %d commits", err, l.commits)
 	}
 }

@@ -34,7 +34,18 @@ const (
 	StageCommitted = "committed" // delivery:Commit succeeded: BatchID is known
 	StageProved    = "proved"    // delivery:Prove succeeded: done
 	StageEmpty     = "empty"     // no receipts: nothing to submit
+	// StageAbandoned: the ledger refused the batch for good (its epoch is
+	// outside the submission window, another batch of this gateway holds
+	// the epoch, or the chaincode found the batch malformed or forged); the
+	// receipts stay in the log for auditors, and later epochs go on.
+	StageAbandoned = "abandoned"
 )
+
+// refusedForGood reports a ledger answer that retrying cannot change.
+func refusedForGood(err error) bool {
+	return errors.Is(err, records.ErrFailedPrecondition) || errors.Is(err, records.ErrConflict) ||
+		errors.Is(err, records.ErrInvalid) || errors.Is(err, records.ErrForbidden)
+}
 
 // State is an epoch's submission progress.
 type State struct {
@@ -43,6 +54,8 @@ type State struct {
 	Root    string `json:"root,omitempty"`
 	Size    int64  `json:"size,omitempty"`
 	BatchID string `json:"batchId,omitempty"`
+	// Reason is why an abandoned batch was refused.
+	Reason string `json:"reason,omitempty"`
 }
 
 func statePath(dir string, epoch int64) string {
@@ -128,16 +141,40 @@ func (s *Submitter) Step(ctx context.Context) error {
 		if e > due {
 			break
 		}
-		if err := s.submit(ctx, e); err != nil {
+		err := s.submit(ctx, e)
+		if err != nil && refusedForGood(err) {
+			err = s.abandon(e, err)
+		}
+		if err != nil {
 			return fmt.Errorf("receipts: epoch %d: %w", e, err)
 		}
 	}
 	return nil
 }
 
+// abandon records that the ledger refused epoch's batch for good, so that
+// the epochs after it are submitted.
+func (s *Submitter) abandon(epoch int64, refusal error) error {
+	st, err := s.WAL.ReadState(epoch)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		st = &State{Epoch: epoch}
+	}
+	st.Stage, st.Reason = StageAbandoned, refusal.Error()
+	if err := s.WAL.writeState(*st); err != nil {
+		return err
+	}
+	if s.Log != nil {
+		s.Log.Error("receipt batch refused by the ledger; abandoned", "epoch", epoch, "batch", st.BatchID, "err", refusal)
+	}
+	return nil
+}
+
 func (s *Submitter) submit(ctx context.Context, epoch int64) error {
 	st, err := s.WAL.ReadState(epoch)
-	if err != nil || st != nil && (st.Stage == StageProved || st.Stage == StageEmpty) {
+	if err != nil || st != nil && (st.Stage == StageProved || st.Stage == StageEmpty || st.Stage == StageAbandoned) {
 		return err
 	}
 	b, err := BuildBatch(s.WAL, epoch)
