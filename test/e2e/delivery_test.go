@@ -14,6 +14,7 @@ import (
 	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/receipts"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // TestDeliveryPaid: reads through the gateway are receipted, batched once
@@ -217,20 +218,7 @@ func TestDeliveryPaid(t *testing.T) {
 // signer, closed with the test.
 func ledgerClient(t *testing.T, i int, signer ledger.Signer) *ledger.Client {
 	t.Helper()
-	conn, err := ledger.Dial(context.Background(), env.Orgs[i].PeerEndpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := ledger.New(conn, signer, ledger.WithChannel(env.Channel), ledger.WithChaincode(env.Chaincode))
-	if err != nil {
-		conn.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cl.Close()
-		conn.Close()
-	})
-	return cl
+	return testenv.LedgerClient(t, env, i, signer)
 }
 
 // accounts are every organisation's account (zero when it has none).

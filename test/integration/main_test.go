@@ -128,19 +128,5 @@ func adminClient(t *testing.T, desc *testnetwork.Description, i int) *ledger.Cli
 
 func clientAs(t *testing.T, desc *testnetwork.Description, i int, signer ledger.Signer) *ledger.Client {
 	t.Helper()
-	org := desc.Orgs[i]
-	conn, err := ledger.Dial(context.Background(), org.PeerEndpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, err := ledger.New(conn, signer, ledger.WithChannel(desc.Channel), ledger.WithChaincode(desc.Chaincode))
-	if err != nil {
-		conn.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cl.Close()
-		conn.Close()
-	})
-	return cl
+	return testenv.LedgerClient(t, desc, i, signer)
 }
