@@ -67,13 +67,21 @@ func TestVivaldiEstimates(t *testing.T) {
 	defer cancel()
 	var sumRel, sumAbs float64
 	for _, n := range names {
+		// A probe can miss its 150 ms timeout when the machine's cores are
+		// busy (the far RTT alone is 80 ms): take the first 5 answers of
+		// at most 15 probes.
 		var samples []time.Duration
-		for range 5 {
+		var lastErr error
+		for try := 0; try < 15 && len(samples) < 5; try++ {
 			rtt, err := gw.MeasureRTT(ctx, n)
 			if err != nil {
-				t.Fatalf("MeasureRTT(%s): %v", n, err)
+				lastErr = err
+				continue
 			}
 			samples = append(samples, rtt)
+		}
+		if len(samples) < 5 {
+			t.Fatalf("MeasureRTT(%s): %d of 15 probes answered; last error: %v", n, len(samples), lastErr)
 		}
 		slices.Sort(samples)
 		measured := samples[len(samples)/2]
