@@ -303,12 +303,14 @@ func TestTokenProperties(t *testing.T) {
 		case 9: // budget: mostly small ones, so that they bind
 			var v int64
 			switch rng.IntN(8) {
-			case 0:
+			case 0, 1:
 				v = 0 // no limit
-			case 1:
-				v = -1
 			case 2:
+				v = -1
+			case 3:
 				v = records.MaxBudgetPerEpoch + 1
+			case 4, 5:
+				v = 1 + int64(rng.IntN(5000))
 			default:
 				v = 1 + int64(rng.IntN(200))
 			}

@@ -64,7 +64,9 @@ func (te *tokenEnv) spend(msp string, epoch int64) *records.EpochSpend {
 
 func (te *tokenEnv) pay(payer, payee string, bytes int64, ref string) (*records.Payout, error) {
 	te.t.Helper()
-	return call(te.env, orgB, func(ctx *fakes.Context) (*records.Payout, error) { return payDelivery(ctx, payer, payee, 1, bytes, ref) })
+	return call(te.env, orgB, func(ctx *fakes.Context) (*records.Payout, error) {
+		return payDelivery(ctx, payer, payee, 1, bytes, ref)
+	})
 }
 
 func wantAccount(t *testing.T, a *records.Account, balance, escrow, issued, owed, queued int64) {
