@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -471,12 +472,12 @@ func capToCapacity(stub shim.ChaincodeStubInterface, chk *holderCheck, b *record
 		take := min(t.Bytes, left)
 		if cut := t.Bytes - take; cut > 0 {
 			detail := "node " + t.Node + " can deliver " + strconv.FormatInt(ne.CapacityBytes, 10) + " bytes in epoch " + strconv.FormatInt(b.Epoch, 10) +
-				" (its registered bandwidth × " + strconv.FormatInt(records.EpochSeconds, 10) + " s); " + strconv.FormatInt(left, 10) + " were left"
+				" (its registered bandwidth / 8 × " + strconv.FormatInt(records.EpochSeconds, 10) + " s); " + strconv.FormatInt(left, 10) + " were left"
 			if ne.CapacityBytes == 0 {
 				detail = "node " + t.Node + " was not registered and active during epoch " + strconv.FormatInt(b.Epoch, 10)
 			}
 			b.Capped = append(b.Capped, records.Capped{Node: t.Node, Publisher: t.Publisher, Bytes: cut, Reason: records.CappedNodeCapacity, Detail: detail})
-			ne.CappedBytes += cut
+			ne.CappedBytes = saturatingAdd(ne.CappedBytes, cut) // claims are unbounded: never fail on them
 		}
 		ne.Bytes += take
 		t.Bytes = take
@@ -614,6 +615,14 @@ func decodeValue[T any](data []byte, what string) (*T, error) {
 		return nil, internalf("a stored version of %s is corrupt: %v", what, err)
 	}
 	return v, nil
+}
+
+// saturatingAdd is a+b for non-negative a and b, at most MaxInt64.
+func saturatingAdd(a, b int64) int64 {
+	if s, ok := records.AddAmounts(a, b); ok {
+		return s
+	}
+	return math.MaxInt64
 }
 
 // capacity returns NodeEpochCapacity of the highest bandwidth node id had

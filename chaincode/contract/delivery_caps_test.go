@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -355,5 +356,38 @@ func TestDeliveryDuplicateAcrossSerials(t *testing.T) {
 	}
 	if d.serialPaid(g, "s2") || !d.serialPaid(g, "s1") {
 		t.Fatal("the duplicate's serial was recorded, or the first's not")
+	}
+}
+
+// TestDeliveryHugeClaims: totals claiming close to 2⁶³ bytes, twice, are
+// cut to the node's capacity and counted without overflowing, and an
+// honest batch of the same node and epoch still proves.
+func TestDeliveryHugeClaims(t *testing.T) {
+	d := newDeliveryEnv(t)
+	d.fund(orgA, 1_000_000, 1)
+	ep := d.epoch()
+	const huge = math.MaxInt64 - 10
+	for i, g := range []gateway{d.gwA, d.gwB} {
+		b := d.singleNodeBatch(g, ep, fmt.Sprint("h", i), d.ma, 0, 1, 100)
+		in := b.input()
+		in.Totals[0].Bytes = huge
+		p, err := as(d.env, g.member, func(ctx *fakes.Context) (*records.Batch, error) { return d.dl.Commit(ctx, toJSON(t, in)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.mustProve(g, p.ID, b.samples(p.ID))
+		if len(got.Capped) != 1 || got.Capped[0].Reason != records.CappedNodeCapacity {
+			t.Fatalf("batch %d capped %+v", i, got.Capped)
+		}
+	}
+	ne := d.nodeEpoch("n1-orga", ep)
+	if ne.Bytes != ne.CapacityBytes || ne.CappedBytes != math.MaxInt64 || ne.Batches != 2 {
+		t.Fatalf("counter %+v", ne)
+	}
+	other := newGateway(t, d.env, orgA, "User10@a")
+	b := d.singleNodeBatch(other, ep, "ok", d.ma, 0, 1, 100)
+	p := d.mustCommit(other, b)
+	if got := d.mustProve(other, p.ID, b.samples(p.ID)); got.Status != records.BatchAccepted || cappedBy(got)["n1-orga/"+orgA+"/"+records.CappedNodeCapacity] != 100 {
+		t.Fatalf("honest batch %+v", got)
 	}
 }

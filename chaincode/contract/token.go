@@ -731,9 +731,9 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, r
 		if spend.Amount, err = addAmount("spend of "+payerMSP, spend.Amount, amount); err != nil {
 			return nil, err
 		}
-		if spend.CappedBytes, err = addAmount("capped bytes of "+payerMSP, spend.CappedBytes, p.CappedBytes); err != nil {
-			return nil, err
-		}
+		// The bytes claimed are unbounded (a gateway's word): count them
+		// without ever failing a payment on them.
+		spend.CappedBytes = saturatingAdd(spend.CappedBytes, p.CappedBytes)
 		spend.UpdatedAt, spend.LastTxID = v.tx.time, v.tx.id
 		if err := v.put(skey, describe("spend", payerMSP, records.EpochPad(epoch)), spend); err != nil {
 			return nil, err
