@@ -88,8 +88,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return err
 	}
 	addr := ln.Addr().String()
+	served := server.NewServed(server.DefaultServedEpochs, server.DefaultServedCallers, nil)
 	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version,
-		Ledger: lc, UploadIdleTimeout: cfg.UploadIdleTimeout}, log)
+		Ledger: lc, UploadIdleTimeout: cfg.UploadIdleTimeout, Served: served}, log)
 	g, hs, err := server.NewGRPCServer(svc, tlsCfg, auth)
 	if err != nil {
 		ln.Close()
@@ -151,6 +152,18 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 			}
 		}
 	}
+	// Served bytes per epoch and gateway, logged as each epoch ends, for
+	// the operator to compare with the batches on the ledger.
+	reportCtx, stopReport := context.WithCancel(ctx)
+	reported := make(chan struct{})
+	go func() {
+		defer close(reported)
+		served.Report(reportCtx, log.With("component", "served"), servedReportInterval)
+	}()
+	defer func() {
+		stopReport()
+		<-reported
+	}()
 	if ready != nil {
 		ready(addr)
 	}
@@ -163,8 +176,19 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	log.Info("edge agent shutting down")
 	leave()
 	stop()
+	// The epochs that ended unreported, and the current one so far.
+	server.LogServed(log.With("component", "served"), served.Closed())
+	for _, e := range served.Epochs() {
+		if e.Epoch == records.EpochOf(time.Now()) {
+			server.LogServed(log.With("component", "served", "partial", true), []server.EpochServed{e})
+		}
+	}
 	return nil
 }
+
+// servedReportInterval is how often the agent looks for ended epochs to
+// log their served-byte counters.
+const servedReportInterval = 5 * time.Second
 
 // register registers the node, retrying for at most RegisterTimeout.
 func register(ctx context.Context, cfg Config, in records.NodeInput, log *slog.Logger, reg Registry) error {

@@ -51,13 +51,16 @@ func (l batchLedger) ProveBatch(ctx context.Context, batchID string, samples []r
 	if b.Status != records.BatchAccepted {
 		return fmt.Errorf("batch %s is %s after its proof", b.ID, b.Status)
 	}
-	var paid int64
+	var paid, capped int64
 	for _, p := range b.Payouts {
 		paid += p.Amount
 	}
+	for _, c := range b.Capped {
+		capped += c.Bytes
+	}
 	l.log.Info("receipt batch proved", "batch", b.ID, "epoch", b.Epoch, "receipts", b.Size,
 		"acceptedBytes", totalBytes(b.Accepted), "accepted", b.Accepted, "excluded", len(b.Excluded),
-		"payouts", len(b.Payouts), "amount", paid, "proveTx", b.ProveTxID)
+		"cappedBytes", capped, "capped", b.Capped, "payouts", len(b.Payouts), "amount", paid, "proveTx", b.ProveTxID)
 	return nil
 }
 

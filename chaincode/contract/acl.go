@@ -20,6 +20,7 @@ import (
 //	token:Issue, token:Open                 the org's admin, into its own org's account only
 //	token:Transfer, Deposit, Withdraw       the org's admin or publisher, from its own org's account
 //	token:SetPrice                          any org's admin (agreed by endorsement, with history)
+//	token:SetBudget                         the org's admin, for its own org's escrow
 //	token:SettleQueued                      any member with a role (it only pays what is due)
 //	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
 var Writers = map[string][]records.Role{
@@ -38,6 +39,7 @@ var Writers = map[string][]records.Role{
 	"token:Deposit":          {records.RoleAdmin, records.RolePublisher},
 	"token:Withdraw":         {records.RoleAdmin, records.RolePublisher},
 	"token:SetPrice":         {records.RoleAdmin},
+	"token:SetBudget":        {records.RoleAdmin},
 	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 	"delivery:Commit":        {records.RoleGateway},
 	"delivery:Prove":         {records.RoleGateway},

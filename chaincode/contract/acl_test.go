@@ -149,6 +149,9 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"token:SetPrice", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SetPrice(ctx, 5)
 		}, "adminA adminB", nil},
+		{"token:SetBudget (its own org's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().SetBudget(ctx, 100)
+		}, "adminA adminB", nil},
 		{"token:SettleQueued", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SettleQueued(ctx)
 		}, "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB nodeB", nil},

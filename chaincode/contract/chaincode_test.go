@@ -109,14 +109,14 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
 		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
-		HistoryContractName:  {"Account", "Batch", "Identity", "Manifest", "Node", "Object", "Payout", "Price"},
+		HistoryContractName:  {"Account", "Batch", "Budget", "Identity", "Manifest", "Node", "NodeEpoch", "Object", "Payout", "Price"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
-		TokenContractName:    {"Account", "Accounts", "Deposit", "Issue", "Open", "Payouts", "Price", "SetPrice", "SettleQueued", "Supply", "Transfer", "Withdraw"},
-		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "Prove"},
+		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
+		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "NodeEpoch", "Prove"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
-		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true}
+		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true, "Budget": true, "Spend": true, "NodeEpoch": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
 		if !ok {
@@ -142,7 +142,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
-		"Payout": {"paidAt", "paidTxId"}, "Account": nil, "Price": nil, "Supply": nil,
+		"Payout": {"paidAt", "paidTxId", "cappedBytes"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]
@@ -261,7 +261,7 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		bytes int64
 	}{{"b-1", 1 << 20}, {"b-2", 1 << 30}} {
 		ctx := inv.ledger.NewContext(orgA)
-		if _, err := payDelivery(ctx, orgA, orgB, p.bytes, p.ref); err != nil {
+		if _, err := payDelivery(ctx, orgA, orgB, 1, p.bytes, p.ref); err != nil {
 			t.Fatal(err)
 		}
 		ctx.Commit()
@@ -284,6 +284,35 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatalf("account history %d entries", len(h))
 	}
 	inv.ok(orgB, &h, "history:Price")
+	// Budgets: the default, a change with history, and the spend of an
+	// epoch.
+	var budget records.Budget
+	inv.ok(orgB, &budget, "token:Budget", orgA)
+	if budget.PerEpoch != 0 || budget.MSPID != orgA {
+		t.Fatalf("default budget %+v", budget)
+	}
+	inv.ok(orgA, &budget, "token:SetBudget", "500")
+	inv.ok(orgB, &budget, "token:Budget", orgA)
+	if budget.PerEpoch != 500 || budget.TxID == "" {
+		t.Fatalf("budget %+v", budget)
+	}
+	inv.ok(orgB, &h, "history:Budget", orgA)
+	if len(h) != 1 {
+		t.Fatalf("budget history %d entries", len(h))
+	}
+	var spend records.EpochSpend
+	inv.ok(orgB, &spend, "token:Spend", orgA, "1")
+	if spend.Amount != 3+3072 || spend.Epoch != 1 {
+		t.Fatalf("spend %+v", spend)
+	}
+	inv.fail(orgA, records.CodeInvalid, "token:SetBudget", "-1")
+	inv.fail(orgA, records.CodeInvalid, "token:Spend", orgA, "-1")
+	var ne records.NodeEpoch
+	inv.ok(orgB, &ne, "delivery:NodeEpoch", "n1-orga", "7")
+	if ne.Node != "n1-orga" || ne.Epoch != 7 || ne.Bytes != 0 {
+		t.Fatalf("node epoch %+v", ne)
+	}
+	inv.fail(orgA, records.CodeNotFound, "history:NodeEpoch", "n1-orga", "7")
 	inv.fail(orgA, records.CodeInvalid, "token:Issue", "-5")
 	inv.fail(orgA, records.CodeFailedPrecondition, "token:Transfer", orgB, "100000")
 	inv.fail(orgA, records.CodeNotFound, "history:Payout", "nothing")

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -54,7 +55,7 @@ func NewDeliveryContract() *DeliveryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *DeliveryContract) GetEvaluateTransactions() []string {
-	return []string{"Batch", "Batches", "Epoch"}
+	return []string{"Batch", "Batches", "Epoch", "NodeEpoch"}
 }
 
 // Commit records a pending batch (batchJSON: a records.BatchInput without
@@ -110,6 +111,35 @@ func (c *DeliveryContract) Batches(ctx contractapi.TransactionContextInterface, 
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// NodeEpoch reads the capacity counter of node id in epoch: the bytes the
+// accepted batches of every gateway counted against its capacity, and
+// those cut above it (zero when no batch counted it).
+func (c *DeliveryContract) NodeEpoch(ctx contractapi.TransactionContextInterface, id string, epoch int64) (*records.NodeEpoch, error) {
+	if err := records.ValidateNodeID(id); err != nil {
+		return nil, err
+	}
+	if epoch < 0 {
+		return nil, invalidf("epoch must not be negative, got %d", epoch)
+	}
+	ne, _, _, err := loadNodeEpoch(ctx.GetStub(), id, epoch)
+	return ne, asRecordsError(err)
+}
+
+func loadNodeEpoch(stub shim.ChaincodeStubInterface, id string, epoch int64) (ne *records.NodeEpoch, key string, found bool, err error) {
+	key, err = compositeKey(stub, records.NodeEpochKeyType, id, records.EpochPad(epoch))
+	if err != nil {
+		return nil, "", false, err
+	}
+	ne, found, err = getRecord[records.NodeEpoch](stub, key, describe("node epoch", id, records.EpochPad(epoch)))
+	if err != nil {
+		return nil, "", false, err
+	}
+	if !found {
+		ne = &records.NodeEpoch{Node: id, Epoch: epoch}
+	}
+	return ne, key, found, nil
 }
 
 // Epoch returns the current epoch, its bounds, its length and the
@@ -297,6 +327,7 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 	var excluded []records.Excluded
 	var paid []*records.PaidSerial
 	seen := map[string]bool{}
+	delivered := map[deliveryKey]string{} // → serial
 	for _, s := range samples {
 		r := &s.Receipt
 		publisher, reason, detail, err := chk.check(r)
@@ -320,6 +351,13 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 			}
 		}
 		seen[r.Serial] = true
+		dk := deliveryKey{r.Request, r.Object, r.Version, r.Shard, r.Offset}
+		if first, dup := delivered[dk]; reason == "" && dup {
+			reason, detail = records.ExcludedDuplicate, "receipt "+r.Serial+" repeats the delivery of receipt "+first+
+				" (request "+r.Request+", "+describe("manifest", r.Object, r.Version)+" shard "+strconv.Itoa(r.Shard)+" at "+strconv.FormatInt(r.Offset, 10)+")"
+		} else if reason == "" {
+			delivered[dk] = r.Serial
+		}
 		if err := countIn(accepted, r, publisher, reason != ""); err != nil {
 			return nil, invalidf("batch %s rejected: %s", b.ID, messageOf(err))
 		}
@@ -330,10 +368,17 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		paid = append(paid, &records.PaidSerial{Gateway: b.Gateway, Serial: r.Serial, Batch: b.ID, Index: s.Index})
 	}
 	b.Sampled = want
-	b.Accepted = accepted
 	b.Excluded = excluded
 	b.Payouts = nil
-	for _, t := range accepted {
+	b.Capped = nil
+	// Node capacity: each node's accepted bytes of the epoch, over every
+	// gateway's batches, stay within what its bandwidth allows.
+	counters, err := capToCapacity(stub, chk, b, accepted, tx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range accepted {
+		t := &accepted[i]
 		if t.Bytes <= 0 {
 			continue
 		}
@@ -341,11 +386,22 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		if err != nil {
 			return nil, err
 		}
-		p, err := payDelivery(ctx, t.Publisher, n.Org, t.Bytes, b.ID+"/"+t.Node+"/"+t.Publisher)
+		p, err := payDelivery(ctx, t.Publisher, n.Org, b.Epoch, t.Bytes, b.ID+"/"+t.Node+"/"+t.Publisher)
 		if err != nil {
 			return nil, err
 		}
+		if p.CappedBytes > 0 {
+			b.Capped = append(b.Capped, records.Capped{Node: t.Node, Publisher: t.Publisher, Bytes: p.CappedBytes, Reason: records.CappedPublisherBudget,
+				Detail: "the budget of " + t.Publisher + " for epoch " + strconv.FormatInt(b.Epoch, 10) + " covers only " + strconv.FormatInt(p.Bytes, 10) + " of these bytes"})
+			t.Bytes = p.Bytes
+		}
 		b.Payouts = append(b.Payouts, *p)
+	}
+	b.Accepted = accepted
+	for _, c := range counters {
+		if err := putRecord(stub, c.key, describe("node epoch", c.ne.Node, records.EpochPad(c.ne.Epoch)), c.ne); err != nil {
+			return nil, err
+		}
 	}
 	// The contract's own writes come last, after every check and payment.
 	for _, p := range paid {
@@ -368,6 +424,65 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		return nil, err
 	}
 	return b, nil
+}
+
+// deliveryKey names one delivery of shard bytes for one end-user request:
+// two receipts with the same key are the same delivery.
+type deliveryKey struct {
+	request, object, version string
+	shard                    int
+	offset                   int64
+}
+
+type nodeCounter struct {
+	key string
+	ne  *records.NodeEpoch
+}
+
+// capToCapacity cuts the accepted totals of each node, in their order, to
+// the capacity the node has left in the batch's epoch (NodeEpochCapacity
+// of the highest bandwidth it had registered while active during the
+// epoch, less the bytes earlier accepted batches counted), records the
+// cuts in b.Capped and returns the updated counters to write.
+func capToCapacity(stub shim.ChaincodeStubInterface, chk *holderCheck, b *records.Batch, accepted []records.NodeTotal, tx txInfo) ([]nodeCounter, error) {
+	var out []nodeCounter
+	byNode := map[string]*records.NodeEpoch{}
+	for i := range accepted {
+		t := &accepted[i]
+		if t.Bytes <= 0 {
+			continue
+		}
+		ne := byNode[t.Node]
+		if ne == nil {
+			capacity, err := chk.capacity(t.Node)
+			if err != nil {
+				return nil, err
+			}
+			var key string
+			if ne, key, _, err = loadNodeEpoch(stub, t.Node, b.Epoch); err != nil {
+				return nil, err
+			}
+			ne.CapacityBytes = max(ne.CapacityBytes, capacity)
+			ne.Batches++
+			ne.UpdatedAt, ne.LastTxID = tx.time, tx.id
+			out = append(out, nodeCounter{key: key, ne: ne})
+			byNode[t.Node] = ne
+		}
+		left := max(ne.CapacityBytes-ne.Bytes, 0)
+		take := min(t.Bytes, left)
+		if cut := t.Bytes - take; cut > 0 {
+			detail := "node " + t.Node + " can deliver " + strconv.FormatInt(ne.CapacityBytes, 10) + " bytes in epoch " + strconv.FormatInt(b.Epoch, 10) +
+				" (its registered bandwidth / 8 × " + strconv.FormatInt(records.EpochSeconds, 10) + " s); " + strconv.FormatInt(left, 10) + " were left"
+			if ne.CapacityBytes == 0 {
+				detail = "node " + t.Node + " was not registered and active during epoch " + strconv.FormatInt(b.Epoch, 10)
+			}
+			b.Capped = append(b.Capped, records.Capped{Node: t.Node, Publisher: t.Publisher, Bytes: cut, Reason: records.CappedNodeCapacity, Detail: detail})
+			ne.CappedBytes = saturatingAdd(ne.CappedBytes, cut) // claims are unbounded: never fail on them
+		}
+		ne.Bytes += take
+		t.Bytes = take
+	}
+	return out, nil
 }
 
 // countIn checks that receipt r is counted in the totals (its node and
@@ -502,6 +617,45 @@ func decodeValue[T any](data []byte, what string) (*T, error) {
 	return v, nil
 }
 
+// saturatingAdd is a+b for non-negative a and b, at most MaxInt64.
+func saturatingAdd(a, b int64) int64 {
+	if s, ok := records.AddAmounts(a, b); ok {
+		return s
+	}
+	return math.MaxInt64
+}
+
+// capacity returns NodeEpochCapacity of the highest bandwidth node id had
+// registered while active during the epoch (0 when it never was).
+func (h *holderCheck) capacity(id string) (int64, error) {
+	ns, err := h.nodeVersions(id)
+	if err != nil {
+		return 0, err
+	}
+	var bw int64
+	for _, n := range ns {
+		if n.Active() {
+			bw = max(bw, n.BandwidthBps)
+		}
+	}
+	return records.NodeEpochCapacity(bw), nil
+}
+
+func (h *holderCheck) nodeVersions(id string) ([]*records.Node, error) {
+	nkey, err := compositeKey(h.stub, records.NodeKeyType, id)
+	if err != nil {
+		return nil, err
+	}
+	ns, ok := h.nodes[nkey]
+	if !ok {
+		if ns, err = during[records.Node](h.stub, nkey, describe("node", id), h.start, h.end); err != nil {
+			return nil, err
+		}
+		h.nodes[nkey] = ns
+	}
+	return ns, nil
+}
+
 // check returns the publisher organisation of r's content (empty when its
 // manifest is unknown) and, when r is not payable, the exclusion reason
 // and detail.
@@ -521,16 +675,9 @@ func (h *holderCheck) check(r *records.Receipt) (publisher, reason, detail strin
 		return "", records.ExcludedManifest, describe("manifest", r.Object, r.Version) + " was not recorded during the epoch", nil
 	}
 	publisher = ms[len(ms)-1].Publisher
-	nkey, err := compositeKey(h.stub, records.NodeKeyType, r.Node)
+	ns, err := h.nodeVersions(r.Node)
 	if err != nil {
 		return publisher, "", "", err
-	}
-	ns, ok := h.nodes[nkey]
-	if !ok {
-		if ns, err = during[records.Node](h.stub, nkey, describe("node", r.Node), h.start, h.end); err != nil {
-			return publisher, "", "", err
-		}
-		h.nodes[nkey] = ns
 	}
 	if !slices.ContainsFunc(ns, (*records.Node).Active) {
 		return publisher, records.ExcludedInactive, describe("node", r.Node) + " was not registered and active during the epoch", nil

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/dct-network/dct/chaincode/internal/fakes"
@@ -15,9 +16,16 @@ import (
 func TestDeliveryThroughContractAPI(t *testing.T) {
 	inv := newInvoker(t)
 	var n records.Node
-	for _, id := range []string{"n1-orga", "n2-orga", "n3-orga"} {
+	for _, id := range []string{"n1-orga", "n2-orga"} {
 		inv.ok(orgA, &n, "node:Register", nodeJSON(t, id))
 	}
+	// n3 offers 8 bit/s: 60 bytes an epoch.
+	inv.ok(orgA, &n, "node:Register", nodeJSON(t, "n3-orga", func(in *records.NodeInput) { in.BandwidthBps = 8 }))
+	// One token a byte; org A pays at most 150 tokens an epoch.
+	var price records.Price
+	inv.ok(orgA, &price, "token:SetPrice", "1048576")
+	var budget records.Budget
+	inv.ok(orgA, &budget, "token:SetBudget", "150")
 	var m records.Manifest
 	inv.ok(orgA, &m, "manifest:Record", manifestJSON(t, "a/app.js", "1"))
 
@@ -51,6 +59,39 @@ func TestDeliveryThroughContractAPI(t *testing.T) {
 	if got.Status != records.BatchAccepted || len(got.Excluded) != 1 || len(got.Payouts) != 3 {
 		t.Fatalf("proved %+v", got)
 	}
+	// n1 is paid its 100 bytes, n2 50 of its 100 (the budget runs out),
+	// n3 nothing: 40 of its 100 bytes are over its capacity, the other
+	// 60 over the budget.
+	// Capacity cuts come first, then the budget's, in totals order.
+	want := []records.Capped{
+		{Node: "n3-orga", Publisher: orgA, Bytes: 40, Reason: records.CappedNodeCapacity},
+		{Node: "n2-orga", Publisher: orgA, Bytes: 50, Reason: records.CappedPublisherBudget},
+		{Node: "n3-orga", Publisher: orgA, Bytes: 60, Reason: records.CappedPublisherBudget},
+	}
+	if len(got.Capped) != len(want) {
+		t.Fatalf("capped %+v, want %+v", got.Capped, want)
+	}
+	for i, c := range got.Capped {
+		c.Detail = ""
+		if c != want[i] {
+			t.Fatalf("capped %+v, want %+v", got.Capped, want)
+		}
+	}
+	for i, paid := range []int64{100, 50, 0} {
+		if p := got.Payouts[i]; p.Bytes != paid || p.Amount != paid || got.Accepted[i].Bytes != paid {
+			t.Fatalf("payout %d = %+v, want %d bytes paid", i, p, paid)
+		}
+	}
+	var ne records.NodeEpoch
+	inv.ok(orgB, &ne, "delivery:NodeEpoch", "n3-orga", fmt.Sprint(ep.Epoch))
+	if ne.CapacityBytes != 60 || ne.Bytes != 60 || ne.CappedBytes != 40 || ne.Batches != 1 {
+		t.Fatalf("node epoch %+v", ne)
+	}
+	var spend records.EpochSpend
+	inv.ok(orgB, &spend, "token:Spend", orgA, fmt.Sprint(ep.Epoch))
+	if spend.Amount != 150 || spend.CappedBytes != 110 {
+		t.Fatalf("spend %+v", spend)
+	}
 	inv.ok(orgB, &got, "delivery:Batch", got.ID)
 	var list []*records.Batch
 	inv.ok(orgB, &list, "delivery:Batches", orgA)
@@ -61,6 +102,10 @@ func TestDeliveryThroughContractAPI(t *testing.T) {
 	inv.ok(orgB, &h, "history:Batch", got.ID)
 	if len(h) != 2 {
 		t.Fatalf("history %d entries", len(h))
+	}
+	inv.ok(orgB, &h, "history:NodeEpoch", "n3-orga", fmt.Sprint(ep.Epoch))
+	if len(h) != 1 {
+		t.Fatalf("node epoch history %d entries", len(h))
 	}
 	inv.fail(orgB, records.CodeNotFound, "delivery:Batch", "none")
 }

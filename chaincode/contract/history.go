@@ -30,7 +30,7 @@ func NewHistoryContract() *HistoryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *HistoryContract) GetEvaluateTransactions() []string {
-	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout", "Batch"}
+	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout", "Batch", "Budget", "NodeEpoch"}
 }
 
 // Node returns the history of a node record.
@@ -131,5 +131,34 @@ func (c *HistoryContract) Batch(ctx contractapi.TransactionContextInterface, id 
 		return nil, invalidf("bad batch id: %v", err)
 	}
 	h, err := keyHistory(stub, key, describe("batch", id))
+	return h, asRecordsError(err)
+}
+
+// Budget returns the history of organisation mspID's delivery budget per
+// epoch: every SetBudget.
+func (c *HistoryContract) Budget(ctx contractapi.TransactionContextInterface, mspID string) ([]*records.HistoryEntry, error) {
+	key, err := records.BudgetKey(mspID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(ctx.GetStub(), key, describe("budget", mspID))
+	return h, asRecordsError(err)
+}
+
+// NodeEpoch returns the history of node id's capacity counter of epoch:
+// every accepted batch that counted the node.
+func (c *HistoryContract) NodeEpoch(ctx contractapi.TransactionContextInterface, id string, epoch int64) ([]*records.HistoryEntry, error) {
+	if err := records.ValidateNodeID(id); err != nil {
+		return nil, err
+	}
+	if epoch < 0 {
+		return nil, invalidf("epoch must not be negative, got %d", epoch)
+	}
+	stub := ctx.GetStub()
+	key, err := compositeKey(stub, records.NodeEpochKeyType, id, records.EpochPad(epoch))
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(stub, key, describe("node epoch", id, records.EpochPad(epoch)))
 	return h, asRecordsError(err)
 }

@@ -34,9 +34,14 @@ const TokenContractName = "token"
 //     policy names run the same chaincode and agree by endorsing), and
 //     every change is on the ledger (history:Price). Until it is set the
 //     price is 0.
+//   - SetBudget: an organisation's admin sets the most its escrow pays
+//     for the deliveries of one epoch (0, the default, is no limit);
+//     every change is on the ledger (history:Budget).
 //   - payDelivery (called by the delivery contract for an accepted batch)
 //     pays price·bytes/MiB, rounded down with the remainder carried per
-//     payer and payee, from the payer's escrow to the payee's balance. An
+//     payer and payee, from the payer's escrow to the payee's balance,
+//     for at most the bytes the payer's budget for the delivery's epoch
+//     still covers (the rest is cut, recorded and never paid). An
 //     escrow that runs short queues the whole payout, and so do later ones
 //     while any is queued (payouts are paid in order); Deposit and
 //     SettleQueued pay queued payouts in order as far as the escrow
@@ -59,7 +64,7 @@ func NewTokenContract() *TokenContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *TokenContract) GetEvaluateTransactions() []string {
-	return []string{"Account", "Accounts", "Price", "Payouts", "Supply"}
+	return []string{"Account", "Accounts", "Price", "Payouts", "Supply", "Budget", "Spend"}
 }
 
 // Issue creates amount tokens in the caller's organisation's balance. Only
@@ -101,6 +106,37 @@ func (c *TokenContract) Withdraw(ctx contractapi.TransactionContextInterface, am
 func (c *TokenContract) SetPrice(ctx contractapi.TransactionContextInterface, pricePerMiB int64) (*records.Price, error) {
 	p, err := setPrice(ctx, pricePerMiB)
 	return p, asRecordsError(err)
+}
+
+// SetBudget sets the most the caller's organisation's escrow pays for the
+// deliveries of one epoch, in tokens (0: no limit). Only the
+// organisation's admins may.
+func (c *TokenContract) SetBudget(ctx contractapi.TransactionContextInterface, tokensPerEpoch int64) (*records.Budget, error) {
+	b, err := setBudget(ctx, tokensPerEpoch)
+	return b, asRecordsError(err)
+}
+
+// Budget reads organisation mspID's budget per epoch (PerEpoch 0, no
+// limit, when it never set one).
+func (c *TokenContract) Budget(ctx contractapi.TransactionContextInterface, mspID string) (*records.Budget, error) {
+	v, err := newTokenView(ctx.GetStub())
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	b, err := loadBudget(v, mspID)
+	return b, asRecordsError(err)
+}
+
+// Spend reads what the payouts for epoch's deliveries of organisation
+// mspID's content amount to, and the bytes its budget cut (zero when
+// nothing was paid for that epoch).
+func (c *TokenContract) Spend(ctx contractapi.TransactionContextInterface, mspID string, epoch int64) (*records.EpochSpend, error) {
+	v, err := newTokenView(ctx.GetStub())
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	s, _, err := loadSpend(v, mspID, epoch)
+	return s, asRecordsError(err)
 }
 
 // SettleQueued pays every organisation's queued payouts, in order, as far
@@ -397,6 +433,63 @@ func setPrice(ctx txContext, perMiB int64) (*records.Price, error) {
 	return p, v.put(key, "price", p)
 }
 
+func setBudget(ctx txContext, perEpoch int64) (*records.Budget, error) {
+	who, err := authorize(ctx, "token:SetBudget")
+	if err != nil {
+		return nil, err
+	}
+	if err := records.ValidateBudget(perEpoch); err != nil {
+		return nil, err
+	}
+	v, err := newTokenView(ctx.GetStub())
+	if err != nil {
+		return nil, err
+	}
+	key, err := records.BudgetKey(who.MSPID)
+	if err != nil {
+		return nil, err
+	}
+	b := &records.Budget{MSPID: who.MSPID, PerEpoch: perEpoch, SetByCert: who.CertHash, SetAt: v.tx.time, TxID: v.tx.id}
+	return b, v.put(key, describe("budget", who.MSPID), b)
+}
+
+func loadBudget(v *tokenView, mspID string) (*records.Budget, error) {
+	key, err := records.BudgetKey(mspID)
+	if err != nil {
+		return nil, err
+	}
+	b, found, err := getRec[records.Budget](v, key, describe("budget", mspID))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return &records.Budget{MSPID: mspID}, nil
+	}
+	return b, nil
+}
+
+// loadSpend returns the spend of mspID for epoch and its key.
+func loadSpend(v *tokenView, mspID string, epoch int64) (*records.EpochSpend, string, error) {
+	if err := records.ValidateMSPID("mspId", mspID); err != nil {
+		return nil, "", err
+	}
+	if epoch < 0 {
+		return nil, "", invalidf("epoch must not be negative, got %d", epoch)
+	}
+	key, err := compositeKey(v.stub, records.SpendKeyType, mspID, records.EpochPad(epoch))
+	if err != nil {
+		return nil, "", err
+	}
+	s, found, err := getRec[records.EpochSpend](v, key, describe("spend", mspID, records.EpochPad(epoch)))
+	if err != nil {
+		return nil, "", err
+	}
+	if !found {
+		s = &records.EpochSpend{MSPID: mspID, Epoch: epoch}
+	}
+	return s, key, nil
+}
+
 func loadPrice(v *tokenView) (*records.Price, error) {
 	key, err := compositeKey(v.stub, records.PriceKeyType)
 	if err != nil {
@@ -504,20 +597,25 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 	return paid, nil
 }
 
-// payDelivery pays the delivery ref of bytes of payerMSP's content by
-// payeeMSP's node at the price in force: price·bytes/MiB, rounded down
-// with the remainder carried per payer and payee, from the payer's escrow
-// to the payee's balance. When the escrow is short, or the payer already
-// has queued payouts, the whole payout is queued (status queued) and paid
-// later by Deposit or SettleQueued, in order. A ref already paid or queued
-// with the same payer, payee and bytes returns the recorded payout and
-// changes nothing; with other values it is ALREADY_EXISTS.
+// payDelivery pays the delivery ref of bytes of payerMSP's content,
+// delivered by payeeMSP's node in epoch, at the price in force:
+// price·bytes/MiB, rounded down with the remainder carried per payer and
+// payee, from the payer's escrow to the payee's balance. When the payer
+// has a budget (SetBudget), the payouts for one epoch's deliveries amount
+// to at most that budget: the bytes beyond what it still covers are cut
+// (Payout.CappedBytes, never paid; the carry advances only with the bytes
+// paid). When the escrow is short, or the payer already has queued
+// payouts, the whole payout is queued (status queued) and paid later by
+// Deposit or SettleQueued, in order; a queued payout counts against the
+// budget when it is recorded. A ref already paid or queued with the same
+// payer, payee, epoch and bytes returns the recorded payout and changes
+// nothing; with other values it is ALREADY_EXISTS.
 //
 // The delivery contract calls it after accepting a batch; it checks no
 // caller role (the caller is the one accepting the batch). It may be
 // called several times in one transaction: the token functions read the
 // transaction's own writes (txWrites).
-func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref string) (*records.Payout, error) {
+func payDelivery(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, ref string) (*records.Payout, error) {
 	if err := records.ValidateMSPID("payer", payerMSP); err != nil {
 		return nil, err
 	}
@@ -526,6 +624,9 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	}
 	if bytes <= 0 {
 		return nil, invalidf("bytes must be greater than 0, got %d", bytes)
+	}
+	if epoch < 0 {
+		return nil, invalidf("epoch must not be negative, got %d", epoch)
 	}
 	pkey, err := records.PayoutKey(ref)
 	if err != nil {
@@ -540,8 +641,8 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	if p, found, err := getRec[records.Payout](v, pkey, what); err != nil {
 		return nil, err
 	} else if found {
-		if p.Payer != payerMSP || p.Payee != payeeMSP || p.Bytes != bytes {
-			return nil, conflictf("%s was recorded for %d bytes of %s delivered by %s", what, p.Bytes, p.Payer, p.Payee)
+		if p.Payer != payerMSP || p.Payee != payeeMSP || p.Bytes+p.CappedBytes != bytes || p.Epoch != epoch {
+			return nil, conflictf("%s was recorded for %d bytes of %s delivered by %s in epoch %d", what, p.Bytes+p.CappedBytes, p.Payer, p.Payee, p.Epoch)
 		}
 		return p, nil
 	}
@@ -561,13 +662,29 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	if !found {
 		carry = &records.Carry{Payer: payerMSP, Payee: payeeMSP}
 	}
-	amount, rem, ok := records.DeliveryAmount(bytes, price.PerMiB, carry.Remainder)
+	budget, err := loadBudget(v, payerMSP)
+	if err != nil {
+		return nil, err
+	}
+	spend, skey, err := loadSpend(v, payerMSP, epoch)
+	if err != nil {
+		return nil, err
+	}
+	paidBytes := bytes
+	if budget.PerEpoch > 0 {
+		left := max(budget.PerEpoch-spend.Amount, 0)
+		var ok bool
+		if paidBytes, ok = records.BytesWithin(bytes, price.PerMiB, carry.Remainder, left); !ok {
+			return nil, internalf("cannot apply the budget of %s: price %d, carry %d", payerMSP, price.PerMiB, carry.Remainder)
+		}
+	}
+	amount, rem, ok := records.DeliveryAmount(paidBytes, price.PerMiB, carry.Remainder)
 	if !ok {
 		return nil, invalidf("%d bytes at %d per MiB is more than a payout can hold", bytes, price.PerMiB)
 	}
 	p := &records.Payout{
-		Ref: ref, Payer: payerMSP, Payee: payeeMSP, Bytes: bytes, PricePerMiB: price.PerMiB, Amount: amount,
-		Status: records.PayoutPaid, CreatedAt: v.tx.time, TxID: v.tx.id,
+		Ref: ref, Payer: payerMSP, Payee: payeeMSP, Epoch: epoch, Bytes: paidBytes, CappedBytes: bytes - paidBytes,
+		PricePerMiB: price.PerMiB, Amount: amount, Status: records.PayoutPaid, CreatedAt: v.tx.time, TxID: v.tx.id,
 	}
 	if amount > 0 {
 		from, _, err := v.account(payerMSP)
@@ -607,6 +724,18 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, bytes int64, ref stri
 	if rem != carry.Remainder {
 		carry.Remainder = rem
 		if err := v.put(ckey, cwhat, carry); err != nil {
+			return nil, err
+		}
+	}
+	if amount > 0 || p.CappedBytes > 0 {
+		if spend.Amount, err = addAmount("spend of "+payerMSP, spend.Amount, amount); err != nil {
+			return nil, err
+		}
+		// The bytes claimed are unbounded (a gateway's word): count them
+		// without ever failing a payment on them.
+		spend.CappedBytes = saturatingAdd(spend.CappedBytes, p.CappedBytes)
+		spend.UpdatedAt, spend.LastTxID = v.tx.time, v.tx.id
+		if err := v.put(skey, describe("spend", payerMSP, records.EpochPad(epoch)), spend); err != nil {
 			return nil, err
 		}
 	}

@@ -21,6 +21,9 @@ type tokenModel struct {
 	queues   map[string][]string // payer → queued refs in order
 	carry    map[[2]string]int64
 	price    int64
+	// budget per payer (0: none); spend and capped per payer and epoch.
+	budget map[string]int64
+	spend  map[spendKey]*records.EpochSpend
 	// queuedEver and settledEver count payouts queued and later paid.
 	queuedEver, settledEver int
 }
@@ -32,6 +35,11 @@ func (m *tokenModel) acct(msp string) *records.Account {
 		m.accounts[msp] = a
 	}
 	return a
+}
+
+type spendKey struct {
+	payer string
+	epoch int64
 }
 
 // settle pays payer's queue in order while its escrow covers the head.
@@ -52,12 +60,43 @@ func (m *tokenModel) settle(payer string) {
 	}
 }
 
-// pay applies a new payout.
-func (m *tokenModel) pay(payer, payee string, bytes int64, ref, txID string) {
+// pay applies a new payout: bytes are cut to what payer's budget for
+// epoch still covers, found by bisection over the (monotonic) amount.
+func (m *tokenModel) pay(payer, payee string, epoch, bytes int64, ref, txID string) {
 	pair := [2]string{payer, payee}
-	amt, rem, _ := records.DeliveryAmount(bytes, m.price, m.carry[pair])
+	amount := func(b int64) int64 {
+		a, _, _ := records.DeliveryAmount(b, m.price, m.carry[pair])
+		return a
+	}
+	sk := spendKey{payer, epoch}
+	sp := m.spend[sk]
+	if sp == nil {
+		sp = &records.EpochSpend{MSPID: payer, Epoch: epoch}
+	}
+	paid := bytes
+	if b := m.budget[payer]; b > 0 {
+		left := max(b-sp.Amount, 0)
+		if amount(bytes) > left {
+			lo, hi := int64(0), bytes // amount(lo) <= left < amount(hi)
+			for hi-lo > 1 {
+				mid := lo + (hi-lo)/2
+				if amount(mid) <= left {
+					lo = mid
+				} else {
+					hi = mid
+				}
+			}
+			paid = lo
+		}
+	}
+	amt, rem, _ := records.DeliveryAmount(paid, m.price, m.carry[pair])
 	m.carry[pair] = rem
-	p := &records.Payout{Ref: ref, Payer: payer, Payee: payee, Bytes: bytes, Amount: amt, Status: records.PayoutPaid, TxID: txID}
+	if amt > 0 || paid < bytes {
+		sp.Amount += amt
+		sp.CappedBytes += bytes - paid
+		m.spend[sk] = sp
+	}
+	p := &records.Payout{Ref: ref, Payer: payer, Payee: payee, Epoch: epoch, Bytes: paid, CappedBytes: bytes - paid, Amount: amt, Status: records.PayoutPaid, TxID: txID}
 	m.payouts[ref] = p
 	if amt <= 0 {
 		return
@@ -102,7 +141,8 @@ func TestTokenProperties(t *testing.T) {
 	orgs := []string{orgA, orgB, orgC}
 	te := newTokenEnv(t, orgs...)
 	roles := []records.Role{records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleAuditor}
-	m := &tokenModel{accounts: map[string]*records.Account{}, payouts: map[string]*records.Payout{}, queues: map[string][]string{}, carry: map[[2]string]int64{}}
+	m := &tokenModel{accounts: map[string]*records.Account{}, payouts: map[string]*records.Payout{}, queues: map[string][]string{}, carry: map[[2]string]int64{},
+		budget: map[string]int64{}, spend: map[spendKey]*records.EpochSpend{}}
 	const mib = records.PriceUnitBytes
 	amount := func() int64 {
 		switch rng.IntN(10) {
@@ -117,7 +157,10 @@ func TestTokenProperties(t *testing.T) {
 	// now and then it is reused with other bytes (a conflict).
 	type delivery struct {
 		payer, payee string
-		bytes        int64
+		epoch, bytes int64
+	}
+	newDelivery := func() delivery {
+		return delivery{orgs[rng.IntN(len(orgs))], orgs[rng.IntN(len(orgs))], int64(rng.IntN(4)), 1 + rng.Int64N(20*mib)}
 	}
 	refs := map[string]delivery{}
 	counts := map[string]int{}
@@ -127,7 +170,7 @@ func TestTokenProperties(t *testing.T) {
 		role := roles[rng.IntN(len(roles))]
 		var desc string
 		var err error
-		op := rng.IntN(9)
+		op := rng.IntN(10)
 		switch op {
 		case 0: // issue
 			amt := amount()
@@ -169,23 +212,25 @@ func TestTokenProperties(t *testing.T) {
 			ref := fmt.Sprintf("batch-%d", rng.IntN(steps/4+1))
 			d, seen := refs[ref]
 			if !seen {
-				d = delivery{orgs[rng.IntN(len(orgs))], orgs[rng.IntN(len(orgs))], 1 + rng.Int64N(20*mib)}
+				d = newDelivery()
 				refs[ref] = d
 			}
 			if rng.IntN(10) == 0 {
 				d.bytes++ // a conflicting reuse of the ref
 			}
-			desc = fmt.Sprintf("payDelivery(%s, %s, %d, %s)", d.payer, d.payee, d.bytes, ref)
+			desc = fmt.Sprintf("payDelivery(%s, %s, epoch %d, %d, %s)", d.payer, d.payee, d.epoch, d.bytes, ref)
+			spentBefore := te.spend(d.payer, d.epoch).Amount
 			ctx := te.ledger.NewContext(org)
 			var got *records.Payout
 			got, err = callCtx(te.env, ctx, func(ctx *fakes.Context) (*records.Payout, error) {
-				return payDelivery(ctx, d.payer, d.payee, d.bytes, ref)
+				return payDelivery(ctx, d.payer, d.payee, d.epoch, d.bytes, ref)
 			})
 			if old, ok := m.payouts[ref]; ok {
-				if old.Bytes == d.bytes && (err != nil || len(ctx.Stub.Writes()) != 0 || got.TxID != old.TxID) {
+				same := old.Bytes+old.CappedBytes == d.bytes && old.Epoch == d.epoch
+				if same && (err != nil || len(ctx.Stub.Writes()) != 0 || got.TxID != old.TxID) {
 					t.Fatalf("step %d: replay %s: %v, wrote %v", step, desc, err, ctx.Stub.Writes())
 				}
-				if old.Bytes != d.bytes && records.CodeOf(err) != records.CodeConflict {
+				if !same && records.CodeOf(err) != records.CodeConflict {
 					t.Fatalf("step %d: conflicting %s: %v", step, desc, err)
 				}
 				err = nil
@@ -194,7 +239,18 @@ func TestTokenProperties(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d: %s: %v", step, desc, err)
 			}
-			m.pay(d.payer, d.payee, d.bytes, ref, got.TxID)
+			// A budget bounds what the epoch's payouts amount to: a payout
+			// never takes the spend past it (a budget lowered below what
+			// was spent already lets nothing more through).
+			if b := m.budget[d.payer]; b > 0 {
+				if after := te.spend(d.payer, d.epoch).Amount; after > max(spentBefore, b) {
+					t.Fatalf("step %d: %s: spend %d → %d over budget %d", step, desc, spentBefore, after, b)
+				}
+			}
+			if got.Bytes+got.CappedBytes != d.bytes || got.Bytes < 0 || got.CappedBytes < 0 {
+				t.Fatalf("step %d: %s: paid %d + capped %d bytes", step, desc, got.Bytes, got.CappedBytes)
+			}
+			m.pay(d.payer, d.payee, d.epoch, d.bytes, ref, got.TxID)
 		case 6: // settle
 			desc = fmt.Sprintf("SettleQueued by %s %s", org, role)
 			_, err = by(te, org, role, func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.SettleQueued(ctx) })
@@ -217,7 +273,7 @@ func TestTokenProperties(t *testing.T) {
 					ref = batch[rng.IntN(len(batch))]
 				}
 				if _, ok := refs[ref]; !ok {
-					refs[ref] = delivery{orgs[rng.IntN(len(orgs))], orgs[rng.IntN(len(orgs))], 1 + rng.Int64N(20*mib)}
+					refs[ref] = newDelivery()
 				}
 				batch = append(batch, ref)
 			}
@@ -227,7 +283,7 @@ func TestTokenProperties(t *testing.T) {
 				var out []*records.Payout
 				for _, ref := range batch {
 					d := refs[ref]
-					p, err := payDelivery(ctx, d.payer, d.payee, d.bytes, ref)
+					p, err := payDelivery(ctx, d.payer, d.payee, d.epoch, d.bytes, ref)
 					if err != nil {
 						return nil, err
 					}
@@ -241,8 +297,27 @@ func TestTokenProperties(t *testing.T) {
 			for _, ref := range batch {
 				if _, ok := m.payouts[ref]; !ok {
 					d := refs[ref]
-					m.pay(d.payer, d.payee, d.bytes, ref, ctx.Stub.GetTxID())
+					m.pay(d.payer, d.payee, d.epoch, d.bytes, ref, ctx.Stub.GetTxID())
 				}
+			}
+		case 9: // budget: mostly small ones, so that they bind
+			var v int64
+			switch rng.IntN(8) {
+			case 0, 1:
+				v = 0 // no limit
+			case 2:
+				v = -1
+			case 3:
+				v = records.MaxBudgetPerEpoch + 1
+			case 4, 5:
+				v = 1 + int64(rng.IntN(5000))
+			default:
+				v = 1 + int64(rng.IntN(200))
+			}
+			desc = fmt.Sprintf("SetBudget(%d) by %s %s", v, org, role)
+			_, err = by(te, org, role, func(ctx *fakes.Context) (*records.Budget, error) { return te.tok.SetBudget(ctx, v) })
+			if role == records.RoleAdmin && v >= 0 && v <= records.MaxBudgetPerEpoch {
+				m.budget[org] = v
 			}
 		case 7: // price
 			v := int64(rng.IntN(40))
@@ -265,10 +340,19 @@ func TestTokenProperties(t *testing.T) {
 			queued++
 		}
 	}
-	t.Logf("seed %d, %d steps, outcomes (op ok): %v; %d payouts, %d queued, %d of them settled later, %d queued at the end",
-		seed, steps, counts, len(m.payouts), m.queuedEver, m.settledEver, queued)
+	capped := 0
+	for _, p := range m.payouts {
+		if p.CappedBytes > 0 {
+			capped++
+		}
+	}
+	t.Logf("seed %d, %d steps, outcomes (op ok): %v; %d payouts, %d queued, %d of them settled later, %d queued at the end, %d cut by a budget",
+		seed, steps, counts, len(m.payouts), m.queuedEver, m.settledEver, queued, capped)
 	if !testing.Short() && (m.queuedEver == 0 || m.settledEver == 0) {
 		t.Errorf("the run queued %d and settled %d payouts: it does not exercise the queue", m.queuedEver, m.settledEver)
+	}
+	if !testing.Short() && capped == 0 {
+		t.Errorf("no payout was cut by a budget: the run does not exercise budgets")
 	}
 }
 
@@ -316,7 +400,8 @@ func checkTokenState(t *testing.T, te *tokenEnv, m *tokenModel, step int, desc s
 		ps := must(te.env, orgA, func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.Payouts(ctx, org) })
 		for _, p := range ps {
 			w := m.payouts[p.Ref]
-			if w == nil || p.Status != w.Status || p.Amount != w.Amount || p.Payer != w.Payer || p.Payee != org {
+			if w == nil || p.Status != w.Status || p.Amount != w.Amount || p.Payer != w.Payer || p.Payee != org ||
+				p.Bytes != w.Bytes || p.CappedBytes != w.CappedBytes || p.Epoch != w.Epoch {
 				fail("payout %+v, model %+v", p, w)
 			}
 			if (p.Status == records.PayoutPaid) != (p.PaidTxID != "") {
@@ -330,6 +415,21 @@ func checkTokenState(t *testing.T, te *tokenEnv, m *tokenModel, step int, desc s
 	for msp, a := range m.accounts {
 		if owed[msp] != a.Owed {
 			fail("queued payouts of %s sum to %d, account owes %d", msp, owed[msp], a.Owed)
+		}
+	}
+	// Budgets and what each epoch's payouts amount to.
+	for _, org := range []string{orgA, orgB, orgC} {
+		if b := must(te.env, orgA, func(ctx *fakes.Context) (*records.Budget, error) { return te.tok.Budget(ctx, org) }); b.PerEpoch != m.budget[org] {
+			fail("budget of %s = %d, model %d", org, b.PerEpoch, m.budget[org])
+		}
+		for e := range int64(4) {
+			got, w := te.spend(org, e), m.spend[spendKey{org, e}]
+			if w == nil {
+				w = &records.EpochSpend{}
+			}
+			if got.Amount != w.Amount || got.CappedBytes != w.CappedBytes {
+				fail("spend of %s in epoch %d = %+v, model %+v", org, e, got, w)
+			}
 		}
 	}
 }

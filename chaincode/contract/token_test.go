@@ -57,9 +57,16 @@ func (te *tokenEnv) supply() *records.Supply {
 	return must(te.env, orgA, func(ctx *fakes.Context) (*records.Supply, error) { return te.tok.Supply(ctx) })
 }
 
+func (te *tokenEnv) spend(msp string, epoch int64) *records.EpochSpend {
+	te.t.Helper()
+	return must(te.env, orgA, func(ctx *fakes.Context) (*records.EpochSpend, error) { return te.tok.Spend(ctx, msp, epoch) })
+}
+
 func (te *tokenEnv) pay(payer, payee string, bytes int64, ref string) (*records.Payout, error) {
 	te.t.Helper()
-	return call(te.env, orgB, func(ctx *fakes.Context) (*records.Payout, error) { return payDelivery(ctx, payer, payee, bytes, ref) })
+	return call(te.env, orgB, func(ctx *fakes.Context) (*records.Payout, error) {
+		return payDelivery(ctx, payer, payee, 1, bytes, ref)
+	})
 }
 
 func wantAccount(t *testing.T, a *records.Account, balance, escrow, issued, owed, queued int64) {
@@ -236,7 +243,7 @@ func TestTokenPayouts(t *testing.T) {
 	// A replay changes nothing and returns the recorded payout.
 	ctx := te.ledger.NewContext(orgB)
 	again, err := callCtx(te.env, ctx, func(ctx *fakes.Context) (*records.Payout, error) {
-		return payDelivery(ctx, orgA, orgB, 3*mib, "batch-1")
+		return payDelivery(ctx, orgA, orgB, 1, 3*mib, "batch-1")
 	})
 	if err != nil || again.TxID != p.TxID || len(ctx.Stub.Writes()) != 0 {
 		t.Fatalf("replay = %+v, %v, wrote %v", again, err, ctx.Stub.Writes())
@@ -366,7 +373,7 @@ func TestTokenPayoutsInOneTransaction(t *testing.T) {
 			ref   string
 			bytes int64
 		}{{"x", mib}, {"y", mib / 2}, {"x", mib}, {"z", mib / 2}, {"w", mib}} {
-			p, err := payDelivery(ctx, orgA, orgB, b.bytes, b.ref)
+			p, err := payDelivery(ctx, orgA, orgB, 1, b.bytes, b.ref)
 			if err != nil {
 				return nil, err
 			}

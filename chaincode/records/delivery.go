@@ -2,6 +2,7 @@ package records
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -25,12 +26,14 @@ const (
 
 // Composite key object types of the delivery records: batches [id], the
 // batch of a gateway per epoch [gatewayMsp, gateway, epoch as 20 decimal
-// digits] (its value is the batch id), and the serials of receipts paid
-// [gateway, serial].
+// digits] (its value is the batch id), the serials of receipts paid
+// [gateway, serial], and the bytes counted against a node's capacity in
+// an epoch [node, epoch as 20 decimal digits] (NodeEpoch).
 const (
 	BatchKeyType      = "dct.batch"
 	BatchEpochKeyType = "dct.batchepoch"
 	SerialKeyType     = "dct.serial"
+	NodeEpochKeyType  = "dct.nodeepoch"
 )
 
 // EpochOf returns the epoch of t.
@@ -84,7 +87,66 @@ const (
 	ExcludedInactive   = "inactive"
 	ExcludedShardHash  = "shard hash"
 	ExcludedManifest   = "manifest"
+	// ExcludedDuplicate: a sampled receipt naming the same delivery
+	// (request, object, version, shard, offset) as an earlier sampled
+	// receipt of the batch, under another serial.
+	ExcludedDuplicate = "duplicate-delivery"
 )
+
+// Reasons bytes of an accepted total are cut (not paid).
+const (
+	// CappedNodeCapacity: the node's accepted bytes of the epoch, over
+	// every gateway's batches, would exceed NodeEpochCapacity of its
+	// registered bandwidth.
+	CappedNodeCapacity = "node-capacity"
+	// CappedPublisherBudget: paying them would exceed the publisher's
+	// budget for the epoch (token:SetBudget).
+	CappedPublisherBudget = "publisher-budget"
+)
+
+// Capped is a part of an accepted total that is not paid: Bytes of
+// Node's deliveries of Publisher's content, cut for Reason (one of the
+// Capped… constants).
+type Capped struct {
+	Node      string `json:"node"`
+	Publisher string `json:"publisher"`
+	Bytes     int64  `json:"bytes"`
+	Reason    string `json:"reason"`
+	Detail    string `json:"detail"`
+}
+
+// NodeEpochCapacity is the most a node with bandwidthBps (bits per
+// second) can deliver in one epoch: bandwidthBps / 8 × EpochSeconds
+// bytes (saturating at the largest int64).
+func NodeEpochCapacity(bandwidthBps int64) int64 {
+	if bandwidthBps <= 0 {
+		return 0
+	}
+	perSecond := bandwidthBps / 8
+	if perSecond > math.MaxInt64/EpochSeconds {
+		return math.MaxInt64
+	}
+	return perSecond * EpochSeconds
+}
+
+// NodeEpoch counts, for one node and epoch, the bytes the accepted batches
+// of every gateway claim the node delivered within its capacity and the
+// bytes cut above it; stored under NodeEpochKeyType [node, EpochPad].
+type NodeEpoch struct {
+	Node  string `json:"node"`
+	Epoch int64  `json:"epoch"`
+	// CapacityBytes is NodeEpochCapacity of the highest bandwidth the node
+	// had registered while active during the epoch (0: never active).
+	CapacityBytes int64 `json:"capacityBytes"`
+	// Bytes are counted against the capacity (whether or not the
+	// publisher's budget then paid them); CappedBytes were cut above it.
+	Bytes       int64 `json:"bytes"`
+	CappedBytes int64 `json:"cappedBytes"`
+	// Batches is the number of accepted batches that counted the node.
+	Batches   int64  `json:"batches"`
+	UpdatedAt string `json:"updatedAt,omitempty" metadata:",optional"`
+	LastTxID  string `json:"lastTxId,omitempty" metadata:",optional"`
+}
 
 // Excluded is a sampled receipt the chaincode does not pay: its bytes are
 // subtracted from its node's total.
@@ -118,10 +180,14 @@ type Batch struct {
 	CommittedAt string `json:"committedAt"`
 	// Sampled are the leaf indices checked (SampleIndices(ID, Size)).
 	Sampled []int64 `json:"sampled,omitempty" metadata:",optional"`
-	// Accepted are the totals paid: Totals less the excluded receipts.
+	// Accepted are the totals paid: Totals less the excluded receipts and
+	// the capped bytes (Receipts still counts the receipts not excluded).
 	Accepted []NodeTotal `json:"accepted,omitempty" metadata:",optional"`
 	// Excluded are the sampled receipts not paid.
 	Excluded []Excluded `json:"excluded,omitempty" metadata:",optional"`
+	// Capped are the bytes of accepted totals cut by the node's capacity
+	// or the publisher's budget (Accepted is after the cuts).
+	Capped []Capped `json:"capped,omitempty" metadata:",optional"`
 	// Payouts are the payments made for Accepted.
 	Payouts []Payout `json:"payouts,omitempty" metadata:",optional"`
 	// ProvedAt and ProveTxID are the accepting Prove transaction's.

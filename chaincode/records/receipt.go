@@ -221,9 +221,11 @@ func Samples(size int64) int {
 // SampleIndices picks the leaves of a batch of size the chaincode checks,
 // from the transaction id: SHA-256(txID || i) mod size for i = 0, 1, …,
 // Samples(size) distinct indices. The submitter learns the transaction id
-// only when it builds the proposal, so it cannot choose which receipts are
-// checked without building many proposals (each attempt costs it a
-// signature; see the threat model).
+// only when it builds the proposal; but a Fabric transaction id is
+// SHA-256(nonce || creator) with a nonce the client picks, so a dishonest
+// submitter can try nonces offline (a hash each) until the sample suits
+// it. Sampling deters; the bounds that hold regardless are the node
+// capacity and publisher budget caps (see the README's threat model).
 func SampleIndices(txID string, size int64) []int64 {
 	n := Samples(size)
 	out := make([]int64, 0, n)

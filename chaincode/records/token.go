@@ -27,13 +27,17 @@ import (
 
 // Composite key object types of the token records: [mspId] for accounts,
 // [] for the price, [ref] for payouts, [payer, seq] for queued payouts and
-// [payer, payee] for carried remainders.
+// [payer, payee] for carried remainders, [mspId] for delivery budgets
+// and [payer, epoch as 20 decimal digits] for what an organisation's
+// escrow was charged for an epoch's deliveries.
 const (
 	AccountKeyType = "dct.token.account"
 	PriceKeyType   = "dct.token.price"
 	PayoutKeyType  = "dct.token.payout"
 	QueueKeyType   = "dct.token.queue"
 	CarryKeyType   = "dct.token.carry"
+	BudgetKeyType  = "dct.token.budget"
+	SpendKeyType   = "dct.token.spend"
 )
 
 // Token limits.
@@ -42,6 +46,8 @@ const (
 	MaxIssuePerCall int64 = 1_000_000_000_000
 	// MaxPricePerMiB caps the consortium price.
 	MaxPricePerMiB int64 = 1_000_000_000
+	// MaxBudgetPerEpoch caps a publisher's budget per epoch.
+	MaxBudgetPerEpoch int64 = 1_000_000_000_000_000
 	// MaxRefLength caps a payout reference.
 	MaxRefLength = 256
 	// PriceUnitBytes is the number of bytes the price is given for (1 MiB).
@@ -95,7 +101,13 @@ type Payout struct {
 	Ref   string `json:"ref"`
 	Payer string `json:"payer"`
 	Payee string `json:"payee"`
-	Bytes int64  `json:"bytes"`
+	// Epoch is the epoch the bytes were delivered in (whose budget of
+	// the payer they count against).
+	Epoch int64 `json:"epoch"`
+	// Bytes are the bytes paid for; CappedBytes those of the delivery
+	// not paid because the payer's budget for the epoch ran out.
+	Bytes       int64 `json:"bytes"`
+	CappedBytes int64 `json:"cappedBytes,omitempty" metadata:",optional"`
 	// PricePerMiB is the price in force when the delivery was accepted,
 	// Amount the tokens due (rounded down, with the carried remainder).
 	PricePerMiB int64 `json:"pricePerMiB"`
@@ -109,6 +121,48 @@ type Payout struct {
 	// PaidAt and PaidTxID are set once it is paid.
 	PaidAt   string `json:"paidAt,omitempty" metadata:",optional"`
 	PaidTxID string `json:"paidTxId,omitempty" metadata:",optional"`
+}
+
+// Budget is the most an organisation's escrow pays for the deliveries of
+// one epoch, stored under BudgetKey(mspId). PerEpoch 0 (or no record) is
+// no limit.
+type Budget struct {
+	MSPID    string `json:"mspId"`
+	PerEpoch int64  `json:"perEpoch"`
+	// SetByCert is the certificate hash of the admin that set it.
+	SetByCert string `json:"setByCert,omitempty" metadata:",optional"`
+	SetAt     string `json:"setAt,omitempty" metadata:",optional"`
+	TxID      string `json:"txId,omitempty" metadata:",optional"`
+}
+
+// EpochSpend is what the payouts for an epoch's deliveries of an
+// organisation's content amount to (queued or paid), and the bytes its
+// budget cut; stored under SpendKeyType [payer, EpochPad(epoch)].
+type EpochSpend struct {
+	MSPID       string `json:"mspId"`
+	Epoch       int64  `json:"epoch"`
+	Amount      int64  `json:"amount"`
+	Payouts     int64  `json:"payouts"`
+	CappedBytes int64  `json:"cappedBytes"`
+	UpdatedAt   string `json:"updatedAt,omitempty" metadata:",optional"`
+	LastTxID    string `json:"lastTxId,omitempty" metadata:",optional"`
+}
+
+// BudgetKey returns the ledger key of an organisation's budget.
+func BudgetKey(mspID string) (string, error) {
+	if err := ValidateMSPID("mspId", mspID); err != nil {
+		return "", err
+	}
+	return CompositeKey(BudgetKeyType, mspID)
+}
+
+// ValidateBudget checks a budget per epoch: 0 (no limit) to
+// MaxBudgetPerEpoch.
+func ValidateBudget(perEpoch int64) error {
+	if perEpoch < 0 || perEpoch > MaxBudgetPerEpoch {
+		return invalidf("tokensPerEpoch must be in 0..%d (0: no limit), got %d", MaxBudgetPerEpoch, perEpoch)
+	}
+	return nil
 }
 
 // QueueEntry is a queued payout in its payer's queue, stored under
@@ -212,4 +266,31 @@ func DeliveryAmount(bytes, pricePerMiB, carry int64) (amount, remainder int64, o
 		return 0, 0, false
 	}
 	return int64(q), int64(r), true
+}
+
+// BytesWithin returns the most bytes, at most bytes, whose DeliveryAmount
+// at pricePerMiB with carry is at most budget tokens: the largest b with
+// (carry + b·price) / MiB < budget + 1, that is b = ((budget+1)·MiB −
+// carry − 1) / price. With price 0 every byte is free: bytes. ok is false
+// on arguments DeliveryAmount refuses or a negative budget.
+func BytesWithin(bytes, pricePerMiB, carry, budget int64) (n int64, ok bool) {
+	if bytes < 0 || pricePerMiB < 0 || carry < 0 || carry >= PriceUnitBytes || budget < 0 {
+		return 0, false
+	}
+	if pricePerMiB == 0 {
+		return bytes, true
+	}
+	// (budget+1)·MiB − carry − 1 in 128 bits; carry+1 <= MiB, so no
+	// borrow past the product.
+	hi, lo := bits.Mul64(uint64(budget)+1, uint64(PriceUnitBytes))
+	lo, borrow := bits.Sub64(lo, uint64(carry)+1, 0)
+	hi -= borrow
+	if hi >= uint64(pricePerMiB) { // the quotient exceeds 64 bits: more than bytes
+		return bytes, true
+	}
+	q, _ := bits.Div64(hi, lo, uint64(pricePerMiB))
+	if q >= uint64(bytes) {
+		return bytes, true
+	}
+	return int64(q), true
 }

@@ -32,6 +32,12 @@
 // Uploads that send nothing for Config.UploadIdleTimeout are aborted and
 // their reserved capacity released.
 //
+// What was served: Served counts the shard bytes GetShard sent, per epoch
+// and per calling gateway identity (bounded: the last epochs, a bounded
+// number of identities each), and logs each ended epoch, so that the
+// node's operator can compare them with what the gateways' batches claim
+// for the node on the ledger. Nodes do not countersign receipts.
+//
 // Shards are streamed in messages of at most 1 MiB; the first message of a
 // GetShard stream carries the shard's size. Store, protocol and
 // authorisation errors become gRPC status codes in one place, Status:

@@ -45,6 +45,9 @@ type Config struct {
 	// that long, releasing its reserved capacity (default
 	// DefaultUploadIdleTimeout).
 	UploadIdleTimeout time.Duration
+	// Served counts the shard bytes sent per epoch and gateway identity
+	// (default: NewServed(0, 0, nil)).
+	Served *Served
 }
 
 // DefaultUploadIdleTimeout is Config.UploadIdleTimeout's default.
@@ -72,6 +75,9 @@ func New(st *store.Store, cfg Config, log *slog.Logger) *Server {
 	}
 	if cfg.UploadIdleTimeout <= 0 {
 		cfg.UploadIdleTimeout = DefaultUploadIdleTimeout
+	}
+	if cfg.Served == nil {
+		cfg.Served = NewServed(0, 0, nil)
 	}
 	return &Server{store: st, cfg: cfg, log: log, start: time.Now()}
 }
@@ -233,6 +239,12 @@ func (s *Server) GetShard(req *dctv1.GetShardRequest, stream grpc.ServerStreamin
 		return Status(err)
 	}
 	w := &chunkWriter{stream: stream, size: sh.Size(), buf: make([]byte, 0, min(int64(s.cfg.ChunkSize), max(n, 1)))}
+	// Count what was sent to the caller, whatever the outcome.
+	defer func() {
+		if c, ok := CallerFrom(ctx); ok && w.sentBytes > 0 {
+			s.cfg.Served.Add(c, w.sentBytes)
+		}
+	}()
 	if _, err := sh.ReadRange(ctx, req.GetOffset(), req.GetLength(), w); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
@@ -252,6 +264,8 @@ type chunkWriter struct {
 	size   int64
 	sent   bool
 	buf    []byte
+	// sentBytes counts the shard bytes sent.
+	sentBytes int64
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -287,6 +301,7 @@ func (w *chunkWriter) send() error {
 		return err
 	}
 	w.sent = true
+	w.sentBytes += int64(len(w.buf))
 	w.buf = w.buf[:0]
 	return nil
 }
@@ -371,6 +386,9 @@ func (s *Server) mayDelete(ctx context.Context, req *dctv1.DeleteShardRequest) (
 	}
 	return "withdrawn by its uploader", nil
 }
+
+// Served returns the agent's served-byte counters.
+func (s *Server) Served() *Served { return s.cfg.Served }
 
 // Stat reports the agent's identity and storage use.
 func (s *Server) Stat(ctx context.Context, _ *dctv1.StatRequest) (*dctv1.StatResponse, error) {

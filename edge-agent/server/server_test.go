@@ -36,6 +36,7 @@ type env struct {
 	files  testpki.Files
 	ledger *fakeLedger
 	clock  *fakeClock
+	served *Served
 	client dctv1.ShardServiceClient
 	health healthpb.HealthClient
 }
@@ -52,6 +53,7 @@ func start(t *testing.T, capacity int64, opts ...func(*options)) *env {
 		f(&o)
 	}
 	e := &env{dir: t.TempDir(), ledger: newFakeLedger(), clock: &fakeClock{t: time.Unix(1_700_000_000, 0)}}
+	e.served = NewServed(0, 0, e.clock.Now)
 	files, ca, member, err := testpki.WriteAgent(filepath.Join(e.dir, "tls"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +78,7 @@ func start(t *testing.T, capacity int64, opts ...func(*options)) *env {
 		t.Fatal(err)
 	}
 	svc := New(st, Config{NodeID: "agent0-org1", Zone: "eu-1", Version: "test", Ledger: e.ledger,
-		Uploads: NewUploads(16, 10*time.Minute, e.clock.Now), UploadIdleTimeout: o.idle}, nil)
+		Uploads: NewUploads(16, 10*time.Minute, e.clock.Now), UploadIdleTimeout: o.idle, Served: e.served}, nil)
 	g, hs, err := NewGRPCServer(svc, tlsCfg, auth)
 	if err != nil {
 		t.Fatal(err)

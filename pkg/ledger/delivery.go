@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/dct-network/dct/chaincode/records"
 )
@@ -52,4 +53,16 @@ func (c *Client) Epoch(ctx context.Context) (*records.EpochInfo, error) {
 // BatchHistory is every committed write of a batch, oldest first.
 func (c *Client) BatchHistory(ctx context.Context, id string) ([]*records.HistoryEntry, error) {
 	return query[[]*records.HistoryEntry](ctx, c, "history:Batch", id)
+}
+
+// NodeEpoch reads node id's capacity counter of epoch: the bytes accepted
+// batches counted against its capacity and those cut above it.
+func (c *Client) NodeEpoch(ctx context.Context, id string, epoch int64) (*records.NodeEpoch, error) {
+	return query[*records.NodeEpoch](ctx, c, "delivery:NodeEpoch", id, strconv.FormatInt(epoch, 10))
+}
+
+// NodeEpochHistory is every committed write of node id's capacity counter
+// of epoch (one per accepted batch that counted it), oldest first.
+func (c *Client) NodeEpochHistory(ctx context.Context, id string, epoch int64) ([]*records.HistoryEntry, error) {
+	return query[[]*records.HistoryEntry](ctx, c, "history:NodeEpoch", id, strconv.FormatInt(epoch, 10))
 }

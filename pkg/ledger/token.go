@@ -106,3 +106,29 @@ func (c *Client) PriceHistory(ctx context.Context) ([]*records.HistoryEntry, err
 func (c *Client) PayoutHistory(ctx context.Context, ref string) ([]*records.HistoryEntry, error) {
 	return query[[]*records.HistoryEntry](ctx, c, "history:Payout", ref)
 }
+
+// SetBudget sets the most the caller's organisation's escrow pays for the
+// deliveries of one epoch (tokens; 0: no limit); the caller must be one
+// of its admins.
+func (c *Client) SetBudget(ctx context.Context, tokensPerEpoch int64) (*records.Budget, error) {
+	b, _, err := invoke[*records.Budget](ctx, c, "token:SetBudget", strconv.FormatInt(tokensPerEpoch, 10))
+	return b, err
+}
+
+// Budget reads organisation mspID's budget per epoch (PerEpoch 0, no
+// limit, when it never set one).
+func (c *Client) Budget(ctx context.Context, mspID string) (*records.Budget, error) {
+	return query[*records.Budget](ctx, c, "token:Budget", mspID)
+}
+
+// EpochSpend reads what the payouts for epoch's deliveries of
+// organisation mspID's content amount to, and the bytes its budget cut.
+func (c *Client) EpochSpend(ctx context.Context, mspID string, epoch int64) (*records.EpochSpend, error) {
+	return query[*records.EpochSpend](ctx, c, "token:Spend", mspID, strconv.FormatInt(epoch, 10))
+}
+
+// BudgetHistory is every committed change of an organisation's budget,
+// oldest first.
+func (c *Client) BudgetHistory(ctx context.Context, mspID string) ([]*records.HistoryEntry, error) {
+	return query[[]*records.HistoryEntry](ctx, c, "history:Budget", mspID)
+}
