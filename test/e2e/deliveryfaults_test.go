@@ -166,7 +166,12 @@ func TestDeliveryUnderFaults(t *testing.T) {
 	paidTo, paidFrom := checkPayouts(t, ctx, pubAdmin, bs, acceptedIDs(batchesBefore))
 	checkAccounts(t, before, after, paidTo, paidFrom, pub, issued, deposit)
 	checkSupply(t, ctx, pubAdmin)
-	t.Logf("epochs %v accepted: %d receipts; paid %v", slices.Sorted(mapKeys(ours)), len(serials), paidTo)
+	var inBatches int64
+	for _, b := range ours {
+		inBatches += b.Size
+	}
+	t.Logf("epochs %v accepted with %d receipts, all of the log's for them (%d serials in the log, none twice); paid %v since the test began",
+		slices.Sorted(mapKeys(ours)), inBatches, len(serials), paidTo)
 }
 
 // load reads one object through the gateway with concurrent workers until
