@@ -123,7 +123,11 @@ func TestDeliveryRejections(t *testing.T) {
 	}
 	_, err = gatewayA.ProveBatch(ctx, pending.ID, samples)
 	wantCode(t, "proving receipts signed with another key", err, records.ErrInvalid)
-	// A Prove of gatewayA's batch by gatewayB: not its batch.
+	// A Prove of gatewayA's batch by gatewayB (once its peer has the
+	// batch): not its batch.
+	if err := gatewayB.WaitForCommit(ctx, pending.ID); err != nil {
+		t.Fatal(err)
+	}
 	_, err = gatewayB.ProveBatch(ctx, pending.ID, samples)
 	wantCode(t, "gatewayB proving gatewayA's batch", err, records.ErrForbidden)
 	if b, err := adminA.GetBatch(ctx, pending.ID); err != nil || b.Status != records.BatchPending || len(b.Payouts) != 0 {
