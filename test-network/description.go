@@ -31,7 +31,7 @@ type (
 
 // Description says where everything of a running network is (see
 // netdesc.Description); the launcher adds process control to it (PID,
-// Signal, KillService, RestartService, LogFile). Up writes it to
+// Signal, KillService, RestartService, StopNode, StartNode, LogFile). Up writes it to
 // RunDir/network.json before it starts any process, so Down can always find
 // what to stop.
 type Description struct {

@@ -1,14 +1,12 @@
 package testnetwork
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -570,36 +568,11 @@ func (n *Network) createChannel(ctx context.Context) error {
 // waitRaftLeader polls the orderers' metrics until one of them reports that
 // it leads the channel.
 func (n *Network) waitRaftLeader(ctx context.Context) error {
-	want := fmt.Sprintf(`consensus_etcdraft_is_leader{channel="%s"} 1`, n.cfg.Channel)
-	hc := &http.Client{Timeout: time.Second}
-	for {
-		for _, o := range n.desc.Orderers {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+o.OperationsAddress+"/metrics", nil)
-			resp, err := hc.Do(req)
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(resp.Body)
-			sc.Buffer(make([]byte, 64*1024), 1024*1024)
-			found := false
-			for sc.Scan() {
-				if strings.TrimSpace(sc.Text()) == want {
-					found = true
-					break
-				}
-			}
-			resp.Body.Close()
-			if found {
-				n.log.Debug("raft leader elected", "orderer", o.Name)
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("no Raft leader for channel %s: %w", n.cfg.Channel, ctx.Err())
-		case <-time.After(25 * time.Millisecond):
-		}
+	if err := n.desc.WaitRaftLeader(ctx); err != nil {
+		return err
 	}
+	n.log.Debug("raft leader elected")
+	return nil
 }
 
 func (n *Network) deployChaincode(ctx context.Context) error {

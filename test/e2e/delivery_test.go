@@ -32,38 +32,10 @@ func TestDeliveryPaid(t *testing.T) {
 	gw := env.Gateways[0]
 	pub := gw.Org
 	ctx := ctxT(t, 5*time.Minute)
-	admins := map[string]*ledger.Client{}
-	var pubAdmin *ledger.Client
-	for i, o := range env.Orgs {
-		s, err := o.AdminSigner()
-		if err != nil {
-			t.Fatal(err)
-		}
-		admins[o.MSPID] = ledgerClient(t, i, s)
-		if o.MSPID == pub {
-			pubAdmin = admins[o.MSPID]
-		}
-	}
-	if pubAdmin == nil {
-		t.Fatalf("no organisation %s", pub)
-	}
-	before := accounts(t, ctx, pubAdmin)
-
-	// Fund the publisher's escrow, open every account, set the price.
-	if _, err := pubAdmin.IssueTokens(ctx, issued); err != nil {
-		t.Fatal(err)
-	}
-	for msp, c := range admins {
-		if _, err := c.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) {
-			t.Fatalf("open the account of %s: %v", msp, err)
-		}
-	}
-	if _, err := pubAdmin.DepositEscrow(ctx, deposit); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pubAdmin.SetPrice(ctx, price); err != nil {
-		t.Fatal(err)
-	}
+	admins := orgAdmins(t)
+	pubAdmin := admins[pub]
+	before, batchesBefore := settled(t, ctx, pubAdmin, pub)
+	fund(t, ctx, admins, issued, deposit, price)
 
 	// Cold reads (the gateway caches nothing), each receipted per shard.
 	body := payload(700<<10, 93)
@@ -161,37 +133,9 @@ func TestDeliveryPaid(t *testing.T) {
 	// is price × bytes / MiB with the remainder carried per (payer, payee);
 	// the ledger's payout records agree; the accounts moved by exactly
 	// those amounts; issued = balances + escrows.
-	var (
-		after            map[string]records.Account
-		paidTo, paidFrom map[string]int64
-	)
-	for attempt := 0; ; attempt++ {
-		bs1, err := pubAdmin.Batches(ctx, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		after = accounts(t, ctx, pubAdmin)
-		bs2, err := pubAdmin.Batches(ctx, pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !sameStatuses(bs1, bs2) && attempt < 5 {
-			continue // a batch was proved meanwhile: read again
-		}
-		paidTo, paidFrom = checkPayouts(t, ctx, pubAdmin, bs2)
-		break
-	}
-	for msp, a := range after {
-		b := before[msp]
-		wantBal, wantEsc := b.Balance+paidTo[msp], b.Escrow-paidFrom[msp]
-		if msp == pub {
-			wantBal += issued - deposit
-			wantEsc += deposit
-		}
-		if a.Balance != wantBal || a.Escrow != wantEsc {
-			t.Errorf("%s: balance %d, escrow %d; want %d, %d (paid to it %d, by it %d)", msp, a.Balance, a.Escrow, wantBal, wantEsc, paidTo[msp], paidFrom[msp])
-		}
-	}
+	after, bs := settled(t, ctx, pubAdmin, pub)
+	paidTo, paidFrom := checkPayouts(t, ctx, pubAdmin, bs, acceptedIDs(batchesBefore))
+	checkAccounts(t, before, after, paidTo, paidFrom, pub, issued, deposit)
 	var owners []string
 	for e := range want {
 		for _, p := range ours[e].Payouts {
@@ -204,13 +148,7 @@ func TestDeliveryPaid(t *testing.T) {
 	if after[pub].Escrow >= deposit+before[pub].Escrow {
 		t.Errorf("escrow of %s: %d, did not fall from %d", pub, after[pub].Escrow, deposit+before[pub].Escrow)
 	}
-	sup, err := pubAdmin.Supply(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sup.Issued != sup.Balances+sup.Escrows || sup.Queued != 0 {
-		t.Errorf("supply %+v: issued != balances + escrows, or payouts queued", sup)
-	}
+	checkSupply(t, ctx, pubAdmin)
 	t.Logf("paid %v to %v; escrow of %s %d → %d", paidTo, owners, pub, deposit+before[pub].Escrow, after[pub].Escrow)
 }
 
@@ -219,6 +157,111 @@ func TestDeliveryPaid(t *testing.T) {
 func ledgerClient(t *testing.T, i int, signer ledger.Signer) *ledger.Client {
 	t.Helper()
 	return testenv.LedgerClient(t, env, i, signer)
+}
+
+// orgAdmins are ledger clients of every organisation's admin, by MSP id.
+func orgAdmins(t *testing.T) map[string]*ledger.Client {
+	t.Helper()
+	out := map[string]*ledger.Client{}
+	for i, o := range env.Orgs {
+		s, err := o.AdminSigner()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[o.MSPID] = ledgerClient(t, i, s)
+	}
+	if out[env.Gateways[0].Org] == nil {
+		t.Fatalf("no organisation %s", env.Gateways[0].Org)
+	}
+	return out
+}
+
+// fund issues tokens to the gateway's organisation (the publisher of the
+// tests' objects), opens every organisation's account, moves deposit into
+// the publisher's escrow and sets the price per MiB.
+func fund(t *testing.T, ctx context.Context, admins map[string]*ledger.Client, issued, deposit, price int64) {
+	t.Helper()
+	pubAdmin := admins[env.Gateways[0].Org]
+	if _, err := pubAdmin.IssueTokens(ctx, issued); err != nil {
+		t.Fatal(err)
+	}
+	for msp, c := range admins {
+		if _, err := c.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) {
+			t.Fatalf("open the account of %s: %v", msp, err)
+		}
+	}
+	if _, err := pubAdmin.DepositEscrow(ctx, deposit); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pubAdmin.SetPrice(ctx, price); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// settled reads every organisation's account between two reads of the
+// batches of gatewayMSP that agree, so that the accounts reflect exactly
+// the batches accepted in the list it returns.
+func settled(t *testing.T, ctx context.Context, c *ledger.Client, gatewayMSP string) (map[string]records.Account, []*records.Batch) {
+	t.Helper()
+	for attempt := 0; ; attempt++ {
+		bs1, err := c.Batches(ctx, gatewayMSP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc := accounts(t, ctx, c)
+		bs2, err := c.Batches(ctx, gatewayMSP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sameStatuses(bs1, bs2) {
+			return acc, bs2
+		}
+		if attempt == 10 {
+			t.Fatalf("the batches of %s kept changing while the accounts were read", gatewayMSP)
+		}
+	}
+}
+
+// acceptedIDs are the ids of the accepted batches of bs.
+func acceptedIDs(bs []*records.Batch) map[string]bool {
+	out := map[string]bool{}
+	for _, b := range bs {
+		if b.Status == records.BatchAccepted {
+			out[b.ID] = true
+		}
+	}
+	return out
+}
+
+// checkAccounts checks that every organisation's balance and escrow moved
+// from before to after by exactly what was paid to and by it, and for the
+// publisher pub by the tokens issued to it and the deposit into its escrow.
+func checkAccounts(t *testing.T, before, after map[string]records.Account, paidTo, paidFrom map[string]int64, pub string, issued, deposit int64) {
+	t.Helper()
+	for msp, a := range after {
+		b := before[msp]
+		wantBal, wantEsc := b.Balance+paidTo[msp], b.Escrow-paidFrom[msp]
+		if msp == pub {
+			wantBal += issued - deposit
+			wantEsc += deposit
+		}
+		if a.Balance != wantBal || a.Escrow != wantEsc {
+			t.Errorf("%s: balance %d, escrow %d; want %d, %d (paid to it %d, by it %d)", msp, a.Balance, a.Escrow, wantBal, wantEsc, paidTo[msp], paidFrom[msp])
+		}
+	}
+}
+
+// checkSupply checks that issued = balances + escrows and that no payout
+// is queued.
+func checkSupply(t *testing.T, ctx context.Context, c *ledger.Client) {
+	t.Helper()
+	sup, err := c.Supply(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sup.Issued != sup.Balances+sup.Escrows || sup.Queued != 0 {
+		t.Errorf("supply %+v: issued != balances + escrows, or payouts queued", sup)
+	}
 }
 
 // accounts are every organisation's account (zero when it has none).
@@ -241,9 +284,10 @@ func accounts(t *testing.T, ctx context.Context, c *ledger.Client) map[string]re
 
 // checkPayouts replays the carried-remainder rule over the payouts of the
 // accepted batches, in the order they were proved, checks each against
-// the ledger's payout record and returns what was paid to and by each
-// organisation.
-func checkPayouts(t *testing.T, ctx context.Context, c *ledger.Client, bs []*records.Batch) (to, from map[string]int64) {
+// the ledger's payout record (each ref paid once) and returns what was
+// paid to and by each organisation by the batches not in since (those
+// accepted before the test's first reading of the accounts).
+func checkPayouts(t *testing.T, ctx context.Context, c *ledger.Client, bs []*records.Batch, since map[string]bool) (to, from map[string]int64) {
 	t.Helper()
 	accepted := slices.DeleteFunc(slices.Clone(bs), func(b *records.Batch) bool { return b.Status != records.BatchAccepted })
 	slices.SortFunc(accepted, func(x, y *records.Batch) int {
@@ -258,6 +302,9 @@ func checkPayouts(t *testing.T, ctx context.Context, c *ledger.Client, bs []*rec
 			t.Fatal(err)
 		}
 		for _, p := range ps {
+			if onLedger[p.Ref] != nil {
+				t.Fatalf("payout %s is on the ledger twice: %+v, %+v", p.Ref, onLedger[p.Ref], p)
+			}
 			onLedger[p.Ref] = p
 		}
 	}
@@ -276,8 +323,10 @@ func checkPayouts(t *testing.T, ctx context.Context, c *ledger.Client, bs []*rec
 			if l == nil || l.Amount != p.Amount || l.Bytes != p.Bytes || l.Status != records.PayoutPaid {
 				t.Fatalf("payout %s: ledger has %+v, the batch %+v", p.Ref, l, p)
 			}
-			to[p.Payee] += p.Amount
-			from[p.Payer] += p.Amount
+			if !since[b.ID] {
+				to[p.Payee] += p.Amount
+				from[p.Payer] += p.Amount
+			}
 		}
 	}
 	return to, from

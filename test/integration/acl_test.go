@@ -7,10 +7,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -20,6 +23,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/receipts"
 	testnetwork "github.com/dct-network/dct/test-network"
 )
 
@@ -137,6 +141,70 @@ func TestAccessControl(t *testing.T) {
 		_, err := adminA.ReactivateNode(ctx, ownNode)
 		return err
 	}
+	// Token and delivery rows: each organisation has an account with a
+	// balance and an escrow to move; gatewayA has a committed batch (of
+	// receipts it signed for an epoch in the window) to prove; the
+	// targets are read through the caller's own organisation's peer, which
+	// has committed the caller's own writes when its call returns.
+	adminOf := func(c *aclCaller) *ledger.Client { return []*ledger.Client{adminA, adminB}[c.org] }
+	mspOf := func(c *aclCaller) string { return shared.Orgs[c.org].MSPID }
+	for _, admin := range []*ledger.Client{adminA, adminB} {
+		if _, err := admin.IssueTokens(ctx, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) {
+			t.Fatal(err)
+		}
+		if _, err := admin.DepositEscrow(ctx, 100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	price, err := adminA.Price(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	accountState := func(ctx context.Context, c *aclCaller) string {
+		a, err := adminOf(c).Account(ctx, mspOf(c))
+		if err != nil {
+			return err.Error()
+		}
+		return fmt.Sprintf("%s %d/%d/%d", a.LastTxID, a.Balance, a.Escrow, a.Issued)
+	}
+	aclEpoch := records.EpochOf(time.Now()) - 20
+	batchState := func(ctx context.Context, c *aclCaller) string {
+		bs, err := adminOf(c).Batches(ctx, mspOf(c))
+		if err != nil {
+			return err.Error()
+		}
+		var out []string
+		for _, b := range bs {
+			if b.Gateway == c.hash && b.Epoch == aclEpoch {
+				out = append(out, b.ID)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	gwA, gwAID := identityClient(t, shared, 0, testnetwork.RoleGateway)
+	gwIdentity, err := receipts.LoadIdentity(shared.Orgs[0].MSPID, gwAID.Cert, gwAID.KeyDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toProve := receiptBatch(t, gwIdentity, records.EpochStart(aclEpoch-1), []receipts.Delivery{{
+		Publisher: shared.Orgs[0].MSPID, Object: "acl/prove", Version: "v1", Shard: 0,
+		ShardHash: strings.Repeat("ab", 32), Node: ownNode, Bytes: 1000, Request: "acl-prove"}})
+	proveBatch, err := gwA.CommitBatch(ctx, *toProve.Input())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proveSamples, err := toProve.Samples(proveBatch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range callers {
+		if err := c.cl.WaitForCommit(ctx, proveBatch.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	throwaway := map[string]string{} // caller → certificate PEM granted in setup
 	var mu sync.Mutex
 	rows := []aclRow{
@@ -221,6 +289,79 @@ func TestAccessControl(t *testing.T) {
 				_, err := adminA.GetIdentity(ctx, shared.Orgs[0].MSPID, h)
 				return fmt.Sprint(err)
 			}},
+		{fn: "token:Issue (own org)", allowed: "adminA adminB", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.IssueTokens(ctx, 1)
+				return err
+			},
+			state: accountState},
+		{fn: "token:Open (own org)", allowed: "adminA adminB", serial: true,
+			// The accounts exist: an allowed caller gets ALREADY_EXISTS,
+			// which the chaincode answers after the role check.
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.OpenAccount(ctx)
+				if errors.Is(err, records.ErrConflict) {
+					return nil
+				}
+				return err
+			},
+			state: accountState},
+		{fn: "token:Transfer (own to other org)", allowed: "adminA publisherA adminB publisherB", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.TransferTokens(ctx, shared.Orgs[1-c.org].MSPID, 1)
+				return err
+			},
+			state: accountState},
+		{fn: "token:Deposit (own org)", allowed: "adminA publisherA adminB publisherB", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.DepositEscrow(ctx, 1)
+				return err
+			},
+			state: accountState},
+		{fn: "token:Withdraw (own org)", allowed: "adminA publisherA adminB publisherB", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.WithdrawEscrow(ctx, 1)
+				return err
+			},
+			state: accountState},
+		{fn: "token:SetPrice", allowed: "adminA adminB", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.SetPrice(ctx, price.PerMiB)
+				return err
+			},
+			state: func(ctx context.Context, c *aclCaller) string {
+				p, err := adminOf(c).Price(ctx)
+				if err != nil {
+					return err.Error()
+				}
+				return p.TxID
+			}},
+		{fn: "token:SettleQueued", allowed: "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB auditorB nodeB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.SettleQueued(ctx)
+				return err
+			},
+			state: func(context.Context, *aclCaller) string { return "" }},
+		{fn: "delivery:Commit (own batch)", allowed: "gatewayA gatewayB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				root := sha256.Sum256([]byte("acl-commit-" + c.name))
+				_, err := c.cl.CommitBatch(ctx, records.BatchInput{Epoch: aclEpoch, Root: hex.EncodeToString(root[:]), Size: 1,
+					Totals: []records.NodeTotal{{Node: ownNode, Publisher: shared.Orgs[0].MSPID, Receipts: 1, Bytes: 1000}}})
+				return err
+			},
+			state: batchState},
+		{fn: "delivery:Prove (gatewayA's batch)", allowed: "gatewayA", serial: true,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.ProveBatch(ctx, proveBatch.ID, proveSamples)
+				return err
+			},
+			state: func(ctx context.Context, _ *aclCaller) string {
+				b, err := adminA.GetBatch(ctx, proveBatch.ID)
+				if err != nil {
+					return err.Error()
+				}
+				return string(b.Status) + " " + b.ProveTxID
+			}},
 	}
 
 	var table strings.Builder
@@ -294,10 +435,12 @@ func TestAccessControl(t *testing.T) {
 		_, e2 := c.cl.ListObjects(ctx)
 		_, e3 := c.cl.ListIdentities(ctx)
 		_, e4 := c.cl.NodeHistory(ctx, ownNode)
+		_, e5 := c.cl.Accounts(ctx)
+		_, e6 := c.cl.Batches(ctx, shared.Orgs[0].MSPID)
 		mark := "allowed"
-		if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
+		if err := errors.Join(e1, e2, e3, e4, e5, e6); err != nil {
 			mark = "refused"
-			t.Errorf("reads as %s: %v %v %v %v", c.name, e1, e2, e3, e4)
+			t.Errorf("reads as %s: %v", c.name, err)
 		}
 		fmt.Fprintf(&table, " %-10s", mark)
 	}
