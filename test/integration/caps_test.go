@@ -3,6 +3,7 @@
 package integration
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -25,7 +26,9 @@ func TestDeliveryCaps(t *testing.T) {
 	ctx := ctxT(t)
 	orgA, orgB := shared.Orgs[0].MSPID, shared.Orgs[1].MSPID
 	adminA, adminB := adminClient(t, shared, 0), adminClient(t, shared, 1)
-	gatewayA, gwID := identityClient(t, shared, 0, testnetwork.RoleGateway)
+	// Org B's gateway commits: Org A's commits a batch of the current
+	// epoch in TestDeliveryRejections, and a gateway has one batch an epoch.
+	gatewayB, gwID := identityClient(t, shared, 1, testnetwork.RoleGateway)
 
 	// Three nodes of org A; n1 offers 8,000 bit/s: 60,000 bytes an epoch.
 	const (
@@ -78,6 +81,11 @@ func TestDeliveryCaps(t *testing.T) {
 	if _, err := adminB.SetBudget(ctx, budget); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { // the network is shared with later tests
+		if _, err := adminB.SetBudget(context.Background(), 0); err != nil {
+			t.Errorf("lifting org B's budget: %v", err)
+		}
+	})
 	if b, err := adminA.Budget(ctx, orgB); err != nil || b.PerEpoch != budget {
 		t.Fatalf("org B's budget %+v, %v", b, err)
 	}
@@ -87,7 +95,7 @@ func TestDeliveryCaps(t *testing.T) {
 
 	// The gateway's receipts of the current epoch: every node delivers
 	// 10 × 10,000 bytes of its shard for 10 requests.
-	ident, err := receipts.LoadIdentity(orgA, gwID.Cert, gwID.KeyDir)
+	ident, err := receipts.LoadIdentity(orgB, gwID.Cert, gwID.KeyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +139,7 @@ func TestDeliveryCaps(t *testing.T) {
 		}
 		before[msp+"/balance"], before[msp+"/escrow"] = a.Balance, a.Escrow
 	}
-	committed, err := gatewayA.CommitBatch(ctx, *batch.Input())
+	committed, err := gatewayB.CommitBatch(ctx, *batch.Input())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +147,7 @@ func TestDeliveryCaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proved, err := gatewayA.ProveBatch(ctx, committed.ID, samples)
+	proved, err := gatewayB.ProveBatch(ctx, committed.ID, samples)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +222,7 @@ func TestDeliveryCaps(t *testing.T) {
 		t.Fatalf("supply %+v, %v", s, err)
 	}
 	// Proving again pays nothing more.
-	again, err := gatewayA.ProveBatch(ctx, committed.ID, samples)
+	again, err := gatewayB.ProveBatch(ctx, committed.ID, samples)
 	if err != nil || again.ProveTxID != proved.ProveTxID {
 		t.Fatalf("second prove %+v, %v", again, err)
 	}
