@@ -78,7 +78,11 @@ func TestDeliveryCaps(t *testing.T) {
 	if _, err := publisherB.SetBudget(ctx, 1); !errors.Is(err, records.ErrForbidden) {
 		t.Fatalf("a publisher setting the budget: %v, want PERMISSION_DENIED", err)
 	}
-	if _, err := adminB.SetBudget(ctx, budget); err != nil {
+	set, err := adminB.SetBudget(ctx, budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := adminA.WaitForCommit(ctx, set.TxID); err != nil { // read through org A's peer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { // the network is shared with later tests
