@@ -3,6 +3,8 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -161,7 +163,7 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 	if cfg.ReceiptsDir == "" {
 		return nil, nil, func() {}, nil
 	}
-	id, err := receipts.LoadIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
+	id, err := loadReceiptIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
 	}
@@ -180,6 +182,25 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 			log.Warn("receipts log: close", "err", err)
 		}
 	}, nil
+}
+
+// loadReceiptIdentity reads the gateway's ledger identity (the certificate
+// and the private key, a file or a keystore directory, as pkg/ledger
+// does) as the identity receipts are issued under.
+func loadReceiptIdentity(mspID, certPath, keyPath string) (receipts.Identity, error) {
+	s, err := ledger.LoadSigner(mspID, certPath, keyPath)
+	if err != nil {
+		return receipts.Identity{}, err
+	}
+	block, _ := pem.Decode(s.ID.Credentials())
+	if block == nil {
+		return receipts.Identity{}, fmt.Errorf("receipts: certificate %s is not PEM", certPath)
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return receipts.Identity{}, err
+	}
+	return receipts.Identity{MSPID: mspID, Cert: cert, Sign: s.Sign}, nil
 }
 
 // newContent builds the content service, with the mesh as its topology
