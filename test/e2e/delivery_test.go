@@ -47,7 +47,9 @@ func TestDeliveryPaid(t *testing.T) {
 	if pubAdmin == nil {
 		t.Fatalf("no organisation %s", pub)
 	}
-	before := accounts(t, ctx, pubAdmin)
+	// Every organisation's figures: private to it and to auditors.
+	auditor := auditorLedger(t)
+	before := accounts(t, ctx, auditor)
 
 	// Fund the publisher's escrow, open every account, set the price.
 	if _, err := pubAdmin.IssueTokens(ctx, issued); err != nil {
@@ -170,7 +172,7 @@ func TestDeliveryPaid(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		after = accounts(t, ctx, pubAdmin)
+		after = accounts(t, ctx, auditor)
 		bs2, err := pubAdmin.Batches(ctx, pub)
 		if err != nil {
 			t.Fatal(err)
@@ -178,7 +180,7 @@ func TestDeliveryPaid(t *testing.T) {
 		if !sameStatuses(bs1, bs2) && attempt < 5 {
 			continue // a batch was proved meanwhile: read again
 		}
-		paidTo, paidFrom = checkPayouts(t, ctx, pubAdmin, bs2)
+		paidTo, paidFrom = checkPayouts(t, ctx, auditor, bs2)
 		break
 	}
 	for msp, a := range after {
@@ -212,6 +214,12 @@ func TestDeliveryPaid(t *testing.T) {
 		t.Errorf("supply %+v: issued != balances + escrows, or payouts queued", sup)
 	}
 	t.Logf("paid %v to %v; escrow of %s %d → %d", paidTo, owners, pub, deposit+before[pub].Escrow, after[pub].Escrow)
+
+	// The auditor's view of these deliveries (audit_test.go), on the
+	// batches just accepted: no second wait for an epoch.
+	t.Run("AuditorView", func(t *testing.T) {
+		checkAuditorView(t, ctx, auditedDeliveries{gateway: gw, publisher: pub, name: "e2e/delivery/paid.bin", body: body, batches: ours, receipts: mine})
+	})
 }
 
 // ledgerClient is a ledger client of the i-th organisation's peer as
