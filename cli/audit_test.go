@@ -38,7 +38,9 @@ func runDCT(args ...string) (string, error) {
 }
 
 // commitLedger accepts every batch (receipts.Ledger).
-type commitLedger struct{ batches map[string]*records.BatchInput }
+type commitLedger struct {
+	batches map[string]*records.BatchInput
+}
 
 func (l *commitLedger) CommitBatch(_ context.Context, in *records.BatchInput) (string, error) {
 	id := "batch-" + in.Root[:12]
