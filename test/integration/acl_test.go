@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"strings"
@@ -68,6 +69,15 @@ func TestAccessControl(t *testing.T) {
 	ownNode := "agent0-" + slug(0) // the node identity nodeA is bound to
 	spares := []string{"acl-n1-" + slug(0), "acl-n2-" + slug(0), "acl-n3-" + slug(0)}
 	spareB := "acl-n4-" + slug(1)
+	// The private reads: org A's account exists (opened, or issued into).
+	const orgAOrAuditor = "adminA publisherA gatewayA auditorA nodeA auditorB"
+	openAccountA := func(ctx context.Context, _ *aclCaller) error {
+		if _, err := adminA.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) && !errors.Is(err, ledger.ErrConflict) {
+			return err
+		}
+		return nil
+	}
+	noState := func(context.Context, *aclCaller) string { return "" }
 	var registered []string
 	for i, id := range append(append([]string{ownNode}, spares...), spareB) {
 		cl := adminA
@@ -221,6 +231,31 @@ func TestAccessControl(t *testing.T) {
 				_, err := adminA.GetIdentity(ctx, shared.Orgs[0].MSPID, h)
 				return fmt.Sprint(err)
 			}},
+		// Reads of org A's money figures: its members and every auditor.
+		{fn: "token:Account (org A's)", allowed: orgAOrAuditor, setup: openAccountA,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Account(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "token:Payouts (to org A)", allowed: orgAOrAuditor,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Payouts(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "history:Account (org A's)", allowed: orgAOrAuditor, setup: openAccountA,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.AccountHistory(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "token:Accounts", allowed: "auditorA auditorB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Accounts(ctx)
+				return err
+			},
+			state: noState},
 	}
 
 	var table strings.Builder
