@@ -36,7 +36,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	// which are the gateway's own ledger identity).
 	set := settings.New(root.PersistentFlags(), "DCT_")
 	set.String(&e.gateway, "gateway", "gateway base URL (public listener: reads)")
-	set.String(&e.admin, "admin", "gateway admin listener URL, https://host:port (publish, purge, whoami)")
+	set.String(&e.admin, "admin", "gateway admin listener URL, https://host:port (publish, purge, whoami, audit)")
 	id := settings.New(root.PersistentFlags(), "DCT_ADMIN_")
 	id.String(&e.tls.MSPDir, "msp-dir", "MSP directory of the publisher identity (enrollment certificate in signcerts/, key in keystore/)")
 	id.String(&e.tls.Cert, "cert", "publisher enrollment certificate (PEM), instead of --msp-dir")
@@ -51,6 +51,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		newPurgeCommand(e),
 		newPortalCommand(e),
 		newWhoamiCommand(e),
+		newAuditCommand(e),
 	)
 	return root
 }

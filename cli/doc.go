@@ -6,5 +6,8 @@
 // DCT_ADMIN) over mutual TLS, as a publisher of the gateway's organisation:
 // the identity's MSP directory (--msp-dir) or enrollment certificate and
 // key (--cert, --key), and the CA of the gateway's TLS certificate
-// (--cacert); each also reads DCT_ADMIN_<FLAG>.
+// (--cacert); each also reads DCT_ADMIN_<FLAG>. The audit commands (dct
+// audit ...) read histories, payments, accounts, receipt bundles and
+// manifests through the admin listener with an auditor's identity, verify
+// a receipt bundle offline and check served bytes against the ledger.
 package cli

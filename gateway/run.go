@@ -3,12 +3,14 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -81,7 +83,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 	}
 	var adminSrv *adminServer
 	if cfg.AdminListen != "" {
-		if adminSrv, err = newAdminServer(cfg, svc, lc, log); err != nil {
+		var bundles httpapi.ReceiptBundles
+		if wal != nil {
+			if bundles, err = newReceiptBundles(cfg, wal); err != nil {
+				return err
+			}
+		}
+		if adminSrv, err = newAdminServer(cfg, svc, lc, bundles, log); err != nil {
 			return err
 		}
 	}
@@ -98,7 +106,7 @@ type adminServer struct {
 // newAdminServer builds the admin listener: client certificates verified
 // against the members' MSP root CAs, roles read from the ledger through a
 // bounded TTL cache, writes for publishers of the gateway's organisation.
-func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, log *slog.Logger) (*adminServer, error) {
+func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles httpapi.ReceiptBundles, log *slog.Logger) (*adminServer, error) {
 	v, err := memberauth.LoadVerifier(cfg.MemberCAs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -112,8 +120,35 @@ func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, log *sl
 		Config: httpapi.Config{RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 			WriteTimeout: cfg.WriteTimeout},
 		MSPID: lc.MSPID(), Auth: memberauth.New(v, roles), Rate: cfg.AdminRate, Burst: cfg.AdminBurst,
+		Audit: lc, Receipts: bundles,
 	}, log)
 	return &adminServer{tls: memberauth.ServerTLSConfig(pair, v), handler: h}, nil
+}
+
+// receiptBundles serves receipt bundles from the gateway's receipt log,
+// one at a time: building one rereads its epoch's segment and holds its
+// tree (32 bytes a receipt), so concurrent requests cannot multiply that.
+type receiptBundles struct {
+	mu      sync.Mutex
+	wal     *receipts.WAL
+	certPEM string
+}
+
+func newReceiptBundles(cfg Config, wal *receipts.WAL) (*receiptBundles, error) {
+	cert, err := receipts.LoadCertificate(cfg.CertFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: receipts certificate: %w", ErrConfig, err)
+	}
+	return &receiptBundles{wal: wal, certPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))}, nil
+}
+
+func (r *receiptBundles) Bundle(ctx context.Context, b *records.Batch, index int64) (*receipts.Bundle, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return receipts.NewBundle(r.wal, b, index, r.certPEM)
 }
 
 // adminURL is the admin listener's base URL as the public listener names
@@ -161,7 +196,7 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 	if cfg.ReceiptsDir == "" {
 		return nil, nil, func() {}, nil
 	}
-	id, err := receipts.LoadIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
+	id, err := ledger.ReceiptIdentity(cfg.MSPID, cfg.CertFile, cfg.KeyPath)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
 	}

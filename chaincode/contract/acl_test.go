@@ -41,6 +41,20 @@ func (w *aclWorld) commitBatchA() {
 	w.batch, w.samples = res.ID, b.samples(res.ID)
 }
 
+// acceptBatchA commits gatewayA's batch and proves it: its payout of
+// node n1-orga's delivery (org A's content) is recorded.
+func (w *aclWorld) acceptBatchA() {
+	w.commitBatchA()
+	if err := w.asRole("gatewayA", func(ctx *fakes.Context) (any, error) {
+		return NewDeliveryContract().Prove(ctx, w.batch, toJSON(w.e.t, w.samples))
+	}); err != nil {
+		w.e.t.Fatal(err)
+	}
+}
+
+// payoutRefA is the ref of acceptBatchA's payout.
+func (w *aclWorld) payoutRefA() string { return records.PayoutRef(w.batch, "n1-orga", orgA) }
+
 func newACLWorld(t *testing.T) *aclWorld {
 	w := &aclWorld{e: newEnv(t), ids: NewIdentityContract(), members: map[string]member{}, keys: map[string]*ecdsa.PrivateKey{}}
 	for _, org := range []struct{ msp, short string }{{orgA, "A"}, {orgB, "B"}} {
@@ -90,7 +104,10 @@ func (w *aclWorld) asRole(who string, fn func(*fakes.Context) (any, error)) erro
 // record rules say. Targets are org A's records.
 func TestAccessControlMatrix(t *testing.T) {
 	t.Parallel()
-	callers := []string{"adminA", "publisherA", "gatewayA", "auditorA", "nodeA", "adminB", "publisherB", "gatewayB", "nodeB"}
+	callers := []string{"adminA", "publisherA", "gatewayA", "auditorA", "nodeA", "adminB", "publisherB", "gatewayB", "auditorB", "nodeB"}
+	// Reads of org A's money figures: its members and every auditor.
+	const orgAOrAuditor = "adminA publisherA gatewayA auditorA nodeA auditorB"
+	const everyone = "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB auditorB nodeB"
 	calls := []struct {
 		fn      string
 		run     func(w *aclWorld, ctx *fakes.Context) (any, error)
@@ -154,7 +171,7 @@ func TestAccessControlMatrix(t *testing.T) {
 		}, "adminA adminB", nil},
 		{"token:SettleQueued", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SettleQueued(ctx)
-		}, "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB nodeB", nil},
+		}, everyone, nil},
 		{"delivery:Commit", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			ep := records.EpochOf(ctx.Stub.TxTime())
 			in := records.BatchInput{Epoch: ep, Root: digest("root"), Size: 1, Totals: []records.NodeTotal{{Node: "n1-orga", Publisher: orgA, Receipts: 1, Bytes: 100}}}
@@ -163,6 +180,44 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"delivery:Prove (gatewayA's batch)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewDeliveryContract().Prove(ctx, w.batch, toJSON(w.e.t, w.samples))
 		}, "gatewayA", (*aclWorld).commitBatchA},
+		// Reads: private money figures (AuditContract's rule), and the
+		// evidence every member reads.
+		{"token:Account (org A's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Account(ctx, orgA)
+		}, orgAOrAuditor, nil},
+		{"token:Accounts", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Accounts(ctx)
+		}, "auditorA auditorB", nil},
+		{"token:Payouts (to org A)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Payouts(ctx, orgA)
+		}, orgAOrAuditor, nil},
+		{"token:Supply", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewTokenContract().Supply(ctx)
+		}, everyone, nil},
+		{"history:Account (org A's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return w.e.hist.Account(ctx, orgA)
+		}, orgAOrAuditor, nil},
+		{"history:Payout (A pays A)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return w.e.hist.Payout(ctx, w.payoutRefA())
+		}, orgAOrAuditor, (*aclWorld).acceptBatchA},
+		{"history:Node", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return w.e.hist.Node(ctx, "n1-orga")
+		}, everyone, nil},
+		{"audit:NodePayments (n1-orga)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuditContract().NodePayments(ctx, "n1-orga", "", "")
+		}, orgAOrAuditor, (*aclWorld).acceptBatchA},
+		{"audit:History account (org A's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuditContract().History(ctx, records.HistoryAccount, orgA, "", "", "")
+		}, orgAOrAuditor, nil},
+		{"audit:History batch", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuditContract().History(ctx, records.HistoryBatch, w.batch, "", "", "")
+		}, everyone, (*aclWorld).acceptBatchA},
+		{"audit:Account for auditorB (asCert)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuditContract().Account(ctx, orgA, orgB, records.CertHash(w.members["auditorB"].cert))
+		}, "gatewayA gatewayB", nil}, // only a gateway acts for a member
+		{"audit:Account for publisherB (asCert)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuditContract().Account(ctx, orgA, orgB, records.CertHash(w.members["publisherB"].cert))
+		}, "", nil},
 	}
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-40s", "function \\ caller")

@@ -5,8 +5,8 @@ import "github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 // Version is the version reported in the contracts' metadata.
 const Version = "1.0.0"
 
-// Contracts returns the node, manifest, history, identity, token and
-// delivery contracts.
+// Contracts returns the node, manifest, history, identity, token,
+// delivery and audit contracts.
 func Contracts() []contractapi.ContractInterface {
 	return []contractapi.ContractInterface{
 		NewNodeContract(),
@@ -15,6 +15,7 @@ func Contracts() []contractapi.ContractInterface {
 		NewIdentityContract(),
 		NewTokenContract(),
 		NewDeliveryContract(),
+		NewAuditContract(),
 	}
 }
 

@@ -386,7 +386,7 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 		if err != nil {
 			return nil, err
 		}
-		p, err := payDelivery(ctx, t.Publisher, n.Org, b.Epoch, t.Bytes, b.ID+"/"+t.Node+"/"+t.Publisher)
+		p, err := payDelivery(ctx, t.Publisher, n.Org, b.Epoch, t.Bytes, records.PayoutRef(b.ID, t.Node, t.Publisher))
 		if err != nil {
 			return nil, err
 		}

@@ -88,7 +88,7 @@ func TestDeliveryThroughContractAPI(t *testing.T) {
 		t.Fatalf("node epoch %+v", ne)
 	}
 	var spend records.EpochSpend
-	inv.ok(orgB, &spend, "token:Spend", orgA, fmt.Sprint(ep.Epoch))
+	inv.ok(orgA, &spend, "token:Spend", orgA, fmt.Sprint(ep.Epoch))
 	if spend.Amount != 150 || spend.CappedBytes != 110 {
 		t.Fatalf("spend %+v", spend)
 	}

@@ -40,7 +40,7 @@ func (d *deliveryEnv) fund(msp string, amount, pricePerMiB int64) {
 
 func (d *deliveryEnv) account(msp string) *records.Account {
 	d.t.Helper()
-	a, err := call(d.env, orgB, func(ctx *fakes.Context) (*records.Account, error) { return NewTokenContract().Account(ctx, msp) })
+	a, err := call(d.env, msp, func(ctx *fakes.Context) (*records.Account, error) { return NewTokenContract().Account(ctx, msp) }) // its own figures
 	if records.CodeOf(err) == records.CodeNotFound {
 		return &records.Account{MSPID: msp}
 	}
@@ -225,7 +225,7 @@ func TestDeliveryPublisherBudget(t *testing.T) {
 			t.Fatalf("accepted %+v", got.Accepted)
 		}
 	}
-	spend := must(d.env, orgB, func(ctx *fakes.Context) (*records.EpochSpend, error) { return tok.Spend(ctx, orgA, ep) })
+	spend := must(d.env, orgA, func(ctx *fakes.Context) (*records.EpochSpend, error) { return tok.Spend(ctx, orgA, ep) })
 	if spend.Amount != 2500 || spend.CappedBytes != mib-half {
 		t.Fatalf("spend %+v", spend)
 	}

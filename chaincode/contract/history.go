@@ -87,13 +87,14 @@ func (c *HistoryContract) Identity(ctx contractapi.TransactionContextInterface, 
 }
 
 // Account returns the history of organisation mspID's token account: every
-// issuance, transfer, deposit, withdrawal and payout that changed it.
+// issuance, transfer, deposit, withdrawal and payout that changed it. For
+// a member of the organisation or an auditor.
 func (c *HistoryContract) Account(ctx contractapi.TransactionContextInterface, mspID string) ([]*records.HistoryEntry, error) {
-	key, err := records.AccountKey(mspID)
+	r, err := currentCaller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, asRecordsError(err)
 	}
-	h, err := keyHistory(ctx.GetStub(), key, describe("account", mspID))
+	h, err := readAccountHistory(ctx, r, mspID)
 	return h, asRecordsError(err)
 }
 
@@ -109,13 +110,14 @@ func (c *HistoryContract) Price(ctx contractapi.TransactionContextInterface) ([]
 }
 
 // Payout returns the history of the payout of ref: recorded, then paid
-// when it was queued.
+// when it was queued. For a member of the payer's or the payee's
+// organisation, or an auditor.
 func (c *HistoryContract) Payout(ctx contractapi.TransactionContextInterface, ref string) ([]*records.HistoryEntry, error) {
-	key, err := records.PayoutKey(ref)
+	r, err := currentCaller(ctx)
 	if err != nil {
-		return nil, err
+		return nil, asRecordsError(err)
 	}
-	h, err := keyHistory(ctx.GetStub(), key, describe("payout", ref))
+	h, err := readPayoutHistory(ctx, r, ref)
 	return h, asRecordsError(err)
 }
 

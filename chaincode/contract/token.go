@@ -129,8 +129,16 @@ func (c *TokenContract) Budget(ctx contractapi.TransactionContextInterface, mspI
 
 // Spend reads what the payouts for epoch's deliveries of organisation
 // mspID's content amount to, and the bytes its budget cut (zero when
-// nothing was paid for that epoch).
+// nothing was paid for that epoch): for a member of it or an auditor, as
+// its account.
 func (c *TokenContract) Spend(ctx contractapi.TransactionContextInterface, mspID string, epoch int64) (*records.EpochSpend, error) {
+	r, err := currentCaller(ctx)
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	if err := readPrivate(r, describe("the spend of", mspID), mspID); err != nil {
+		return nil, asRecordsError(err)
+	}
 	v, err := newTokenView(ctx.GetStub())
 	if err != nil {
 		return nil, asRecordsError(err)
@@ -146,25 +154,24 @@ func (c *TokenContract) SettleQueued(ctx contractapi.TransactionContextInterface
 	return paid, asRecordsError(err)
 }
 
-// Account reads the account of organisation mspID.
+// Account reads the account of organisation mspID: for a member of it or
+// an auditor (see AuditContract for the privacy rule).
 func (c *TokenContract) Account(ctx contractapi.TransactionContextInterface, mspID string) (*records.Account, error) {
-	key, err := records.AccountKey(mspID)
-	if err != nil {
-		return nil, err
-	}
-	a, found, err := getRecord[records.Account](ctx.GetStub(), key, describe("account", mspID))
+	r, err := currentCaller(ctx)
 	if err != nil {
 		return nil, asRecordsError(err)
 	}
-	if !found {
-		return nil, notFoundf("%s does not exist", describe("account", mspID))
-	}
-	return a, nil
+	a, err := readAccount(ctx, r, mspID)
+	return a, asRecordsError(err)
 }
 
-// Accounts reads every account, by MSP ID.
+// Accounts reads every account, by MSP ID: for an auditor.
 func (c *TokenContract) Accounts(ctx contractapi.TransactionContextInterface) ([]*records.Account, error) {
-	as, err := listRecords[records.Account](ctx.GetStub(), records.AccountKeyType)
+	r, err := currentCaller(ctx)
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	as, err := readAccounts(ctx, r)
 	return as, asRecordsError(err)
 }
 
@@ -178,19 +185,21 @@ func (c *TokenContract) Price(ctx contractapi.TransactionContextInterface) (*rec
 	return p, asRecordsError(err)
 }
 
-// Payouts reads the payouts to organisation payeeMSP, by ref.
+// Payouts reads the payouts to organisation payeeMSP, by ref: for a
+// member of it or an auditor.
 func (c *TokenContract) Payouts(ctx contractapi.TransactionContextInterface, payeeMSP string) ([]*records.Payout, error) {
-	if err := records.ValidateMSPID("payeeMSP", payeeMSP); err != nil {
-		return nil, err
-	}
-	all, err := listRecords[records.Payout](ctx.GetStub(), records.PayoutKeyType)
+	r, err := currentCaller(ctx)
 	if err != nil {
 		return nil, asRecordsError(err)
 	}
-	return slices.DeleteFunc(all, func(p *records.Payout) bool { return p.Payee != payeeMSP }), nil
+	ps, err := readPayouts(ctx, r, payeeMSP)
+	return ps, asRecordsError(err)
 }
 
 // Supply sums the accounts: issued, balances, escrows and queued payouts.
+// The consortium's totals are public: they show no organisation's figures
+// (with two members, each can subtract its own; see the README's threat
+// model).
 func (c *TokenContract) Supply(ctx contractapi.TransactionContextInterface) (*records.Supply, error) {
 	s, err := tokenSupply(ctx.GetStub())
 	return s, asRecordsError(err)

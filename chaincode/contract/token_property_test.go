@@ -364,7 +364,7 @@ func checkTokenState(t *testing.T, te *tokenEnv, m *tokenModel, step int, desc s
 		t.Helper()
 		t.Fatalf("step %d after %s: %s", step, desc, fmt.Sprintf(format, args...))
 	}
-	accounts := must(te.env, orgA, func(ctx *fakes.Context) ([]*records.Account, error) { return te.tok.Accounts(ctx) })
+	accounts := mustAs(te.env, te.auditor(), func(ctx *fakes.Context) ([]*records.Account, error) { return te.tok.Accounts(ctx) })
 	if len(accounts) != len(m.accounts) {
 		fail("%d accounts, model has %d", len(accounts), len(m.accounts))
 	}
@@ -397,7 +397,7 @@ func checkTokenState(t *testing.T, te *tokenEnv, m *tokenModel, step int, desc s
 	// queued ones are what their payers owe.
 	owed := map[string]int64{}
 	for _, org := range []string{orgA, orgB, orgC} {
-		ps := must(te.env, orgA, func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.Payouts(ctx, org) })
+		ps := mustAs(te.env, te.auditor(), func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.Payouts(ctx, org) })
 		for _, p := range ps {
 			w := m.payouts[p.Ref]
 			if w == nil || p.Status != w.Status || p.Amount != w.Amount || p.Payer != w.Payer || p.Payee != org ||

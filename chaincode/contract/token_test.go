@@ -49,7 +49,30 @@ func by[T any](te *tokenEnv, org string, r records.Role, fn func(*fakes.Context)
 
 func (te *tokenEnv) account(msp string) *records.Account {
 	te.t.Helper()
-	return must(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Account(ctx, msp) })
+	return mustAs(te.env, te.auditor(), func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Account(ctx, msp) })
+}
+
+// auditor is an identity with the auditor role: the accounts and payouts
+// of every organisation are private to it and to auditors.
+func (te *tokenEnv) auditor() member {
+	te.t.Helper()
+	for _, org := range []string{orgA, orgB, orgC} {
+		if m, ok := te.roles[org][records.RoleAuditor]; ok {
+			return m
+		}
+	}
+	te.t.Fatal("no auditor")
+	return member{}
+}
+
+// mustAs runs fn as m like as and fails the test on error.
+func mustAs[T any](e *env, m member, fn func(*fakes.Context) (T, error)) T {
+	e.t.Helper()
+	res, err := as(e, m, fn)
+	if err != nil {
+		e.t.Fatalf("unexpected error: %v", err)
+	}
+	return res
 }
 
 func (te *tokenEnv) supply() *records.Supply {
@@ -59,7 +82,7 @@ func (te *tokenEnv) supply() *records.Supply {
 
 func (te *tokenEnv) spend(msp string, epoch int64) *records.EpochSpend {
 	te.t.Helper()
-	return must(te.env, orgA, func(ctx *fakes.Context) (*records.EpochSpend, error) { return te.tok.Spend(ctx, msp, epoch) })
+	return mustAs(te.env, te.auditor(), func(ctx *fakes.Context) (*records.EpochSpend, error) { return te.tok.Spend(ctx, msp, epoch) })
 }
 
 func (te *tokenEnv) pay(payer, payee string, bytes int64, ref string) (*records.Payout, error) {
@@ -113,9 +136,9 @@ func TestTokenIssuancePolicy(t *testing.T) {
 	if s.Issued != 107+records.MaxIssuePerCall || s.Balances != s.Issued || s.Escrows != 0 || s.Accounts != 2 {
 		t.Fatalf("supply %+v", s)
 	}
-	_, err = call(te.env, orgA, func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Account(ctx, orgC) })
+	_, err = as(te.env, te.auditor(), func(ctx *fakes.Context) (*records.Account, error) { return te.tok.Account(ctx, orgC) })
 	wantCode(t, err, records.CodeNotFound, "does not exist")
-	h := must(te.env, orgB, func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return te.hist.Account(ctx, orgA) })
+	h := mustAs(te.env, te.auditor(), func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return te.hist.Account(ctx, orgA) })
 	if len(h) != 2 {
 		t.Fatalf("history of org A's account: %d entries, want 2 issuances", len(h))
 	}
@@ -313,7 +336,7 @@ func TestTokenPayouts(t *testing.T) {
 	if len(paid) != 0 {
 		t.Fatalf("settled %v after the deposit had paid", paid)
 	}
-	all := must(te.env, orgA, func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.Payouts(ctx, orgB) })
+	all := mustAs(te.env, te.auditor(), func(ctx *fakes.Context) ([]*records.Payout, error) { return te.tok.Payouts(ctx, orgB) })
 	if len(all) != 7 {
 		t.Fatalf("payouts to org B: %d", len(all))
 	}

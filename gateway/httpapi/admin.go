@@ -33,6 +33,11 @@ type AdminConfig struct {
 	Burst int
 	// Now replaces time.Now for the rate limits (tests).
 	Now func() time.Time
+	// Audit is the ledger's audit view for the /v1/audit endpoints (nil:
+	// they answer 404); Receipts serves receipt bundles from this
+	// gateway's log (nil: the gateway keeps none).
+	Audit    AuditLedger
+	Receipts ReceiptBundles
 }
 
 // identityKey is where the admin API keeps the caller in the gin context.
@@ -43,6 +48,7 @@ const identityKey = "dct.identity"
 //	PUT    /v1/objects/{name}   publish, for a publisher of the gateway's organisation
 //	DELETE /v1/objects/{name}   purge, likewise
 //	GET    /v1/whoami           the caller as authenticated (any member)
+//	GET    /v1/audit/...        the auditor's view (see audit; the chaincode decides)
 //
 // Every request must come over TLS with a member's enrollment certificate
 // (401 UNAUTHENTICATED otherwise), within the caller's rate (429
@@ -58,8 +64,9 @@ func NewAdmin(svc *content.Service, cfg AdminConfig, log *slog.Logger) http.Hand
 	r.GET("/v1/whoami", a.whoami)
 	r.PUT("/v1/objects/*name", a.requirePublisher, a.publish)
 	r.DELETE("/v1/objects/*name", a.requirePublisher, a.purge)
+	(&audit{admin: a, ledger: cfg.Audit, receipts: cfg.Receipts}).routes(r)
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name} and GET /v1/whoami; reads are on the public listener)",
+		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name}, GET /v1/whoami and GET /v1/audit/...; reads are on the public listener)",
 			content.ErrNotFound, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {

@@ -50,7 +50,7 @@ type adminServer struct {
 	publisher1, auditor1, publisher2, stranger1 tls.Certificate
 }
 
-func newAdminServer(t testing.TB, svc *content.Service, rate float64, burst int) *adminServer {
+func newAdminServer(t testing.TB, svc *content.Service, rate float64, burst int, opts ...func(*httpapi.AdminConfig)) *adminServer {
 	t.Helper()
 	org1, org2, other := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2"), memberauthtest.NewCA(t, "other")
 	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}, "Org2MSP": {org2.Cert}})
@@ -64,11 +64,15 @@ func newAdminServer(t testing.TB, svc *content.Service, rate float64, burst int)
 	a.roles.grant("Org1MSP", a.auditor1, records.RoleAuditor)
 	a.roles.grant("Org2MSP", a.publisher2, records.RolePublisher)
 	var mu sync.Mutex
-	h := httpapi.NewAdmin(svc, httpapi.AdminConfig{
+	cfg := httpapi.AdminConfig{
 		Config: httpapi.Config{RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second},
 		MSPID:  "Org1MSP", Auth: memberauth.New(v, memberauth.NewRoleCache(a.roles)), Rate: rate, Burst: burst,
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return a.now },
-	}, slog.New(slog.DiscardHandler))
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	h := httpapi.NewAdmin(svc, cfg, slog.New(slog.DiscardHandler))
 	a.srv = httptest.NewUnstartedServer(h)
 	a.srv.TLS = &tls.Config{ClientAuth: tls.VerifyClientCertIfGiven, ClientCAs: v.ClientCAs()}
 	a.srv.StartTLS()

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/receipts"
 	"github.com/gin-gonic/gin"
 )
 
@@ -69,6 +71,13 @@ func statusOf(err error) (int, string) {
 		return http.StatusGatewayTimeout, api.CodeTimeout
 	case errors.Is(err, content.ErrLedger):
 		return http.StatusServiceUnavailable, api.CodeLedgerUnavailable
+	// The chaincode's answers to the audit reads, and the receipt log.
+	case errors.Is(err, records.ErrForbidden):
+		return http.StatusForbidden, api.CodeForbidden
+	case errors.Is(err, records.ErrNotFound), errors.Is(err, receipts.ErrNotInLog):
+		return http.StatusNotFound, api.CodeNotFound
+	case errors.Is(err, records.ErrInvalid):
+		return http.StatusBadRequest, api.CodeInvalid
 	default:
 		return http.StatusInternalServerError, api.CodeInternal
 	}

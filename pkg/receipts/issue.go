@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -18,33 +17,16 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/pkg/ledger"
 )
 
 // Identity is the gateway identity receipts are issued under: its MSP id,
 // certificate and signing function (over a SHA-256 digest, ASN.1 ECDSA).
+// The gateway loads it from its ledger identity; this package links no
+// Fabric client, so that the operator CLI verifies receipts with it.
 type Identity struct {
 	MSPID string
 	Cert  *x509.Certificate
 	Sign  func(digest []byte) ([]byte, error)
-}
-
-// LoadIdentity reads the gateway's ledger identity: the certificate and
-// the private key (a file or a keystore directory), as pkg/ledger does.
-func LoadIdentity(mspID, certPath, keyPath string) (Identity, error) {
-	s, err := ledger.LoadSigner(mspID, certPath, keyPath)
-	if err != nil {
-		return Identity{}, err
-	}
-	block, _ := pem.Decode(s.ID.Credentials())
-	if block == nil {
-		return Identity{}, fmt.Errorf("receipts: certificate %s is not PEM", certPath)
-	}
-	cert, err := x509.ParseCertificate(block.Bytes)
-	if err != nil {
-		return Identity{}, err
-	}
-	return Identity{MSPID: mspID, Cert: cert, Sign: s.Sign}, nil
 }
 
 // KeyIdentity is an Identity signing with an ECDSA key (tests, tools).

@@ -34,7 +34,9 @@ func TestDeliveryPaid(t *testing.T) {
 	ctx := ctxT(t, 5*time.Minute)
 	admins := orgAdmins(t)
 	pubAdmin := admins[pub]
-	before, batchesBefore := settled(t, ctx, pubAdmin, pub)
+	// Every organisation's figures: private to it and to auditors.
+	auditor := auditorLedger(t)
+	before, batchesBefore := settled(t, ctx, auditor, pub)
 	fund(t, ctx, admins, issued, deposit, price)
 
 	// Cold reads (the gateway caches nothing), each receipted per shard.
@@ -133,8 +135,8 @@ func TestDeliveryPaid(t *testing.T) {
 	// is price × bytes / MiB with the remainder carried per (payer, payee);
 	// the ledger's payout records agree; the accounts moved by exactly
 	// those amounts; issued = balances + escrows.
-	after, bs := settled(t, ctx, pubAdmin, pub)
-	paidTo, paidFrom := checkPayouts(t, ctx, pubAdmin, bs, acceptedIDs(batchesBefore))
+	after, bs := settled(t, ctx, auditor, pub)
+	paidTo, paidFrom := checkPayouts(t, ctx, auditor, bs, acceptedIDs(batchesBefore))
 	checkAccounts(t, before, after, paidTo, paidFrom, pub, issued, deposit)
 	var owners []string
 	for e := range want {
@@ -150,6 +152,12 @@ func TestDeliveryPaid(t *testing.T) {
 	}
 	checkSupply(t, ctx, pubAdmin)
 	t.Logf("paid %v to %v; escrow of %s %d → %d", paidTo, owners, pub, deposit+before[pub].Escrow, after[pub].Escrow)
+
+	// The auditor's view of these deliveries (audit_test.go), on the
+	// batches just accepted: no second wait for an epoch.
+	t.Run("AuditorView", func(t *testing.T) {
+		checkAuditorView(t, ctx, auditedDeliveries{gateway: gw, publisher: pub, name: "e2e/delivery/paid.bin", body: body, batches: ours, receipts: mine})
+	})
 }
 
 // ledgerClient is a ledger client of the i-th organisation's peer as

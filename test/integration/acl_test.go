@@ -72,6 +72,15 @@ func TestAccessControl(t *testing.T) {
 	ownNode := "agent0-" + slug(0) // the node identity nodeA is bound to
 	spares := []string{"acl-n1-" + slug(0), "acl-n2-" + slug(0), "acl-n3-" + slug(0)}
 	spareB := "acl-n4-" + slug(1)
+	// The private reads: org A's account exists (opened, or issued into).
+	const orgAOrAuditor = "adminA publisherA gatewayA auditorA nodeA auditorB"
+	openAccountA := func(ctx context.Context, _ *aclCaller) error {
+		if _, err := adminA.OpenAccount(ctx); err != nil && !errors.Is(err, records.ErrConflict) && !errors.Is(err, ledger.ErrConflict) {
+			return err
+		}
+		return nil
+	}
+	noState := func(context.Context, *aclCaller) string { return "" }
 	var registered []string
 	for i, id := range append(append([]string{ownNode}, spares...), spareB) {
 		cl := adminA
@@ -185,7 +194,7 @@ func TestAccessControl(t *testing.T) {
 		return strings.Join(out, ",")
 	}
 	gwA, gwAID := identityClient(t, shared, 0, testnetwork.RoleGateway)
-	gwIdentity, err := receipts.LoadIdentity(shared.Orgs[0].MSPID, gwAID.Cert, gwAID.KeyDir)
+	gwIdentity, err := ledger.ReceiptIdentity(shared.Orgs[0].MSPID, gwAID.Cert, gwAID.KeyDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,6 +371,31 @@ func TestAccessControl(t *testing.T) {
 				}
 				return string(b.Status) + " " + b.ProveTxID
 			}},
+		// Reads of org A's money figures: its members and every auditor.
+		{fn: "token:Account (org A's)", allowed: orgAOrAuditor, setup: openAccountA,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Account(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "token:Payouts (to org A)", allowed: orgAOrAuditor,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Payouts(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "history:Account (org A's)", allowed: orgAOrAuditor, setup: openAccountA,
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.AccountHistory(ctx, shared.Orgs[0].MSPID)
+				return err
+			},
+			state: noState},
+		{fn: "token:Accounts", allowed: "auditorA auditorB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.Accounts(ctx)
+				return err
+			},
+			state: noState},
 	}
 
 	var table strings.Builder
@@ -435,7 +469,7 @@ func TestAccessControl(t *testing.T) {
 		_, e2 := c.cl.ListObjects(ctx)
 		_, e3 := c.cl.ListIdentities(ctx)
 		_, e4 := c.cl.NodeHistory(ctx, ownNode)
-		_, e5 := c.cl.Accounts(ctx)
+		_, e5 := c.cl.Supply(ctx)
 		_, e6 := c.cl.Batches(ctx, shared.Orgs[0].MSPID)
 		mark := "allowed"
 		if err := errors.Join(e1, e2, e3, e4, e5, e6); err != nil {

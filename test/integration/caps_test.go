@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/receipts"
 	testnetwork "github.com/dct-network/dct/test-network"
 )
@@ -99,7 +100,7 @@ func TestDeliveryCaps(t *testing.T) {
 
 	// The gateway's receipts of the current epoch: every node delivers
 	// 10 × 10,000 bytes of its shard for 10 requests.
-	ident, err := receipts.LoadIdentity(orgB, gwID.Cert, gwID.KeyDir)
+	ident, err := ledger.ReceiptIdentity(orgB, gwID.Cert, gwID.KeyDir)
 	if err != nil {
 		t.Fatal(err)
 	}

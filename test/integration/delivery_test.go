@@ -40,7 +40,7 @@ func TestDeliveryRejections(t *testing.T) {
 	gatewayA, gwID := identityClient(t, shared, 0, testnetwork.RoleGateway)
 	gatewayB, _ := identityClient(t, shared, 1, testnetwork.RoleGateway)
 	publisherA, _ := identityClient(t, shared, 0, testnetwork.RolePublisher)
-	gwIdentity, err := receipts.LoadIdentity(mspA, gwID.Cert, gwID.KeyDir)
+	gwIdentity, err := ledger.ReceiptIdentity(mspA, gwID.Cert, gwID.KeyDir)
 	if err != nil {
 		t.Fatal(err)
 	}

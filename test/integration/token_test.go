@@ -85,8 +85,12 @@ func TestToken(t *testing.T) {
 	if a.Balance != before.Balance+100-30-40+10 || a.Escrow != before.Escrow+30 {
 		t.Fatalf("account A %+v (before %+v)", a, before)
 	}
-	if b, err := adminA.Account(ctx, orgB); err != nil || b.Balance != b0.Balance+30 {
+	// Org B's account is private to Org B and auditors.
+	if b, err := auditorA.Account(ctx, orgB); err != nil || b.Balance != b0.Balance+30 {
 		t.Fatalf("account B %+v, %v (before %+v)", b, err, b0)
+	}
+	if _, err := adminA.Account(ctx, orgB); !errors.Is(err, records.ErrForbidden) {
+		t.Fatalf("org A's admin reading org B's account: %v, want PERMISSION_DENIED", err)
 	}
 	if p, err := adminA.SetPrice(ctx, 2); err != nil || p.PerMiB != 2 || p.SetBy != orgA {
 		t.Fatalf("price %+v, %v", p, err)
@@ -105,7 +109,7 @@ func TestToken(t *testing.T) {
 	if s.Issued < 100 || s.Balances+s.Escrows != s.Issued {
 		t.Fatalf("supply %+v", s)
 	}
-	accounts, err := adminA.Accounts(ctx)
+	accounts, err := auditorA.Accounts(ctx)
 	if err != nil || len(accounts) < 2 {
 		t.Fatalf("accounts %v, %v", accounts, err)
 	}
@@ -116,7 +120,10 @@ func TestToken(t *testing.T) {
 	if h, err := adminA.PriceHistory(ctx); err != nil || len(h) == 0 {
 		t.Fatalf("price history %v, %v", h, err)
 	}
-	if _, err := adminA.Payouts(ctx, orgB); err != nil {
+	if _, err := auditorA.Payouts(ctx, orgB); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := adminA.Payouts(ctx, orgB); !errors.Is(err, records.ErrForbidden) {
+		t.Fatalf("org A's admin reading the payouts to org B: %v, want PERMISSION_DENIED", err)
 	}
 }
