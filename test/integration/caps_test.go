@@ -27,6 +27,7 @@ func TestDeliveryCaps(t *testing.T) {
 	ctx := ctxT(t)
 	orgA, orgB := shared.Orgs[0].MSPID, shared.Orgs[1].MSPID
 	adminA, adminB := adminClient(t, shared, 0), adminClient(t, shared, 1)
+	auditor, _ := identityClient(t, shared, 0, testnetwork.RoleAuditor) // both organisations' figures
 	// Org B's gateway commits: Org A's commits a batch of the current
 	// epoch in TestDeliveryRejections, and a gateway has one batch an epoch.
 	gatewayB, gwID := identityClient(t, shared, 1, testnetwork.RoleGateway)
@@ -135,7 +136,7 @@ func TestDeliveryCaps(t *testing.T) {
 
 	before := map[string]int64{}
 	for _, msp := range []string{orgA, orgB} {
-		a, err := adminA.Account(ctx, msp)
+		a, err := auditor.Account(ctx, msp)
 		if errors.Is(err, records.ErrNotFound) {
 			a, err = &records.Account{}, nil
 		}
@@ -205,16 +206,16 @@ func TestDeliveryCaps(t *testing.T) {
 	if paidBytes+cut != int64(len(nodes)*perNode*unit) {
 		t.Fatalf("paid %d + cut %d bytes, the batch has %d", paidBytes, cut, len(nodes)*perNode*unit)
 	}
-	spend, err := adminA.EpochSpend(ctx, orgB, epoch)
+	spend, err := auditor.EpochSpend(ctx, orgB, epoch)
 	if err != nil || spend.Amount != budget || spend.CappedBytes != cut-(perNode*unit-n1Cap) {
 		t.Fatalf("org B's spend of epoch %d: %+v, %v", epoch, spend, err)
 	}
 	// Balances moved by exactly the amount paid.
-	a, err := adminA.Account(ctx, orgA)
+	a, err := auditor.Account(ctx, orgA)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := adminA.Account(ctx, orgB)
+	b, err := auditor.Account(ctx, orgB)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ func TestDeliveryRejections(t *testing.T) {
 	defer cancel()
 	mspA, mspB := shared.Orgs[0].MSPID, shared.Orgs[1].MSPID
 	adminA, adminB := adminClient(t, shared, 0), adminClient(t, shared, 1)
+	auditor, _ := identityClient(t, shared, 0, testnetwork.RoleAuditor) // both organisations' figures
 	gatewayA, gwID := identityClient(t, shared, 0, testnetwork.RoleGateway)
 	gatewayB, _ := identityClient(t, shared, 1, testnetwork.RoleGateway)
 	publisherA, _ := identityClient(t, shared, 0, testnetwork.RolePublisher)
@@ -97,7 +98,7 @@ func TestDeliveryRejections(t *testing.T) {
 	epochsAgo := func(n int64) time.Time { return now.Add(-time.Duration(n*records.EpochSeconds) * time.Second) }
 
 	// Rejections: every account and the gateway's batches as they were.
-	accountsBefore := ledgerAccounts(t, ctx, adminA, mspA, mspB)
+	accountsBefore := ledgerAccounts(t, ctx, auditor, mspA, mspB)
 	batchCount := func() int {
 		bs, err := adminA.Batches(ctx, mspA)
 		if err != nil {
@@ -172,7 +173,7 @@ func TestDeliveryRejections(t *testing.T) {
 	if n := batchCount(); n != countBefore+2 {
 		t.Fatalf("%d batches of %s, want the %d before and the two forged ones", n, mspA, countBefore)
 	}
-	if got := ledgerAccounts(t, ctx, adminA, mspA, mspB); !maps.Equal(got, accountsBefore) {
+	if got := ledgerAccounts(t, ctx, auditor, mspA, mspB); !maps.Equal(got, accountsBefore) {
 		t.Fatalf("refused batches changed the accounts:\n before %+v\n after  %+v", accountsBefore, got)
 	}
 
@@ -232,7 +233,7 @@ func TestDeliveryRejections(t *testing.T) {
 	if paidTo[mspA] != 2*perReceipt || paidTo[mspB] != perReceipt {
 		t.Fatalf("paid %v: want %d to %s and %d to %s", paidTo, 2*perReceipt, mspA, perReceipt, mspB)
 	}
-	afterPaid := ledgerAccounts(t, ctx, adminA, mspA, mspB)
+	afterPaid := ledgerAccounts(t, ctx, auditor, mspA, mspB)
 	a, b := accountsBefore[mspA], accountsBefore[mspB]
 	if got := afterPaid[mspA]; got.Balance != a.Balance+2*perReceipt || got.Escrow != a.Escrow-3*perReceipt {
 		t.Fatalf("account %s %+v: want balance %d, escrow %d", mspA, got, a.Balance+2*perReceipt, a.Escrow-3*perReceipt)
@@ -259,7 +260,7 @@ func TestDeliveryRejections(t *testing.T) {
 	if err != nil || again.ProveTxID != accepted.ProveTxID {
 		t.Fatalf("the proof again: %+v, %v", again, err)
 	}
-	payoutsB, err := adminA.Payouts(ctx, mspB)
+	payoutsB, err := auditor.Payouts(ctx, mspB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +276,7 @@ func TestDeliveryRejections(t *testing.T) {
 	if n := history(); n != writes {
 		t.Fatalf("the replays wrote batch %s: %d writes, were %d", committed.ID, n, writes)
 	}
-	if got := ledgerAccounts(t, ctx, adminA, mspA, mspB); !maps.Equal(got, afterPaid) {
+	if got := ledgerAccounts(t, ctx, auditor, mspA, mspB); !maps.Equal(got, afterPaid) {
 		t.Fatalf("the replays changed the accounts:\n before %+v\n after  %+v", afterPaid, got)
 	}
 	if s, err := adminA.Supply(ctx); err != nil || s.Issued != s.Balances+s.Escrows {
