@@ -14,23 +14,49 @@ import (
 	"time"
 )
 
+// testIdentity is the identity of the test binary's gateway: the logs
+// openTestWAL opens seal with it and newIssuer issues under it.
 func testIdentity(t testing.TB) Identity {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	shared.once.Do(func() { shared.id, shared.err = newIdentity() })
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.id
+}
+
+var shared struct {
+	once sync.Once
+	id   Identity
+	err  error
+}
+
+// otherIdentity is another gateway's identity.
+func otherIdentity(t testing.TB) Identity {
+	t.Helper()
+	id, err := newIdentity()
 	if err != nil {
 		t.Fatal(err)
+	}
+	return id
+}
+
+func newIdentity() (Identity, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return Identity{}, err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gateway"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return Identity{}, err
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		t.Fatal(err)
+		return Identity{}, err
 	}
-	return KeyIdentity("Org1MSP", cert, key)
+	return KeyIdentity("Org1MSP", cert, key), nil
 }
 
 // fakeClock is a settable clock.
@@ -45,9 +71,11 @@ func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // manualTicker never ticks: flushes happen on FlushRecords, Flush or Seal.
 func manualTicker(time.Duration) (<-chan time.Time, func()) { return make(chan time.Time), func() {} }
 
+// openTestWAL opens the log in dir, sealed by testIdentity, flushed only
+// when told.
 func openTestWAL(t testing.TB, dir string) *WAL {
 	t.Helper()
-	w, err := OpenWAL(dir, WALOptions{Ticker: manualTicker, FlushRecords: 1 << 30})
+	w, err := OpenWAL(dir, WALOptions{Sealer: testIdentity(t), Ticker: manualTicker, FlushRecords: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/pem"
@@ -23,6 +22,8 @@ import (
 
 // Identity is the gateway identity receipts are issued under: its MSP id,
 // certificate and signing function (over a SHA-256 digest, ASN.1 ECDSA).
+// It signs the seal of each group commit of the log (WALOptions.Sealer),
+// not each receipt.
 type Identity struct {
 	MSPID string
 	Cert  *x509.Certificate
@@ -74,7 +75,8 @@ type Delivery struct {
 // Clock tells the time (tests drive it).
 type Clock func() time.Time
 
-// Issuer signs receipts and appends them to the log.
+// Issuer issues receipts into the log; the log's flusher seals them in
+// groups.
 type Issuer struct {
 	wal         *WAL
 	id          Identity
@@ -85,11 +87,15 @@ type Issuer struct {
 	seq         atomic.Uint64
 }
 
-// NewIssuer issues receipts under id into wal; epochs are epochLength long
-// (floor(unix time / epochLength)).
+// NewIssuer issues receipts under id into wal, whose sealer must be id;
+// epochs are epochLength long (floor(unix time / epochLength)).
 func NewIssuer(wal *WAL, id Identity, epochLength time.Duration, now Clock) (*Issuer, error) {
 	if id.Cert == nil || id.Sign == nil || id.MSPID == "" {
 		return nil, errors.New("receipts: identity needs an MSP id, a certificate and a signer")
+	}
+	gateway := records.CertHash(id.Cert)
+	if wal.gatewayMSP != id.MSPID || wal.gateway != gateway {
+		return nil, fmt.Errorf("receipts: the log seals as %s/%s, the issuer is %s/%s", wal.gatewayMSP, wal.gateway, id.MSPID, gateway)
 	}
 	if epochLength < time.Second {
 		return nil, fmt.Errorf("receipts: epoch length %v is under a second", epochLength)
@@ -101,7 +107,7 @@ func NewIssuer(wal *WAL, id Identity, epochLength time.Duration, now Clock) (*Is
 	if _, err := rand.Read(n[:]); err != nil {
 		return nil, err
 	}
-	return &Issuer{wal: wal, id: id, gateway: records.CertHash(id.Cert), epochLength: epochLength,
+	return &Issuer{wal: wal, id: id, gateway: gateway, epochLength: epochLength,
 		now: now, nonce: hex.EncodeToString(n[:])}, nil
 }
 
@@ -113,14 +119,15 @@ func EpochAt(t time.Time, length time.Duration) int64 {
 	return t.UnixNano() / int64(length)
 }
 
-// Issue signs a receipt for d and appends it to the log (it is durable
-// after the next group commit; Issue does not wait for it).
+// Issue makes a receipt for d and appends it to the log. It signs nothing
+// and does not wait for the disk: the receipt counts once the next group
+// commit has sealed and written its group (within --receipts-flush).
 func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error) {
 	if err := records.ValidateMSPID("publisher", d.Publisher); err != nil {
 		return nil, err
 	}
 	for {
-		epoch := max(is.Epoch(is.now()), is.wal.Sealed()+1)
+		epoch := max(is.Epoch(is.now()), is.wal.Closed()+1)
 		r := &records.Receipt{
 			Serial:     strconv.FormatInt(epoch, 10) + "-" + is.nonce + "-" + strconv.FormatUint(is.seq.Add(1), 10),
 			GatewayMSP: is.id.MSPID, Gateway: is.gateway, Epoch: epoch,
@@ -130,22 +137,24 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 		if err := r.Validate(); err != nil {
 			return nil, err
 		}
-		signing := r.SigningBytes()
-		digest := sha256.Sum256(signing)
-		sig, err := is.id.Sign(digest[:])
-		if err != nil {
-			return nil, fmt.Errorf("receipts: sign: %w", err)
-		}
-		r.Signature = sig
-		err = is.wal.Append(epoch, encodeEntry(d.Publisher, r.Node, r.Bytes, leafData(signing, sig)))
-		if errors.Is(err, errSealed) {
-			continue // the epoch was sealed while signing: the next one
+		leaf := r.LeafData()
+		err := is.wal.Append(epoch, encodeEntry(d.Publisher, r.Node, r.Bytes, leaf), leafHash(leaf))
+		if errors.Is(err, errEpochClosed) {
+			continue // the epoch was closed meanwhile: the next one
 		}
 		if err != nil {
 			return nil, err
 		}
 		return r, nil
 	}
+}
+
+// leafHash is the RFC 6962 leaf hash of leaf data (records.LeafHash).
+func leafHash(leaf []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte{0})
+	h.Write(leaf)
+	return h.Sum(make([]byte, 0, sha256.Size))
 }
 
 // A log entry: u16 publisher length, publisher, u16 node length, node,
@@ -158,18 +167,6 @@ func encodeEntry(publisher, node string, n int64, leaf []byte) []byte {
 	b = append(b, node...)
 	b = binary.BigEndian.AppendUint64(b, uint64(n))
 	return append(b, leaf...)
-}
-
-// leafData is Receipt.LeafData from its SigningBytes and signature without
-// encoding the receipt again: the signature is the last field of the
-// canonical JSON (TestLeafDataSplice checks the two agree).
-func leafData(signing, sig []byte) []byte {
-	const field = `,"signature":"`
-	out := make([]byte, 0, len(signing)+len(field)+base64.StdEncoding.EncodedLen(len(sig))+2)
-	out = append(out, signing[:len(signing)-1]...)
-	out = append(out, field...)
-	out = base64.StdEncoding.AppendEncode(out, sig)
-	return append(out, '"', '}')
 }
 
 type entry struct {
