@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -85,7 +86,17 @@ type Issuer struct {
 	now         Clock
 	nonce       string
 	seq         atomic.Uint64
+
+	// checked holds the deliveries' fixed parts (publisher, object,
+	// version, shard, shard hash, node) whose receipts passed
+	// records.Receipt.Validate: the read path then checks only what
+	// changes per request (request id, byte range) without the regular
+	// expressions. Bounded: cleared when it holds maxChecked.
+	mu      sync.RWMutex
+	checked map[string]struct{}
 }
+
+const maxChecked = 1 << 14
 
 // NewIssuer issues receipts under id into wal, whose sealer must be id;
 // epochs are epochLength long (floor(unix time / epochLength)).
@@ -108,7 +119,7 @@ func NewIssuer(wal *WAL, id Identity, epochLength time.Duration, now Clock) (*Is
 		return nil, err
 	}
 	return &Issuer{wal: wal, id: id, gateway: gateway, epochLength: epochLength,
-		now: now, nonce: hex.EncodeToString(n[:])}, nil
+		now: now, nonce: hex.EncodeToString(n[:]), checked: map[string]struct{}{}}, nil
 }
 
 // Epoch is the epoch at t.
@@ -123,9 +134,6 @@ func EpochAt(t time.Time, length time.Duration) int64 {
 // and does not wait for the disk: the receipt counts once the next group
 // commit has sealed and written its group (within --receipts-flush).
 func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error) {
-	if err := records.ValidateMSPID("publisher", d.Publisher); err != nil {
-		return nil, err
-	}
 	for {
 		epoch := max(is.Epoch(is.now()), is.wal.Closed()+1)
 		r := &records.Receipt{
@@ -134,7 +142,7 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 			Object: d.Object, Version: d.Version, Shard: d.Shard, ShardHash: d.ShardHash, Node: d.Node,
 			Offset: d.Offset, Bytes: d.Bytes, Request: d.Request,
 		}
-		if err := r.Validate(); err != nil {
+		if err := is.validate(d.Publisher, r); err != nil {
 			return nil, err
 		}
 		leaf := r.LeafData()
@@ -147,6 +155,48 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 		}
 		return r, nil
 	}
+}
+
+// validate is records.Receipt.Validate of r and records.ValidateMSPID of
+// its publisher, done in full once per fixed part (see Issuer.checked).
+func (is *Issuer) validate(publisher string, r *records.Receipt) error {
+	key := publisher + "\x00" + r.Object + "\x00" + r.Version + "\x00" + strconv.Itoa(r.Shard) + "\x00" + r.ShardHash + "\x00" + r.Node
+	is.mu.RLock()
+	_, ok := is.checked[key]
+	is.mu.RUnlock()
+	// The serial (epoch, nonce, counter) and the gateway's names are
+	// the issuer's own; the rest is checked here as Validate does.
+	if ok && r.Epoch >= 0 && requestIDValid(r.Request) && r.Offset >= 0 && r.Bytes > 0 && r.Offset+r.Bytes <= records.MaxShardBytes {
+		return nil
+	}
+	if err := records.ValidateMSPID("publisher", publisher); err != nil {
+		return err
+	}
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	is.mu.Lock()
+	if len(is.checked) >= maxChecked {
+		clear(is.checked)
+	}
+	is.checked[key] = struct{}{}
+	is.mu.Unlock()
+	return nil
+}
+
+// requestIDValid reports whether id matches ^[A-Za-z0-9._-]{1,64}$, the
+// receipt's request id rule.
+func requestIDValid(id string) bool {
+	if len(id) < 1 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // leafHash is the RFC 6962 leaf hash of leaf data (records.LeafHash).

@@ -713,3 +713,37 @@ func TestSubmitterAbandonsRefusedBatch(t *testing.T) {
 		t.Fatalf("again: %v, %d commits", err, l.commits)
 	}
 }
+
+// TestIssueValidates: receipts are validated in full even when their
+// fixed part was seen before (the issuer's cache of checked deliveries),
+// and the request id rule agrees with records.Receipt.Validate.
+func TestIssueValidates(t *testing.T) {
+	w := openTestWAL(t, t.TempDir())
+	is, _ := newIssuer(t, w, &fakeClock{t: t0})
+	if _, err := is.Issue(context.Background(), delivery(0)); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*Delivery){
+		"request with a space": func(d *Delivery) { d.Request = "a b" },
+		"empty request":        func(d *Delivery) { d.Request = "" },
+		"long request":         func(d *Delivery) { d.Request = strings.Repeat("r", 65) },
+		"negative offset":      func(d *Delivery) { d.Offset = -1 },
+		"no bytes":             func(d *Delivery) { d.Bytes = 0 },
+		"range past a shard":   func(d *Delivery) { d.Offset = records.MaxShardBytes },
+		"bad publisher":        func(d *Delivery) { d.Publisher = "" },
+		"bad node":             func(d *Delivery) { d.Node = "N" },
+	} {
+		d := delivery(0)
+		mutate(&d)
+		if _, err := is.Issue(context.Background(), d); err == nil {
+			t.Errorf("%s: issued", name)
+		}
+	}
+	for _, id := range []string{"a", "A.b_c-9", strings.Repeat("x", 64), strings.Repeat("x", 65), "", "é", "a/b", "a\x00", "a:b"} {
+		r := records.Receipt{Serial: "s", GatewayMSP: "Org1MSP", Gateway: hashA, Object: "o", Version: "1", ShardHash: hashA,
+			Node: "n-org1", Bytes: 1, Request: id}
+		if got, want := requestIDValid(id), r.Validate() == nil; got != want {
+			t.Errorf("request id %q: valid %v, Validate says %v", id, got, want)
+		}
+	}
+}
