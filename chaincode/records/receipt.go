@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"strconv"
 )
 
 // Proof of delivery. A gateway that received shard bytes from an edge node
@@ -107,10 +108,46 @@ func (r *Receipt) Validate() error {
 }
 
 // LeafData is the receipt's Merkle leaf, in its group and in its batch:
-// its canonical JSON (fixed field order).
+// its canonical JSON, exactly as encoding/json writes it (fixed field
+// order). Receipts whose strings are plain ASCII (all valid ones but
+// unusual object names) are written without reflection.
 func (r *Receipt) LeafData() []byte {
+	if b, ok := r.appendLeafData(make([]byte, 0, 384+len(r.Object)+len(r.Node)+len(r.Request))); ok {
+		return b
+	}
 	b, _ := json.Marshal(r) // cannot fail
 	return b
+}
+
+// appendLeafData appends the receipt's JSON to b, unless a string needs
+// escaping (false).
+func (r *Receipt) appendLeafData(b []byte) ([]byte, bool) {
+	plain := true
+	str := func(field, v string) {
+		b = append(b, field...)
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				plain = false
+			}
+		}
+		b = append(append(b, v...), '"')
+	}
+	num := func(field string, v int64) {
+		b = strconv.AppendInt(append(b, field...), v, 10)
+	}
+	str(`{"serial":"`, r.Serial)
+	str(`,"gatewayMsp":"`, r.GatewayMSP)
+	str(`,"gateway":"`, r.Gateway)
+	num(`,"epoch":`, r.Epoch)
+	str(`,"object":"`, r.Object)
+	str(`,"version":"`, r.Version)
+	num(`,"shard":`, int64(r.Shard))
+	str(`,"shardHash":"`, r.ShardHash)
+	str(`,"node":"`, r.Node)
+	num(`,"offset":`, r.Offset)
+	num(`,"bytes":`, r.Bytes)
+	str(`,"request":"`, r.Request)
+	return append(b, '}'), plain
 }
 
 // NodeTotal is what one node delivered in a batch of one publisher

@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -147,5 +148,25 @@ func TestEpochs(t *testing.T) {
 	}
 	if _, err := DecodeSamples([]byte(`[{"index":0,"receipt":{},"proof":[],"more":1}]`)); CodeOf(err) != CodeInvalid {
 		t.Fatalf("unknown sample field: %v", err)
+	}
+}
+
+// LeafData is encoding/json's encoding of the receipt, whatever its
+// strings hold.
+func TestLeafDataIsJSON(t *testing.T) {
+	odd := []string{"", "a b", `q"uote`, `back\slash`, "<tag>&amp;", "é/ü", "\x01ctl", "\x7f", "\xff bad utf8", "\u2028", "plain-1.2_3:4"}
+	for i, s := range odd {
+		for field := range 8 {
+			r := Receipt{Serial: "s", GatewayMSP: "Org1MSP", Gateway: hexOf("g"), Epoch: int64(i) - 3, Object: "o", Version: "1",
+				Shard: i, ShardHash: hexOf("h"), Node: "n", Offset: -int64(i), Bytes: 1 << 40, Request: "r"}
+			*[]*string{&r.Serial, &r.GatewayMSP, &r.Gateway, &r.Object, &r.Version, &r.ShardHash, &r.Node, &r.Request}[field] = s
+			want, err := json.Marshal(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.LeafData(); string(got) != string(want) {
+				t.Fatalf("field %d = %q: LeafData %s, encoding/json %s", field, s, got, want)
+			}
+		}
 	}
 }

@@ -93,7 +93,13 @@ type Issuer struct {
 	// changes per request (request id, byte range) without the regular
 	// expressions. Bounded: cleared when it holds maxChecked.
 	mu      sync.RWMutex
-	checked map[string]struct{}
+	checked map[checkKey]struct{}
+}
+
+// checkKey is the fixed part of a delivery.
+type checkKey struct {
+	publisher, object, version, shardHash, node string
+	shard                                       int
 }
 
 const maxChecked = 1 << 14
@@ -119,7 +125,7 @@ func NewIssuer(wal *WAL, id Identity, epochLength time.Duration, now Clock) (*Is
 		return nil, err
 	}
 	return &Issuer{wal: wal, id: id, gateway: gateway, epochLength: epochLength,
-		now: now, nonce: hex.EncodeToString(n[:]), checked: map[string]struct{}{}}, nil
+		now: now, nonce: hex.EncodeToString(n[:]), checked: map[checkKey]struct{}{}}, nil
 }
 
 // Epoch is the epoch at t.
@@ -160,7 +166,7 @@ func (is *Issuer) Issue(_ context.Context, d Delivery) (*records.Receipt, error)
 // validate is records.Receipt.Validate of r and records.ValidateMSPID of
 // its publisher, done in full once per fixed part (see Issuer.checked).
 func (is *Issuer) validate(publisher string, r *records.Receipt) error {
-	key := publisher + "\x00" + r.Object + "\x00" + r.Version + "\x00" + strconv.Itoa(r.Shard) + "\x00" + r.ShardHash + "\x00" + r.Node
+	key := checkKey{publisher: publisher, object: r.Object, version: r.Version, shardHash: r.ShardHash, node: r.Node, shard: r.Shard}
 	is.mu.RLock()
 	_, ok := is.checked[key]
 	is.mu.RUnlock()

@@ -168,9 +168,10 @@ type WALOptions struct {
 	// Sealer signs the seal of every group commit (required): the
 	// gateway's identity, the one its receipts name.
 	Sealer Identity
-	// FlushInterval is the longest a record waits for its fsync
-	// (default 5ms); FlushRecords records waiting trigger one at once
-	// (default 4096).
+	// FlushInterval is the longest a record waits for its group commit
+	// (default 50ms); FlushRecords records waiting trigger one at once
+	// (default 4096). Every group commit signs a seal and fsyncs: about
+	// 0.2 ms of CPU here whatever its size.
 	FlushInterval time.Duration
 	FlushRecords  int
 	// MaxPending bounds the records waiting for a flush (default 64
@@ -231,7 +232,7 @@ func OpenWAL(dir string, opts WALOptions) (*WAL, error) {
 		return nil, errors.New("receipts: the log needs a sealer: an identity with an MSP id, a certificate and a signer")
 	}
 	if opts.FlushInterval <= 0 {
-		opts.FlushInterval = 5 * time.Millisecond
+		opts.FlushInterval = 50 * time.Millisecond
 	}
 	if opts.FlushRecords <= 0 {
 		opts.FlushRecords = 4096
