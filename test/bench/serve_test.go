@@ -151,13 +151,16 @@ func TestServe100KiB(t *testing.T) {
 // on, off, so that a drift of the shared machine's load hits both alike.
 // It reports req/s (sums of the on and off runs) and the CPU time of this
 // process (both gateways run in it, one loaded at a time) per request.
+// DCT_BENCH_RECEIPTS_FLUSH sets the group commit interval (default: the
+// gateway's).
 func TestServeReceipts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	desc := testenv.Start(t, suite).Desc
 	dir := t.TempDir()
 	off := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
-	on := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes, c.ReceiptsDir = 0, dir })
+	flush := envDuration("DCT_BENCH_RECEIPTS_FLUSH", gateway.DefaultConfig().ReceiptsFlush)
+	on := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes, c.ReceiptsDir, c.ReceiptsFlush = 0, dir, flush })
 	body := make([]byte, 100<<10)
 	rand.New(rand.NewSource(2)).Read(body)
 	res, err := testenv.Publisher(desc, off).Publish(ctx, "bench/receipts-100k.js", "", int64(len(body)), bytes.NewReader(body))
@@ -205,7 +208,7 @@ func TestServeReceipts(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no receipt logged")
 	}
-	fmt.Printf("\n100 KiB asset, cold, k=%d, wrk -t2 -c%d -d%s (after a %s warm-up of each gateway):\n", res.K, conns, d, d/2)
+	fmt.Printf("\n100 KiB asset, cold, k=%d, wrk -t2 -c%d -d%s (after a %s warm-up of each gateway), group commits every %s:\n", res.K, conns, d, d/2, flush)
 	var rps, cpu [2]float64
 	var cnt [2]int
 	for _, r := range runs {
