@@ -84,8 +84,9 @@ type Config struct {
 	// EpochLength is the batching period: it must be the delivery
 	// chaincode's epoch (records.EpochSeconds). ReceiptsFlush is the
 	// longest a receipt waits for its group commit (sealed, fsynced; a
-	// group commit costs ~0.2 ms of CPU here whatever its size, so a short
-	// interval costs a few percent of cold serving); ReceiptsGrace
+	// group commit costs a few tenths of a millisecond of CPU, mostly
+	// whatever its size, so a short interval costs a few percent of cold
+	// serving); ReceiptsGrace
 	// how long after an epoch ends its batch is built and submitted
 	// (delivery:Commit, then delivery:Prove).
 	ReceiptsDir   string

@@ -197,3 +197,35 @@ func cpuTime() time.Duration {
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkGroupCommit: one group commit (the seal's tree and signature,
+// the write, the fsync) of a group of 1 or 64 receipts, and its CPU time.
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("receipts=%d", n), func(b *testing.B) {
+			w, err := OpenWAL(b.TempDir(), WALOptions{Sealer: testIdentity(b), Ticker: manualTicker, FlushRecords: 1 << 20})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			is, err := NewIssuer(w, testIdentity(b), time.Hour, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var commit time.Duration
+			for i := range b.N {
+				for j := range n {
+					if _, err := is.Issue(context.Background(), delivery(i+j)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cpu0 := cpuTime()
+				if err := w.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				commit += cpuTime() - cpu0
+			}
+			b.ReportMetric(float64(commit.Microseconds())/float64(b.N), "cpu-µs/commit")
+		})
+	}
+}
