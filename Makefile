@@ -116,12 +116,15 @@ test-unit: tools
 test-integration: deps build
 	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -p 1 -tags integration -timeout 20m ./test/...
 
-## bench: codec throughput against raw Reed-Solomon, and the 100 KiB serve
-## benchmark (wrk against a real system); the README reports these numbers
+## bench: codec throughput against raw Reed-Solomon, the delivery receipts'
+## log, and on a real system the 100 KiB serve benchmarks (wrk, receipts on
+## and off) and a 1M-receipt batch committed and proved; the README reports
+## these numbers
 bench: deps build
 	@scripts/install-apt.sh wrk wrk
 	$(GO) test -run XXX -bench 'Encode|Decode|Tiny' -benchmem ./pkg/codec/
-	DCT_CACHE_DIR=$(CACHE) $(GO) test -tags bench -count=1 -v -run . -timeout 10m ./test/bench/
+	$(GO) test -run XXX -bench 'Issue|Append|GroupCommit|1M' -benchtime 2s -cpu 2 ./pkg/receipts/
+	DCT_CACHE_DIR=$(CACHE) $(GO) test -tags bench -count=1 -v -run . -timeout 20m ./test/bench/
 
 vet:
 	$(GO) vet ./... && (cd chaincode && $(GO) vet ./...) && $(GO) vet -tags integration ./test/...

@@ -65,13 +65,14 @@ func testBundle(t *testing.T) *receipts.Bundle {
 		t.Fatal(err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	w, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{})
+	gwID := receipts.KeyIdentity("Org1MSP", cert, key)
+	w, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{Sealer: gwID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
 	now := time.Unix(6000, 0)
-	is, err := receipts.NewIssuer(w, receipts.KeyIdentity("Org1MSP", cert, key), time.Minute, func() time.Time { return now })
+	is, err := receipts.NewIssuer(w, gwID, time.Minute, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}

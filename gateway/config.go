@@ -83,7 +83,10 @@ type Config struct {
 	// successful read and logs it there (empty: no receipts).
 	// EpochLength is the batching period: it must be the delivery
 	// chaincode's epoch (records.EpochSeconds). ReceiptsFlush is the
-	// longest a receipt waits for its group commit (fsync); ReceiptsGrace
+	// longest a receipt waits for its group commit (sealed, fsynced; a
+	// group commit costs a few tenths of a millisecond of CPU, mostly
+	// whatever its size, so a short interval costs a few percent of cold
+	// serving); ReceiptsGrace
 	// how long after an epoch ends its batch is built and submitted
 	// (delivery:Commit, then delivery:Prove).
 	ReceiptsDir   string
@@ -133,7 +136,7 @@ func DefaultConfig() Config {
 		RepairInterval:    2 * time.Second,
 		DeadAfter:         10 * time.Second,
 		EpochLength:       time.Minute,
-		ReceiptsFlush:     5 * time.Millisecond,
+		ReceiptsFlush:     50 * time.Millisecond,
 		ReceiptsGrace:     5 * time.Second,
 	}
 }

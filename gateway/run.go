@@ -189,9 +189,10 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 	}, nil
 }
 
-// openReceipts opens the receipts' write-ahead log (replaying it) and the
-// issuer signing with the gateway's ledger identity; nil without
-// ReceiptsDir. startSubmitter submits the batches of ended epochs.
+// openReceipts opens the receipts' write-ahead log (replaying it), whose
+// group commits are sealed with the gateway's ledger identity, and the
+// issuer; nil without ReceiptsDir. startSubmitter submits the batches of
+// ended epochs.
 func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL, func(), error) {
 	if cfg.ReceiptsDir == "" {
 		return nil, nil, func() {}, nil
@@ -200,7 +201,7 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: receipts identity: %w", ErrConfig, err)
 	}
-	wal, err := receipts.OpenWAL(cfg.ReceiptsDir, receipts.WALOptions{FlushInterval: cfg.ReceiptsFlush})
+	wal, err := receipts.OpenWAL(cfg.ReceiptsDir, receipts.WALOptions{Sealer: id, FlushInterval: cfg.ReceiptsFlush})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("receipts log: %w", err)
 	}

@@ -29,7 +29,7 @@ func (w *aclWorld) commitBatchA() {
 	t := w.e.t
 	g := gateway{member: w.members["gatewayA"], key: w.keys["gatewayA"]}
 	ep := records.EpochOf(w.e.ledger.Now())
-	b := &batch{epoch: ep, publisher: map[string]string{"obj": orgA}}
+	b := &batch{epoch: ep, publisher: map[string]string{"obj": orgA}, gw: g}
 	b.receipts = append(b.receipts, g.receipt(t, ep, "s1", manifest("obj", "v1"), 0, "n1-orga", 100))
 	in := b.input()
 	res, err := as(w.e, g.member, func(ctx *fakes.Context) (*records.Batch, error) {
@@ -38,7 +38,7 @@ func (w *aclWorld) commitBatchA() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.batch, w.samples = res.ID, b.samples(res.ID)
+	w.batch, w.samples = res.ID, b.samples(t, res.ID)
 }
 
 // acceptBatchA commits gatewayA's batch and proves it: its payout of

@@ -1,12 +1,10 @@
 package contract
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
@@ -25,8 +23,9 @@ const DeliveryContractName = "delivery"
 // DeliveryContract verifies gateways' batches of delivery receipts before
 // anything is paid. A gateway commits a batch (Commit: root, size, totals
 // of one epoch) and then proves it (Prove: the leaves SampleIndices picks
-// from the Commit's transaction id, with inclusion proofs and the
-// gateway's signatures). A proof or signature failure refuses the Prove
+// from the Commit's transaction id, with their inclusion proofs, and the
+// seals of the gateway's group commits that logged them with the
+// receipts' inclusion proofs in their groups). A proof or signature failure refuses the Prove
 // and changes nothing (the batch stays pending and expires); a sampled
 // receipt that is well formed but not payable (replayed serial, node not
 // active or not a holder of the shard during the epoch, shard hash or
@@ -39,11 +38,17 @@ const DeliveryContractName = "delivery"
 // s leaves with probability about (1-f)^s.
 type DeliveryContract struct {
 	contractapi.Contract
+	log *slog.Logger // nil: no log
 }
 
-// NewDeliveryContract returns the delivery contract.
-func NewDeliveryContract() *DeliveryContract {
-	return &DeliveryContract{Contract: contractapi.Contract{
+// NewDeliveryContract returns the delivery contract; with a logger, it
+// logs every Prove with how long verifying its samples took.
+func NewDeliveryContract(opts ...Option) *DeliveryContract {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	return &DeliveryContract{log: o.log, Contract: contractapi.Contract{
 		Name: DeliveryContractName,
 		Info: metadata.InfoMetadata{
 			Title:       "DCT proof of delivery",
@@ -76,7 +81,13 @@ func (c *DeliveryContract) Commit(ctx contractapi.TransactionContextInterface, b
 // receipts. Only the committing identity may prove; proving an accepted
 // batch returns it and changes nothing.
 func (c *DeliveryContract) Prove(ctx contractapi.TransactionContextInterface, batchID string, samplesJSON string) (*records.Batch, error) {
-	b, err := proveBatch(ctx, batchID, samplesJSON)
+	start := time.Now()
+	var tm proveTiming
+	b, err := proveBatch(ctx, batchID, samplesJSON, &tm)
+	if c.log != nil {
+		c.log.Info("delivery:Prove", "batch", batchID, "tx", ctx.GetStub().GetTxID(), "samples", tm.samples,
+			"verifyMicros", tm.verify.Microseconds(), "totalMicros", time.Since(start).Microseconds(), "err", err)
+	}
 	return b, asRecordsError(err)
 }
 
@@ -262,7 +273,53 @@ func loadBatch(stub shim.ChaincodeStubInterface, id string) (*records.Batch, err
 	return b, nil
 }
 
-func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, error) {
+// proveTiming is how long a Prove took to verify its samples (logged, never
+// part of a result: endorsers must agree on those).
+type proveTiming struct {
+	samples int
+	verify  time.Duration
+}
+
+// verifySamples checks that samples are exactly the leaves want, each a
+// well-formed receipt of b's gateway and epoch, in a group sealed by the
+// key of cert (the committer's) and in b's tree. Any failure refuses the
+// batch (INVALID_ARGUMENT). A seal shared by several samples is verified
+// once.
+func verifySamples(b *records.Batch, want []int64, samples []records.SampledLeaf, cert *x509.Certificate) error {
+	if len(samples) != len(want) {
+		return invalidf("batch %s rejected: %d samples, the batch's proof needs leaves %v", b.ID, len(samples), want)
+	}
+	sealed := map[string]bool{}
+	for i := range samples {
+		s := &samples[i]
+		if s.Index != want[i] {
+			return invalidf("batch %s rejected: sample %d is leaf %d, want leaf %d (leaves %v, in that order)", b.ID, i, s.Index, want[i], want)
+		}
+		r := &s.Receipt
+		if err := r.Validate(); err != nil {
+			return invalidf("batch %s rejected: receipt of leaf %d: %s", b.ID, s.Index, messageOf(err))
+		}
+		if r.GatewayMSP != b.GatewayMSP || r.Gateway != b.Gateway || r.Epoch != b.Epoch {
+			return invalidf("batch %s rejected: receipt %s of leaf %d names gateway %s/%s, epoch %d, not the batch's", b.ID, r.Serial, s.Index, r.GatewayMSP, r.Gateway, r.Epoch)
+		}
+		if err := s.CheckGroup(); err != nil {
+			return invalidf("batch %s rejected: receipt %s of leaf %d: %s", b.ID, r.Serial, s.Index, messageOf(err))
+		}
+		key := string(s.Seal.SigningBytes()) + "\x00" + string(s.Seal.Signature)
+		if !sealed[key] {
+			if err := records.VerifySealSignature(cert, &s.Seal); err != nil {
+				return invalidf("batch %s rejected: receipt %s of leaf %d: %s", b.ID, r.Serial, s.Index, messageOf(err))
+			}
+			sealed[key] = true
+		}
+		if err := records.VerifyInclusion(records.LeafHash(r.LeafData()), s.Index, b.Size, s.Proof, b.Root); err != nil {
+			return invalidf("batch %s rejected: receipt %s: %s", b.ID, r.Serial, messageOf(err))
+		}
+	}
+	return nil
+}
+
+func proveBatch(ctx txContext, batchID, samplesJSON string, tm *proveTiming) (*records.Batch, error) {
 	gw, err := authorize(ctx, "delivery:Prove")
 	if err != nil {
 		return nil, err
@@ -285,6 +342,7 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 	if err := checkWindow(b.Epoch, now); err != nil {
 		return nil, err
 	}
+	verifyStart := time.Now()
 	samples, err := records.DecodeSamples([]byte(samplesJSON))
 	if err != nil {
 		return nil, err
@@ -295,26 +353,11 @@ func proveBatch(ctx txContext, batchID, samplesJSON string) (*records.Batch, err
 	}
 	// Forgery: any failure here refuses the whole batch.
 	want := records.SampleIndices(b.ID, b.Size)
-	if len(samples) != len(want) {
-		return nil, invalidf("batch %s rejected: %d samples, the batch's proof needs leaves %v", b.ID, len(samples), want)
+	if err := verifySamples(b, want, samples, cert); err != nil {
+		return nil, err
 	}
-	for i, s := range samples {
-		if s.Index != want[i] {
-			return nil, invalidf("batch %s rejected: sample %d is leaf %d, want leaf %d (leaves %v, in that order)", b.ID, i, s.Index, want[i], want)
-		}
-		r := &s.Receipt
-		if err := r.Validate(); err != nil {
-			return nil, invalidf("batch %s rejected: receipt of leaf %d: %s", b.ID, s.Index, messageOf(err))
-		}
-		if r.GatewayMSP != b.GatewayMSP || r.Gateway != b.Gateway || r.Epoch != b.Epoch {
-			return nil, invalidf("batch %s rejected: receipt %s of leaf %d names gateway %s/%s, epoch %d, not the batch's", b.ID, r.Serial, s.Index, r.GatewayMSP, r.Gateway, r.Epoch)
-		}
-		if err := verifyReceiptSignature(cert, r); err != nil {
-			return nil, invalidf("batch %s rejected: receipt %s of leaf %d: %s", b.ID, r.Serial, s.Index, messageOf(err))
-		}
-		if err := records.VerifyInclusion(records.LeafHash(r.LeafData()), s.Index, b.Size, s.Proof, b.Root); err != nil {
-			return nil, invalidf("batch %s rejected: receipt %s: %s", b.ID, r.Serial, messageOf(err))
-		}
+	if tm != nil {
+		tm.samples, tm.verify = len(samples), time.Since(verifyStart)
 	}
 	tx, err := currentTx(stub)
 	if err != nil {
@@ -508,29 +551,6 @@ func countIn(totals []records.NodeTotal, r *records.Receipt, publisher string, e
 		publisher = "any publisher"
 	}
 	return invalidf("receipt %s (%d bytes) is not counted in the totals of node %s for %s", r.Serial, r.Bytes, r.Node, publisher)
-}
-
-// verifyReceiptSignature checks r.Signature over r.SigningBytes() with the
-// public key of cert: ECDSA (ASN.1, over SHA-256) or Ed25519.
-func verifyReceiptSignature(cert *x509.Certificate, r *records.Receipt) error {
-	if len(r.Signature) == 0 {
-		return invalidf("the receipt is not signed")
-	}
-	msg := r.SigningBytes()
-	switch pub := cert.PublicKey.(type) {
-	case *ecdsa.PublicKey:
-		sum := sha256.Sum256(msg)
-		if ecdsa.VerifyASN1(pub, sum[:], r.Signature) {
-			return nil
-		}
-	case ed25519.PublicKey:
-		if ed25519.Verify(pub, msg, r.Signature) {
-			return nil
-		}
-	default:
-		return invalidf("the gateway's certificate has a %T key, not ECDSA or Ed25519", pub)
-	}
-	return invalidf("the signature is not the committing gateway's")
 }
 
 // holderCheck decides whether a receipt's node was active and a holder of

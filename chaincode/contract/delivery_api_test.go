@@ -44,7 +44,7 @@ func TestDeliveryThroughContractAPI(t *testing.T) {
 
 	var ep records.EpochInfo
 	inv.ok(orgB, &ep, "delivery:Epoch")
-	b := &batch{epoch: ep.Epoch, publisher: map[string]string{"a/app.js": orgA}}
+	b := &batch{epoch: ep.Epoch, publisher: map[string]string{"a/app.js": orgA}, gw: g}
 	for s := range 3 {
 		b.receipts = append(b.receipts, g.receipt(t, ep.Epoch, "r"+string(rune('0'+s)), &m, s, m.Shards[s].Nodes[0], 100))
 	}
@@ -55,7 +55,7 @@ func TestDeliveryThroughContractAPI(t *testing.T) {
 	if got.Status != records.BatchPending {
 		t.Fatalf("committed %+v", got)
 	}
-	inv.ok("gwA", &got, "delivery:Prove", got.ID, toJSON(t, b.samples(got.ID)))
+	inv.ok("gwA", &got, "delivery:Prove", got.ID, toJSON(t, b.samples(t, got.ID)))
 	if got.Status != records.BatchAccepted || len(got.Excluded) != 1 || len(got.Payouts) != 3 {
 		t.Fatalf("proved %+v", got)
 	}

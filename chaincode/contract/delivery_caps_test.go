@@ -71,7 +71,7 @@ func paidBytes(b *records.Batch) map[string]int64 {
 // singleNodeBatch is a batch of g with n receipts of node's shard of m,
 // each of bytes.
 func (d *deliveryEnv) singleNodeBatch(g gateway, epoch int64, prefix string, m *records.Manifest, shard int, n int, bytes int64) *batch {
-	b := &batch{epoch: epoch, publisher: d.pub}
+	b := &batch{epoch: epoch, publisher: d.pub, gw: g}
 	for i := range n {
 		b.receipts = append(b.receipts, g.receipt(d.t, epoch, fmt.Sprintf("%s-%d", prefix, i), m, shard, m.Shards[shard].Nodes[0], bytes))
 	}
@@ -97,11 +97,11 @@ func TestDeliveryNodeCapacity(t *testing.T) {
 
 	pa := d.mustCommit(d.gwA, ba)
 	pb := d.mustCommit(d.gwB, bb)
-	ga := d.mustProve(d.gwA, pa.ID, ba.samples(pa.ID))
+	ga := d.mustProve(d.gwA, pa.ID, ba.samples(d.t, pa.ID))
 	if len(ga.Capped) != 0 || paidBytes(ga)["n1-orga/"+orgA] != 4000 {
 		t.Fatalf("batch A: capped %+v, paid %v", ga.Capped, paidBytes(ga))
 	}
-	gb := d.mustProve(d.gwB, pb.ID, bb.samples(pb.ID))
+	gb := d.mustProve(d.gwB, pb.ID, bb.samples(d.t, pb.ID))
 	if got := cappedBy(gb); fmt.Sprint(got) != fmt.Sprint(map[string]int64{"n1-orga/" + orgB + "/" + records.CappedNodeCapacity: 1000}) {
 		t.Fatalf("batch B capped %v (%+v)", got, gb.Capped)
 	}
@@ -127,7 +127,7 @@ func TestDeliveryNodeCapacity(t *testing.T) {
 	other := newGateway(t, d.env, orgA, "User8@a")
 	bc := d.singleNodeBatch(other, ep, "c", d.ma, 0, 2, 10)
 	pc := d.mustCommit(other, bc)
-	gc := d.mustProve(other, pc.ID, bc.samples(pc.ID))
+	gc := d.mustProve(other, pc.ID, bc.samples(d.t, pc.ID))
 	if len(gc.Payouts) != 0 || cappedBy(gc)["n1-orga/"+orgA+"/"+records.CappedNodeCapacity] != 20 {
 		t.Fatalf("batch C: payouts %+v, capped %+v", gc.Payouts, gc.Capped)
 	}
@@ -155,7 +155,7 @@ func TestDeliveryCapacityOfInactiveNode(t *testing.T) {
 		b.receipts = append(b.receipts, d.gwA.receipt(t, ep, fmt.Sprintf("gone-%d", i), d.ma, 2, "n3-orga", 100))
 	}
 	p := d.mustCommit(d.gwA, b)
-	got := d.mustProve(d.gwA, p.ID, b.samples(p.ID))
+	got := d.mustProve(d.gwA, p.ID, b.samples(d.t, p.ID))
 	excluded := int64(0)
 	for _, x := range got.Excluded {
 		if x.Node != "n3-orga" || x.Reason != records.ExcludedInactive {
@@ -196,7 +196,7 @@ func TestDeliveryPublisherBudget(t *testing.T) {
 		d.gwA.receipt(t, ep, "s1", d.ma, 0, "n1-orga", mib), d.gwA.receipt(t, ep, "s2", d.ma, 0, "n1-orga", mib),
 		d.gwA.receipt(t, ep, "s3", d.ma, 1, "n2-orga", mib), d.gwA.receipt(t, ep, "s4", d.mb, 0, "n1-orga", mib))
 	p := d.mustCommit(d.gwA, b)
-	got := d.mustProve(d.gwA, p.ID, b.samples(p.ID))
+	got := d.mustProve(d.gwA, p.ID, b.samples(d.t, p.ID))
 	// n1 (first in order) gets its 2 MiB; n2 the most bytes 500 tokens
 	// pay for (rounded down, the carry being 0 after the 2 MiB): those
 	// below 501 tokens' worth.
@@ -240,7 +240,7 @@ func TestDeliveryPublisherBudget(t *testing.T) {
 	// Another gateway's batch of the same epoch: org A's budget is spent.
 	bb := d.singleNodeBatch(d.gwB, ep, "b", d.ma, 1, 2, 1000)
 	pb := d.mustCommit(d.gwB, bb)
-	gb := d.mustProve(d.gwB, pb.ID, bb.samples(pb.ID))
+	gb := d.mustProve(d.gwB, pb.ID, bb.samples(d.t, pb.ID))
 	if len(gb.Payouts) != 1 || gb.Payouts[0].Bytes != 0 || gb.Payouts[0].Amount != 0 || gb.Payouts[0].CappedBytes != 2000 ||
 		cappedBy(gb)["n2-orga/"+orgA+"/"+records.CappedPublisherBudget] != 2000 {
 		t.Fatalf("batch B: payouts %+v, capped %+v", gb.Payouts, gb.Capped)
@@ -250,7 +250,7 @@ func TestDeliveryPublisherBudget(t *testing.T) {
 	other := newGateway(t, d.env, orgA, "User9@a")
 	bc := d.singleNodeBatch(other, ep, "c", d.ma, 1, 1, mib)
 	pc := d.mustCommit(other, bc)
-	gc := d.mustProve(other, pc.ID, bc.samples(pc.ID))
+	gc := d.mustProve(other, pc.ID, bc.samples(d.t, pc.ID))
 	if len(gc.Payouts) != 1 || gc.Payouts[0].Amount != 1 {
 		t.Fatalf("batch C: payouts %+v", gc.Payouts)
 	}
@@ -259,7 +259,7 @@ func TestDeliveryPublisherBudget(t *testing.T) {
 	must(d.env, orgA, func(ctx *fakes.Context) (*records.Budget, error) { return tok.SetBudget(ctx, 0) })
 	bd := d.singleNodeBatch(d.gwA, ep2, "d", d.ma, 0, 4, mib)
 	pd := d.mustCommit(d.gwA, bd)
-	if gd := d.mustProve(d.gwA, pd.ID, bd.samples(pd.ID)); len(gd.Capped) != 0 || gd.Payouts[0].Amount != 4000 {
+	if gd := d.mustProve(d.gwA, pd.ID, bd.samples(d.t, pd.ID)); len(gd.Capped) != 0 || gd.Payouts[0].Amount != 4000 {
 		t.Fatalf("next epoch: payouts %+v, capped %+v", gd.Payouts, gd.Capped)
 	}
 	h := must(d.env, orgB, func(ctx *fakes.Context) ([]*records.HistoryEntry, error) { return d.hist.Budget(ctx, orgA) })
@@ -298,7 +298,7 @@ func TestDeliveryBudgetCarry(t *testing.T) {
 	ep := d.nextEpoch()
 	b := d.singleNodeBatch(d.gwA, ep, "a", d.ma, 0, 1, mib) // 3 tokens due; the budget covers 2
 	p := d.mustCommit(d.gwA, b)
-	got := d.mustProve(d.gwA, p.ID, b.samples(p.ID))
+	got := d.mustProve(d.gwA, p.ID, b.samples(d.t, p.ID))
 	po := got.Payouts[0]
 	// The most bytes 2 tokens pay for: 3·n < 3·MiB·… i.e. n = ⌊(3·2^20 − 1)/3⌋.
 	wantBytes := (3*mib - 1) / 3
@@ -322,24 +322,20 @@ func TestDeliveryDuplicateAcrossSerials(t *testing.T) {
 	// The same delivery under a new serial.
 	r2 := r1
 	r2.Serial = "s2"
-	g.sign(t, &r2)
 	// The same request and shard at another offset is another delivery.
 	r3 := r1
 	r3.Serial, r3.Offset = "s3", 100
-	g.sign(t, &r3)
 	// So is another request's fetch of the same bytes.
 	r4 := r1
 	r4.Serial, r4.Request = "s4", "req-other"
-	g.sign(t, &r4)
 	// A duplicate of an excluded receipt (not a holder) is excluded for
 	// its own reason.
 	r5 := g.receipt(t, ep, "s5", d.ma, 0, "n2-orga", 7)
 	r6 := r5
 	r6.Serial = "s6"
-	g.sign(t, &r6)
 	b.receipts = []records.Receipt{r1, r2, r3, r4, r5, r6}
 	p := d.mustCommit(g, b)
-	got := d.mustProve(g, p.ID, b.samples(p.ID))
+	got := d.mustProve(g, p.ID, b.samples(d.t, p.ID))
 	reasons := map[string]string{}
 	for _, x := range got.Excluded {
 		reasons[x.Serial] = x.Reason
@@ -375,7 +371,7 @@ func TestDeliveryHugeClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := d.mustProve(g, p.ID, b.samples(p.ID))
+		got := d.mustProve(g, p.ID, b.samples(d.t, p.ID))
 		if len(got.Capped) != 1 || got.Capped[0].Reason != records.CappedNodeCapacity {
 			t.Fatalf("batch %d capped %+v", i, got.Capped)
 		}
@@ -387,7 +383,7 @@ func TestDeliveryHugeClaims(t *testing.T) {
 	other := newGateway(t, d.env, orgA, "User10@a")
 	b := d.singleNodeBatch(other, ep, "ok", d.ma, 0, 1, 100)
 	p := d.mustCommit(other, b)
-	if got := d.mustProve(other, p.ID, b.samples(p.ID)); got.Status != records.BatchAccepted || cappedBy(got)["n1-orga/"+orgA+"/"+records.CappedNodeCapacity] != 100 {
+	if got := d.mustProve(other, p.ID, b.samples(d.t, p.ID)); got.Status != records.BatchAccepted || cappedBy(got)["n1-orga/"+orgA+"/"+records.CappedNodeCapacity] != 100 {
 		t.Fatalf("honest batch %+v", got)
 	}
 }

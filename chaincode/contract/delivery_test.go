@@ -75,34 +75,60 @@ func (g gateway) hash() string { return records.CertHash(g.cert) }
 
 // receipt returns a receipt of g for node serving shard of m.
 func (g gateway) receipt(t *testing.T, epoch int64, serial string, m *records.Manifest, shard int, node string, n int64) records.Receipt {
-	r := records.Receipt{Serial: serial, GatewayMSP: g.msp, Gateway: g.hash(), Epoch: epoch, Object: m.Name, Version: m.Version,
+	return records.Receipt{Serial: serial, GatewayMSP: g.msp, Gateway: g.hash(), Epoch: epoch, Object: m.Name, Version: m.Version,
 		Shard: shard, ShardHash: m.Shards[shard].Hash, Node: node, Offset: 0, Bytes: n, Request: "req-" + serial}
-	g.sign(t, &r)
-	return r
 }
 
-func (g gateway) sign(t *testing.T, r *records.Receipt) {
-	t.Helper()
-	sum := sha256.Sum256(r.SigningBytes())
-	sig, err := ecdsa.SignASN1(rand.Reader, g.key, sum[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Signature = sig
-}
-
-// batch is a gateway's log of receipts of one epoch.
+// batch is a gateway's log of receipts of one epoch: gw seals them in
+// group commits of group receipts (4 when 0), as the gateway's log does.
 type batch struct {
 	epoch    int64
 	receipts []records.Receipt
 	// publisher of each object name, for the totals.
 	publisher map[string]string
+	gw        gateway
+	group     int
+	// sealKey, when set, signs the seals instead of gw's key (a forger).
+	sealKey *ecdsa.PrivateKey
 }
 
 func (b *batch) leaves() [][]byte {
 	var out [][]byte
 	for i := range b.receipts {
 		out = append(out, b.receipts[i].LeafData())
+	}
+	return out
+}
+
+// sealed returns every receipt with the seal of its group and its proof
+// in the group.
+func (b *batch) sealed(t *testing.T) []records.SealedReceipt {
+	t.Helper()
+	g := b.group
+	if g == 0 {
+		g = 4
+	}
+	key := b.gw.key
+	if b.sealKey != nil {
+		key = b.sealKey
+	}
+	var out []records.SealedReceipt
+	for start := 0; start < len(b.receipts); start += g {
+		rs := b.receipts[start:min(start+g, len(b.receipts))]
+		var leaves [][]byte
+		for i := range rs {
+			leaves = append(leaves, rs[i].LeafData())
+		}
+		seal := records.Seal{GatewayMSP: b.gw.msp, Gateway: b.gw.hash(), Epoch: b.epoch, Group: int64(start / g),
+			Root: hex.EncodeToString(mthOf(leaves)), Size: int64(len(rs))}
+		sig, err := ecdsa.SignASN1(rand.Reader, key, seal.SealDigest())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seal.Signature = sig
+		for i := range rs {
+			out = append(out, records.SealedReceipt{Receipt: rs[i], Seal: seal, GroupIndex: int64(i), GroupProof: auditPath(i, leaves)})
+		}
 	}
 	return out
 }
@@ -127,12 +153,14 @@ func (b *batch) input() records.BatchInput {
 	return records.BatchInput{Epoch: b.epoch, Root: hex.EncodeToString(mthOf(b.leaves())), Size: int64(len(b.receipts)), Totals: totals}
 }
 
-// samples returns the leaves SampleIndices(id) picks, with their proofs.
-func (b *batch) samples(id string) []records.SampledLeaf {
+// samples returns the leaves SampleIndices(id) picks, with their seals
+// and proofs.
+func (b *batch) samples(t *testing.T, id string) []records.SampledLeaf {
 	leaves := b.leaves()
+	sealed := b.sealed(t)
 	var out []records.SampledLeaf
 	for _, i := range records.SampleIndices(id, int64(len(leaves))) {
-		out = append(out, records.SampledLeaf{Index: i, Receipt: b.receipts[i], Proof: auditPath(int(i), leaves)})
+		out = append(out, records.SampledLeaf{Index: i, SealedReceipt: sealed[i], Proof: auditPath(int(i), leaves)})
 	}
 	return out
 }
@@ -175,7 +203,7 @@ func (d *deliveryEnv) epoch() int64 { return records.EpochOf(d.ledger.Now()) }
 // standard returns a batch of g with six receipts: every shard of both
 // objects, each from its holder.
 func (d *deliveryEnv) standard(g gateway, epoch int64, prefix string) *batch {
-	b := &batch{epoch: epoch, publisher: d.pub}
+	b := &batch{epoch: epoch, publisher: d.pub, gw: g}
 	for i, m := range []*records.Manifest{d.ma, d.mb} {
 		for s := range 3 {
 			b.receipts = append(b.receipts, g.receipt(d.t, epoch, fmt.Sprintf("%s-%d-%d", prefix, i, s), m, s, m.Shards[s].Nodes[0], int64(100*(s+1)+i)))
@@ -186,6 +214,9 @@ func (d *deliveryEnv) standard(g gateway, epoch int64, prefix string) *batch {
 
 func (d *deliveryEnv) commit(g gateway, b *batch) (*records.Batch, error) {
 	d.t.Helper()
+	if b.gw.key == nil {
+		b.gw = g // the committing gateway sealed its log
+	}
 	in := b.input()
 	return as(d.env, g.member, func(ctx *fakes.Context) (*records.Batch, error) { return d.dl.Commit(ctx, toJSON(d.t, in)) })
 }
@@ -254,7 +285,7 @@ func TestDeliveryAccepted(t *testing.T) {
 		t.Fatalf("resubmitted commit = %s, want %s", again.ID, pending.ID)
 	}
 
-	got := d.mustProve(d.gwA, pending.ID, b.samples(pending.ID))
+	got := d.mustProve(d.gwA, pending.ID, b.samples(t, pending.ID))
 	if got.Status != records.BatchAccepted || !slices.Equal(got.Accepted, in.Totals) || len(got.Excluded) != 0 ||
 		got.ProveTxID == "" || len(got.Sampled) != 6 {
 		t.Fatalf("proved %+v", got)
@@ -275,7 +306,7 @@ func TestDeliveryAccepted(t *testing.T) {
 	}
 	// Proving again is a no-op: nothing is paid twice.
 	if again := d.noWrites(d.gwA, func(ctx *fakes.Context) (*records.Batch, error) {
-		return d.dl.Prove(ctx, pending.ID, toJSON(t, b.samples(pending.ID)))
+		return d.dl.Prove(ctx, pending.ID, toJSON(t, b.samples(t, pending.ID)))
 	}); again.ProveTxID != got.ProveTxID {
 		t.Fatalf("second prove = %+v", again)
 	}
@@ -315,7 +346,7 @@ func TestDeliveryReplay(t *testing.T) {
 	e1 := d.epoch()
 	b1 := d.standard(d.gwA, e1, "s")
 	id1 := d.mustCommit(d.gwA, b1).ID
-	d.mustProve(d.gwA, id1, b1.samples(id1))
+	d.mustProve(d.gwA, id1, b1.samples(t, id1))
 
 	// The next epoch's batch replays serial s-0-0 (re-signed for the new
 	// epoch) and repeats s-1-1 twice in itself.
@@ -324,7 +355,7 @@ func TestDeliveryReplay(t *testing.T) {
 	b2.receipts[0] = d.gwA.receipt(t, e2, "s-0-0", d.ma, 0, "n1-orga", 100)
 	b2.receipts[5] = d.gwA.receipt(t, e2, "t-1-1", d.mb, 1, "n2-orga", 201)
 	id2 := d.mustCommit(d.gwA, b2).ID
-	got := d.mustProve(d.gwA, id2, b2.samples(id2))
+	got := d.mustProve(d.gwA, id2, b2.samples(t, id2))
 	if len(got.Excluded) != 2 {
 		t.Fatalf("excluded %+v, want the replayed serial and the repeated one", got.Excluded)
 	}
@@ -357,40 +388,92 @@ func TestDeliveryForged(t *testing.T) {
 	d := newDeliveryEnv(t)
 	ep := d.epoch()
 	other := newGateway(t, d.env, orgA, "User5@a")
-
-	// A receipt signed by another key.
 	b := d.standard(d.gwA, ep, "s")
-	other.sign(t, &b.receipts[2])
 	pending := d.mustCommit(d.gwA, b)
-	_, err := d.prove(d.gwA, pending.ID, b.samples(pending.ID))
-	wantCode(t, err, records.CodeInvalid, "signature is not the committing gateway's")
 
-	// An unsigned one.
-	s := b.samples(pending.ID)
+	// Seals signed by another key (a registered gateway's), naming the
+	// committer.
+	b.sealKey = other.key
+	_, err := d.prove(d.gwA, pending.ID, b.samples(t, pending.ID))
+	wantCode(t, err, records.CodeInvalid, "signature is not the committing gateway's")
+	b.sealKey = nil
+
+	// Unsigned seals.
+	s := b.samples(t, pending.ID)
 	for i := range s {
-		s[i].Receipt.Signature = nil
+		s[i].Seal.Signature = nil
 	}
 	_, err = d.prove(d.gwA, pending.ID, s)
 	wantCode(t, err, records.CodeInvalid, "not signed")
 
-	// Receipts that are not the committed tree's.
-	good := d.standard(d.gwA, ep, "s")
-	_, err = d.prove(d.gwA, pending.ID, good.samples(pending.ID))
+	// A forged seal: the group rebuilt around a changed receipt (a root the
+	// gateway never signed), with the gateway's signature of the real one.
+	s = b.samples(t, pending.ID)
+	forged := &batch{epoch: ep, receipts: slices.Clone(b.receipts), gw: d.gwA, group: len(b.receipts)}
+	forged.receipts[s[0].Index].Bytes = 1 << 30
+	fs := forged.sealed(t)[s[0].Index]
+	fs.Seal.Signature = s[0].Seal.Signature
+	s[0].SealedReceipt = fs
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "signature is not the committing gateway's")
+
+	// A seal whose size or group number was changed after signing.
+	for _, mutate := range []func(*records.Seal){
+		func(x *records.Seal) { x.Group++ },
+		func(x *records.Seal) { x.Size = 2 * x.Size },
+	} {
+		s = b.samples(t, pending.ID)
+		mutate(&s[1].Seal)
+		_, err = d.prove(d.gwA, pending.ID, s)
+		wantCode(t, err, records.CodeInvalid, "rejected")
+	}
+
+	// A wrong group proof, a wrong index in the group, a group proof of
+	// another receipt.
+	s = b.samples(t, pending.ID)
+	s[2].GroupProof = slices.Clone(s[2].GroupProof)
+	s[2].GroupProof[0] = records.LeafHash([]byte("x"))
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "not in the group")
+	s = b.samples(t, pending.ID)
+	s[2].GroupIndex ^= 1
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "not in the group")
+	s = b.samples(t, pending.ID)
+	s[0].GroupProof, s[1].GroupProof = s[1].GroupProof, s[0].GroupProof
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "not in the group")
+
+	// A seal that names another gateway or epoch than its receipts.
+	s = b.samples(t, pending.ID)
+	s[0].Seal.Epoch--
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "does not name")
+
+	// A receipt changed after it was sealed (its bytes inflated).
+	s = b.samples(t, pending.ID)
+	s[3].Receipt.Bytes *= 10
+	_, err = d.prove(d.gwA, pending.ID, s)
+	wantCode(t, err, records.CodeInvalid, "not in the group")
+
+	// Correctly sealed receipts that are not the committed tree's.
+	good := d.standard(d.gwA, ep, "z")
+	_, err = d.prove(d.gwA, pending.ID, good.samples(t, pending.ID))
 	wantCode(t, err, records.CodeInvalid, "is not in the tree")
 
 	// Samples that are not the picked leaves, or not in their order.
-	s = b.samples(pending.ID)
+	s = b.samples(t, pending.ID)
 	s[0], s[1] = s[1], s[0]
 	_, err = d.prove(d.gwA, pending.ID, s)
 	wantCode(t, err, records.CodeInvalid, "want leaf")
-	_, err = d.prove(d.gwA, pending.ID, b.samples(pending.ID)[1:])
+	_, err = d.prove(d.gwA, pending.ID, b.samples(t, pending.ID)[1:])
 	wantCode(t, err, records.CodeInvalid, "samples")
 
 	// A receipt of another epoch or gateway, correctly in the tree.
 	b3 := d.standard(other, ep, "o")
 	b3.receipts[1] = other.receipt(t, ep-1, "o-x", d.ma, 1, "n2-orga", 200)
 	p3 := d.mustCommit(other, b3)
-	_, err = d.prove(other, p3.ID, b3.samples(p3.ID))
+	_, err = d.prove(other, p3.ID, b3.samples(t, p3.ID))
 	wantCode(t, err, records.CodeInvalid, "not the batch's")
 
 	// Totals that do not count a sampled receipt.
@@ -402,7 +485,7 @@ func TestDeliveryForged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = d.prove(d.gwB, p4.ID, b4.samples(p4.ID))
+	_, err = d.prove(d.gwB, p4.ID, b4.samples(t, p4.ID))
 	wantCode(t, err, records.CodeInvalid, "not counted in the totals")
 
 	// Every refusal left the batches pending and paid nothing.
@@ -415,23 +498,10 @@ func TestDeliveryForged(t *testing.T) {
 	if d.serialPaid(d.gwA, "s-0-0") {
 		t.Fatal("a refused batch recorded a serial")
 	}
-	// The same receipts, correctly signed, are accepted.
-	honest := &batch{epoch: ep - 1, receipts: resign(t, d.gwA, b.receipts, ep-1), publisher: d.pub}
-	fixed := d.mustCommit(d.gwA, honest)
-	if got := d.mustProve(d.gwA, fixed.ID, honest.samples(fixed.ID)); got.Status != records.BatchAccepted {
+	// The same batch, honestly sealed, is accepted.
+	if got := d.mustProve(d.gwA, pending.ID, b.samples(t, pending.ID)); got.Status != records.BatchAccepted || len(got.Excluded) != 0 {
 		t.Fatalf("honest batch: %+v", got)
 	}
-}
-
-// resign returns rs for epoch ep, signed by g.
-func resign(t *testing.T, g gateway, rs []records.Receipt, ep int64) []records.Receipt {
-	out := slices.Clone(rs)
-	for i := range out {
-		out[i].Epoch = ep
-		out[i].Gateway, out[i].GatewayMSP = g.hash(), g.msp
-		g.sign(t, &out[i])
-	}
-	return out
 }
 
 func TestDeliveryWindowAndOverlap(t *testing.T) {
@@ -463,7 +533,7 @@ func TestDeliveryWindowAndOverlap(t *testing.T) {
 	// Commit takes no samples; totals must name registered nodes.
 	in := b.input()
 	in.Epoch = ep - 1
-	in.Samples = b.samples("x")
+	in.Samples = b.samples(t, "x")
 	_, err = as(d.env, d.gwA.member, func(ctx *fakes.Context) (*records.Batch, error) { return d.dl.Commit(ctx, toJSON(t, in)) })
 	wantCode(t, err, records.CodeInvalid, "no samples")
 	in = b.input()
@@ -474,7 +544,7 @@ func TestDeliveryWindowAndOverlap(t *testing.T) {
 
 	// A pending batch expires with its window: its Prove is refused.
 	d.ledger.Advance(time.Duration(records.SubmissionEpochs+1) * time.Duration(records.EpochSeconds) * time.Second)
-	_, err = d.prove(d.gwA, first.ID, b.samples(first.ID))
+	_, err = d.prove(d.gwA, first.ID, b.samples(t, first.ID))
 	wantCode(t, err, records.CodeFailedPrecondition, "expired")
 }
 
@@ -496,14 +566,14 @@ func TestDeliveryAccess(t *testing.T) {
 	// it, even with the committer's valid samples.
 	other := newGateway(t, d.env, orgA, "User7@a")
 	for _, g := range []gateway{other, d.gwB} {
-		_, err := d.prove(g, pending.ID, b.samples(pending.ID))
+		_, err := d.prove(g, pending.ID, b.samples(t, pending.ID))
 		wantCode(t, err, records.CodeForbidden, "did not commit")
 	}
 	_, err := as(d.env, publisher, func(ctx *fakes.Context) (*records.Batch, error) {
-		return d.dl.Prove(ctx, pending.ID, toJSON(t, b.samples(pending.ID)))
+		return d.dl.Prove(ctx, pending.ID, toJSON(t, b.samples(t, pending.ID)))
 	})
 	wantCode(t, err, records.CodeForbidden, "needs the role gateway")
-	_, err = d.prove(d.gwA, "tx9999", b.samples(pending.ID))
+	_, err = d.prove(d.gwA, "tx9999", b.samples(t, pending.ID))
 	wantCode(t, err, records.CodeNotFound, "does not exist")
 }
 
@@ -523,12 +593,11 @@ func TestDeliveryExclusions(t *testing.T) {
 		return d.man.UpdateHolders(ctx, d.ma.Name, d.ma.Version, "0", `["n1-orga"]`, `["n4-orga"]`)
 	})
 	g := d.gwA
-	b := &batch{epoch: ep, publisher: d.pub}
+	b := &batch{epoch: ep, publisher: d.pub, gw: g, group: 3}
 	add := func(serial string, m *records.Manifest, shard int, node string, n int64, mutate ...func(*records.Receipt)) {
 		r := g.receipt(t, ep, serial, m, shard, node, n)
 		for _, f := range mutate {
 			f(&r)
-			g.sign(t, &r)
 		}
 		b.receipts = append(b.receipts, r)
 	}
@@ -542,7 +611,7 @@ func TestDeliveryExclusions(t *testing.T) {
 	add("purged", gone, 1, "n2-orga", 1280)
 	in := b.input()
 	pending := d.mustCommit(g, b)
-	got := d.mustProve(g, pending.ID, b.samples(pending.ID))
+	got := d.mustProve(g, pending.ID, b.samples(t, pending.ID))
 	if got.Status != records.BatchAccepted {
 		t.Fatalf("status %s", got.Status)
 	}
@@ -570,7 +639,9 @@ func TestDeliveryExclusions(t *testing.T) {
 	}
 }
 
-func TestReceiptSignatureEd25519(t *testing.T) {
+// TestSealEd25519: a gateway whose certificate has an Ed25519 key seals
+// its groups with it.
+func TestSealEd25519(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -584,14 +655,17 @@ func TestReceiptSignatureEd25519(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := records.Receipt{Serial: "s1", GatewayMSP: orgA, Gateway: digest("gw"), Epoch: 1, Object: "a/b", Version: "1",
+	r := records.Receipt{Serial: "s1", GatewayMSP: orgA, Gateway: records.CertHash(cert), Epoch: 1, Object: "a/b", Version: "1",
 		ShardHash: digest("h"), Node: "n1-orga", Bytes: 1, Request: "r"}
-	r.Signature = ed25519.Sign(priv, r.SigningBytes())
-	if err := verifyReceiptSignature(cert, &r); err != nil {
+	seal := records.Seal{GatewayMSP: orgA, Gateway: r.Gateway, Epoch: 1, Root: hex.EncodeToString(records.LeafHash(r.LeafData())), Size: 1}
+	seal.Signature = ed25519.Sign(priv, seal.SigningBytes())
+	b := &records.Batch{ID: "tx1", GatewayMSP: orgA, Gateway: r.Gateway, Epoch: 1, Root: seal.Root, Size: 1}
+	samples := []records.SampledLeaf{{Index: 0, SealedReceipt: records.SealedReceipt{Receipt: r, Seal: seal}}}
+	if err := verifySamples(b, []int64{0}, samples, cert); err != nil {
 		t.Fatal(err)
 	}
-	r.Bytes = 2
-	if err := verifyReceiptSignature(cert, &r); err == nil {
-		t.Fatal("a changed receipt verifies")
+	samples[0].Seal.Group = 1
+	if err := verifySamples(b, []int64{0}, samples, cert); err == nil || !strings.Contains(err.Error(), "signature is not") {
+		t.Fatalf("a changed seal: %v", err)
 	}
 }

@@ -240,9 +240,9 @@ func DecodeSamples(data []byte) ([]SampledLeaf, error) {
 	if len(s) > MaxSampledLeaves {
 		return nil, invalidf("at most %d samples, got %d", MaxSampledLeaves, len(s))
 	}
-	for _, l := range s {
-		if len(l.Proof) > MaxProofLength {
-			return nil, invalidf("proof of leaf %d has %d hashes, at most %d", l.Index, len(l.Proof), MaxProofLength)
+	for i := range s {
+		if err := s[i].checkLengths(); err != nil {
+			return nil, err
 		}
 	}
 	return s, nil

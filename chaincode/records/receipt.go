@@ -7,15 +7,18 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"regexp"
+	"strconv"
 )
 
 // Proof of delivery. A gateway that received shard bytes from an edge node
-// and verified them issues a Receipt and signs it with its identity's key.
-// Per epoch it commits the receipts as one Batch: the root of an RFC 6962
-// Merkle tree over the receipts (leaf data: Receipt.LeafData), the leaf
-// count and per-node totals. The chaincode checks a sample of leaves,
-// chosen from the transaction id (SampleIndices), with their inclusion
-// proofs (VerifyInclusion) and signatures, before anything is paid.
+// and verified them issues a Receipt and logs it; receipts are signed in
+// group commits, one Seal per group (seal.go), not one by one. Per epoch
+// it commits the receipts as one Batch: the root of an RFC 6962 Merkle
+// tree over the receipts (leaf data: Receipt.LeafData), the leaf count and
+// per-node totals. The chaincode checks a sample of leaves, chosen from
+// the transaction id (SampleIndices), with their inclusion proofs in the
+// batch (VerifyInclusion) and their seals and inclusion proofs in their
+// groups (SealedReceipt), before anything is paid.
 
 // Limits of receipts and batches.
 const (
@@ -56,9 +59,6 @@ type Receipt struct {
 	Bytes  int64 `json:"bytes"`
 	// Request is the id of the end-user request the bytes served.
 	Request string `json:"request"`
-	// Signature is the gateway's signature (ASN.1 ECDSA, base64) over
-	// SigningBytes.
-	Signature []byte `json:"signature,omitempty"`
 }
 
 // String names the receipt.
@@ -66,7 +66,7 @@ func (r *Receipt) String() string {
 	return r.Serial + " (" + r.Node + ", " + r.Object + "@" + r.Version + ")"
 }
 
-// Validate checks every field but the signature.
+// Validate checks every field.
 func (r *Receipt) Validate() error {
 	if r == nil {
 		return invalidf("receipt is missing")
@@ -107,20 +107,47 @@ func (r *Receipt) Validate() error {
 	return nil
 }
 
-// SigningBytes is what the gateway signs: the receipt's canonical JSON
-// without the signature.
-func (r *Receipt) SigningBytes() []byte {
-	c := *r
-	c.Signature = nil
-	b, _ := json.Marshal(&c) // fixed field order; cannot fail
+// LeafData is the receipt's Merkle leaf, in its group and in its batch:
+// its canonical JSON, exactly as encoding/json writes it (fixed field
+// order). Receipts whose strings are plain ASCII (all valid ones but
+// unusual object names) are written without reflection.
+func (r *Receipt) LeafData() []byte {
+	if b, ok := r.appendLeafData(make([]byte, 0, 384+len(r.Object)+len(r.Node)+len(r.Request))); ok {
+		return b
+	}
+	b, _ := json.Marshal(r) // cannot fail
 	return b
 }
 
-// LeafData is the receipt's Merkle leaf: its canonical JSON with the
-// signature.
-func (r *Receipt) LeafData() []byte {
-	b, _ := json.Marshal(r)
-	return b
+// appendLeafData appends the receipt's JSON to b, unless a string needs
+// escaping (false).
+func (r *Receipt) appendLeafData(b []byte) ([]byte, bool) {
+	plain := true
+	str := func(field, v string) {
+		b = append(b, field...)
+		for i := 0; i < len(v); i++ {
+			if c := v[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				plain = false
+			}
+		}
+		b = append(append(b, v...), '"')
+	}
+	num := func(field string, v int64) {
+		b = strconv.AppendInt(append(b, field...), v, 10)
+	}
+	str(`{"serial":"`, r.Serial)
+	str(`,"gatewayMsp":"`, r.GatewayMSP)
+	str(`,"gateway":"`, r.Gateway)
+	num(`,"epoch":`, r.Epoch)
+	str(`,"object":"`, r.Object)
+	str(`,"version":"`, r.Version)
+	num(`,"shard":`, int64(r.Shard))
+	str(`,"shardHash":"`, r.ShardHash)
+	str(`,"node":"`, r.Node)
+	num(`,"offset":`, r.Offset)
+	num(`,"bytes":`, r.Bytes)
+	str(`,"request":"`, r.Request)
+	return append(b, '}'), plain
 }
 
 // NodeTotal is what one node delivered in a batch of one publisher
@@ -132,12 +159,14 @@ type NodeTotal struct {
 	Bytes     int64  `json:"bytes"`
 }
 
-// SampledLeaf is a receipt of a batch with its inclusion proof: the
-// chaincode checks the leaves SampleIndices picks.
+// SampledLeaf is leaf Index of a batch: the receipt with its seal and
+// group proof (SealedReceipt, whose fields it has in its JSON) and its
+// inclusion proof in the batch. The chaincode checks the leaves
+// SampleIndices picks.
 type SampledLeaf struct {
-	Index   int64    `json:"index"`
-	Receipt Receipt  `json:"receipt"`
-	Proof   [][]byte `json:"proof"`
+	Index int64 `json:"index"`
+	SealedReceipt
+	Proof [][]byte `json:"proof"`
 }
 
 // BatchInput is what a gateway submits for one epoch.
@@ -198,9 +227,20 @@ func (b *BatchInput) Validate() error {
 		return invalidf("at most %d samples, got %d", MaxSampledLeaves, len(b.Samples))
 	}
 	for _, s := range b.Samples {
-		if len(s.Proof) > MaxProofLength {
-			return invalidf("proof of leaf %d has %d hashes, at most %d", s.Index, len(s.Proof), MaxProofLength)
+		if err := s.checkLengths(); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkLengths bounds the proofs of a sampled leaf.
+func (l *SampledLeaf) checkLengths() error {
+	if len(l.Proof) > MaxProofLength {
+		return invalidf("proof of leaf %d has %d hashes, at most %d", l.Index, len(l.Proof), MaxProofLength)
+	}
+	if len(l.GroupProof) > MaxGroupProofLength {
+		return invalidf("group proof of leaf %d has %d hashes, at most %d", l.Index, len(l.GroupProof), MaxGroupProofLength)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package records
 
 import (
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -110,10 +111,8 @@ func TestReceiptAndBatchValidate(t *testing.T) {
 			t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
 		}
 	}
-	signed := good
-	signed.Signature = []byte("sig")
-	if string(signed.SigningBytes()) != string(good.SigningBytes()) || string(signed.LeafData()) == string(good.LeafData()) {
-		t.Fatal("SigningBytes must leave the signature out and LeafData keep it")
+	if string(good.LeafData()) != `{"serial":"gw1-7-42","gatewayMsp":"Org1MSP","gateway":"`+good.Gateway+`","epoch":7,"object":"portal/app.js","version":"1","shard":2,"shardHash":"`+good.ShardHash+`","node":"agent0-org1","offset":0,"bytes":4096,"request":"9f2c1a"}` {
+		t.Fatalf("leaf data %s", good.LeafData())
 	}
 	b := BatchInput{Epoch: 7, Root: hexOf("root"), Size: 3, Totals: []NodeTotal{{"a-org1", "Org1MSP", 2, 10}, {"b-org2", "Org1MSP", 1, 5}}}
 	if err := b.Validate(); err != nil {
@@ -149,5 +148,25 @@ func TestEpochs(t *testing.T) {
 	}
 	if _, err := DecodeSamples([]byte(`[{"index":0,"receipt":{},"proof":[],"more":1}]`)); CodeOf(err) != CodeInvalid {
 		t.Fatalf("unknown sample field: %v", err)
+	}
+}
+
+// LeafData is encoding/json's encoding of the receipt, whatever its
+// strings hold.
+func TestLeafDataIsJSON(t *testing.T) {
+	odd := []string{"", "a b", `q"uote`, `back\slash`, "<tag>&amp;", "é/ü", "\x01ctl", "\x7f", "\xff bad utf8", "\u2028", "plain-1.2_3:4"}
+	for i, s := range odd {
+		for field := range 8 {
+			r := Receipt{Serial: "s", GatewayMSP: "Org1MSP", Gateway: hexOf("g"), Epoch: int64(i) - 3, Object: "o", Version: "1",
+				Shard: i, ShardHash: hexOf("h"), Node: "n", Offset: -int64(i), Bytes: 1 << 40, Request: "r"}
+			*[]*string{&r.Serial, &r.GatewayMSP, &r.Gateway, &r.Object, &r.Version, &r.ShardHash, &r.Node, &r.Request}[field] = s
+			want, err := json.Marshal(&r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := r.LeafData(); string(got) != string(want) {
+				t.Fatalf("field %d = %q: LeafData %s, encoding/json %s", field, s, got, want)
+			}
+		}
 	}
 }

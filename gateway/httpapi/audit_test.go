@@ -99,7 +99,7 @@ func (fakeBundles) Bundle(_ context.Context, b *records.Batch, index int64) (*re
 		return nil, fmt.Errorf("%w: leaf %d outside", receipts.ErrNotInLog, index)
 	}
 	return &receipts.Bundle{BatchID: b.ID, GatewayMSP: b.GatewayMSP, Epoch: b.Epoch, Root: b.Root, Size: b.Size, Index: index,
-		Receipt: records.Receipt{Serial: "s1", Node: "n1-org1", Object: "a.txt", Version: "v1", Bytes: 5}, Proof: [][]byte{{1, 2}}, GatewayCert: "PEM"}, nil
+		SealedReceipt: records.SealedReceipt{Receipt: records.Receipt{Serial: "s1", Node: "n1-org1", Object: "a.txt", Version: "v1", Bytes: 5}}, Proof: [][]byte{{1, 2}}, GatewayCert: "PEM"}, nil
 }
 
 func readCSV(t *testing.T, a answer) [][]string {

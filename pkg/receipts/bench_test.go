@@ -3,6 +3,7 @@ package receipts
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"os"
 	"sync"
 	"syscall"
@@ -10,38 +11,45 @@ import (
 	"time"
 )
 
-// BenchmarkIssue: receipts signed and appended to the log (group commit
-// every 5ms, real fsyncs), from parallel callers.
+// BenchmarkIssue: receipts issued into the log (built, appended, sealed
+// once per group commit every 50ms or 4,096 records, with real fsyncs),
+// from parallel callers: 1 per GOMAXPROCS (-cpu 2: two callers) and 8 per
+// GOMAXPROCS (many request handlers at once).
 func BenchmarkIssue(b *testing.B) {
-	w, err := OpenWAL(b.TempDir(), WALOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	is, err := NewIssuer(w, testIdentity(b), time.Hour, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	d := delivery(1)
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := is.Issue(context.Background(), d); err != nil {
-				b.Error(err)
-				return
+	for _, per := range []int{1, 8} {
+		b.Run(fmt.Sprintf("callers=%dxGOMAXPROCS", per), func(b *testing.B) {
+			w, err := OpenWAL(b.TempDir(), WALOptions{Sealer: testIdentity(b)})
+			if err != nil {
+				b.Fatal(err)
 			}
-		}
-	})
-	b.StopTimer()
-	w.Flush()
-	cpu := cpuTime() - cpu0
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
-	// CPU time per receipt (user + system, all threads): what two idle
-	// cores would sustain, on a machine shared with other work.
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
-	b.ReportMetric(2*float64(b.N)/cpu.Seconds(), "receipts/s-on-2-idle-cores")
+			defer w.Close()
+			is, err := NewIssuer(w, testIdentity(b), time.Hour, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			d := delivery(1)
+			b.ReportAllocs()
+			b.SetParallelism(per)
+			cpu0 := cpuTime()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := is.Issue(context.Background(), d); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			w.Flush() // the last group is durable: part of the cost
+			b.StopTimer()
+			cpu := cpuTime() - cpu0
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "receipts/s")
+			// CPU time per receipt (user + system, all threads): what two idle
+			// cores would sustain, on a machine shared with other work.
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(2*float64(b.N)/cpu.Seconds(), "receipts/s-on-2-idle-cores")
+		})
+	}
 }
 
 // million is a log holding one epoch of 1M receipts, built once for the
@@ -63,29 +71,23 @@ func millionLog(b *testing.B) (*WAL, int64) {
 			million.err = err
 			return
 		}
-		w, err := OpenWAL(dir, WALOptions{Ticker: manualTicker, FlushRecords: 1 << 30})
+		w, err := OpenWAL(dir, WALOptions{Sealer: testIdentity(b), Ticker: manualTicker})
 		if err != nil {
 			million.err = err
 			return
 		}
-		is, _ := NewIssuer(w, testIdentity(b), time.Hour, nil)
-		// Sign once, append the same receipt with distinct serials and
-		// nodes: building a batch reads and hashes, it checks no signature.
-		r, err := is.Issue(context.Background(), delivery(1))
+		is, err := NewIssuer(w, testIdentity(b), time.Hour, func() time.Time { return t0 })
 		if err != nil {
 			million.err = err
 			return
 		}
-		for i := 1; i < millionSize; i++ {
-			c := *r
-			c.Serial = r.Serial + "x" + itoa(i)
-			c.Node = delivery(i).Node
-			if err := w.Append(r.Epoch, encodeEntry(delivery(i).Publisher, c.Node, c.Bytes, c.LeafData())); err != nil {
+		for i := range millionSize {
+			if _, err := is.Issue(context.Background(), delivery(i)); err != nil {
 				million.err = err
 				return
 			}
 		}
-		million.wal, million.epoch, million.err = w, r.Epoch, w.Seal(r.Epoch)
+		million.wal, million.epoch, million.err = w, is.Epoch(t0), w.CloseEpochs(is.Epoch(t0))
 	})
 	if million.err != nil {
 		b.Fatal(million.err)
@@ -107,7 +109,8 @@ func BenchmarkBuildBatch1M(b *testing.B) {
 }
 
 // BenchmarkSamples1M: the samples of a 1M batch (36 receipts read back
-// with their proofs), and one inclusion proof.
+// with their seals, group proofs and batch proofs), and one inclusion
+// proof.
 func BenchmarkSamples1M(b *testing.B) {
 	w, epoch := millionLog(b)
 	bt, err := BuildBatch(w, epoch)
@@ -157,18 +160,19 @@ func itoa(i int) string {
 	return string(b)
 }
 
-// BenchmarkAppend: the log alone (framing, group commit, fsync), without
-// signing.
+// BenchmarkAppend: the log alone (framing, group commit every 50ms or
+// 4,096 records with its seal, fsync), without building receipts.
 func BenchmarkAppend(b *testing.B) {
-	w, err := OpenWAL(b.TempDir(), WALOptions{})
+	w, err := OpenWAL(b.TempDir(), WALOptions{Sealer: testIdentity(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer w.Close()
 	p := make([]byte, 700)
+	h := sha256.Sum256(p)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := w.Append(1, p); err != nil {
+			if err := w.Append(1, p, h[:]); err != nil {
 				b.Error(err)
 				return
 			}
@@ -192,4 +196,36 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkGroupCommit: one group commit (the seal's tree and signature,
+// the write, the fsync) of a group of 1 or 64 receipts, and its CPU time.
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, n := range []int{1, 64} {
+		b.Run(fmt.Sprintf("receipts=%d", n), func(b *testing.B) {
+			w, err := OpenWAL(b.TempDir(), WALOptions{Sealer: testIdentity(b), Ticker: manualTicker, FlushRecords: 1 << 20})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer w.Close()
+			is, err := NewIssuer(w, testIdentity(b), time.Hour, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var commit time.Duration
+			for i := range b.N {
+				for j := range n {
+					if _, err := is.Issue(context.Background(), delivery(i+j)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				cpu0 := cpuTime()
+				if err := w.Flush(); err != nil {
+					b.Fatal(err)
+				}
+				commit += cpuTime() - cpu0
+			}
+			b.ReportMetric(float64(commit.Microseconds())/float64(b.N), "cpu-µs/commit")
+		})
+	}
 }

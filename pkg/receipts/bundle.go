@@ -10,7 +10,8 @@ import (
 )
 
 // Bundle is one receipt with everything an auditor needs to check it
-// offline: the receipt as the gateway logged it, its inclusion proof, the
+// offline: the receipt as the gateway logged it with the seal of its group
+// commit and its proof in the group, its inclusion proof in the batch, the
 // batch's root and size as the ledger holds them (delivery:Batch) and the
 // certificate of the gateway that signed it. It is what GET
 // /v1/audit/batches/{id}/receipts/{index} serves and `dct audit receipt`
@@ -26,10 +27,11 @@ type Bundle struct {
 	Root string `json:"root"`
 	Size int64  `json:"size"`
 	// Index is the receipt's leaf index, Proof its inclusion proof
-	// (RFC 6962 hashes, leaf to root).
-	Index   int64           `json:"index"`
-	Receipt records.Receipt `json:"receipt"`
-	Proof   [][]byte        `json:"proof"`
+	// (RFC 6962 hashes, leaf to root). The embedded SealedReceipt is the
+	// receipt, its group's seal and its proof in the group.
+	Index int64    `json:"index"`
+	Proof [][]byte `json:"proof"`
+	records.SealedReceipt
 	// GatewayCert is the signing gateway's certificate (PEM); its
 	// records.CertHash is the batch's and the receipt's gateway.
 	GatewayCert string `json:"gatewayCert"`
@@ -39,7 +41,8 @@ type Bundle struct {
 var ErrBundle = errors.New("receipt bundle")
 
 // Verify checks the bundle offline: the certificate is the receipt's
-// gateway, the receipt is well formed and signed by it, and it is leaf
+// gateway, the receipt is well formed and in a group whose seal it
+// signed, and it is leaf
 // Index of the batch of Root and Size. This is the one place the auditor's
 // tools verify a receipt.
 func (b *Bundle) Verify() error {
@@ -51,7 +54,7 @@ func (b *Bundle) Verify() error {
 	if err != nil {
 		return fmt.Errorf("%w: gateway certificate: %w", ErrBundle, err)
 	}
-	if err := VerifyReceipt(&b.Receipt, b.Proof, b.Root, b.Size, b.Index, cert); err != nil {
+	if err := VerifyReceipt(&b.SealedReceipt, b.Proof, b.Root, b.Size, b.Index, cert); err != nil {
 		return fmt.Errorf("%w: %w", ErrBundle, err)
 	}
 	return nil
@@ -98,7 +101,7 @@ func NewBundle(w *WAL, b *records.Batch, index int64, gatewayCertPEM string) (*B
 	if built == nil || built.Root != b.Root || built.Size() != b.Size {
 		return nil, fmt.Errorf("%w: the log's epoch %d does not rebuild batch %s (root %s, %d receipts)", ErrBundle, epoch, b.ID, b.Root, b.Size)
 	}
-	r, err := built.Receipt(index)
+	sr, err := built.Sealed(index)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +111,7 @@ func NewBundle(w *WAL, b *records.Batch, index int64, gatewayCertPEM string) (*B
 	}
 	return &Bundle{
 		BatchID: b.ID, GatewayMSP: b.GatewayMSP, Epoch: b.Epoch, Status: b.Status, Root: b.Root, Size: b.Size,
-		Index: index, Receipt: *r, Proof: proof, GatewayCert: gatewayCertPEM,
+		Index: index, SealedReceipt: *sr, Proof: proof, GatewayCert: gatewayCertPEM,
 	}, nil
 }
 

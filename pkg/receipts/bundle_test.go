@@ -58,7 +58,7 @@ func TestBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := testIdentity(t)
+	other := otherIdentity(t)
 	for name, tamper := range map[string]func(b *Bundle){
 		"bytes": func(b *Bundle) { b.Receipt.Bytes++ },
 		"index": func(b *Bundle) { b.Index = 6 },

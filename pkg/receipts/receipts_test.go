@@ -29,8 +29,19 @@ func newIssuer(t testing.TB, w *WAL, clk *fakeClock) (*Issuer, Identity) {
 	return is, id
 }
 
-func TestIssueSignVerify(t *testing.T) {
-	w := openTestWAL(t, t.TempDir())
+// logged reads every sealed receipt of the log in dir.
+func logged(t *testing.T, dir string) []Logged {
+	t.Helper()
+	var out []Logged
+	if err := ReadDir(dir, func(l Logged) error { out = append(out, l); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestIssueSealVerify(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir)
 	clk := &fakeClock{t: t0}
 	is, id := newIssuer(t, w, clk)
 	r, err := is.Issue(context.Background(), delivery(1))
@@ -40,31 +51,104 @@ func TestIssueSignVerify(t *testing.T) {
 	if r.Epoch != 100 || r.GatewayMSP != "Org1MSP" || r.Gateway != records.CertHash(id.Cert) {
 		t.Fatalf("receipt %+v", r)
 	}
-	if err := VerifySignature(r, id.Cert); err != nil {
-		t.Fatal(err)
-	}
-	tampered := *r
-	tampered.Bytes++
-	if err := VerifySignature(&tampered, id.Cert); err == nil {
-		t.Fatal("a tampered receipt verifies")
-	}
-	if err := VerifySignature(r, testIdentity(t).Cert); err == nil {
-		t.Fatal("another gateway's certificate verifies")
+	if got := logged(t, dir); len(got) != 0 {
+		t.Fatalf("%d receipts readable before their group is sealed", len(got))
 	}
 	r2, _ := is.Issue(context.Background(), delivery(1))
 	if r2.Serial == r.Serial {
 		t.Fatal("serials repeat")
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := logged(t, dir)
+	if len(got) != 2 || got[0].Receipt != *r || got[1].Receipt != *r2 {
+		t.Fatalf("logged %+v", got)
+	}
+	for i, l := range got {
+		if l.Seal.Size != 2 || l.Seal.Group != 0 || l.Seal.Epoch != 100 || l.GroupIndex != int64(i) {
+			t.Fatalf("receipt %d: seal %+v, index %d", i, l.Seal, l.GroupIndex)
+		}
+		if err := VerifySealed(&l.SealedReceipt, id.Cert); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tampered := got[0].SealedReceipt
+	tampered.Receipt.Bytes++
+	if err := VerifySealed(&tampered, id.Cert); err == nil {
+		t.Fatal("a tampered receipt verifies")
+	}
+	if err := VerifySealed(&got[0].SealedReceipt, otherIdentity(t).Cert); err == nil {
+		t.Fatal("another gateway's certificate verifies")
 	}
 	bad := delivery(1)
 	bad.ShardHash = "nothex"
 	if _, err := is.Issue(context.Background(), bad); err == nil {
 		t.Fatal("an invalid delivery got a receipt")
 	}
+	if _, err := NewIssuer(w, otherIdentity(t), time.Minute, nil); err == nil {
+		t.Fatal("an issuer with another identity than the log's sealer")
+	}
+	if _, err := OpenWAL(t.TempDir(), WALOptions{}); err == nil {
+		t.Fatal("a log without a sealer")
+	}
+}
+
+// TestGroupsBounded: a flush of more than records.MaxGroupReceipts
+// records seals them in groups of at most that many, numbered on across
+// flushes and reopenings.
+func TestGroupsBounded(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir)
+	is, id := newIssuer(t, w, &fakeClock{t: t0})
+	n := 2*records.MaxGroupReceipts + 5
+	for i := range n {
+		if _, err := is.Issue(context.Background(), delivery(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	is.Issue(context.Background(), delivery(0))
+	w.Close()
+	w2 := openTestWAL(t, dir)
+	is2, _ := newIssuer(t, w2, &fakeClock{t: t0})
+	is2.Issue(context.Background(), delivery(1))
+	w2.Flush()
+	sizes := map[int64]int64{}
+	for _, l := range logged(t, dir) {
+		if l.Seal.Size > records.MaxGroupReceipts {
+			t.Fatalf("a seal over %d receipts", l.Seal.Size)
+		}
+		sizes[l.Seal.Group] = l.Seal.Size
+		if l.GroupIndex == l.Seal.Size-1 || l.GroupIndex == 0 {
+			if err := VerifySealed(&l.SealedReceipt, id.Cert); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fmt.Sprint(sizes) != fmt.Sprint(map[int64]int64{0: 4096, 1: 4096, 2: 5, 3: 1, 4: 1}) {
+		t.Fatalf("groups %v", sizes)
+	}
+	w2.CloseEpochs(100)
+	b, err := BuildBatch(w2, 100)
+	if err != nil || b.Size() != int64(n+2) || b.Groups() != 5 {
+		t.Fatalf("batch: %v, %+v", err, b)
+	}
+	for _, i := range []int64{0, 4095, 4096, int64(n - 1), int64(n), int64(n + 1)} {
+		sr, err := b.Sealed(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := b.Proof(i)
+		if err := VerifyReceipt(sr, p, b.Root, b.Size(), i, id.Cert); err != nil {
+			t.Fatalf("leaf %d: %v", i, err)
+		}
+	}
 }
 
 func TestGroupCommit(t *testing.T) {
 	dir := t.TempDir()
-	w, err := OpenWAL(dir, WALOptions{Ticker: manualTicker, FlushRecords: 10})
+	w, err := OpenWAL(dir, WALOptions{Sealer: testIdentity(t), Ticker: manualTicker, FlushRecords: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +176,16 @@ func TestGroupCommit(t *testing.T) {
 	if n != 10 {
 		t.Fatalf("%d durable records, want 10", n)
 	}
+	// One seal for the ten.
+	got := logged(t, dir)
+	if len(got) != 10 || got[0].Seal.Size != 10 || got[9].Seal.Signature == nil || string(got[0].Seal.Signature) != string(got[9].Seal.Signature) {
+		t.Fatalf("%d receipts, seal %+v", len(got), got[0].Seal)
+	}
 }
 
 func TestTickerFlush(t *testing.T) {
 	tick := make(chan time.Time)
-	w, err := OpenWAL(t.TempDir(), WALOptions{Ticker: func(time.Duration) (<-chan time.Time, func()) { return tick, func() {} }})
+	w, err := OpenWAL(t.TempDir(), WALOptions{Sealer: testIdentity(t), Ticker: func(time.Duration) (<-chan time.Time, func()) { return tick, func() {} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,48 +229,74 @@ func entryReceipt(t *testing.T, e entry) *records.Receipt {
 	return &r
 }
 
-func TestReplayTornTailAndCRC(t *testing.T) {
+// lastFrame is the offset of the last intact record of the segment.
+func lastFrame(t *testing.T, path string) int64 {
+	var last int64 = -1
+	if _, err := scanSegment(path, func(off int64, _ []byte) error { last = off; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return last
+}
+
+// TestReplayTornTail: a log of two groups of five receipts (two flushes)
+// harmed at its end reopens with the groups whose seal is intact, and
+// new records follow them.
+func TestReplayTornTail(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		harm func(path string, size int64)
+		harm func(t *testing.T, path string, size int64)
 		keep int
 	}{
-		{"torn payload", func(p string, n int64) { os.Truncate(p, n-5) }, 4},
-		{"torn header", func(p string, n int64) {
+		{"torn seal", func(_ *testing.T, p string, n int64) { os.Truncate(p, n-5) }, 5},
+		{"group without its seal", func(t *testing.T, p string, _ int64) { os.Truncate(p, lastFrame(t, p)) }, 5},
+		{"half a group without its seal", func(t *testing.T, p string, _ int64) {
+			os.Truncate(p, lastFrame(t, p))
+			st, _ := os.Stat(p)
+			os.Truncate(p, st.Size()-700)
+		}, 5},
+		{"torn header", func(_ *testing.T, p string, n int64) {
 			f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			f.Write([]byte{0, 0, 1})
 			f.Close()
-		}, 5},
-		{"corrupt last record", func(p string, n int64) {
+		}, 10},
+		{"corrupt seal", func(_ *testing.T, p string, n int64) {
 			f, _ := os.OpenFile(p, os.O_RDWR, 0)
 			f.WriteAt([]byte{'X'}, n-3)
 			f.Close()
-		}, 4},
-		{"zero-filled tail", func(p string, n int64) {
+		}, 5},
+		{"corrupt receipt of the last group", func(t *testing.T, p string, _ int64) {
+			f, _ := os.OpenFile(p, os.O_RDWR, 0)
+			f.WriteAt([]byte{'X'}, lastFrame(t, p)-3)
+			f.Close()
+		}, 5},
+		{"zero-filled tail", func(_ *testing.T, p string, n int64) {
 			f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			f.Write(make([]byte, 4096))
 			f.Close()
-		}, 5},
+		}, 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			w, _ := OpenWAL(dir, WALOptions{Ticker: manualTicker})
+			w := openTestWAL(t, dir)
 			is, _ := newIssuer(t, w, &fakeClock{t: t0})
-			for i := range 5 {
+			for i := range 10 {
 				is.Issue(context.Background(), delivery(i))
+				if i == 4 {
+					w.Flush()
+				}
 			}
 			w.Close()
 			path := filepath.Join(dir, segmentName(100))
 			st, _ := os.Stat(path)
-			tc.harm(path, st.Size())
+			tc.harm(t, path, st.Size())
 
 			w2 := openTestWAL(t, dir)
 			n, before := count(t, w2, 100)
-			if n != tc.keep {
+			if n != tc.keep || len(logged(t, dir)) != tc.keep {
 				t.Fatalf("replayed %d records, want %d", n, tc.keep)
 			}
 			// New records follow the intact ones; nothing repeats.
-			is2, _ := newIssuer(t, w2, &fakeClock{t: t0})
+			is2, id := newIssuer(t, w2, &fakeClock{t: t0})
 			for i := range 3 {
 				is2.Issue(context.Background(), delivery(i))
 			}
@@ -197,6 +312,11 @@ func TestReplayTornTailAndCRC(t *testing.T) {
 					t.Fatalf("lost %s", s)
 				}
 			}
+			for _, l := range logged(t, dir) {
+				if err := VerifySealed(&l.SealedReceipt, id.Cert); err != nil {
+					t.Fatal(err)
+				}
+			}
 		})
 	}
 }
@@ -209,7 +329,7 @@ func TestSegmentsPerEpochAndSeal(t *testing.T) {
 	is.Issue(context.Background(), delivery(0))
 	clk.Set(t0.Add(time.Minute))
 	is.Issue(context.Background(), delivery(1))
-	if err := w.Seal(101); err != nil {
+	if err := w.CloseEpochs(101); err != nil {
 		t.Fatal(err)
 	}
 	clk.Set(t0) // a clock that went back: the receipt goes to epoch 102
@@ -232,7 +352,7 @@ func buildTestBatch(t testing.TB, n int) (*WAL, *Batch, Identity) {
 			t.Fatal(err)
 		}
 	}
-	w.Seal(100)
+	w.CloseEpochs(100)
 	b, err := BuildBatch(w, 100)
 	if err != nil {
 		t.Fatal(err)
@@ -289,11 +409,14 @@ func TestBatchTotalsSamplesProofs(t *testing.T) {
 		if s.Index != records.SampleIndices("tx-1234", n)[j] {
 			t.Fatal("samples out of order")
 		}
-		if err := VerifyReceipt(&s.Receipt, s.Proof, b.Root, n, s.Index, id.Cert); err != nil {
+		if err := VerifyReceipt(&s.SealedReceipt, s.Proof, b.Root, n, s.Index, id.Cert); err != nil {
 			t.Fatalf("sample %d: %v", s.Index, err)
 		}
-		if err := VerifyReceipt(&s.Receipt, s.Proof, b.Root, n, (s.Index+1)%n, id.Cert); err == nil {
+		if err := VerifyReceipt(&s.SealedReceipt, s.Proof, b.Root, n, (s.Index+1)%n, id.Cert); err == nil {
 			t.Fatalf("sample %d verifies at another index", s.Index)
+		}
+		if err := VerifyReceipt(&s.SealedReceipt, s.Proof, b.Root, n, s.Index, otherIdentity(t).Cert); err == nil {
+			t.Fatalf("sample %d verifies with another gateway's certificate", s.Index)
 		}
 	}
 	in.Samples = samples
@@ -420,7 +543,7 @@ func TestSubmitterResumes(t *testing.T) {
 	for bid, samples := range l.proved {
 		in := l.batches[bid]
 		for _, s := range samples {
-			if err := VerifyReceipt(&s.Receipt, s.Proof, in.Root, in.Size, s.Index, id.Cert); err != nil {
+			if err := VerifyReceipt(&s.SealedReceipt, s.Proof, in.Root, in.Size, s.Index, id.Cert); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -440,7 +563,7 @@ func TestSubmitterCrashBeforeMark(t *testing.T) {
 	for i := range 5 {
 		is.Issue(context.Background(), delivery(i))
 	}
-	w.Seal(100)
+	w.CloseEpochs(100)
 	b, _ := BuildBatch(w, 100)
 	l := &fakeLedger{}
 	first, _ := l.CommitBatch(context.Background(), b.Input())
@@ -455,39 +578,26 @@ func TestSubmitterCrashBeforeMark(t *testing.T) {
 	}
 }
 
-func TestLeafDataSplice(t *testing.T) {
-	w := openTestWAL(t, t.TempDir())
-	is, _ := newIssuer(t, w, &fakeClock{t: t0})
-	for i := range 20 {
-		r, err := is.Issue(context.Background(), delivery(i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := *r
-		c.Signature = nil
-		if got := leafData(c.SigningBytes(), r.Signature); !bytes.Equal(got, r.LeafData()) {
-			t.Fatalf("spliced leaf %s, want %s", got, r.LeafData())
-		}
-	}
-}
-
 // Appends beyond MaxPending wait for a flush.
 func TestBackpressure(t *testing.T) {
-	w, err := OpenWAL(t.TempDir(), WALOptions{Ticker: manualTicker, FlushRecords: 1 << 20, MaxPending: 3})
+	w, err := OpenWAL(t.TempDir(), WALOptions{Sealer: testIdentity(t), Ticker: manualTicker, FlushRecords: 1 << 20, MaxPending: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	h := records.LeafHash([]byte("x"))
 	for range 3 {
-		w.Append(1, []byte("x"))
+		w.Append(1, []byte("x"), h)
 	}
 	done := make(chan error)
-	go func() { done <- w.Append(1, []byte("y")) }() // waits, and kicks a flush
+	go func() { done <- w.Append(1, []byte("y"), h) }() // waits, and kicks a flush
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if w.Durable(1) != 3*(frameHeader+1) {
-		t.Fatalf("durable %d after the wait", w.Durable(1))
+	n := 0
+	w.Records(1, func(int64, []byte) error { n++; return nil })
+	if n != 3 {
+		t.Fatalf("%d durable records after the wait, want 3", n)
 	}
 }
 
@@ -501,10 +611,7 @@ func TestReadDir(t *testing.T) {
 		is.Issue(context.Background(), delivery(i))
 	}
 	w.Flush()
-	var got []Logged
-	if err := ReadDir(dir, func(l Logged) error { got = append(got, l); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	got := logged(t, dir)
 	if len(got) != 4 {
 		t.Fatalf("%d receipts", len(got))
 	}
@@ -512,7 +619,7 @@ func TestReadDir(t *testing.T) {
 		if l.Publisher != delivery(i).Publisher || l.Receipt.Bytes != delivery(i).Bytes {
 			t.Fatalf("receipt %d: %+v", i, l)
 		}
-		if err := VerifySignature(&l.Receipt, id.Cert); err != nil {
+		if err := VerifySealed(&l.SealedReceipt, id.Cert); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -528,7 +635,7 @@ func TestSubmitterCrashAfterProve(t *testing.T) {
 	for i := range 5 {
 		is.Issue(context.Background(), delivery(i))
 	}
-	w.Seal(100)
+	w.CloseEpochs(100)
 	b, _ := BuildBatch(w, 100)
 	l := &fakeLedger{}
 	id, _ := l.CommitBatch(context.Background(), b.Input())
@@ -604,5 +711,39 @@ func TestSubmitterAbandonsRefusedBatch(t *testing.T) {
 	}
 	if err := sub.Step(context.Background()); err != nil || l.commits != 1 {
 		t.Fatalf("again: %v, %d commits", err, l.commits)
+	}
+}
+
+// TestIssueValidates: receipts are validated in full even when their
+// fixed part was seen before (the issuer's cache of checked deliveries),
+// and the request id rule agrees with records.Receipt.Validate.
+func TestIssueValidates(t *testing.T) {
+	w := openTestWAL(t, t.TempDir())
+	is, _ := newIssuer(t, w, &fakeClock{t: t0})
+	if _, err := is.Issue(context.Background(), delivery(0)); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*Delivery){
+		"request with a space": func(d *Delivery) { d.Request = "a b" },
+		"empty request":        func(d *Delivery) { d.Request = "" },
+		"long request":         func(d *Delivery) { d.Request = strings.Repeat("r", 65) },
+		"negative offset":      func(d *Delivery) { d.Offset = -1 },
+		"no bytes":             func(d *Delivery) { d.Bytes = 0 },
+		"range past a shard":   func(d *Delivery) { d.Offset = records.MaxShardBytes },
+		"bad publisher":        func(d *Delivery) { d.Publisher = "" },
+		"bad node":             func(d *Delivery) { d.Node = "N" },
+	} {
+		d := delivery(0)
+		mutate(&d)
+		if _, err := is.Issue(context.Background(), d); err == nil {
+			t.Errorf("%s: issued", name)
+		}
+	}
+	for _, id := range []string{"a", "A.b_c-9", strings.Repeat("x", 64), strings.Repeat("x", 65), "", "é", "a/b", "a\x00", "a:b"} {
+		r := records.Receipt{Serial: "s", GatewayMSP: "Org1MSP", Gateway: hashA, Object: "o", Version: "1", ShardHash: hashA,
+			Node: "n-org1", Bytes: 1, Request: id}
+		if got, want := requestIDValid(id), r.Validate() == nil; got != want {
+			t.Errorf("request id %q: valid %v, Validate says %v", id, got, want)
+		}
 	}
 }

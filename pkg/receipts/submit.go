@@ -104,7 +104,7 @@ func (w *WAL) writeState(s State) error {
 }
 
 // Submitter submits each epoch's batch once the epoch has ended and its
-// grace period passed: it seals the epoch, builds the batch from the log,
+// grace period passed: it closes the epoch to new receipts, builds the batch from the log,
 // commits it, marks it committed, proves the samples the commit's id
 // picks and marks it proved. A restart resumes from the marks: an epoch
 // without one is built and committed again (identical, so a no-op on the
@@ -130,7 +130,7 @@ func (s *Submitter) Step(ctx context.Context) error {
 	if due < 0 {
 		return nil
 	}
-	if err := s.WAL.Seal(due); err != nil {
+	if err := s.WAL.CloseEpochs(due); err != nil {
 		return err
 	}
 	epochs, err := s.WAL.Epochs()

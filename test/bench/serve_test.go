@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -144,15 +145,22 @@ func TestServe100KiB(t *testing.T) {
 }
 
 // TestServeReceipts measures cold serving (every request fetches k shards)
-// with delivery receipts off and on: on, every request signs k receipts
-// and logs them (group commit).
+// with delivery receipts off and on: on, every request issues k receipts
+// into the log (sealed once per group commit). After a warm-up of both
+// gateways, off and on alternate in the order off, on, on, off, off, on,
+// on, off, so that a drift of the shared machine's load hits both alike.
+// It reports req/s (sums of the on and off runs) and the CPU time of this
+// process (both gateways run in it, one loaded at a time) per request.
+// DCT_BENCH_RECEIPTS_FLUSH sets the group commit interval (default: the
+// gateway's).
 func TestServeReceipts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	desc := testenv.Start(t, suite).Desc
 	dir := t.TempDir()
 	off := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes = 0 })
-	on := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes, c.ReceiptsDir = 0, dir })
+	flush := envDuration("DCT_BENCH_RECEIPTS_FLUSH", gateway.DefaultConfig().ReceiptsFlush)
+	on := startGateway(t, ctx, desc, func(c *gateway.Config) { c.Content.CacheBytes, c.ReceiptsDir, c.ReceiptsFlush = 0, dir, flush })
 	body := make([]byte, 100<<10)
 	rand.New(rand.NewSource(2)).Read(body)
 	res, err := testenv.Publisher(desc, off).Publish(ctx, "bench/receipts-100k.js", "", int64(len(body)), bytes.NewReader(body))
@@ -161,21 +169,35 @@ func TestServeReceipts(t *testing.T) {
 	}
 	d := envDuration("DCT_BENCH_DURATION", 10*time.Second)
 	conns := 16
-	// Off, on, on, off: the two cores are shared with everything else,
-	// so each gets a run early and a run late.
-	var results []wrkResult
-	for _, u := range []string{off.URL, on.URL, on.URL, off.URL} {
+	for _, u := range []string{off.URL, on.URL} {
 		if got := get(t, u+res.VersionedURL); !bytes.Equal(got, body) {
 			t.Fatalf("%s serves other bytes", u)
 		}
+		if _, err := runWrk(ctx, u+res.VersionedURL, conns, d/2); err != nil { // warm-up
+			t.Fatal(err)
+		}
+	}
+	type run struct {
+		on  bool
+		r   wrkResult
+		cpu time.Duration // this process's, per request
+	}
+	var runs []run
+	for _, isOn := range []bool{false, true, true, false, false, true, true, false} {
+		u := off.URL
+		if isOn {
+			u = on.URL
+		}
+		cpu0 := processCPU()
 		r, err := runWrk(ctx, u+res.VersionedURL, conns, d)
 		if err != nil {
 			t.Fatal(err)
 		}
+		cpu := processCPU() - cpu0
 		if r.Errors != "" {
 			t.Errorf("%s: errors %s", u, r.Errors)
 		}
-		results = append(results, r)
+		runs = append(runs, run{on: isOn, r: r, cpu: time.Duration(float64(cpu) / (r.RPS * d.Seconds()))})
 	}
 	cancel() // the gateways close their logs
 	time.Sleep(500 * time.Millisecond)
@@ -183,12 +205,31 @@ func TestServeReceipts(t *testing.T) {
 	if err := receipts.ReadDir(dir, func(receipts.Logged) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("\n100 KiB asset, cold, k=%d, wrk -t2 -c%d -d%s:\n", res.K, conns, d)
-	for i, r := range results {
-		fmt.Printf("  receipts %-3s : %s\n", map[bool]string{true: "on", false: "off"}[i == 1 || i == 2], r)
+	if n == 0 {
+		t.Fatal("no receipt logged")
 	}
-	offRPS, onRPS := results[0].RPS+results[3].RPS, results[1].RPS+results[2].RPS
-	fmt.Printf("  on = %.0f%% of off; %d receipts logged\n", 100*onRPS/offRPS, n)
+	fmt.Printf("\n100 KiB asset, cold, k=%d, wrk -t2 -c%d -d%s (after a %s warm-up of each gateway), group commits every %s:\n", res.K, conns, d, d/2, flush)
+	var rps, cpu [2]float64
+	var cnt [2]int
+	for _, r := range runs {
+		i := 0
+		if r.on {
+			i = 1
+		}
+		rps[i] += r.r.RPS
+		cpu[i] += float64(r.cpu)
+		cnt[i]++
+		fmt.Printf("  receipts %-3s : %s; gateway process CPU %s a request\n", map[bool]string{true: "on", false: "off"}[r.on], r.r, r.cpu.Round(time.Microsecond))
+	}
+	fmt.Printf("  on = %.0f%% of off in req/s; CPU a request on = %.0f%% of off; %d receipts logged\n",
+		100*rps[1]/rps[0], 100*(cpu[1]/float64(cnt[1]))/(cpu[0]/float64(cnt[0])), n)
+}
+
+// processCPU is this process's user + system CPU time.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func get(t *testing.T, url string) []byte {

@@ -292,3 +292,26 @@ func readCSVFromBytes(t *testing.T, b []byte) [][]string {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// gatewayIdentity is the receipts identity of mspID's gateway identity
+// (the gateways run as it): a copy of a gateway's receipt log opens under
+// it.
+func gatewayIdentity(t *testing.T, mspID string) receipts.Identity {
+	t.Helper()
+	for _, o := range env.Orgs {
+		if o.MSPID != mspID {
+			continue
+		}
+		id, err := o.Identity(testnetwork.RoleGateway)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rid, err := ledger.ReceiptIdentity(o.MSPID, id.Cert, id.KeyDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rid
+	}
+	t.Fatalf("no organisation %s", mspID)
+	return receipts.Identity{}
+}

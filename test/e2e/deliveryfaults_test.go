@@ -139,7 +139,7 @@ func TestDeliveryUnderFaults(t *testing.T) {
 	// built as the gateway builds it, has the batch's root, size and
 	// totals; nothing was excluded, so the accepted totals are the log's.
 	copied := copyDir(t, gw.ReceiptsDir)
-	w, err := receipts.OpenWAL(copied, receipts.WALOptions{})
+	w, err := receipts.OpenWAL(copied, receipts.WALOptions{Sealer: gatewayIdentity(t, gw.Org)})
 	if err != nil {
 		t.Fatal(err)
 	}

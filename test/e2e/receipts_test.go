@@ -7,14 +7,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/receipts"
 )
 
-// TestDeliveryReceipts: a read through the gateway leaves signed receipts
-// in its write-ahead log, one per shard used, naming the request (its
-// X-Request-Id), that verify against the gateway's certificate.
+// TestDeliveryReceipts: a read through the gateway leaves receipts in its
+// write-ahead log, one per shard used, naming the request (its
+// X-Request-Id), each in a group commit whose seal the gateway's
+// certificate verifies.
 func TestDeliveryReceipts(t *testing.T) {
 	gw := env.Gateways[0]
 	if gw.ReceiptsDir == "" {
@@ -62,8 +64,16 @@ func TestDeliveryReceipts(t *testing.T) {
 		if r.Object != "e2e/receipts/a.bin" || r.Version != res.Version || l.Publisher != gw.Org || r.GatewayMSP != gw.Org {
 			t.Fatalf("receipt %+v (publisher %s)", r, l.Publisher)
 		}
-		if err := receipts.VerifySignature(&r, cert); err != nil {
+		if err := receipts.VerifySealed(&l.SealedReceipt, cert); err != nil {
 			t.Fatal(err)
+		}
+		if l.Seal.Size < 1 || l.Seal.Size > records.MaxGroupReceipts {
+			t.Fatalf("seal %+v", l.Seal)
+		}
+		forged := l.SealedReceipt
+		forged.Receipt.Bytes *= 2
+		if err := receipts.VerifySealed(&forged, cert); err == nil {
+			t.Fatal("a receipt changed after its seal verifies")
 		}
 	}
 }

@@ -105,7 +105,7 @@ func TestDeliveryCaps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wal, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{})
+	wal, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{Sealer: ident})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestDeliveryCaps(t *testing.T) {
 			}
 		}
 	}
-	if err := wal.Seal(epoch); err != nil {
+	if err := wal.CloseEpochs(epoch); err != nil {
 		t.Fatal(err)
 	}
 	batch, err := receipts.BuildBatch(wal, epoch)

@@ -288,7 +288,7 @@ func TestDeliveryRejections(t *testing.T) {
 // in its epoch) into a fresh write-ahead log, and builds their batch.
 func receiptBatch(t *testing.T, id receipts.Identity, at time.Time, ds []receipts.Delivery) *receipts.Batch {
 	t.Helper()
-	w, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{})
+	w, err := receipts.OpenWAL(t.TempDir(), receipts.WALOptions{Sealer: id})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func receiptBatch(t *testing.T, id receipts.Identity, at time.Time, ds []receipt
 		}
 	}
 	epoch := records.EpochOf(at)
-	if err := w.Seal(epoch); err != nil {
+	if err := w.CloseEpochs(epoch); err != nil {
 		t.Fatal(err)
 	}
 	b, err := receipts.BuildBatch(w, epoch)

@@ -26,7 +26,7 @@ func run() int {
 		log.Error("invalid configuration", "err", err)
 		return 2
 	}
-	cc, err := contract.NewChaincode()
+	cc, err := contract.NewChaincode(contract.WithLogger(log))
 	if err != nil {
 		log.Error("cannot build the chaincode", "err", err)
 		return 1
