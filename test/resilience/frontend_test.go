@@ -36,7 +36,7 @@ type pageState struct {
 		From    string `json:"from"`
 		To      string `json:"to"`
 		Reason  string `json:"reason"`
-		ProbeMs int64  `json:"probeMs"`
+		TookMs  int64  `json:"tookMs"`
 	} `json:"switches"`
 	Failures []struct {
 		At      int64  `json:"at"`
@@ -287,10 +287,11 @@ func frontendFailover(t *testing.T, portal *demo.Portal, fault string, inject fu
 	if after.Current == victim.URL {
 		t.Fatalf("the page still uses %s", victim.URL)
 	}
-	var switchAt int64
+	var switchAt, took int64
+	var reason string
 	for _, s := range after.Switches {
 		if s.From == victim.URL && s.At >= killedAt {
-			switchAt = s.At
+			switchAt, took, reason = s.At, s.TookMs, s.Reason
 			break
 		}
 	}
@@ -309,10 +310,10 @@ func frontendFailover(t *testing.T, portal *demo.Portal, fault string, inject fu
 			reasons = append(reasons, f.Gateway+f.Path+": "+f.Reason)
 		}
 	}
-	fmt.Printf("frontend failover (%s of %s, the gateway the page used): switched to %s %d ms after the fault; "+
+	fmt.Printf("frontend failover (%s of %s, the gateway the page used): switched to %s %d ms after the fault (%q, the switch took %d ms); "+
 		"longest time without a feed answer across it %d ms (before: %d ms, polling every 500 ms); without a ticker update %d ms "+
 		"(before: %d ms, feed republished every 1 s, %d times); %d asset errors; failed attempts after the fault: %d (%s)\n",
-		fault, victim.Name, after.Current, switchAt-killedAt, pollGap, pollBefore, updateGap, updateBefore, published,
+		fault, victim.Name, after.Current, switchAt-killedAt, reason, took, pollGap, pollBefore, updateGap, updateBefore, published,
 		after.AssetErrors, len(reasons), strings.Join(reasons[:min(3, len(reasons))], "; "))
 
 	if after.AssetErrors != 0 || len(after.Errors) != 0 {
