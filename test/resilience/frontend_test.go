@@ -32,11 +32,11 @@ type pageState struct {
 	Gateways    []string `json:"gateways"`
 	AssetErrors int      `json:"assetErrors"`
 	Switches    []struct {
-		At      int64  `json:"at"`
-		From    string `json:"from"`
-		To      string `json:"to"`
-		Reason  string `json:"reason"`
-		TookMs  int64  `json:"tookMs"`
+		At     int64  `json:"at"`
+		From   string `json:"from"`
+		To     string `json:"to"`
+		Reason string `json:"reason"`
+		TookMs int64  `json:"tookMs"`
 	} `json:"switches"`
 	Failures []struct {
 		At      int64  `json:"at"`
