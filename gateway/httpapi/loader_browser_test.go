@@ -167,7 +167,7 @@ func TestLoaderInBrowser(t *testing.T) {
 	if st.AssetErrors != 0 {
 		t.Fatalf("%d polls failed on every gateway", st.AssetErrors)
 	}
-	if st.Current == urls[victim] || len(st.Switches) < 2 {
+	if st.Current == urls[victim] || len(st.Switches) < 1 {
 		t.Fatalf("no switch away from the overloaded gateway: current %s, switches %v", st.Current, st.Switches)
 	}
 	if !strings.Contains(fmt.Sprint(st.Switches[len(st.Switches)-1]), "HTTP 503") {

@@ -45,6 +45,7 @@
     switches: [],    // {at, from, to, reason, tookMs}
     failures: [],    // {at, gateway, path, reason}: failed attempts (each retried elsewhere)
     assetErrors: 0,  // requests that failed on every gateway (or with a 4xx)
+    startMs: null,   // how long the first probe race took
     timeoutMs: TIMEOUT,
     hedgeMs: HEDGE
   };
@@ -108,10 +109,13 @@
     });
   }
 
+  // switchTo makes g current; a change from another gateway is a switch
+  // (the first choice is not: its race took startMs).
   function switchTo(g, reason, t0) {
-    var from = L.current;
+    var from = L.current, took = Math.round(now() - t0);
     L.current = g;
-    if (g !== from) { push(L.switches, { at: Date.now(), from: from, to: g, reason: reason, tookMs: Math.round(now() - t0) }); }
+    if (from === null && L.startMs === null) { L.startMs = took; }
+    if (from !== null && g !== from) { push(L.switches, { at: Date.now(), from: from, to: g, reason: reason, tookMs: took }); }
   }
 
   // choose races a probe to every known gateway but bad (all of them when
