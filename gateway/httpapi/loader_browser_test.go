@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -45,10 +44,9 @@ func headlessChromium(t *testing.T) context.Context {
 	if _, err := exec.LookPath("chromium"); err != nil {
 		t.Skip("Debian's chromium is not installed (make deps installs it)")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.Flag("disable-dev-shm-usage", true))
-	if os.Geteuid() == 0 {
-		opts = append(opts, chromedp.NoSandbox)
-	}
+	// No sandbox: the browser opens only the test's own pages, and the
+	// sandbox needs user namespaces that containers (and root) lack.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.Flag("disable-dev-shm-usage", true), chromedp.NoSandbox)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
