@@ -18,19 +18,23 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: all deps fabric tools build demo down network-up network-down network-status \
+.PHONY: all deps fabric tools browser build demo down network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench deps-check fuzz
 
 all: build
 
-## deps: everything a fresh machine needs (Fabric tools, Go tools)
-deps: fabric tools
+## deps: everything a fresh machine needs (Fabric tools, Go tools, Debian's
+## chromium for the frontend failover test)
+deps: fabric tools browser
 
 fabric:
 	@scripts/install-fabric.sh
 
 tools:
 	@scripts/install-tools.sh
+
+browser:
+	@scripts/install-apt.sh chromium chromium
 
 ## proto / proto-check: regenerate proto/dct/v1, or fail when it is stale
 proto:

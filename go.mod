@@ -1,6 +1,6 @@
 module github.com/dct-network/dct
 
-go 1.24.0
+go 1.25
 
 require (
 	github.com/armon/go-metrics v0.4.1 // indirect
@@ -10,6 +10,7 @@ require (
 	github.com/cloudwego/iasm v0.2.0 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.3 // indirect
 	github.com/gin-contrib/sse v0.1.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.20.0 // indirect
@@ -50,6 +51,8 @@ require (
 )
 
 require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
 	github.com/dct-network/dct/chaincode v0.0.0
 	github.com/gin-gonic/gin v1.10.1
 	github.com/hashicorp/golang-lru/v2 v2.0.7

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"path"
+	"strings"
 
 	"github.com/dct-network/dct/pkg/api"
 )
@@ -15,9 +16,12 @@ import (
 //go:embed portal
 var assets embed.FS
 
-// Publisher is what PublishPortal needs of a gateway client.
+// Publisher is what PublishPortal needs of a gateway client: publishing,
+// and the gateway's frontend loader and list of gateways for the page.
 type Publisher interface {
 	Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error)
+	Loader(ctx context.Context) (*api.LoaderResponse, error)
+	Gateways(ctx context.Context) (*api.GatewaysResponse, error)
 }
 
 // Asset is one published portal asset.
@@ -36,13 +40,37 @@ type Portal struct {
 	GatewayBaseURL   string
 	VersionedPageURL string
 	LatestPageURL    string
+	// Loader is the gateways' frontend loader the page includes (its path
+	// and SRI integrity), Gateways the consortium's gateways it starts
+	// from (GatewayList: space-separated).
+	Loader   api.LoaderResponse
+	Gateways []string
+	// FeedLatest is the feed's unversioned path, which the page polls.
+	FeedLatest string
 }
+
+// GatewayList is Gateways, space-separated (the loader's data-gateways).
+func (p *Portal) GatewayList() string { return strings.Join(p.Gateways, " ") }
 
 // PublishPortal publishes the sample portal under prefix (e.g. "portal/")
 // through pub: the stylesheet, script and feed first, then the page that
-// references their immutable versioned URLs with their SRI integrity values.
+// loads them through the gateways' frontend loader (pinned with SRI, with
+// the gateways pub knows) by their immutable versioned URLs with their SRI
+// integrity values, and polls the feed's latest version.
 func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (*Portal, error) {
 	out := &Portal{GatewayBaseURL: baseURL}
+	loader, err := pub.Loader(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("frontend loader: %w", err)
+	}
+	gws, err := pub.Gateways(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("gateways: %w", err)
+	}
+	out.Loader, out.Gateways = *loader, gws.Gateways
+	if len(out.Gateways) == 0 {
+		out.Gateways = []string{baseURL}
+	}
 	put := func(file, contentType string, body []byte) (Asset, error) {
 		name := prefix + file
 		res, err := pub.Publish(ctx, name, contentType, int64(len(body)), bytes.NewReader(body))
@@ -54,7 +82,6 @@ func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (
 		return a, nil
 	}
 	read := func(file string) ([]byte, error) { return assets.ReadFile(path.Join("portal", file)) }
-	var err error
 	for _, a := range []struct {
 		file, ct string
 		dst      *Asset
@@ -71,6 +98,7 @@ func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (
 			return nil, err
 		}
 	}
+	out.FeedLatest = api.CDNURL(out.Feed.Name, "")
 	tmplText, err := read("index.html.tmpl")
 	if err != nil {
 		return nil, err

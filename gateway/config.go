@@ -21,6 +21,14 @@ import (
 type Config struct {
 	// Listen is the public HTTP address: the CDN and read-only metadata.
 	Listen string
+	// PublicURL is the gateway's public base URL as browsers reach it
+	// (scheme://host:port, no path), listed by GET /v1/gateways and
+	// advertised to the mesh; default http://<Listen> when Listen names a
+	// host and a port.
+	PublicURL string
+	// PeerGateways are the public base URLs of the consortium's other
+	// gateways, listed by GET /v1/gateways for the frontend loader.
+	PeerGateways []string
 
 	// AdminListen is the admin listener's address (HTTPS): publish and
 	// purge, for publishers of the gateway's organisation authenticated by
@@ -151,6 +159,8 @@ const EnvPrefix = "DCT_"
 func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (applyEnv func() error) {
 	s := settings.New(fs, EnvPrefix, opts...)
 	s.String(&c.Listen, "listen", "public HTTP listen address (CDN, read-only metadata)")
+	s.String(&c.PublicURL, "public-url", "this gateway's public base URL as browsers reach it, scheme://host:port (default http://<listen> when it names a host)")
+	s.StringList(&c.PeerGateways, "peer-gateways", "public base URLs of the consortium's other gateways, listed by GET /v1/gateways for the frontend loader")
 	s.String(&c.AdminListen, "admin-listen", "admin HTTPS listen address for publish and purge (empty = none)")
 	s.String(&c.AdminTLSCert, "admin-tls-cert", "admin listener TLS server certificate (PEM)")
 	s.String(&c.AdminTLSKey, "admin-tls-key", "admin listener TLS server key (PEM)")
@@ -269,6 +279,19 @@ func (c Config) Validate() error {
 	}
 	if err := c.validateAdmin(); err != nil {
 		return err
+	}
+	if c.PublicURL != "" {
+		if _, err := GatewayURL(c.PublicURL); err != nil {
+			return fmt.Errorf("%w: --public-url: %w", ErrConfig, err)
+		}
+	}
+	if len(c.PeerGateways) > maxGateways {
+		return bad("--peer-gateways lists %d gateways, at most %d", len(c.PeerGateways), maxGateways)
+	}
+	for _, u := range c.PeerGateways {
+		if _, err := GatewayURL(u); err != nil {
+			return fmt.Errorf("%w: --peer-gateways: %w", ErrConfig, err)
+		}
 	}
 	if err := c.Settings.Validate(); err != nil {
 		return bad("%v (set --connection-profile and --msp-dir, the ledger flags, or --network-dir)", err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -282,6 +283,17 @@ func TestValidate(t *testing.T) {
 		{"admin rate", func(c *Config) { withAdmin(t, c); c.AdminRate = -1 }, "admin rate"},
 		{"no rate limit", func(c *Config) { withAdmin(t, c); c.AdminRate = 0 }, ""},
 		{"role cache", func(c *Config) { withAdmin(t, c); c.RoleCacheSize = 0 }, "role cache size"},
+		{"valid with gateways", func(c *Config) {
+			c.PublicURL, c.PeerGateways = "https://gw1.bank.example:8443", []string{"http://10.0.0.2:8080", "https://gw3.example/"}
+		}, ""},
+		{"public URL with a path", func(c *Config) { c.PublicURL = "https://gw1.example/cdn" }, "--public-url"},
+		{"peer gateway without scheme", func(c *Config) { c.PeerGateways = []string{"10.0.0.2:8080"} }, "--peer-gateways"},
+		{"peer gateway ftp", func(c *Config) { c.PeerGateways = []string{"ftp://gw2.example"} }, "--peer-gateways"},
+		{"too many peer gateways", func(c *Config) {
+			for i := range maxGateways + 1 {
+				c.PeerGateways = append(c.PeerGateways, fmt.Sprintf("http://10.0.0.%d:8080", i))
+			}
+		}, "at most"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

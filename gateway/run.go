@@ -175,8 +175,12 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
+	tags := map[string]string{"http": cfg.Listen}
+	if u := publicURL(cfg); u != "" {
+		tags[mesh.TagPublicURL] = u
+	}
 	m, err := mesh.Start(ctx, mesh.Config{Name: name, Role: mesh.RoleGateway, Bind: cfg.MeshListen,
-		Advertise: cfg.MeshAdvertise, Join: cfg.MeshJoin, Tags: map[string]string{"http": cfg.Listen}, Keys: keys, Logger: log})
+		Advertise: cfg.MeshAdvertise, Join: cfg.MeshJoin, Tags: tags, Keys: keys, Logger: log})
 	if err != nil {
 		return nil, nil, fmt.Errorf("mesh: %w", err)
 	}
@@ -272,7 +276,7 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
-		AdminURL: adminURL(cfg),
+		AdminURL: adminURL(cfg), Gateways: gatewayDirectory(cfg, m),
 	}, readyCheck, log)
 }
 

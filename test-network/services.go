@@ -252,6 +252,17 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 	gw.AdminURL = "https://" + gw.AdminAddress
 	gw.Args = append(gatewayIdentityArgs(desc, org), "--listen", gw.Address, "--admin-listen", gw.AdminAddress,
 		"--receipts-dir", gw.ReceiptsDir, "--log-level", s.LogLevel)
+	// Every gateway lists the others for the frontend loader (GET
+	// /v1/gateways), with or without the mesh.
+	var peers []string
+	for p := 0; p < s.Gateways; p++ {
+		if p != g {
+			peers = append(peers, "http://"+s.gatewayAddr(desc, p))
+		}
+	}
+	if len(peers) > 0 {
+		gw.Args = append(gw.Args, "--peer-gateways", strings.Join(peers, ","))
+	}
 	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {
 		gw.MeshAddress = s.gatewayMeshAddr(desc, g)

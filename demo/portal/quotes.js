@@ -1,5 +1,6 @@
 // Small quote-table library of the demo portal: fetches the JSON data feed
-// named by the script tag and renders it.
+// named by the script tag (through the DCT frontend loader when the page
+// has one) and renders it.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -16,7 +17,8 @@
     document.getElementById("status").textContent =
       data.quotes.length + " quotes as of " + data.asOf + " (feed " + feed + ")";
   }
-  fetch(feed).then(function (r) { return r.json(); }).then(render).catch(function (e) {
+  var get = window.dctLoader ? function (u) { return window.dctLoader.fetch(u, { cache: "no-store" }); } : fetch;
+  get(feed).then(function (r) { return r.json(); }).then(render).catch(function (e) {
     document.getElementById("status").textContent = "feed unavailable: " + e;
   });
 })();

@@ -6,6 +6,13 @@
 //	GET    /cdn/{name}@{ver}    serve a version (immutable)
 //	GET    /healthz             liveness and readiness
 //	GET    /v1/mesh             the mesh, fetch counters and repairs
+//	GET    /v1/gateways         the consortium's gateways this one knows (public base URLs)
+//	GET    /dct-loader.js       the frontend loader (loader/dct-loader.js, embedded)
+//	GET    /v1/loader           the loader's path and SRI integrity
+//
+// Every answer of the public listener carries the CORS headers
+// (Config.AllowOrigin): its content is public, and the frontend loader of
+// a page served by one gateway probes and reads the others.
 //
 // New serves the public listener above, where PUT and DELETE answer 405.
 // NewAdmin serves the writes on the separate admin listener (HTTPS with

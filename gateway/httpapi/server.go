@@ -41,6 +41,10 @@ type Config struct {
 	// AdminURL is the admin listener's base URL, named in the answer to a
 	// write sent to the public listener ("" = none configured).
 	AdminURL string
+	// Gateways, when set, lists the consortium's gateways this one knows
+	// for GET /v1/gateways: its own public base URL ("" = none) and every
+	// known one, its own first.
+	Gateways func() (self string, all []string)
 }
 
 // serveRoute is the CDN serve path.
@@ -55,9 +59,15 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
-	r.Use(h.requestID, h.recover, h.timeout)
+	// Everything on the public listener is public content: CORS lets
+	// portals on any origin (and the loader on another gateway) read it.
+	r.Use(h.requestID, h.cors, h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
 	r.GET("/v1/mesh", h.mesh)
+	r.GET("/v1/gateways", h.gateways)
+	r.GET("/v1/loader", h.loaderInfo)
+	r.GET(api.LoaderPath, h.loader)
+	r.HEAD(api.LoaderPath, h.loader)
 	r.GET("/v1/objects", h.list)
 	r.GET("/v1/objects/*name", h.metadata)
 	// Writes are served on the admin listener only (NewAdmin).
@@ -230,6 +240,12 @@ func (h *handler) purge(c *gin.Context) {
 	c.JSON(http.StatusOK, api.PurgeResponse{Manifest: out.Manifest, ShardsDeleted: out.ShardsDeleted, DeleteErrors: out.DeleteErrors})
 }
 
+// cors sets the CORS headers of every answer of the public listener.
+func (h *handler) cors(c *gin.Context) {
+	h.setCORS(c)
+	c.Next()
+}
+
 func (h *handler) setCORS(c *gin.Context) {
 	if h.cfg.AllowOrigin == "" {
 		return
@@ -244,7 +260,6 @@ func (h *handler) setCORS(c *gin.Context) {
 }
 
 func (h *handler) preflight(c *gin.Context) {
-	h.setCORS(c)
 	hd := c.Writer.Header()
 	hd.Set("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 	hd.Set("Access-Control-Allow-Headers", "Range, If-None-Match, If-Range")
@@ -261,7 +276,6 @@ func splitVersion(p string) (name, version string) {
 }
 
 func (h *handler) serve(c *gin.Context) {
-	h.setCORS(c)
 	name, version := splitVersion(objectName(c, "path"))
 	versioned := version != ""
 	// RequestTimeout bounds the answer's start only (see Config).

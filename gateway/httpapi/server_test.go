@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -462,5 +466,67 @@ func TestPreflight(t *testing.T) {
 	a := f.do(t, "OPTIONS", "/cdn/x.js", nil, map[string]string{"Origin": "https://portal.example", "Access-Control-Request-Method": "GET"})
 	if a.status != http.StatusNoContent || a.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(a.header.Get("Access-Control-Allow-Headers"), "Range") {
 		t.Fatalf("preflight: %d %v", a.status, a.header)
+	}
+}
+
+func TestLoader(t *testing.T) {
+	f := newFixture(t)
+	a := f.do(t, "GET", api.LoaderPath, nil, nil)
+	if a.status != 200 || !bytes.Equal(a.body, httpapi.LoaderScript()) || !strings.HasPrefix(a.header.Get("Content-Type"), "text/javascript") {
+		t.Fatalf("loader: %d %v", a.status, a.header)
+	}
+	sum := sha512.Sum384(a.body)
+	if want := "sha384-" + base64.StdEncoding.EncodeToString(sum[:]); httpapi.LoaderIntegrity() != want {
+		t.Fatalf("LoaderIntegrity %s, want the served bytes' %s", httpapi.LoaderIntegrity(), want)
+	}
+	if a.header.Get("Access-Control-Allow-Origin") != "*" || a.header.Get("ETag") == "" || a.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("loader headers: %v", a.header)
+	}
+	if b := f.do(t, "GET", api.LoaderPath, nil, map[string]string{"If-None-Match": a.header.Get("ETag")}); b.status != http.StatusNotModified || len(b.body) != 0 {
+		t.Fatalf("loader revalidation: %d", b.status)
+	}
+	if b := f.do(t, "HEAD", api.LoaderPath, nil, nil); b.status != 200 || b.header.Get("Content-Length") != fmt.Sprint(len(a.body)) {
+		t.Fatalf("loader HEAD: %d %v", b.status, b.header)
+	}
+	var info api.LoaderResponse
+	b := f.do(t, "GET", "/v1/loader", nil, nil)
+	if b.status != 200 || json.Unmarshal(b.body, &info) != nil {
+		t.Fatalf("/v1/loader: %d %s", b.status, b.body)
+	}
+	if info != (api.LoaderResponse{URL: api.LoaderPath, Integrity: httpapi.LoaderIntegrity(), ETag: a.header.Get("ETag"), Size: len(a.body)}) {
+		t.Fatalf("/v1/loader: %+v", info)
+	}
+}
+
+func TestGateways(t *testing.T) {
+	list := []string{"http://127.0.0.1:8080", "http://127.0.0.1:8081"}
+	f := newFixtureWith(t, fixtureOptions{api: func(c *httpapi.Config) {
+		c.Gateways = func() (string, []string) { return list[0], list }
+	}})
+	a := f.do(t, "GET", "/v1/gateways", nil, map[string]string{"Origin": "http://127.0.0.1:8081"})
+	var out api.GatewaysResponse
+	if a.status != 200 || json.Unmarshal(a.body, &out) != nil || out.Self != list[0] || !slices.Equal(out.Gateways, list) {
+		t.Fatalf("/v1/gateways: %d %s", a.status, a.body)
+	}
+	if a.header.Get("Access-Control-Allow-Origin") != "*" || a.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("/v1/gateways headers: %v", a.header)
+	}
+	// Without a directory: an empty list, not null.
+	if a := newFixture(t).do(t, "GET", "/v1/gateways", nil, nil); a.status != 200 || !strings.Contains(string(a.body), `"gateways":[]`) {
+		t.Fatalf("/v1/gateways without a directory: %d %s", a.status, a.body)
+	}
+}
+
+// TestPublicCORS: every answer of the public listener, errors included,
+// carries the CORS headers, so the loader of a page on another origin can
+// probe a gateway and tell a 503 from a network error.
+func TestPublicCORS(t *testing.T) {
+	f := newFixture(t)
+	f.ready = errors.New("no peer answers")
+	for _, p := range []string{"/healthz", "/v1/objects", "/v1/gateways", "/v1/loader", "/cdn/none.js", "/nowhere"} {
+		a := f.do(t, "GET", p, nil, map[string]string{"Origin": "https://portal.example"})
+		if a.header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s (%d): no Access-Control-Allow-Origin: %v", p, a.status, a.header)
+		}
 	}
 }

@@ -83,3 +83,30 @@ type WhoamiResponse struct {
 	// only its publishers may publish and purge there.
 	Gateway string `json:"gateway"`
 }
+
+// LoaderPath is where every gateway's public listener serves the frontend
+// loader script.
+const LoaderPath = "/dct-loader.js"
+
+// LoaderResponse is the answer to GET /v1/loader: what a portal page needs
+// to include the frontend loader pinned with Subresource Integrity.
+type LoaderResponse struct {
+	// URL is the loader's path on every gateway (LoaderPath).
+	URL string `json:"url"`
+	// Integrity is the SRI value (sha384) of the loader's bytes.
+	Integrity string `json:"integrity"`
+	// ETag is the strong validator the gateway serves it with.
+	ETag string `json:"etag"`
+	Size int    `json:"size"`
+}
+
+// GatewaysResponse is the answer to GET /v1/gateways: the public base URLs
+// (scheme://host:port) of the consortium's gateways this gateway knows.
+type GatewaysResponse struct {
+	// Self is this gateway's public base URL ("" when it has none
+	// configured and its listen address names no host).
+	Self string `json:"self,omitempty"`
+	// Gateways lists Self first, then the configured peers, then the
+	// gateways the mesh knows alive, without repeats.
+	Gateways []string `json:"gateways"`
+}

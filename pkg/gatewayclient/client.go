@@ -234,3 +234,31 @@ func IsCode(err error, code string) bool {
 	var ae *APIError
 	return errors.As(err, &ae) && ae.Code == code
 }
+
+// Loader returns the frontend loader's path and SRI integrity (GET
+// /v1/loader).
+func (c *Client) Loader(ctx context.Context) (*api.LoaderResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/loader", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out api.LoaderResponse
+	if _, err := c.do(req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Gateways returns the consortium's gateways the gateway knows (GET
+// /v1/gateways).
+func (c *Client) Gateways(ctx context.Context) (*api.GatewaysResponse, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/gateways", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out api.GatewaysResponse
+	if _, err := c.do(req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -74,6 +74,13 @@ const (
 	TagZone = "zone"
 )
 
+// Tag keys gateways publish in Config.Tags.
+const (
+	// TagPublicURL is the gateway's public base URL as browsers reach it
+	// (listed by the gateways' GET /v1/gateways for the frontend loader).
+	TagPublicURL = "url"
+)
+
 // maxTagBytes bounds the tags' keys and values: serf encodes them into
 // memberlist's node metadata, at most memberlist.MetaMaxSize bytes.
 const maxTagBytes = memberlist.MetaMaxSize - 64

@@ -32,7 +32,9 @@ const (
 var far = []string{"agent3-org1", "agent4-org2"}
 
 // suite is a network with five agents per organisation, each behind its
-// proxies, gossiping in the mesh, and two gateways.
+// proxies, gossiping in the mesh, and three gateways (Org1, Org2, Org1:
+// the frontend failover test republishes Org1's feed through the Org1
+// gateway the page does not use).
 var suite = testenv.Suite{
 	Name:     "res",
 	BasePort: 31050, PortEnv: "DCT_RESILIENCE_BASE_PORT",
@@ -58,7 +60,7 @@ func services(n *testenv.Network, s testnetwork.Services) (testnetwork.Services,
 	if err := startProxies(n, s); err != nil {
 		return s, err
 	}
-	s.AgentsPerOrg, s.Gateways = agentsPerOrg, 2
+	s.AgentsPerOrg, s.Gateways = agentsPerOrg, 3
 	s.Mesh = true
 	s.LogLevel = "info"
 	s.AgentArgsFor = func(a testnetwork.AgentInfo) []string {
