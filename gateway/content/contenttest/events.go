@@ -95,4 +95,3 @@ func (l *Ledger) Subscribers() int {
 	defer l.st.mu.Unlock()
 	return len(l.st.ev.subs)
 }
-
