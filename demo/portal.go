@@ -39,12 +39,18 @@ type Portal struct {
 }
 
 // PublishPortal publishes the sample portal under prefix (e.g. "portal/")
-// through pub: the stylesheet, script and feed first, then the page that
-// references their immutable versioned URLs with their SRI integrity values.
+// through pub: the stylesheet, script and quote feed first, then the page
+// that references the stylesheet and script by their immutable versioned
+// URLs with their SRI integrity values, and the feed by its unversioned
+// URL, which the script polls: the feed is a live object,
+// FeedName(prefix), that `dct feed publish` republishes.
 func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (*Portal, error) {
 	out := &Portal{GatewayBaseURL: baseURL}
 	put := func(file, contentType string, body []byte) (Asset, error) {
 		name := prefix + file
+		if file == "quotes.json" {
+			name = FeedName(prefix)
+		}
 		res, err := pub.Publish(ctx, name, contentType, int64(len(body)), bytes.NewReader(body))
 		if err != nil {
 			return Asset{}, fmt.Errorf("publish %s: %w", name, err)
@@ -71,6 +77,7 @@ func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (
 			return nil, err
 		}
 	}
+	out.Feed.URL = "/cdn/" + out.Feed.Name // latest, revalidated by the script
 	tmplText, err := read("index.html.tmpl")
 	if err != nil {
 		return nil, err
