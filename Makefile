@@ -133,8 +133,10 @@ test-unit: tools
 test-integration: deps build
 	DCT_CACHE_DIR=$(CACHE) $(TOOLS)/gotestsum --format standard-verbose -- -count=1 -p 1 -tags integration -timeout 20m ./test/...
 
-## bench: codec throughput against raw Reed-Solomon, and the 100 KiB serve
-## benchmark (wrk against a real system); the README reports these numbers
+## bench: codec throughput against raw Reed-Solomon, the 100 KiB serve
+## benchmark (wrk against a real system) and the live-feed benchmark
+## (publish latency, visibility at another gateway, sustained publish rate);
+## the README reports these numbers
 bench: deps build
 	@scripts/install-apt.sh wrk wrk
 	$(GO) test -run XXX -bench 'Encode|Decode|Tiny' -benchmem ./pkg/codec/

@@ -153,4 +153,3 @@ func get(t *testing.T, ctx context.Context, url, ifNoneMatch string) (*http.Resp
 	}
 	return resp, b.Bytes()
 }
-
