@@ -87,9 +87,10 @@ func (c *manifestCache) put(key string, m *records.Manifest, miss manifestMiss) 
 	c.m[key] = manifestEntry{m: m, at: miss.at, gen: miss.gen}
 }
 
-// clearLocked empties the cache; the generations go on from seq, so
-// lookups in flight may store again (an entry dropped then cleared reads
-// as generation 0: see drop).
+// clearLocked empties the cache (a name scan filled it). A lookup in
+// flight for a key whose drop was cleared away may then store its answer:
+// that needs a change event, a scan of maxManifestEntries names and the
+// lookup's answer to cross, and the entry still expires with its TTL.
 func (c *manifestCache) clearLocked() { c.m = map[string]manifestEntry{} }
 
 // drop forgets key and advances its generation.
@@ -98,12 +99,9 @@ func (c *manifestCache) drop(key string) {
 	defer c.mu.Unlock()
 	c.seq++
 	if _, ok := c.m[key]; !ok && len(c.m) >= maxManifestEntries {
-		// Full: forgetting everything is a drop of every key, but a lookup
-		// in flight for key would find generation 0 again; take its
-		// entry's place instead.
 		c.clearLocked()
 	}
-	c.m[key] = manifestEntry{gen: c.seq}
+	c.m[key] = manifestEntry{gen: c.seq} // remembered, so a racing lookup's put is refused
 }
 
 // cached reports whether key has a manifest (fresh or not): whether
