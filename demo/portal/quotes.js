@@ -10,6 +10,7 @@
   var every = Number((script && script.getAttribute("data-every")) || 1000);
   var shown = null; // the version on screen
   function fmt(n) { return Number(n).toFixed(2); }
+  function price(n) { return Number(n).toFixed(Math.abs(n) < 10 ? 4 : 2); }
   function cell(text, cls) {
     var td = document.createElement("td");
     td.textContent = text;
@@ -22,8 +23,8 @@
     data.quotes.forEach(function (q) {
       var tr = document.createElement("tr");
       tr.appendChild(cell(q.symbol));
-      tr.appendChild(cell(fmt(q.bid)));
-      tr.appendChild(cell(fmt(q.ask)));
+      tr.appendChild(cell(price(q.bid)));
+      tr.appendChild(cell(price(q.ask)));
       tr.appendChild(cell(fmt(q.change) + "%", q.change < 0 ? "down" : "up"));
       rows.appendChild(tr);
     });
