@@ -18,7 +18,7 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: all deps fabric tools browser build demo down network-up network-down network-status \
+.PHONY: all deps fabric tools browser build demo down feed-start feed-stop network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench deps-check fuzz
 
 all: build
@@ -66,20 +66,37 @@ network-status:
 
 ## demo: the whole system, up until `make down`: the Fabric network with the
 ## chaincode, DEMO_AGENTS edge agents per organisation, DEMO_GATEWAYS gateways
-## from DEMO_GATEWAY_PORT on, and the sample portal published through them.
+## from DEMO_GATEWAY_PORT on, the sample portal published through them, and
+## its quote feed republished every DEMO_FEED_EVERY by `dct feed publish`.
 DEMO_AGENTS       ?= 3
 DEMO_GATEWAYS     ?= 2
 DEMO_GATEWAY_PORT ?= 8080
+DEMO_FEED_EVERY   ?= 1s
+DEMO_FEED         := feeds/portal/quotes.json
+FEED_PID          := $(RUN_DIR)/feed.pid
 demo: fabric build
 	$(NETWORK) up --run-dir $(RUN_DIR) --agents-per-org $(DEMO_AGENTS) --gateways $(DEMO_GATEWAYS) \
 	  --gateway-port $(DEMO_GATEWAY_PORT) --bin-dir $(BIN)
 	$(BIN)/dct $$($(NETWORK) client-flags --run-dir $(RUN_DIR)) publish-demo-portal
+	@$(MAKE) --no-print-directory feed-start
 	@echo
+	@echo "Live feed: http://127.0.0.1:$(DEMO_GATEWAY_PORT)/cdn/$(DEMO_FEED), republished every $(DEMO_FEED_EVERY) (log $(RUN_DIR)/logs/feed.log); the portal's ticker follows it."
 	@echo "DCT demo is up: gateway http://127.0.0.1:$(DEMO_GATEWAY_PORT) (admin listener https://127.0.0.1:$$(($(DEMO_GATEWAY_PORT)+50))), logs in $(RUN_DIR)/logs."
 	@echo "Publish more as Org1's publisher (User1) with: $(BIN)/dct \$$($(NETWORK) client-flags --run-dir $(RUN_DIR)) publish DIR"
 	@echo "Stop it with: make down"
 
-down: network-down
+down: feed-stop network-down
+
+## feed-start / feed-stop: the demo's feed publisher (a background dct feed
+## publish as Org1's publisher), stopped by `make down`
+feed-start: feed-stop
+	@mkdir -p $(RUN_DIR)/logs
+	@flags=$$($(NETWORK) client-flags --run-dir $(RUN_DIR)); \
+	  nohup $(BIN)/dct $$flags feed publish --every $(DEMO_FEED_EVERY) --quiet $(DEMO_FEED) >>$(RUN_DIR)/logs/feed.log 2>&1 </dev/null & \
+	  echo $$! >$(FEED_PID)
+
+feed-stop:
+	@if [ -f $(FEED_PID) ]; then kill $$(cat $(FEED_PID)) 2>/dev/null || true; rm -f $(FEED_PID); fi
 
 ## deps-check: production binaries link no test-network launcher, and the
 ## operator CLI no gin, gateway or fabric-gateway package
@@ -122,8 +139,9 @@ test-integration: deps build
 
 ## bench: codec throughput against raw Reed-Solomon, the delivery receipts'
 ## log, and on a real system the 100 KiB serve benchmarks (wrk, receipts on
-## and off) and a 1M-receipt batch committed and proved; the README reports
-## these numbers
+## and off), a 1M-receipt batch committed and proved, and the live-feed
+## benchmark (publish latency, visibility at another gateway, sustained
+## publish rate); the README reports these numbers
 bench: deps build
 	@scripts/install-apt.sh wrk wrk
 	$(GO) test -run XXX -bench 'Encode|Decode|Tiny' -benchmem ./pkg/codec/

@@ -50,6 +50,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		newGetCommand(e),
 		newPurgeCommand(e),
 		newPortalCommand(e),
+		newFeedCommand(e),
 		newWhoamiCommand(e),
 		newAuditCommand(e),
 	)

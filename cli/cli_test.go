@@ -172,7 +172,22 @@ func TestCommands(t *testing.T) {
 		{"get a purged version", []string{"get", "site/js/app.js@1"}, "410 PURGED", nil, nil},
 		{"publish a missing path", []string{"publish", filepath.Join(dir, "none")}, "no such file", nil, nil},
 		{"publish the demo portal", []string{"publish-demo-portal", "--prefix", "demo/"}, "",
-			[]string{"ASSET", "demo/portal.css", "demo/index.html", "portal page (immutable): " + srv.URL() + "/cdn/demo/index.html@1"}, nil},
+			[]string{"ASSET", "demo/portal.css", "feeds/demo/quotes.json", "demo/index.html", "portal page (immutable): " + srv.URL() + "/cdn/demo/index.html@1"}, nil},
+		{"the portal polls its feed's latest URL", []string{"get", "demo/index.html"}, "", []string{`"data-feed": "/cdn/feeds/demo/quotes.json"`, `L.poll("/cdn/feeds/demo/quotes.json"`}, nil},
+		{"publish a feed", []string{"feed", "publish", "feeds/demo/quotes.json", "--every", "5ms", "--count", "3", "--size", "1024"}, "",
+			[]string{"feeds/demo/quotes.json@2\t1024 bytes", "feeds/demo/quotes.json@3\t1024 bytes", "feeds/demo/quotes.json@4\t1024 bytes"}, func(t *testing.T, _ string) {
+				stdout, _, err := run(t, srv, "get", "feeds/demo/quotes.json")
+				var q struct {
+					Seq    int `json:"seq"`
+					Quotes []struct {
+						Symbol string `json:"symbol"`
+					} `json:"quotes"`
+				}
+				if err != nil || json.Unmarshal([]byte(stdout), &q) != nil || q.Seq != 3 || len(q.Quotes) != 4 || len(stdout) != 1024 {
+					t.Fatalf("feed document: %v %d bytes %s", err, len(stdout), stdout)
+				}
+			}},
+		{"publish a feed without an interval", []string{"feed", "publish", "feeds/x.json", "--every", "0s", "--count", "1"}, "interval must be positive", nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,10 +53,12 @@ type Portal struct {
 func (p *Portal) GatewayList() string { return strings.Join(p.Gateways, " ") }
 
 // PublishPortal publishes the sample portal under prefix (e.g. "portal/")
-// through pub: the stylesheet, script and feed first, then the page that
-// loads them through the gateways' frontend loader (pinned with SRI, with
-// the gateways pub knows) by their immutable versioned URLs with their SRI
-// integrity values, and polls the feed's latest version.
+// through pub: the stylesheet, script and quote feed first, then the page
+// that loads the stylesheet and script through the gateways' frontend
+// loader (pinned with SRI, with the gateways pub knows) by their immutable
+// versioned URLs with their SRI integrity values, and polls the feed by
+// its unversioned URL: the feed is a live object, FeedName(prefix), that
+// `dct feed publish` republishes.
 func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (*Portal, error) {
 	out := &Portal{GatewayBaseURL: baseURL}
 	loader, err := pub.Loader(ctx)
@@ -73,6 +75,9 @@ func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (
 	}
 	put := func(file, contentType string, body []byte) (Asset, error) {
 		name := prefix + file
+		if file == "quotes.json" {
+			name = FeedName(prefix)
+		}
 		res, err := pub.Publish(ctx, name, contentType, int64(len(body)), bytes.NewReader(body))
 		if err != nil {
 			return Asset{}, fmt.Errorf("publish %s: %w", name, err)
@@ -98,7 +103,8 @@ func PublishPortal(ctx context.Context, pub Publisher, baseURL, prefix string) (
 			return nil, err
 		}
 	}
-	out.FeedLatest = api.CDNURL(out.Feed.Name, "")
+	out.Feed.URL = api.CDNURL(out.Feed.Name, "") // latest, revalidated by the page
+	out.FeedLatest = out.Feed.URL
 	tmplText, err := read("index.html.tmpl")
 	if err != nil {
 		return nil, err

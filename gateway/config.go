@@ -102,6 +102,18 @@ type Config struct {
 	ReceiptsFlush time.Duration
 	ReceiptsGrace time.Duration
 
+	// ManifestEvents makes the gateway follow the ledger's manifest
+	// events (new versions, purges, repairs) to drop its cached manifests
+	// as soon as they change; Content.ManifestTTL is then only the
+	// fallback used while the event stream is down.
+	ManifestEvents bool
+	// FeedPrefixes name the live feeds: objects whose name starts with one
+	// of them are served at their unversioned URL with FeedMaxAge (0:
+	// "no-cache", revalidate with the ETag every time) instead of
+	// LatestMaxAge.
+	FeedPrefixes []string
+	FeedMaxAge   time.Duration
+
 	AllowOrigin     string
 	RequestTimeout  time.Duration
 	PublishTimeout  time.Duration
@@ -133,6 +145,8 @@ func DefaultConfig() Config {
 		RequestTimeout:  60 * time.Second,
 		PublishTimeout:  30 * time.Minute,
 		LatestMaxAge:    60 * time.Second,
+		ManifestEvents:  true,
+		FeedPrefixes:    []string{"feeds/"},
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
 
@@ -188,6 +202,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.RequestTimeout, "request-timeout", "deadline of serve and metadata requests")
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
 	s.Duration(&c.LatestMaxAge, "latest-max-age", "Cache-Control max-age of unversioned URLs")
+	s.Bool(&c.ManifestEvents, "manifest-events", "follow the ledger's manifest events to drop changed manifests at once (--manifest-ttl is then only the fallback)")
+	s.StringList(&c.FeedPrefixes, "feed-prefix", "object name prefixes of live feeds, served at their unversioned URL with --feed-max-age (empty = no feeds)")
+	s.Duration(&c.FeedMaxAge, "feed-max-age", "Cache-Control max-age of feeds' unversioned URLs (0 = no-cache: revalidate with the ETag)")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 	s.Duration(&c.ReadHeaderTimeout, "read-header-timeout", "deadline of reading a request's headers")
 	s.Duration(&c.ReadTimeout, "read-timeout", "deadline of reading a whole request (a publish gets --publish-timeout)")
@@ -219,7 +236,8 @@ func (c *Config) registerContent(s *settings.Set) {
 	s.Int64(&c.Content.SegmentBytes, "segment-bytes", "plaintext decoded at a time when streaming large objects")
 	s.Int(&c.Content.MaxColdReads, "max-cold-reads", "reads fetching shards (cache misses) in flight; more are answered 503 OVERLOADED")
 	s.Duration(&c.Content.ColdReadWait, "cold-read-wait", "how long a cold read may wait for a slot before OVERLOADED")
-	s.Duration(&c.Content.ManifestTTL, "manifest-ttl", "how long a looked-up manifest is reused")
+	s.Duration(&c.Content.ManifestTTL, "manifest-ttl", "how long a looked-up manifest is reused while manifest events are not followed (the polling fallback)")
+	s.Duration(&c.Content.ManifestLiveTTL, "manifest-live-ttl", "how long a looked-up manifest is reused while manifest events are followed (a safety net for a lost event)")
 	s.Duration(&c.Content.NodesTTL, "nodes-ttl", "how long the node list and agent free space are reused")
 	s.Duration(&c.Content.AgentTimeout, "agent-timeout", "deadline of one edge-agent call")
 }

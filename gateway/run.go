@@ -76,6 +76,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 	if err != nil {
 		return err
 	}
+	if cfg.ManifestEvents {
+		wctx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		go svc.Watch(wctx, lc, content.DefaultWatchConfig())
+	}
 	if rep != nil {
 		rctx, stopRepairs := context.WithCancel(ctx)
 		defer stopRepairs()
@@ -276,6 +281,7 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 	return httpapi.New(svc, httpapi.Config{
 		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
+		FeedPrefixes: cfg.FeedPrefixes, FeedMaxAge: cfg.FeedMaxAge,
 		AdminURL: adminURL(cfg), Gateways: gatewayDirectory(cfg, m),
 	}, readyCheck, log)
 }

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,6 +225,9 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 			return nil, err
 		}
 	}
+	if err := setManifestEvent(stub, m.Name, m.Version, records.EventRecord, tx.id); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -325,6 +329,9 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 	if err := putObject(stub, o); err != nil {
 		return nil, err
 	}
+	if err := setManifestEvent(stub, name, version, records.EventPurge, tx.id); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -388,7 +395,24 @@ func updateHolders(ctx txContext, name, version, index, expectedJSON, holdersJSO
 	if err := putManifest(stub, m); err != nil {
 		return nil, err
 	}
+	if err := setManifestEvent(stub, name, version, records.EventHolders, tx.id); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// setManifestEvent sets the transaction's chaincode event (one per
+// transaction): which version changed and how, for the gateways that keep
+// manifests cached. It is emitted only if the transaction commits valid.
+func setManifestEvent(stub shim.ChaincodeStubInterface, name, version string, kind records.ManifestEventKind, txID string) error {
+	payload, err := json.Marshal(records.ManifestEvent{Name: name, Version: version, Kind: kind, TxID: txID})
+	if err != nil {
+		return internalf("cannot encode the manifest event: %v", err)
+	}
+	if err := stub.SetEvent(records.ManifestEventName, payload); err != nil {
+		return internalf("cannot set the manifest event: %v", err)
+	}
+	return nil
 }
 
 // requireActiveNodes checks the rule Record and UpdateHolders share: every

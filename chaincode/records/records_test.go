@@ -554,3 +554,32 @@ func TestStableEncoding(t *testing.T) {
 		t.Errorf("encoding changed:\n got %s\nwant %s", got, want)
 	}
 }
+
+func TestDecodeManifestEvent(t *testing.T) {
+	tests := []struct {
+		name, payload string
+		ok            bool
+	}{
+		{"record", `{"name":"feeds/q.json","version":"3","kind":"record","txId":"abc"}`, true},
+		{"purge", `{"name":"a","version":"1","kind":"purge","txId":"t"}`, true},
+		{"unknown kind", `{"name":"a","version":"1","kind":"rename","txId":"t"}`, false},
+		{"no tx", `{"name":"a","version":"1","kind":"record"}`, false},
+		{"bad name", `{"name":"../a","version":"1","kind":"record","txId":"t"}`, false},
+		{"not json", `record a@1`, false},
+		{"too long", `{"name":"` + strings.Repeat("a", 5000) + `"}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := DecodeManifestEvent([]byte(tt.payload))
+			if (err == nil) != tt.ok {
+				t.Fatalf("DecodeManifestEvent: %v, want ok=%v", err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v is not ErrInvalid", err)
+			}
+			if tt.ok && e.String() == "" {
+				t.Fatal("empty String")
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
@@ -115,5 +114,3 @@ func (c *ttlCache[V]) drop(key string) {
 	defer c.mu.Unlock()
 	delete(c.m, key)
 }
-
-type manifestCache = ttlCache[*records.Manifest]

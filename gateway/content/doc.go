@@ -18,4 +18,10 @@
 // Nothing is half-published: shards are pushed first and the manifest is
 // recorded last; a publish that fails deletes the shards it pushed, so no
 // manifest ever points at missing shards.
+//
+// Looked-up manifests are cached; Watch follows the ledger's manifest
+// events (ManifestEvents, *ledger.Client) and drops a cached manifest as
+// soon as a committed transaction changes it, so a new version is served
+// within the event's delay. ManifestTTL is only the fallback while the
+// event stream is down.
 package content

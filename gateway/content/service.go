@@ -42,9 +42,15 @@ type Config struct {
 	MasterKeys [][]byte
 	// MaxObjectBytes bounds uploads.
 	MaxObjectBytes int64
-	// ManifestTTL is how long a looked-up manifest is reused (latest
-	// version and purge status propagate within it).
+	// ManifestTTL is how long a looked-up manifest is reused while the
+	// ledger's manifest events are not followed (Watch not running, or its
+	// stream broken): the polling fallback, within which a new latest
+	// version, a purge or new holders propagate.
 	ManifestTTL time.Duration
+	// ManifestLiveTTL is how long a looked-up manifest is reused while
+	// Watch follows the manifest events, which drop it as soon as it
+	// changes: a safety net for a lost event (at least ManifestTTL).
+	ManifestLiveTTL time.Duration
 	// NodesTTL is how long the node list and agents' free space are reused
 	// when placing.
 	NodesTTL time.Duration
@@ -77,9 +83,9 @@ func DefaultConfig() Config {
 		K: 4, M: 2, R: 1,
 		ChunkSize: codec.DefaultChunkSize, MaxUnit: codec.DefaultMaxUnit,
 		MaxObjectBytes: 1 << 30,
-		ManifestTTL:    time.Second,
-		NodesTTL:       2 * time.Second,
-		CacheBytes:     64 << 20, CacheMaxObject: 4 << 20,
+		ManifestTTL:    time.Second, ManifestLiveTTL: time.Minute,
+		NodesTTL:   2 * time.Second,
+		CacheBytes: 64 << 20, CacheMaxObject: 4 << 20,
 		SegmentBytes: 8 << 20,
 		MaxColdReads: 16, ColdReadWait: 500 * time.Millisecond,
 		AgentTimeout:   30 * time.Second,
@@ -136,6 +142,8 @@ type Service struct {
 	keys      map[string][]byte // every master key by its id
 	objects   *objectCache
 	manifests *manifestCache
+	refreshMu sync.Mutex
+	refreshes map[string]bool // names whose latest manifest is being refreshed
 	nodesMu   sync.Mutex
 	nodes     []*records.Node
 	nodesAt   time.Time
@@ -194,7 +202,8 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 		keyID:     codec.KeyID(cfg.MasterKeys[0]),
 		keys:      map[string][]byte{},
 		objects:   newObjectCache(cfg.CacheBytes),
-		manifests: newTTLCache[*records.Manifest](cfg.ManifestTTL),
+		manifests: newManifestCache(cfg.ManifestTTL, cfg.ManifestLiveTTL),
+		refreshes: map[string]bool{},
 		free:      newTTLCache[int64](cfg.NodesTTL),
 		track:     newTracker(),
 		cold:      make(chan struct{}, cfg.MaxColdReads),
@@ -637,7 +646,7 @@ func (s *Service) Manifest(ctx context.Context, name, version string) (*records.
 		return nil, fmt.Errorf("%w: %w", ErrNotFound, err)
 	}
 	key := name + "@" + version
-	m, ok := s.manifests.get(key)
+	m, ok, miss := s.manifests.get(key)
 	if !ok {
 		var err error
 		if version == "" {
@@ -651,7 +660,7 @@ func (s *Service) Manifest(ctx context.Context, name, version string) (*records.
 		if err != nil {
 			return nil, ledgerErr(err)
 		}
-		s.manifests.put(key, m)
+		s.manifests.put(key, m, miss)
 	}
 	if m.IsPurged() {
 		return m, fmt.Errorf("%w: %s was purged: %s", ErrPurged, m, m.Purged.Reason)

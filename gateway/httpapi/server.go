@@ -33,6 +33,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// LatestMaxAge is the Cache-Control max-age of unversioned URLs.
 	LatestMaxAge time.Duration
+	// FeedPrefixes name the live feeds (see IsFeed): their unversioned
+	// URLs get FeedMaxAge instead, 0 meaning "no-cache" (store, but
+	// revalidate with the ETag before every use).
+	FeedPrefixes []string
+	FeedMaxAge   time.Duration
 	// Mesh, when set, gives the operators' view served at GET /v1/mesh:
 	// the gossip members with health and RTT estimates, the shard-fetch
 	// counters per node and the repairs done; measure asks for measured
@@ -149,7 +154,11 @@ func (h *handler) healthz(c *gin.Context) {
 			return
 		}
 	}
-	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok", CachedBytes: h.svc.CachedBytes()})
+	events := "polling"
+	if h.svc.EventsLive() {
+		events = "live"
+	}
+	c.JSON(http.StatusOK, api.HealthResponse{Status: "ok", CachedBytes: h.svc.CachedBytes(), ManifestEvents: events})
 }
 
 func objectName(c *gin.Context, param string) string {
@@ -297,11 +306,7 @@ func (h *handler) serve(c *gin.Context) {
 	hd.Set("X-DCT-Version", m.Version)
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	if versioned {
-		hd.Set("Cache-Control", "public, max-age=31536000, immutable")
-	} else {
-		hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(h.cfg.LatestMaxAge.Seconds())))
-	}
+	hd.Set("Cache-Control", h.cacheControl(m.Name, versioned))
 	if t, err := time.Parse(time.RFC3339Nano, m.CreatedAt); err == nil {
 		hd.Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}

@@ -70,6 +70,10 @@ type PurgeResponse struct {
 type HealthResponse struct {
 	Status      string `json:"status"`
 	CachedBytes int64  `json:"cachedBytes"`
+	// ManifestEvents is "live" while the gateway follows the ledger's
+	// manifest events (cached manifests are dropped as soon as they
+	// change), "polling" while it falls back to the manifest TTL.
+	ManifestEvents string `json:"manifestEvents"`
 }
 
 // WhoamiResponse is the answer to GET /v1/whoami on the admin listener:

@@ -15,4 +15,10 @@
 // the peer's TLS CA inline or as a file, with the TLS server name
 // override) and MSPIdentity finds the certificate and key of an MSP
 // directory.
+//
+// ManifestEvents subscribes to the chaincode's manifest events
+// (records.ManifestEventName) through the Fabric Gateway's chaincode
+// events: typed records.ManifestEvent values with the block they were
+// committed in; a broken subscription is resumed with ResumeAfter the last
+// event's checkpoint.
 package ledger

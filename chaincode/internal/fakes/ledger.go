@@ -27,6 +27,28 @@ type Ledger struct {
 	history map[string][]*queryresult.KeyModification // oldest first
 	seq     int
 	start   time.Time
+	events  []Event
+}
+
+// Event is a chaincode event a committed transaction emitted.
+type Event struct {
+	TxID    string
+	Name    string
+	Payload []byte
+}
+
+func (l *Ledger) emit(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// Events are the chaincode events of the committed transactions, in commit
+// order.
+func (l *Ledger) Events() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.events)
 }
 
 // NewLedger returns an empty ledger whose transactions are stamped from

@@ -29,6 +29,7 @@ type Stub struct {
 	ts        time.Time
 	writes    map[string]write
 	vpWrites  map[string][]byte
+	event     *Event
 	committed bool
 
 	// Args are the invocation arguments (function name first), returned by
@@ -79,6 +80,23 @@ func (s *Stub) GetStateValidationParameter(key string) ([]byte, error) {
 	return s.ledger.ValidationParameter(key), nil
 }
 
+// SetEvent implements shim.ChaincodeStubInterface like a peer: one event
+// per transaction (a later call replaces the earlier), a name is required,
+// and the event is emitted only when the transaction commits.
+func (s *Stub) SetEvent(name string, payload []byte) error {
+	if err := s.checkOpen(); err != nil {
+		return err
+	}
+	if name == "" {
+		return errors.New("event name can not be empty string")
+	}
+	s.event = &Event{TxID: s.txID, Name: name, Payload: slices.Clone(payload)}
+	return nil
+}
+
+// Event is the event the transaction set so far (nil: none).
+func (s *Stub) Event() *Event { return s.event }
+
 // Commit applies the write set to the ledger and records it in the history
 // of each written key. A transaction can be committed once.
 func (s *Stub) Commit() {
@@ -87,6 +105,9 @@ func (s *Stub) Commit() {
 	}
 	s.committed = true
 	s.ledger.commit(s.txID, s.ts, s.writes, s.vpWrites)
+	if s.event != nil {
+		s.ledger.emit(*s.event)
+	}
 }
 
 // GetTxID implements shim.ChaincodeStubInterface.

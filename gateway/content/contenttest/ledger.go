@@ -32,6 +32,7 @@ type ledgerState struct {
 	tx        int
 	updates   int
 	recordErr []error
+	ev        eventLog
 }
 
 // epoch is the timestamp of the first transaction; each further one is a
@@ -268,6 +269,7 @@ func (l *Ledger) RecordManifest(_ context.Context, m *records.Manifest) (*record
 	o.UpdatedAt = c.CreatedAt
 	st.manifests[key] = c
 	st.objects[m.Name] = o
+	st.emit(c.Name, c.Version, records.EventRecord, c.TxID)
 	return clone(c), nil
 }
 
@@ -302,6 +304,7 @@ func (l *Ledger) PurgeManifest(_ context.Context, name, version, reason string) 
 		}
 	}
 	o.UpdatedAt = at
+	st.emit(name, version, records.EventPurge, txID)
 	return clone(c), nil
 }
 
@@ -339,6 +342,7 @@ func (l *Ledger) UpdateShardHolders(_ context.Context, name, version string, ind
 	c.UpdatedBy = l.msp
 	st.manifests[name+"@"+version] = c
 	st.updates++
+	st.emit(name, version, records.EventHolders, c.UpdateTxID)
 	return clone(c), nil
 }
 
