@@ -668,6 +668,28 @@ func (s *Service) Manifest(ctx context.Context, name, version string) (*records.
 	return m, nil
 }
 
+// Warm returns, without any I/O, the manifest and the decoded bytes of an
+// object version when both are cached and current: key is "name@version",
+// or "name@" for the latest version, as Manifest caches them. A purged
+// version, a stale or missing manifest and an object not in the decoded-
+// object cache give ok false (the caller then takes the full path). The
+// bytes were checked against the manifest's SHA-256 when they were cached;
+// they must not be modified.
+func (s *Service) Warm(key string) (m *records.Manifest, b []byte, ok bool) {
+	m, ok, _ = s.manifests.get(key)
+	if !ok || m.IsPurged() {
+		return nil, nil, false
+	}
+	objKey := key
+	if strings.HasSuffix(key, "@") {
+		objKey = m.Name + "@" + m.Version
+	}
+	if b, ok = s.objects.get(objKey); !ok || int64(len(b)) != m.Size {
+		return nil, nil, false
+	}
+	return m, b, true
+}
+
 // Read returns plaintext [off, off+n) of the object, buffered whole in
 // memory: for small objects and tests. Serving uses WriteRange, whose
 // memory is bounded whatever n is.

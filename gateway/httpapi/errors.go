@@ -3,10 +3,11 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/binary"
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
@@ -171,10 +172,27 @@ const (
 )
 
 // newRequestID is 16 random hex digits.
+// Request ids are 16 hex digits: a random 64-bit base drawn at start plus
+// a counter, so unique in the process and, with overwhelming probability,
+// across gateways, without a random draw per request.
+var (
+	requestIDBase = func() uint64 {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		return binary.BigEndian.Uint64(b[:])
+	}()
+	requestIDSeq atomic.Uint64
+)
+
 func newRequestID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var b [16]byte
+	v := requestIDBase + requestIDSeq.Add(1)
+	const digits = "0123456789abcdef"
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&15]
+		v >>= 4
+	}
+	return string(b[:])
 }
 
 // requestLog is the request's id and its logger (set by the requestID
@@ -190,7 +208,8 @@ func requestLog(c *gin.Context) (string, *slog.Logger) {
 		c.Writer.Header().Set(api.RequestIDHeader, sid)
 	}
 	if l == nil {
-		l = slog.Default().With("requestId", sid)
+		l = slog.Default()
 	}
+	l = l.With("requestId", sid)
 	return sid, l
 }

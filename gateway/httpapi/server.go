@@ -87,7 +87,7 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: %s is not allowed on %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
 	})
-	return r
+	return newWarmServer(h, r)
 }
 
 type handler struct {
@@ -103,7 +103,7 @@ func (h *handler) requestID(c *gin.Context) {
 	id := newRequestID()
 	c.Header(api.RequestIDHeader, id)
 	c.Set(requestIDKey, id)
-	c.Set(requestLogKey, h.log.With("requestId", id))
+	c.Set(requestLogKey, h.log) // requestLog adds the id when it logs
 	// Delivery receipts name the request they served.
 	c.Request = c.Request.WithContext(content.WithRequestID(c.Request.Context(), id))
 	c.Next()
