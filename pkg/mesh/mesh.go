@@ -117,6 +117,10 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	mlc.ProbeInterval, mlc.ProbeTimeout = t.ProbeInterval, t.ProbeTimeout
 	mlc.SuspicionMult, mlc.SuspicionMaxTimeoutMult = t.SuspicionMult, t.SuspicionMaxTimeoutMult
 	mlc.GossipInterval, mlc.PushPullInterval = t.GossipInterval, t.PushPullInterval
+	// Probes, acks and gossip are a few hundred bytes: compressing each
+	// (LZW) cost an idle member more CPU than it saves on a LAN. Members
+	// still read compressed messages from older ones.
+	mlc.EnableCompression = false
 	// A member restarted at another address may take its name back as
 	// soon as its old self has been declared dead (by default memberlist
 	// never allows it). One restarted faster than failure detection is

@@ -200,6 +200,36 @@ func TestTickerFlush(t *testing.T) {
 	}
 }
 
+// TestIdleFlush: without a Ticker, the first record after a flush arms
+// a FlushInterval timer (an idle log has no ticker): every record is
+// flushed within about FlushInterval, also after an idle spell.
+func TestIdleFlush(t *testing.T) {
+	w, err := OpenWAL(t.TempDir(), WALOptions{Sealer: testIdentity(t), FlushInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	is, _ := newIssuer(t, w, &fakeClock{t: t0})
+	var last int64
+	for i := 0; i < 3; i++ {
+		synced := w.Synced()
+		start := time.Now()
+		is.Issue(context.Background(), delivery(i))
+		select {
+		case <-synced:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("record %d not flushed within 5s of a 20ms flush interval", i)
+		}
+		if d := w.Durable(100); d <= last {
+			t.Fatalf("record %d: durable bytes %d, before %d", i, d, last)
+		} else {
+			last = d
+		}
+		t.Logf("record %d flushed after %s", i, time.Since(start))
+		time.Sleep(30 * time.Millisecond) // idle: no ticker runs
+	}
+}
+
 func count(t *testing.T, w *WAL, epoch int64) (n int, serials map[string]bool) {
 	serials = map[string]bool{}
 	err := w.Records(epoch, func(_ int64, p []byte) error {

@@ -179,8 +179,10 @@ type WALOptions struct {
 	// FlushRecords): beyond it Append waits for the disk (backpressure
 	// when fsync cannot keep up).
 	MaxPending int
-	// Ticker drives the periodic flush (default time.NewTicker); tests
-	// pass a channel they control.
+	// Ticker drives the periodic flush; tests pass a channel they
+	// control. By default there is no ticker: the first record appended
+	// after a flush arms a FlushInterval timer, so an idle log wakes up
+	// for nothing.
 	Ticker func(time.Duration) (<-chan time.Time, func())
 }
 
@@ -221,6 +223,7 @@ type WAL struct {
 	files   map[int64]*os.File // open segments (flusher only)
 	groups  map[int64]int64    // sealed groups per epoch segment (flusher only)
 	kick    chan struct{}
+	first   chan struct{} // the first record since a flush (no Ticker)
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -240,12 +243,6 @@ func OpenWAL(dir string, opts WALOptions) (*WAL, error) {
 	}
 	if opts.MaxPending <= 0 {
 		opts.MaxPending = 64 * opts.FlushRecords
-	}
-	if opts.Ticker == nil {
-		opts.Ticker = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -273,7 +270,15 @@ func OpenWAL(dir string, opts WALOptions) (*WAL, error) {
 		}
 		w.durable[e], w.groups[e] = end, groups
 	}
-	tick, stop := opts.Ticker(opts.FlushInterval)
+	var (
+		tick <-chan time.Time
+		stop = func() {}
+	)
+	if opts.Ticker != nil {
+		tick, stop = opts.Ticker(opts.FlushInterval)
+	} else {
+		w.first = make(chan struct{}, 1)
+	}
 	w.wg.Add(1)
 	go w.run(tick, stop)
 	return w, nil
@@ -291,6 +296,18 @@ func (w *WAL) run(tick <-chan time.Time, stop func()) {
 			return
 		case <-tick:
 		case <-w.kick:
+		case <-w.first:
+			// The first record since the last flush: its group commit
+			// is due within FlushInterval, or sooner when kicked.
+			t := time.NewTimer(w.opts.FlushInterval)
+			select {
+			case <-w.done:
+				t.Stop()
+				return
+			case <-t.C:
+			case <-w.kick:
+				t.Stop()
+			}
 		}
 		_ = w.Flush()
 	}
@@ -342,6 +359,12 @@ func (w *WAL) Append(epoch int64, entry, leafHash []byte) error {
 	pe.hashes = append(pe.hashes, leafHash...)
 	pe.n++
 	w.count++
+	if w.count == 1 && w.first != nil {
+		select {
+		case w.first <- struct{}{}:
+		default:
+		}
+	}
 	if w.count >= w.opts.FlushRecords {
 		select {
 		case w.kick <- struct{}{}:
