@@ -76,7 +76,7 @@ func DefaultConfig(runDir, cacheDir string) Config {
 		ChaincodeVersion: "1.0",
 		BatchTimeout:     100 * time.Millisecond,
 		RaftTick:         100 * time.Millisecond,
-		GossipInterval:   500 * time.Millisecond,
+		GossipInterval:   time.Second,
 		ReadyTimeout:     2 * time.Minute,
 	}
 }

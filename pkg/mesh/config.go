@@ -140,7 +140,7 @@ func DefaultTiming() Timing {
 		ProbeTimeout:            100 * time.Millisecond,
 		SuspicionMult:           4,
 		SuspicionMaxTimeoutMult: 3,
-		GossipInterval:          100 * time.Millisecond,
+		GossipInterval:          200 * time.Millisecond,
 		PushPullInterval:        10 * time.Second,
 		ReconnectInterval:       5 * time.Second,
 		ReapAfter:               time.Hour,
