@@ -200,6 +200,11 @@ func TestBatch1M(t *testing.T) {
 	fmt.Printf("  delivery:Prove          : %s (submit to commit event), %s over the baseline\n", proveLatency.Round(time.Millisecond), (proveLatency - baseline).Round(time.Millisecond))
 	fmt.Printf("  chaincode, per endorsement: verify samples %v µs, whole Prove %v µs\n", verify, total)
 	fmt.Printf("  accepted %d totals, %d payouts, excluded %d\n", len(proved.Accepted), len(proved.Payouts), len(proved.Excluded))
+	report(t, "receipts issued into the log with the gateway's real identity, 1M from 2 goroutines", "≥ 50,000/s",
+		fmt.Sprintf("%.0f/s", batchReceipts/issued.Seconds()), VerdictOf(batchReceipts/issued.Seconds() >= 50_000))
+	report(t, "delivery:Commit of a 1M-receipt batch, submit to commit event (an empty Commit: the baseline)", "",
+		fmt.Sprintf("%s (%s)", commitLatency.Round(time.Millisecond), baseline.Round(time.Millisecond)), Info)
+	report(t, "delivery:Prove of that batch, submit to commit event", "", fmt.Sprintf("%s (%d samples)", proveLatency.Round(time.Millisecond), len(samples)), Info)
 }
 
 // proveTimes reads the verification and total times (µs) the chaincode

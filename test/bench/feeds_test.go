@@ -168,6 +168,13 @@ func TestLiveFeeds(t *testing.T) {
 	fmt.Printf("    publish request -> 201 under load          : p50 %v, p99 %v\n", r(p(loadTook, .5)), r(p(loadTook, .99)))
 	fmt.Printf("    201 -> served by the other gateway (n=%d) : p50 %v, p99 %v   target p99 <= %v: %s\n",
 		len(loadSeen), r(p(loadSeen, .5)), r(p(loadSeen, .99)), feedTarget, metOrNot(p(loadSeen, .99) <= feedTarget))
+	report(t, "live feed 1 KiB: publish request -> 201, one at a time", "", fmt.Sprintf("p50 %v, p99 %v", r(p(took, .5)), r(p(took, .99))), Info)
+	report(t, "live feed 1 KiB: 201 -> served by the other organisation's gateway, one at a time", fmt.Sprintf("p99 ≤ %v", feedTarget),
+		fmt.Sprintf("p50 %v, p99 %v", r(p(visible, .5)), r(p(visible, .99))), VerdictOf(p(visible, .99) <= feedTarget))
+	report(t, fmt.Sprintf("live feeds: sustained publish rate, %d feeds, %d publishers", feeds, publishers), "",
+		fmt.Sprintf("%.1f/s (%d committed, %d failed)", float64(committedN.Load())/elapsed.Seconds(), committedN.Load(), failedN.Load()), Info)
+	report(t, "live feeds under that load: 201 -> served by the other gateway", fmt.Sprintf("p99 ≤ %v", feedTarget),
+		fmt.Sprintf("p50 %v, p99 %v (n=%d)", r(p(loadSeen, .5)), r(p(loadSeen, .99)), len(loadSeen)), VerdictOf(p(loadSeen, .99) <= feedTarget))
 	if committedN.Load() == 0 {
 		t.Fatal("no publish committed under load")
 	}
