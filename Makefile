@@ -151,11 +151,13 @@ bench: deps build
 	@rm -f $(BENCH_REPORT)
 	$(GO) test -run XXX -bench 'Encode|Tiny' -benchmem ./pkg/codec/
 	$(GO) test -run XXX -bench 'Issue|Append|GroupCommit|1M' -benchtime 2s -cpu 2 ./pkg/receipts/
-	DCT_BENCH_REPORT=$(BENCH_REPORT) DCT_CACHE_DIR=$(CACHE) $(GO) test -tags bench -count=1 -v -run . -timeout 30m ./test/bench/
-	@$(MAKE) --no-print-directory idle-cost RUN_DIR=$(IDLE_RUN_DIR) | tee $(CACHE)/idle-cost.out
-	@grep '^REPORT ' $(CACHE)/idle-cost.out | sed 's/^REPORT //' >>$(BENCH_REPORT)
-	@echo; echo "make bench: every figure of this run (load average $$(cut -d' ' -f1-3 /proc/loadavg))"
-	@echo "| figure | target | measured | met |"; echo "| --- | --- | --- | --- |"; cat $(BENCH_REPORT)
+	@rc=0; \
+	  DCT_BENCH_REPORT=$(BENCH_REPORT) DCT_CACHE_DIR=$(CACHE) $(GO) test -tags bench -count=1 -v -run . -timeout 30m ./test/bench/ || rc=$$?; \
+	  $(MAKE) --no-print-directory idle-cost RUN_DIR=$(IDLE_RUN_DIR) | tee $(CACHE)/idle-cost.out || rc=1; \
+	  grep '^REPORT ' $(CACHE)/idle-cost.out | sed 's/^REPORT //' >>$(BENCH_REPORT) || true; \
+	  echo; echo "make bench: every figure of this run (load average $$(cut -d' ' -f1-3 /proc/loadavg))"; \
+	  echo "| figure | target | measured | met |"; echo "| --- | --- | --- | --- |"; cat $(BENCH_REPORT); \
+	  [ $$rc -eq 0 ] || echo "make bench: a benchmark failed (see above)"; exit $$rc
 
 ## idle-cost: the demo topology (make demo) idle: its feed publisher stopped,
 ## IDLE_SETTLE seconds to settle, then each process's CPU over IDLE_SECONDS
