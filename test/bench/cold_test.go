@@ -126,8 +126,16 @@ func TestColdServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	load1 := loadAvg()
+	pids := []int{pid}
+	for _, a := range desc.Agents {
+		if p, err := desc.PID(a.Name); err == nil {
+			pids = append(pids, p)
+		}
+	}
 	stopProf := startProfiles(t, ctx, profDir, n.Config.BasePort, "small8", d)
+	gw0, ag0 := procCPU(pids[:1]), procCPU(pids[1:])
 	c8, err := runWrkThreads(ctx, smallURL, 2, 8, d)
+	gwCPU, agCPU := procCPU(pids[:1])-gw0, procCPU(pids[1:])-ag0
 	stopProf()
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +174,9 @@ func TestColdServe(t *testing.T) {
 
 	fmt.Printf("\nCold serving, demo topology (6 agents over mutual TLS, a gateway process, cache off, receipts on, k=%d m=%d); load average before %s, after %s:\n",
 		sres.K, sres.M, load1, load2)
-	fmt.Printf("  100 KiB, wrk -t2 -c8 -d%s : %s\n", d, c8)
+	reqs := c8.RPS * d.Seconds()
+	fmt.Printf("  100 KiB, wrk -t2 -c8 -d%s : %s; CPU a request: gateway %s, the %d agents %s\n", d, c8,
+		(gwCPU / time.Duration(reqs)).Round(time.Microsecond), len(pids)-1, (agCPU / time.Duration(reqs)).Round(time.Microsecond))
 	fmt.Printf("  100 KiB, wrk -t1 -c1 -d%s : %s\n", d, c1)
 	fmt.Printf("  %d MiB whole GETs, one at a time (first one's SHA-256 checked by the client): ", bigSize>>20)
 	for _, v := range mbps {
@@ -225,6 +235,28 @@ func getStream(t *testing.T, url string, hash bool) ([32]byte, int64) {
 	}
 	copy(sum[:], h.Sum(nil))
 	return sum, n
+}
+
+// procCPU is the user + system CPU time of the processes (clock ticks of
+// /proc/PID/stat, 100 a second).
+func procCPU(pids []int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// The fields after the command name (in parentheses): utime and
+		// stime are the 12th and 13th.
+		s := string(b)
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) > 12 {
+			u, _ := strconv.ParseInt(f[11], 10, 64)
+			st, _ := strconv.ParseInt(f[12], 10, 64)
+			ticks += u + st
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // procStatus is a /proc/PID/status field in MiB (0 when unreadable).
