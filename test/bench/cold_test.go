@@ -294,6 +294,17 @@ func startProfiles(t *testing.T, ctx context.Context, dir string, base int, name
 		return func() {}
 	}
 	secs := max(1, int(d.Seconds()))
+	// Allocations of the gateway over the run: compare with
+	// go tool pprof -diff_base DIR/<name>-gateway-allocs0.pprof DIR/<name>-gateway-allocs1.pprof.
+	allocs := func(i int) {
+		url := fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/allocs", pprofPort(base))
+		if resp, err := http.Get(url); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-gateway-allocs%d.pprof", name, i)), b, 0o644)
+		}
+	}
+	allocs(0)
 	pctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{}, 2)
 	for _, p := range []struct {
@@ -318,5 +329,6 @@ func startProfiles(t *testing.T, ctx context.Context, dir string, base int, name
 		<-done
 		<-done
 		cancel()
+		allocs(1)
 	}
 }
