@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dct-network/dct/test/internal/testenv"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // pprofPort is the gateway's profile port with DCT_BENCH_PPROF (agent i:
