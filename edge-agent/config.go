@@ -13,6 +13,7 @@ import (
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
+	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/serviceconfig"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -73,6 +74,9 @@ type Config struct {
 	RegisterTimeout time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
+	// loopback address; empty (the default) = off.
+	PprofListen string
 }
 
 // DefaultConfig returns the defaults.
@@ -123,6 +127,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.RegisterTimeout, "register-timeout", "how long to retry the registration")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
+	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
 	return func() error {
 		if err := s.Apply(); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -185,6 +190,9 @@ func (c Config) Validate() error {
 	host, _, err := net.SplitHostPort(c.Listen)
 	if err != nil {
 		return bad("listen address %q: %v", c.Listen, err)
+	}
+	if err := profiling.CheckAddr(c.PprofListen); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if c.Endpoint != "" {
 		if err := records.ValidateEndpoint(c.Endpoint); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/profiling"
 )
 
 // Version is the agent's software version, reported by Stat; set it with
@@ -45,6 +46,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return err
 	}
 	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := profiling.Serve(ctx, cfg.PprofListen, log); err != nil {
 		return err
 	}
 	st, err := store.Open(ctx, cfg.DataDir, store.Options{Capacity: cfg.CapacityBytes, Logger: log})

@@ -12,6 +12,7 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/netdesc"
+	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/serviceconfig"
 	"github.com/dct-network/dct/pkg/settings"
 	"github.com/spf13/pflag"
@@ -120,6 +121,9 @@ type Config struct {
 	LatestMaxAge    time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
+	// loopback address; empty (the default) = off.
+	PprofListen string
 
 	// The HTTP server's timeouts: reading a request's headers, reading a
 	// whole request (a publish gets PublishTimeout instead), writing an
@@ -211,6 +215,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.WriteTimeout, "write-timeout", "deadline of each write of an answer (renewed for every segment of a stream)")
 	s.Duration(&c.IdleTimeout, "idle-timeout", "how long an idle keep-alive connection is kept")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
+	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
 	return func() error {
 		if err := s.Apply(); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -294,6 +299,9 @@ func (c Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return bad("listen address %q: %v", c.Listen, err)
+	}
+	if err := profiling.CheckAddr(c.PprofListen); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := c.validateAdmin(); err != nil {
 		return err

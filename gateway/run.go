@@ -20,6 +20,7 @@ import (
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/receipts"
 )
 
@@ -45,6 +46,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		return err
 	}
 	cfg.Content.MasterKeys = keys
+	if err := profiling.Serve(ctx, cfg.PprofListen, log); err != nil {
+		return err
+	}
 	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return err

@@ -194,10 +194,13 @@ func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byt
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, 0, n)
+	var buf []byte
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
+			if buf == nil {
+				buf = []byte{}
+			}
 			return buf, nil
 		}
 		if err != nil {
@@ -207,7 +210,18 @@ func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byt
 		if int64(len(chunk)) > n-int64(len(buf)) {
 			return nil, fmt.Errorf("%w: agent %s sent more than the %d bytes asked of shard %s at %d", content.ErrShardCorrupt, a.node, n, hash, off)
 		}
-		buf = append(buf, chunk...)
+		switch {
+		case buf == nil && int64(len(chunk)) == n:
+			// The whole answer in one message (every shard range up to
+			// MaxMessage): its bytes are the message's own (the codec
+			// copies them out of gRPC's buffers), kept without a copy.
+			buf = chunk
+		case buf == nil:
+			buf = make([]byte, 0, n)
+			fallthrough
+		default:
+			buf = append(buf, chunk...)
+		}
 	}
 }
 

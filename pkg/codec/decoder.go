@@ -74,7 +74,10 @@ func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
 	out := make([]byte, plainLen)
 	// open decrypts chunks [from, to) into their places in out.
 	open := func(from, to int64) error {
-		var scratch []byte
+		sp := getScratch(sealedLen)
+		defer scratchPool.Put(sp)
+		scratch := *sp
+		defer func() { *sp = scratch[:0] }()
 		for c := from; c < to; c++ {
 			lo := c*sealedLen - base
 			hi := lo + l.chunkPlain(c) + TagSize
@@ -122,6 +125,21 @@ func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: plan %+v does not fit the decoded chunks", ErrInvalid, p)
 	}
 	return out[start : start+p.N], nil
+}
+
+// scratchPool holds the buffers chunks that span stripe units are
+// gathered in before they are opened: one sealed chunk each (64 KiB and
+// its tag by default), reused across reads instead of allocated per read.
+var scratchPool sync.Pool
+
+// getScratch returns an empty pooled buffer with room for n bytes.
+func getScratch(n int64) *[]byte {
+	if p, ok := scratchPool.Get().(*[]byte); ok && int64(cap(*p)) >= n {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, n)
+	return &b
 }
 
 // ciphertext returns ciphertext bytes [lo, hi), counted from the first

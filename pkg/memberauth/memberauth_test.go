@@ -83,6 +83,69 @@ func TestVerify(t *testing.T) {
 	})
 }
 
+// TestVerifyCache: a chain verified once is trusted again without a new
+// check within memberauth.VerifyCacheTTL, but never beyond its validity
+// period, and a refused chain is refused every time.
+func TestVerifyCache(t *testing.T) {
+	org1, stranger := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "stranger")
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	set := func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}}, memberauth.WithVerifyTime(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := org1.Issue(t, "User1@org1").Leaf
+	start := clock()
+	for i := range 3 {
+		set(start.Add(time.Duration(i) * memberauth.VerifyCacheTTL / 2))
+		if m, err := v.Verify([]*x509.Certificate{user}); err != nil || m.MSPID != "Org1MSP" || m.CertHash != records.CertHash(user) {
+			t.Fatalf("Verify %d = %+v, %v", i, m, err)
+		}
+	}
+	// Past the certificate's NotAfter (memberauthtest: 24h) the cached
+	// answer is not used.
+	set(user.NotAfter.Add(time.Second))
+	if _, err := v.Verify([]*x509.Certificate{user}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+		t.Fatalf("expired certificate after a cached success: %v", err)
+	}
+	// Before its NotBefore neither.
+	set(start)
+	if _, err := v.Verify([]*x509.Certificate{user}); err != nil {
+		t.Fatal(err)
+	}
+	set(user.NotBefore.Add(-time.Hour))
+	if _, err := v.Verify([]*x509.Certificate{user}); !errors.Is(err, memberauth.ErrUnauthenticated) {
+		t.Fatalf("certificate not yet valid after a cached success: %v", err)
+	}
+	set(start)
+	bad := []*x509.Certificate{stranger.Issue(t, "mallory").Leaf}
+	for i := range 2 {
+		if _, err := v.Verify(bad); !errors.Is(err, memberauth.ErrUnauthenticated) {
+			t.Fatalf("foreign certificate, try %d: %v", i, err)
+		}
+	}
+	// The same leaf with another intermediate is another chain.
+	if _, err := v.Verify([]*x509.Certificate{user, stranger.Cert}); err != nil {
+		t.Fatalf("member with an extra certificate: %v", err)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	org1 := memberauthtest.NewCA(b, "org1")
+	v, err := memberauth.NewVerifier(map[string][]*x509.Certificate{"Org1MSP": {org1.Cert}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain := []*x509.Certificate{org1.Issue(b, "User1@org1").Leaf}
+	for b.Loop() {
+		if _, err := v.Verify(chain); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestLoadVerifierErrors(t *testing.T) {
 	dir := t.TempDir()
 	org1, org2 := memberauthtest.NewCA(t, "org1"), memberauthtest.NewCA(t, "org2")

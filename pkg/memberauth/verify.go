@@ -1,8 +1,10 @@
 package memberauth
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -49,7 +52,31 @@ type Verifier struct {
 	all   *x509.CertPool
 	msps  []string
 	now   func() time.Time
+
+	// verified remembers chains that verified, so that a client making
+	// many calls over one connection (a gateway reading shards) costs one
+	// signature check per VerifyCacheTTL, not one per call.
+	mu       sync.Mutex
+	verified map[string]verifiedChain
 }
+
+// verifiedChain is a chain that verified, and until when that holds.
+type verifiedChain struct {
+	member Member
+	until  time.Time // the earlier of the check's expiry and the chain's NotAfter
+	from   time.Time // the latest NotBefore in the chain
+}
+
+// Bounds of the verification cache.
+const (
+	// VerifyCacheTTL is how long a verified chain is trusted without a
+	// new signature check (the roots do not change while a process runs;
+	// validity periods are checked on every use).
+	VerifyCacheTTL = time.Minute
+	// VerifyCacheSize bounds the chains remembered; when full, the cache
+	// starts over.
+	VerifyCacheSize = 1024
+)
 
 // VerifierOption configures a Verifier.
 type VerifierOption func(*Verifier)
@@ -185,21 +212,74 @@ func (v *Verifier) ClientCAs() *x509.CertPool { return v.all }
 // Verify authenticates a client's certificate chain as presented in TLS
 // (leaf first, then any intermediates): the leaf must chain, for client
 // authentication, to the roots of exactly one member. An empty chain or a
-// certificate no member issued is ErrUnauthenticated.
+// certificate no member issued is ErrUnauthenticated. A chain that
+// verified is remembered (VerifyCacheTTL, VerifyCacheSize) and trusted
+// again without a signature check while every certificate in it is still
+// within its validity period: a gateway making thousands of shard calls a
+// second over one connection would otherwise cost the agent an ECDSA
+// verification per call.
 func (v *Verifier) Verify(chain []*x509.Certificate) (Member, error) {
 	if len(chain) == 0 {
 		return Member{}, fmt.Errorf("%w: no client certificate: present the enrollment certificate of a member's MSP identity (mutual TLS)", ErrUnauthenticated)
 	}
 	leaf := chain[0]
+	now := v.now()
+	key := chainKey(chain)
+	v.mu.Lock()
+	c, ok := v.verified[key]
+	v.mu.Unlock()
+	if ok && now.Before(c.until) && !now.Before(c.from) {
+		return c.member, nil
+	}
+	m, chains, err := v.verify(leaf, chain[1:], now)
+	if err != nil {
+		return m, err
+	}
+	vc := verifiedChain{member: m, until: now.Add(VerifyCacheTTL)}
+	for _, ch := range chains {
+		for _, cert := range ch {
+			if cert.NotAfter.Before(vc.until) {
+				vc.until = cert.NotAfter
+			}
+			if cert.NotBefore.After(vc.from) {
+				vc.from = cert.NotBefore
+			}
+		}
+	}
+	v.mu.Lock()
+	if v.verified == nil || len(v.verified) >= VerifyCacheSize {
+		v.verified = map[string]verifiedChain{}
+	}
+	v.verified[key] = vc
+	v.mu.Unlock()
+	return m, nil
+}
+
+// chainKey identifies a presented chain by its certificates' bytes.
+func chainKey(chain []*x509.Certificate) string {
+	h := sha256.New()
+	for _, c := range chain {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Raw)))
+		h.Write(n[:])
+		h.Write(c.Raw)
+	}
+	return string(h.Sum(nil))
+}
+
+// verify checks leaf against every member's roots at now, returning the
+// chains it verified with.
+func (v *Verifier) verify(leaf *x509.Certificate, intermediates []*x509.Certificate, now time.Time) (Member, [][]*x509.Certificate, error) {
 	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
+	for _, c := range intermediates {
 		inter.AddCert(c)
 	}
 	var found []string
+	var chains [][]*x509.Certificate
 	var lastErr error
 	for _, msp := range v.msps {
-		_, err := leaf.Verify(x509.VerifyOptions{
-			Roots: v.roots[msp], Intermediates: inter, CurrentTime: v.now(),
+		cs, err := leaf.Verify(x509.VerifyOptions{
+			Roots: v.roots[msp], Intermediates: inter, CurrentTime: now,
 			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		})
 		if err != nil {
@@ -207,15 +287,16 @@ func (v *Verifier) Verify(chain []*x509.Certificate) (Member, error) {
 			continue
 		}
 		found = append(found, msp)
+		chains = cs
 	}
 	switch len(found) {
 	case 0:
-		return Member{}, fmt.Errorf("%w: certificate %q was not issued by the MSP of any member (%s): %v",
+		return Member{}, nil, fmt.Errorf("%w: certificate %q was not issued by the MSP of any member (%s): %v",
 			ErrUnauthenticated, leaf.Subject.String(), strings.Join(v.msps, ", "), lastErr)
 	case 1:
-		return Member{MSPID: found[0], CertHash: records.CertHash(leaf), Subject: leaf.Subject.String(), Cert: leaf}, nil
+		return Member{MSPID: found[0], CertHash: records.CertHash(leaf), Subject: leaf.Subject.String(), Cert: leaf}, chains, nil
 	default:
-		return Member{}, fmt.Errorf("%w: certificate %q chains to the roots of several members (%s)",
+		return Member{}, nil, fmt.Errorf("%w: certificate %q chains to the roots of several members (%s)",
 			ErrUnauthenticated, leaf.Subject.String(), strings.Join(found, ", "))
 	}
 }
