@@ -275,12 +275,3 @@ func checkHeaders(t *testing.T, url string) {
 		}
 	}
 }
-
-// loadAvg is the machine's 1-minute load average.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
-}
