@@ -63,7 +63,8 @@ func (c *Client) SettleQueued(ctx context.Context) ([]*records.Payout, error) {
 	return p, err
 }
 
-// Account reads the token account of organisation mspID.
+// Account reads the token account of organisation mspID: private to that
+// organisation and to auditors (records.ErrForbidden for anyone else).
 func (c *Client) Account(ctx context.Context, mspID string) (*records.Account, error) {
 	return query[*records.Account](ctx, c, "token:Account", mspID)
 }
@@ -122,7 +123,9 @@ func (c *Client) Budget(ctx context.Context, mspID string) (*records.Budget, err
 }
 
 // EpochSpend reads what the payouts for epoch's deliveries of
-// organisation mspID's content amount to, and the bytes its budget cut.
+// organisation mspID's content amount to, and the bytes its budget cut:
+// private to that organisation and to auditors, like its account
+// (records.ErrForbidden for anyone else).
 func (c *Client) EpochSpend(ctx context.Context, mspID string, epoch int64) (*records.EpochSpend, error) {
 	return query[*records.EpochSpend](ctx, c, "token:Spend", mspID, strconv.FormatInt(epoch, 10))
 }
