@@ -23,6 +23,8 @@ import (
 //	token:SetBudget                         the org's admin, for its own org's escrow
 //	token:SettleQueued                      any member with a role (it only pays what is due)
 //	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
+//	sla:Attest                              a gateway or an edge agent's node identity, for itself (one attestation per identity and epoch)
+//	sla:Score                               any member with a role (it only computes what the attestations say)
 var Writers = map[string][]records.Role{
 	"node:Register":          {records.RoleAdmin, records.RoleNode},
 	"node:Update":            {records.RoleAdmin, records.RoleNode},
@@ -43,6 +45,8 @@ var Writers = map[string][]records.Role{
 	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 	"delivery:Commit":        {records.RoleGateway},
 	"delivery:Prove":         {records.RoleGateway},
+	"sla:Attest":             {records.RoleGateway, records.RoleNode},
+	"sla:Score":              {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 }
 
 // authorize returns the caller of fn when it has one of the roles Writers
