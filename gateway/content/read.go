@@ -12,11 +12,13 @@ import (
 	"github.com/dct-network/dct/pkg/codec"
 )
 
-// holder is one node holding one shard, with its routing cost.
+// holder is one node holding one shard, with its routing cost and SLA
+// score.
 type holder struct {
 	node   string
 	health Health
 	cost   time.Duration
+	score  int64
 }
 
 // unknownCost ranks a node without any latency figure behind every
@@ -24,12 +26,15 @@ type holder struct {
 const unknownCost = time.Second
 
 // rankHolders orders a shard's holders: alive before unknown before suspect
-// before failed, then by estimated RTT (the mesh's Vivaldi estimate, else
-// the node's smoothed fetch latency).
+// before failed; then, among similarly near holders, the higher SLA score
+// first; then by estimated RTT (the mesh's Vivaldi estimate, else the
+// node's smoothed fetch latency). Similarly near: the same band of the
+// cost, floor(cost / scoreBand) (10 ms by default), so a holder 3 ms
+// farther but scored higher wins, one a band farther does not.
 func (s *Service) rankHolders(ids []string) []holder {
 	out := make([]holder, 0, len(ids))
 	for _, id := range ids {
-		h := holder{node: id, health: HealthUnknown, cost: unknownCost}
+		h := holder{node: id, health: HealthUnknown, cost: unknownCost, score: s.scoreOf(id)}
 		hasRTT := false
 		if s.topo != nil {
 			h.health, h.cost, hasRTT = s.topo.Node(id)
@@ -43,10 +48,14 @@ func (s *Service) rankHolders(ids []string) []holder {
 		}
 		out = append(out, h)
 	}
-	slices.SortStableFunc(out, func(a, b holder) int {
-		return cmp.Or(cmp.Compare(a.health.rank(), b.health.rank()), cmp.Compare(a.cost, b.cost))
-	})
+	slices.SortStableFunc(out, s.compareHolders)
 	return out
+}
+
+// compareHolders is rankHolders' order.
+func (s *Service) compareHolders(a, b holder) int {
+	return cmp.Or(cmp.Compare(a.health.rank(), b.health.rank()), cmp.Compare(a.cost/s.scoreBand, b.cost/s.scoreBand),
+		cmp.Compare(b.score, a.score), cmp.Compare(a.cost, b.cost))
 }
 
 // attempt is one shard request in flight.
@@ -151,8 +160,7 @@ func (s *Service) newShardFetch(ctx context.Context, m *records.Manifest, total 
 		f.order[i] = i
 	}
 	slices.SortStableFunc(f.order, func(a, b int) int {
-		ha, hb := f.best(a), f.best(b)
-		return cmp.Or(cmp.Compare(ha.health.rank(), hb.health.rank()), cmp.Compare(ha.cost, hb.cost), cmp.Compare(a, b))
+		return cmp.Or(s.compareHolders(f.best(a), f.best(b)), cmp.Compare(a, b))
 	})
 	return f
 }
@@ -187,6 +195,8 @@ func (f *shardFetch) launch(shard int, hedge, allowFailed bool) bool {
 		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
 			// Cancelled: another holder answered first.
 			f.s.track.outpaced(h.node, time.Since(a.start))
+		} else {
+			f.s.observeFetch(h.node, time.Since(a.start), err)
 		}
 		f.results <- fetchResult{a: a, data: b, err: err}
 	}()
@@ -261,6 +271,7 @@ func (f *shardFetch) collect(r fetchResult) {
 func (f *shardFetch) replace(a *attempt, err error) {
 	if errors.Is(err, ErrShardCorrupt) || errors.Is(err, ErrShardNotFound) {
 		f.s.reportCorrupt(f.m, a.shard, a.node)
+		f.s.observeFailed(a.node)
 	}
 	if f.ctx.Err() != nil {
 		return

@@ -154,6 +154,9 @@ type Service struct {
 	repairs   chan<- RepairRequest
 	cold      chan struct{} // one token per cold read in flight
 	receipts  Receipts
+	observer  Observer      // SLA observations (nil: none)
+	scores    Scores        // SLA scores (nil: every node unscored)
+	scoreBand time.Duration // routing band of the scores
 }
 
 // Option configures a Service.
@@ -207,6 +210,7 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 		free:      newTTLCache[int64](cfg.NodesTTL),
 		track:     newTracker(),
 		cold:      make(chan struct{}, cfg.MaxColdReads),
+		scoreBand: DefaultScoreBand,
 	}
 	for _, k := range cfg.MasterKeys {
 		s.keys[codec.KeyID(k)] = k
@@ -365,8 +369,8 @@ func (s *Service) usableNodes(ctx context.Context, shardSize int64) (usable, err
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, n := range all {
-		if !n.Active() {
-			continue
+		if !n.Active() || s.penalized(n.ID) {
+			continue // SLA: a penalized node gets no new shards
 		}
 		if s.topo != nil {
 			// A node the mesh reports failed may hang: do not wait for it.
@@ -898,6 +902,11 @@ const unnamedRequest = "internal"
 // issueReceipts issues a receipt for each shard from names a node for
 // (the node that delivered its bytes [off, off+n)).
 func (s *Service) issueReceipts(ctx context.Context, m *records.Manifest, from []string, off, n int64) {
+	for _, node := range from {
+		if node != "" {
+			s.observeDelivered(node, n) // a verified delivery, for the SLA
+		}
+	}
 	if s.receipts == nil {
 		return
 	}
