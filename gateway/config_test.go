@@ -260,7 +260,7 @@ func TestValidate(t *testing.T) {
 		{"receipts grace of an epoch", func(c *Config) { c.ReceiptsDir, c.ReceiptsGrace = "/tmp/r", time.Minute }, "grace"},
 		{"receipts flush", func(c *Config) { c.ReceiptsDir, c.ReceiptsFlush = "/tmp/r", 0 }, "flush interval"},
 		{"receipts dir is a file", func(c *Config) { c.ReceiptsDir = c.AgentCA }, "not a directory"},
-		{"valid without SLA", func(c *Config) { c.SLAAttest, c.SLARefresh, c.EpochLength = false, 0, 30 * time.Second }, ""},
+		{"valid without SLA", func(c *Config) { c.SLAAttest, c.SLARefresh, c.EpochLength = false, 0, 30*time.Second }, ""},
 		{"SLA with another epoch than the chaincode's", func(c *Config) { c.EpochLength = 30 * time.Second }, "SLA attestations would name the wrong epochs"},
 		{"SLA grace of an epoch", func(c *Config) { c.SLAGrace = time.Minute }, "--sla-grace"},
 		{"SLA score after", func(c *Config) { c.SLAScoreAfter = -1 }, "--sla-score-after"},
