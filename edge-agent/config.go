@@ -79,8 +79,8 @@ type Config struct {
 	SLAAttest         bool
 	SLAGrace          time.Duration
 	SLASampleInterval time.Duration
-	ShutdownTimeout time.Duration
-	LogLevel        string
+	ShutdownTimeout   time.Duration
+	LogLevel          string
 	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
 	// loopback address; empty (the default) = off.
 	PprofListen string
