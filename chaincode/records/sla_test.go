@@ -234,3 +234,30 @@ func TestSLAScoreValidate(t *testing.T) {
 		t.Fatal("negative epoch")
 	}
 }
+
+// TestSLANinetyPercentDetected: a node answering 90% of probes, with
+// perfect latency and integrity, scores 7000 an epoch and falls below
+// SLAWarnBelow at its third scored epoch (7750, 7562, 7421), penalized
+// at its sixth.
+func TestSLANinetyPercentDetected(t *testing.T) {
+	o := SLAObservation{Node: "n1-orga", ProbesSent: 100, ProbesAnswered: 90, LatencySamples: 10, LatencyP50Ms: 10, LatencyP95Ms: 20, Deliveries: 10}
+	v, ok := OrgScore(orgBMSP, []SLAObservation{o})
+	if !ok || v.Score != 7000 {
+		t.Fatalf("org view %s", v)
+	}
+	prev, below := UnscoredSLA("n1-orga"), int64(0)
+	var warnedAt, penalizedAt int
+	for i := 1; i <= 10 && penalizedAt == 0; i++ {
+		next, b, _ := ScoreNode(prev, below, int64(i), []SLAOrgScore{v})
+		if next.State == SLAStateWarning && warnedAt == 0 {
+			warnedAt = i
+		}
+		if next.State == SLAStatePenalized {
+			penalizedAt = i
+		}
+		prev, below = next, b.Below
+	}
+	if warnedAt != 3 || penalizedAt != 6 {
+		t.Fatalf("warned at epoch %d, penalized at %d; want 3 and 6", warnedAt, penalizedAt)
+	}
+}
