@@ -107,15 +107,15 @@ type Config struct {
 	// observes of other organisations' nodes (shard requests answered or
 	// not, their latency, shards failing verification, verified
 	// deliveries; the mesh's health every SLASampleInterval) and submits
-	// one sla:Attest per epoch, SLAGrace after it ends; SLAScoreAfter > 0
-	// makes it call sla:Score of epoch e once the current epoch is
-	// e+SLAScoreAfter (0: never). SLARefresh is how often the score
+	// one sla:Attest per epoch, SLAGrace after it ends; SLAScoreWait > 0
+	// makes it call sla:Score of each epoch SLAScoreWait after that,
+	// leaving the other attesters as long (0: never). SLARefresh is how often the score
 	// table routing and placement use is reread (0: scores unused);
 	// holders whose cost falls in the same SLARouteBand are ranked by
 	// score.
 	SLAAttest         bool
 	SLAGrace          time.Duration
-	SLAScoreAfter     int64
+	SLAScoreWait      time.Duration
 	SLASampleInterval time.Duration
 	SLARefresh        time.Duration
 	SLARouteBand      time.Duration
@@ -183,7 +183,7 @@ func DefaultConfig() Config {
 		ReceiptsGrace:     5 * time.Second,
 		SLAAttest:         true,
 		SLAGrace:          5 * time.Second,
-		SLAScoreAfter:     2,
+		SLAScoreWait:      time.Minute,
 		SLASampleInterval: 5 * time.Second,
 		SLARefresh:        30 * time.Second,
 		SLARouteBand:      content.DefaultScoreBand,
@@ -227,7 +227,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.ReceiptsGrace, "receipts-grace", "wait after an epoch ends before its receipts are batched and submitted to the ledger")
 	s.Bool(&c.SLAAttest, "sla-attest", "submit one SLA attestation (sla:Attest) per epoch of what this gateway observed of other organisations' nodes")
 	s.Duration(&c.SLAGrace, "sla-grace", "wait after an epoch ends before its SLA attestation is submitted")
-	s.Int64(&c.SLAScoreAfter, "sla-score-after", "call sla:Score of epoch e once the current epoch is e+N (0 = never)")
+	s.Duration(&c.SLAScoreWait, "sla-score-wait", "call sla:Score of each epoch this long after its attestations are due (its end + --sla-grace; 0 = never)")
 	s.Duration(&c.SLASampleInterval, "sla-sample-interval", "how often the mesh's view of each node is counted as an SLA probe")
 	s.Duration(&c.SLARefresh, "sla-refresh", "how often the SLA score table used by routing and placement is reread (0 = scores unused)")
 	s.Duration(&c.SLARouteBand, "sla-route-band", "holders whose routing cost falls in the same band of this width are ranked by SLA score")
@@ -444,8 +444,8 @@ func (c Config) validateSLA() error {
 	if c.SLAGrace < 0 || c.SLAGrace >= c.EpochLength {
 		return bad("--sla-grace must be in [0, epoch length), got %v", c.SLAGrace)
 	}
-	if c.SLAScoreAfter < 0 || c.SLASampleInterval <= 0 {
-		return bad("--sla-score-after must be >= 0 and --sla-sample-interval positive")
+	if c.SLAScoreWait < 0 || c.SLASampleInterval <= 0 {
+		return bad("--sla-score-wait must be >= 0 and --sla-sample-interval positive")
 	}
 	return nil
 }

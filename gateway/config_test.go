@@ -49,7 +49,7 @@ func TestFlagsAndEnv(t *testing.T) {
 		"DCT_CACHE_BYTES": "0", "DCT_AGENT_TIMEOUT": "5s", "DCT_HEDGE": "false", "DCT_DEAD_AFTER": "4s",
 		"DCT_LISTEN": "127.0.0.1:1", "DCT_K": "6", "DCT_CONNECTION_PROFILE": "/etc/dct/connection-org1.json",
 		"DCT_SLA_ATTEST": "false", "DCT_SLA_REFRESH": "1m",
-	}, "--network-dir", "/run/net", "--org", "Org2MSP", "--listen", "127.0.0.1:8081", "--log-level", "debug", "--sla-score-after", "3",
+	}, "--network-dir", "/run/net", "--org", "Org2MSP", "--listen", "127.0.0.1:8081", "--log-level", "debug", "--sla-score-wait", "20s",
 		"--mesh-listen", "127.0.0.1:7946", "--mesh-join", "127.0.0.1:7947,127.0.0.1:7948", "--msp-dir", "/etc/dct/msp")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +59,7 @@ func TestFlagsAndEnv(t *testing.T) {
 		c.LogLevel != "debug" || c.MeshListen != "127.0.0.1:7946" ||
 		!reflect.DeepEqual(c.MeshJoin, []string{"127.0.0.1:7947", "127.0.0.1:7948"}) ||
 		c.ConnectionProfile != "/etc/dct/connection-org1.json" || c.MSPDir != "/etc/dct/msp" ||
-		c.SLAAttest || c.SLARefresh != time.Minute || c.SLAScoreAfter != 3 {
+		c.SLAAttest || c.SLARefresh != time.Minute || c.SLAScoreWait != 20*time.Second {
 		t.Fatalf("config %+v", c)
 	}
 }
@@ -263,7 +263,7 @@ func TestValidate(t *testing.T) {
 		{"valid without SLA", func(c *Config) { c.SLAAttest, c.SLARefresh, c.EpochLength = false, 0, 30*time.Second }, ""},
 		{"SLA with another epoch than the chaincode's", func(c *Config) { c.EpochLength = 30 * time.Second }, "SLA attestations would name the wrong epochs"},
 		{"SLA grace of an epoch", func(c *Config) { c.SLAGrace = time.Minute }, "--sla-grace"},
-		{"SLA score after", func(c *Config) { c.SLAScoreAfter = -1 }, "--sla-score-after"},
+		{"SLA score wait", func(c *Config) { c.SLAScoreWait = -time.Second }, "--sla-score-wait"},
 		{"SLA sample interval", func(c *Config) { c.SLASampleInterval = 0 }, "--sla-sample-interval"},
 		{"SLA refresh", func(c *Config) { c.SLARefresh = -time.Second }, "--sla-refresh"},
 		{"SLA route band", func(c *Config) { c.SLARouteBand = 0 }, "--sla-route-band"},

@@ -63,14 +63,14 @@ func startSLA(ctx context.Context, cfg Config, p slaParts, svc *content.Service,
 			run(func() { sampleMesh(ctx, svc, topo, p.agg, own, cfg.SLASampleInterval) })
 		}
 		sub := &sla.Submitter{
-			Agg: p.agg, Ledger: lc, Grace: cfg.SLAGrace, ScoreAfter: cfg.SLAScoreAfter, Log: log,
+			Agg: p.agg, Ledger: lc, Grace: cfg.SLAGrace, ScoreWait: cfg.SLAScoreWait, Log: log,
 			Keep: func(node string) bool {
 				n, ok := svc.CachedNode(node)
 				return ok && n.Org != own
 			},
 		}
 		run(func() { sub.Run(ctx, time.Second) })
-		log.Info("SLA attestations on", "sampleInterval", cfg.SLASampleInterval, "grace", cfg.SLAGrace, "scoreAfterEpochs", cfg.SLAScoreAfter)
+		log.Info("SLA attestations on", "sampleInterval", cfg.SLASampleInterval, "grace", cfg.SLAGrace, "scoreWait", cfg.SLAScoreWait)
 	}
 	return func() {
 		cancel()

@@ -126,7 +126,7 @@ func TestSubmitter(t *testing.T) {
 	c := newClock()
 	a := NewAggregator(WithClock(c.now))
 	l := &fakeLedger{scored: map[int64]bool{}}
-	s := &Submitter{Agg: a, Ledger: l, Grace: 5 * time.Second, ScoreAfter: 2, Now: c.now,
+	s := &Submitter{Agg: a, Ledger: l, Grace: 5 * time.Second, ScoreWait: time.Minute, Now: c.now,
 		Keep: func(n string) bool { return n != "n1-orga" }}
 	ctx := context.Background()
 	epoch := time.Duration(records.EpochSeconds) * time.Second

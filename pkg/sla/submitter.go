@@ -18,8 +18,9 @@ type Ledger interface {
 }
 
 // Submitter submits the aggregator's attestation of each ended epoch,
-// once, Grace after its end, and, with ScoreAfter > 0, scores epoch e
-// once the current epoch is e+ScoreAfter (unless someone did already).
+// once, Grace after its end, and, with ScoreWait > 0, scores each epoch
+// ScoreWait after that (unless someone did already), leaving the other
+// attesters that much time.
 type Submitter struct {
 	Agg    *Aggregator
 	Ledger Ledger
@@ -28,8 +29,8 @@ type Submitter struct {
 	// of its own nodes).
 	Keep  func(node string) bool
 	Grace time.Duration
-	// ScoreAfter: 0 = never call sla:Score.
-	ScoreAfter int64
+	// ScoreWait: 0 = never call sla:Score.
+	ScoreWait time.Duration
 	Log        *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
@@ -103,10 +104,11 @@ func (s *Submitter) Tick(ctx context.Context) {
 			s.log().Debug("SLA attestation not submitted yet", "epoch", e, "err", err)
 		}
 	}
-	if s.ScoreAfter <= 0 {
+	if s.ScoreWait <= 0 {
 		return
 	}
-	target := cur - s.ScoreAfter
+	// The last epoch whose end + Grace + ScoreWait has passed.
+	target := s.Agg.EpochOf(now.Add(-s.Grace-s.ScoreWait)) - 1
 	if target <= s.scored || target < 0 {
 		return
 	}
