@@ -31,7 +31,7 @@ type Submitter struct {
 	Grace time.Duration
 	// ScoreWait: 0 = never call sla:Score.
 	ScoreWait time.Duration
-	Log        *slog.Logger
+	Log       *slog.Logger
 	// Now is the clock (nil: time.Now).
 	Now func() time.Time
 
