@@ -266,13 +266,36 @@ func scoreEpoch(ctx txContext, epoch int64) (*records.SLAEpoch, error) {
 	if found {
 		return done, nil // scored already: a no-op
 	}
-	atts, err := epochAttestations(stub, epoch)
-	if err != nil {
-		return nil, err
-	}
-	// node → attesting organisation → its attesters' observations.
+	// node → attesting organisation → its attesters' observations, from
+	// at most MaxSLAAttestersPerOrg attestations of each organisation
+	// (the others are counted, not read).
 	byNode := map[string]map[string][]records.SLAObservation{}
-	for _, a := range atts {
+	perOrg := map[string]int{}
+	counted, ignored := 0, 0
+	it, err := stub.GetStateByPartialCompositeKey(records.SLAAttestationKeyType, []string{records.EpochPad(epoch)})
+	if err != nil {
+		return nil, internalf("cannot list the attestations of epoch %d: %v", epoch, err)
+	}
+	defer it.Close()
+	for it.HasNext() {
+		kv, err := it.Next()
+		if err != nil {
+			return nil, internalf("cannot list the attestations of epoch %d: %v", epoch, err)
+		}
+		_, attrs, err := stub.SplitCompositeKey(kv.Key)
+		if err != nil || len(attrs) != 3 {
+			return nil, internalf("attestation key %q is malformed", kv.Key)
+		}
+		if perOrg[attrs[1]] >= records.MaxSLAAttestersPerOrg {
+			ignored++
+			continue
+		}
+		perOrg[attrs[1]]++
+		a := new(records.SLAAttestation)
+		if err := json.Unmarshal(kv.Value, a); err != nil {
+			return nil, internalf("a stored attestation of epoch %d is corrupt: %v", epoch, err)
+		}
+		counted++
 		for _, o := range a.Observations {
 			if byNode[o.Node] == nil {
 				byNode[o.Node] = map[string][]records.SLAObservation{}
@@ -284,7 +307,7 @@ func scoreEpoch(ctx txContext, epoch int64) (*records.SLAEpoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	mark := &records.SLAEpoch{Epoch: epoch, Attestations: len(atts), Nodes: []string{}, Skipped: []string{}, ScoredAt: tx.time, TxID: tx.id}
+	mark := &records.SLAEpoch{Epoch: epoch, Attestations: counted, Ignored: ignored, Nodes: []string{}, Skipped: []string{}, ScoredAt: tx.time, TxID: tx.id}
 	type write struct {
 		key, what string
 		rec       any

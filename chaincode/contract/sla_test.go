@@ -351,3 +351,39 @@ func TestSLAThroughContractAPI(t *testing.T) {
 		t.Fatalf("score %s breakdown %s list %v attestations %d history %d", s, &b, list, len(as), len(h))
 	}
 }
+
+// TestSLAAttestersPerOrgBounded: Score reads at most
+// MaxSLAAttestersPerOrg attestations of one organisation in an epoch;
+// the rest are counted as ignored.
+func TestSLAAttestersPerOrgBounded(t *testing.T) {
+	w := newSLAWorld(t)
+	n := records.MaxSLAAttestersPerOrg + 1
+	var gws []member
+	for i := range n {
+		cert, p, _, err := fakes.NewCertKey(orgD, "gw"+strconv.Itoa(i)+"@d", "client")
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(w.e, orgD, func(ctx *fakes.Context) (*records.Identity, error) {
+			return NewIdentityContract().Grant(ctx, toJSON(t, records.GrantInput{Certificate: p, Roles: []records.Role{records.RoleGateway}}))
+		})
+		gws = append(gws, member{msp: orgD, cert: cert, pem: p})
+	}
+	ep := w.epoch()
+	for _, g := range gws {
+		if _, err := as(w.e, g, func(ctx *fakes.Context) (*records.SLAAttestation, error) {
+			return w.sla.Attest(ctx, toJSON(t, records.SLAAttestationInput{Epoch: ep, Observations: []records.SLAObservation{perfect("n1-orga")}}))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.e.ledger.Advance(time.Minute)
+	res, err := w.score("gwB", ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := must(w.e, orgD, func(ctx *fakes.Context) (*records.SLABreakdown, error) { return w.sla.Breakdown(ctx, "n1-orga") })
+	if res.Attestations != records.MaxSLAAttestersPerOrg || res.Ignored != 1 || len(b.Orgs) != 1 || b.Orgs[0].Attesters != records.MaxSLAAttestersPerOrg {
+		t.Fatalf("scored %+v, breakdown %+v", res, b.Orgs)
+	}
+}

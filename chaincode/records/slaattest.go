@@ -39,6 +39,12 @@ const (
 	// SLAAttestEpochs: an attestation of epoch e is accepted while the
 	// current epoch is e .. e+SLAAttestEpochs and e is not scored yet.
 	SLAAttestEpochs int64 = 2
+	// MaxSLAAttestersPerOrg: sla:Score counts at most this many
+	// attestations of one organisation in an epoch (the first by
+	// certificate hash), so that scoring stays bounded however many
+	// identities an organisation grants (they would only add attesters
+	// to its own median anyway).
+	MaxSLAAttestersPerOrg = 100
 )
 
 // SLAObservation is what one attester saw of one node during an epoch.
@@ -196,11 +202,13 @@ func SLAAttestationKey(epoch int64, mspID, certHash string) (string, error) {
 // from the attestations stored.
 type SLAEpoch struct {
 	Epoch int64 `json:"epoch"`
-	// Attestations is the number read; Nodes lists the nodes whose score
+	// Attestations is the number counted (at most MaxSLAAttestersPerOrg
+	// per organisation; Ignored the others); Nodes lists the nodes whose score
 	// this epoch changed, Skipped those observed but left alone (scored
 	// for a later epoch already, or observed by their own organisation
 	// only, or not registered).
 	Attestations int      `json:"attestations"`
+	Ignored      int      `json:"ignored"`
 	Nodes        []string `json:"nodes"`
 	Skipped      []string `json:"skipped"`
 	ScoredAt     string   `json:"scoredAt"`
