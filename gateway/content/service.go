@@ -138,8 +138,8 @@ type Service struct {
 	ledger    Ledger
 	agents    Agents
 	log       *slog.Logger
-	keyID     string            // the primary master key's id
-	keys      map[string][]byte // every master key by its id
+	keyID     string                     // the primary master key's id
+	keys      map[string]*codec.KeyCache // the object keys of every master key, by its id
 	objects   *objectCache
 	manifests *manifestCache
 	refreshMu sync.Mutex
@@ -203,7 +203,7 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 	s := &Service{
 		cfg: cfg, ledger: l, agents: agents, log: log,
 		keyID:     codec.KeyID(cfg.MasterKeys[0]),
-		keys:      map[string][]byte{},
+		keys:      map[string]*codec.KeyCache{},
 		objects:   newObjectCache(cfg.CacheBytes),
 		manifests: newManifestCache(cfg.ManifestTTL, cfg.ManifestLiveTTL),
 		refreshes: map[string]bool{},
@@ -213,7 +213,11 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 		scoreBand: DefaultScoreBand,
 	}
 	for _, k := range cfg.MasterKeys {
-		s.keys[codec.KeyID(k)] = k
+		kc, err := codec.NewKeyCache(k, objectKeysCached)
+		if err != nil {
+			return nil, err
+		}
+		s.keys[codec.KeyID(k)] = kc
 	}
 	for _, o := range opts {
 		o(s)
@@ -932,20 +936,24 @@ func (s *Service) issueReceipts(ctx context.Context, m *records.Manifest, from [
 // (a manifest without a key id predates key ids: the primary key); a key
 // id this gateway does not hold is ErrUnknownKey.
 func (s *Service) objectKey(m *records.Manifest) (codec.Key, error) {
-	master := s.cfg.MasterKeys[0]
-	if id := m.Encryption.KeyID; id != "" {
-		k, ok := s.keys[id]
-		if !ok {
-			return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway holds %s", ErrUnknownKey, m, id, strings.Join(s.KeyIDs(), ", "))
-		}
-		master = k
+	id := m.Encryption.KeyID
+	if id == "" {
+		id = s.keyID
+	}
+	kc, ok := s.keys[id]
+	if !ok {
+		return codec.Key{}, fmt.Errorf("%w: %s is encrypted under master key %s, this gateway holds %s", ErrUnknownKey, m, id, strings.Join(s.KeyIDs(), ", "))
 	}
 	salt, err := decodeSalt(m.Encryption.Salt)
 	if err != nil {
 		return codec.Key{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
-	return codec.DeriveKey(master, salt)
+	return kc.Derive(salt)
 }
+
+// objectKeysCached is how many derived object keys a gateway keeps per
+// master key (~100 bytes each).
+const objectKeysCached = 4096
 
 // KeyIDs are the ids of the gateway's master keys, the primary one first.
 func (s *Service) KeyIDs() []string {

@@ -370,3 +370,69 @@ func TestRebuildShard(t *testing.T) {
 		t.Fatalf("rebuild from 3 shards: %v", err)
 	}
 }
+
+func TestKeyCache(t *testing.T) {
+	if _, err := NewKeyCache(make([]byte, 31), 4); !errors.Is(err, ErrInvalid) {
+		t.Fatal("short master key accepted")
+	}
+	if _, err := NewKeyCache(testMaster, 0); !errors.Is(err, ErrInvalid) {
+		t.Fatal("empty cache accepted")
+	}
+	kc, err := NewKeyCache(testMaster, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salts := [][]byte{bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{2}, 16), bytes.Repeat([]byte{3}, 32), bytes.Repeat([]byte{1}, 16)}
+	for _, round := range []string{"first", "again"} {
+		for i, salt := range salts {
+			want, err := DeriveKey(testMaster, salt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := kc.Derive(salt)
+			if err != nil || got != want {
+				t.Fatalf("%s round, salt %d: cached key differs from DeriveKey (err %v)", round, i, err)
+			}
+		}
+	}
+	if _, err := kc.Derive(make([]byte, 15)); !errors.Is(err, ErrInvalid) {
+		t.Fatal("short salt accepted")
+	}
+	if kc.keys.Len() != 2 {
+		t.Fatalf("cache holds %d keys, bound 2", kc.keys.Len())
+	}
+}
+
+// TestSharedCoderConcurrent decodes with reconstruction from many
+// goroutines at once: the Reed-Solomon coder is shared by every decoder
+// of a shape (go test -race checks it).
+func TestSharedCoderConcurrent(t *testing.T) {
+	l, err := PlanLayout(300<<10, Redundancy{K: 4, M: 2}, DefaultChunkSize, DefaultMaxUnit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, l.Size)
+	rand.New(rand.NewSource(3)).Read(data)
+	shards, _, err := EncodeBytes(l, testKey(t), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			in := make([][]byte, len(shards))
+			copy(in, shards)
+			in[g%4], in[(g+1)%6] = nil, nil // lose different shards each
+			out, err := DecodeBytes(l, testKey(t), in, nil)
+			if err == nil && !bytes.Equal(out, data) {
+				err = errors.New("decoded bytes differ")
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -25,7 +25,9 @@ import (
 // data:
 //
 //   - serve decode: the SHA-256 check of each of the k shards received,
-//     the key derivation (HKDF) and decoder set-up, Reed-Solomon
+//     the object key from the gateway's key cache (codec.KeyCache: HKDF
+//     once per object, as the gateway derives it), the decoder set-up
+//     (AES-GCM; the Reed-Solomon coder is shared per shape), Reed-Solomon
 //     reconstruction when data shards are missing, AES-256-GCM open of
 //     every chunk, and the SHA-256 check of the content;
 //   - raw steps: SHA-256 of the k shards; klauspost/reedsolomon
@@ -48,6 +50,10 @@ func TestCodecDecode(t *testing.T) {
 		}
 		data := make([]byte, size)
 		rand.New(rand.NewSource(int64(size))).Read(data)
+		keys, err := codec.NewKeyCache(master, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
 		key, err := codec.DeriveKey(master, salt)
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +78,7 @@ func TestCodecDecode(t *testing.T) {
 						panic("shard hash")
 					}
 				}
-				k, err := codec.DeriveKey(master, salt)
+				k, err := keys.Derive(salt)
 				if err != nil {
 					panic(err)
 				}
