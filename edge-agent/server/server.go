@@ -25,6 +25,11 @@ const (
 	MaxChunk = 1 << 20
 	// MaxRecvMsgSize accepts MaxChunk plus framing, with room to spare.
 	MaxRecvMsgSize = 4 * MaxChunk
+
+	// Flow-control windows and connection buffers of the gRPC server.
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+	connBuffer   = 64 << 10
 )
 
 // Config describes the agent to Stat callers.
@@ -98,6 +103,13 @@ func NewGRPCServer(svc *Server, tlsCfg *tls.Config, auth *Authorizer, opts ...gr
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute}),
+		// A shard answer (headers, data, trailers) leaves in one TLS
+		// write when it fits the buffer; fixed windows turn off the
+		// bandwidth estimator's pings on uploads.
+		grpc.WriteBufferSize(connBuffer),
+		grpc.ReadBufferSize(connBuffer),
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
 	}
 	base = append(base, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	g := grpc.NewServer(append(base, opts...)...)

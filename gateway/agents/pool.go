@@ -24,6 +24,17 @@ import (
 // MaxMessage is the largest chunk sent in one gRPC message.
 const MaxMessage = 1 << 20
 
+// Flow-control windows and buffers of agent connections. Fixed windows
+// turn off gRPC's bandwidth estimator, which pings an agent for nearly
+// every shard answer (a write and a read on both sides, each a TLS
+// record); 4 MiB a stream and 16 MiB a connection exceed what a loopback
+// or LAN path needs in flight, and bound what an agent can push unasked.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+	connBuffer   = 64 << 10
+)
+
 // TLSConfig builds the client TLS configuration: caFile verifies agents,
 // certFile/keyFile authenticate this gateway.
 func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
@@ -86,6 +97,10 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 			MinConnectTimeout: 3 * time.Second,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(4*MaxMessage)),
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(connWindow),
+		grpc.WithReadBufferSize(connBuffer),
+		grpc.WithWriteBufferSize(connBuffer),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", endpoint, err)
