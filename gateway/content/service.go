@@ -742,7 +742,14 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	}
 	defer release()
 	if l.Size <= s.cfg.CacheMaxObject {
-		whole, err := s.readWhole(ctx, m, l)
+		var dst []byte
+		if !s.objects.keeps(l.Size) {
+			// Not kept: decoded into a pooled buffer, given back once written.
+			bp := getPlain(l.Size)
+			defer plainPool.Put(bp)
+			dst = *bp
+		}
+		whole, err := s.readWhole(ctx, m, l, dst)
 		if err != nil {
 			return err
 		}
@@ -757,9 +764,13 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	if off == 0 && n == l.Size {
 		sum = sha256.New()
 	}
+	// Every segment is decoded into one pooled buffer, written out before
+	// the next is read.
+	bp := getPlain(s.cfg.SegmentBytes + 2*l.ChunkSize)
+	defer plainPool.Put(bp)
 	for pos, end := off, off+n; ; {
 		next := s.segmentEnd(l, pos, end)
-		b, err := s.readRange(ctx, m, l, pos, next-pos)
+		b, err := s.readRange(ctx, m, l, pos, next-pos, *bp)
 		if err != nil {
 			return err
 		}
@@ -804,6 +815,20 @@ func (s *Service) segmentEnd(l codec.Layout, pos, end int64) int64 {
 	return next
 }
 
+// plainPool holds the buffers reads decode into when their plaintext is
+// not kept (the object cache off or the object too large for it).
+var plainPool sync.Pool
+
+// getPlain returns a pooled buffer with room for n bytes.
+func getPlain(n int64) *[]byte {
+	if p, ok := plainPool.Get().(*[]byte); ok && int64(cap(*p)) >= n {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
 // acquireCold takes a cold-read slot, waiting up to ColdReadWait; release
 // gives it back.
 func (s *Service) acquireCold(ctx context.Context) (release func(), err error) {
@@ -831,8 +856,8 @@ func (s *Service) acquireCold(ctx context.Context) (release func(), err error) {
 func (s *Service) ColdReads() int { return len(s.cold) }
 
 // readWhole decodes the whole object and checks its SHA-256.
-func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout) ([]byte, error) {
-	b, err := s.readRange(ctx, m, l, 0, l.Size)
+func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout, dst []byte) ([]byte, error) {
+	b, err := s.readRange(ctx, m, l, 0, l.Size, dst)
 	if err != nil {
 		return nil, err
 	}
@@ -842,8 +867,9 @@ func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.La
 	return b, nil
 }
 
-// readRange fetches what plaintext [off, off+n) needs and decodes it.
-func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64) ([]byte, error) {
+// readRange fetches what plaintext [off, off+n) needs and decodes it, into
+// dst's array when it has room (see codec.Decoder.DecodeRangeTo).
+func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, dst []byte) ([]byte, error) {
 	plan, err := l.PlanRange(off, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -861,7 +887,7 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	if err != nil {
 		return nil, err
 	}
-	out, err := dec.DecodeRange(plan, shards)
+	out, err := dec.DecodeRangeTo(dst, plan, shards)
 	if err == nil {
 		// Authentic plaintext (AES-GCM) proves every shard used correct.
 		s.issueReceipts(ctx, m, from, plan.ShardOff, plan.ShardLen)
@@ -882,7 +908,7 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 			full[i] = b[plan.ShardOff : plan.ShardOff+plan.ShardLen]
 		}
 	}
-	out, err = dec.DecodeRange(plan, full)
+	out, err = dec.DecodeRangeTo(dst, plan, full)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
