@@ -819,9 +819,13 @@ func (s *Service) segmentEnd(l codec.Layout, pos, end int64) int64 {
 // not kept (the object cache off or the object too large for it).
 var plainPool sync.Pool
 
-// getPlain returns a pooled buffer with room for n bytes.
-func getPlain(n int64) *[]byte {
-	if p, ok := plainPool.Get().(*[]byte); ok && int64(cap(*p)) >= n {
+// getPlain returns a buffer of plainPool with room for n bytes.
+func getPlain(n int64) *[]byte { return getPooled(&plainPool, n) }
+
+// getPooled returns an empty buffer of pool with room for n bytes (a new
+// one when the pooled one is too small).
+func getPooled(pool *sync.Pool, n int64) *[]byte {
+	if p, ok := pool.Get().(*[]byte); ok && int64(cap(*p)) >= n {
 		*p = (*p)[:0]
 		return p
 	}
@@ -883,11 +887,12 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	whole := plan.ShardOff == 0 && plan.ShardLen == l.ShardSize()
-	shards, from, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
+	shards, from, release, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
 	if err != nil {
 		return nil, err
 	}
 	out, err := dec.DecodeRangeTo(dst, plan, shards)
+	release() // the shards' bytes are decoded (or rejected)
 	if err == nil {
 		// Authentic plaintext (AES-GCM) proves every shard used correct.
 		s.issueReceipts(ctx, m, from, plan.ShardOff, plan.ShardLen)
@@ -899,10 +904,11 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	// A partial read cannot be checked against the shard hashes: fetch the
 	// whole shards, let the hashes exclude the bad one, and decode again.
 	s.log.Warn("range decode failed; refetching whole shards", "object", m.String(), "err", err)
-	full, fullFrom, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
+	full, fullFrom, release, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	for i, b := range full {
 		if b != nil {
 			full[i] = b[plan.ShardOff : plan.ShardOff+plan.ShardLen]
