@@ -886,8 +886,10 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	whole := plan.ShardOff == 0 && plan.ShardLen == l.ShardSize()
-	shards, from, release, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
+	// The shards are not hashed here: AES-GCM authenticates every chunk
+	// decoded, so a bad shard fails the decode, and only then are whole
+	// shards fetched and checked against their hashes, to exclude it.
+	shards, from, release, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, false)
 	if err != nil {
 		return nil, err
 	}
@@ -898,12 +900,12 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 		s.issueReceipts(ctx, m, from, plan.ShardOff, plan.ShardLen)
 		return out, nil
 	}
-	if whole || !errors.Is(err, codec.ErrCorrupt) {
+	if !errors.Is(err, codec.ErrCorrupt) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
-	// A partial read cannot be checked against the shard hashes: fetch the
-	// whole shards, let the hashes exclude the bad one, and decode again.
-	s.log.Warn("range decode failed; refetching whole shards", "object", m.String(), "err", err)
+	// Which shard is bad is unknown: fetch the whole shards, let their
+	// hashes exclude (and report) the bad one, and decode again.
+	s.log.Warn("decode failed; refetching whole shards", "object", m.String(), "err", err)
 	full, fullFrom, release, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
 	if err != nil {
 		return nil, err
