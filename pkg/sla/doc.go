@@ -3,7 +3,12 @@
 // bounded memory (Aggregator), submitted once per epoch as one signed
 // sla:Attest transaction of the submitter's ledger identity (Submitter,
 // which on gateways also asks the chaincode to score the epochs that have
-// settled), and the scores read back for routing and placement (Table).
+// settled), and the scores read back for routing and placement (Table:
+// reread on every dct.sla event by Watch, periodically by Run while the
+// events are not followed). VerifyEpoch is the auditor's side: it
+// recomputes a scored epoch from the ledger's attestations and breakdown
+// history (CollectEvidence) with the chaincode's formula code and reports
+// each node's stored score as matching or not.
 //
 // Memory is bounded whatever the traffic: an Aggregator keeps at most
 // records.SLAAttestEpochs+1 epochs of at most records.MaxSLAObservations
