@@ -5,7 +5,7 @@ import (
 	"strconv"
 
 	"github.com/dct-network/dct/pkg/gatewayclient"
-	"github.com/dct-network/dct/pkg/sla"
+	"github.com/dct-network/dct/pkg/slaaudit"
 	"github.com/spf13/cobra"
 )
 
@@ -83,11 +83,11 @@ func newVerifySLACommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ev, err := sla.CollectEvidence(cmd.Context(), c, epoch)
+			ev, err := slaaudit.CollectEvidence(cmd.Context(), c, epoch)
 			if err != nil {
 				return err
 			}
-			vs := sla.VerifyEpoch(ev)
+			vs := slaaudit.VerifyEpoch(ev)
 			rows := make([][]string, 0, len(vs))
 			bad := 0
 			for _, v := range vs {
@@ -99,7 +99,7 @@ func newVerifySLACommand(e *env) *cobra.Command {
 				}
 			}
 			if vs == nil {
-				vs = []sla.Verdict{}
+				vs = []slaaudit.Verdict{}
 			}
 			if err := o.writeResult(e.stdout, vs, verdictHeader, rows); err != nil {
 				return err

@@ -5,10 +5,8 @@
 // which on gateways also asks the chaincode to score the epochs that have
 // settled), and the scores read back for routing and placement (Table:
 // reread on every dct.sla event by Watch, periodically by Run while the
-// events are not followed). VerifyEpoch is the auditor's side: it
-// recomputes a scored epoch from the ledger's attestations and breakdown
-// history (CollectEvidence) with the chaincode's formula code and reports
-// each node's stored score as matching or not.
+// events are not followed). The auditor's recomputation of an epoch is
+// package slaaudit.
 //
 // Memory is bounded whatever the traffic: an Aggregator keeps at most
 // records.SLAAttestEpochs+1 epochs of at most records.MaxSLAObservations

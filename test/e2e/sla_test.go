@@ -14,7 +14,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/api"
-	"github.com/dct-network/dct/pkg/sla"
+	"github.com/dct-network/dct/pkg/slaaudit"
 	testnetwork "github.com/dct-network/dct/test-network"
 )
 
@@ -124,9 +124,9 @@ func TestSLAFromGateway(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dct audit verify-sla %d: %v\n%s\n%s", att.Epoch, err, out, stderr)
 	}
-	vs := decodeJSON[[]sla.Verdict](t, []byte(out))
+	vs := decodeJSON[[]slaaudit.Verdict](t, []byte(out))
 	for _, o := range att.Observations {
-		if !slices.ContainsFunc(vs, func(v sla.Verdict) bool { return v.Node == o.Node && v.OK }) {
+		if !slices.ContainsFunc(vs, func(v slaaudit.Verdict) bool { return v.Node == o.Node && v.OK }) {
 			t.Fatalf("verify-sla has no matching verdict for %s: %s", o.Node, stderr)
 		}
 	}

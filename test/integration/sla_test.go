@@ -12,6 +12,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/sla"
+	"github.com/dct-network/dct/pkg/slaaudit"
 	testnetwork "github.com/dct-network/dct/test-network"
 	"github.com/dct-network/dct/test/internal/testenv"
 )
@@ -192,11 +193,11 @@ func TestSLAAttestAndScore(t *testing.T) {
 	// The auditor's recomputation (dct audit verify-sla's code) from the
 	// ledger's attestations and breakdown history: every node matches;
 	// the same evidence with a tampered stored score does not.
-	ev, err := sla.CollectEvidence(ctx, adminB, e)
+	ev, err := slaaudit.CollectEvidence(ctx, adminB, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs := sla.VerifyEpoch(ev)
+	vs := slaaudit.VerifyEpoch(ev)
 	if len(vs) != 2 {
 		t.Fatalf("verdicts %v", vs)
 	}
@@ -207,7 +208,7 @@ func TestSLAAttestAndScore(t *testing.T) {
 		t.Logf("verify-sla epoch %d: %s", e, v)
 	}
 	ev.History[a1][len(ev.History[a1])-1].Score++
-	if vs := sla.VerifyEpoch(ev); vs[0].Node != a1 || vs[0].OK || !vs[1].OK {
+	if vs := slaaudit.VerifyEpoch(ev); vs[0].Node != a1 || vs[0].OK || !vs[1].OK {
 		t.Fatalf("a tampered score of %s: %v", a1, vs)
 	}
 }

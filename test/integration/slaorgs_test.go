@@ -11,7 +11,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
-	"github.com/dct-network/dct/pkg/sla"
+	"github.com/dct-network/dct/pkg/slaaudit"
 	testnetwork "github.com/dct-network/dct/test-network"
 )
 
@@ -180,11 +180,11 @@ func TestSLAOneLyingOrg(t *testing.T) {
 	}
 	t.Logf("%s answering 90%% of probes, seen by 3 organisations: warned at scored epoch %d (%v)", n3, warnedAt, trail)
 	for _, ep := range []int64{c - 2, e, c} {
-		ev, err := sla.CollectEvidence(ctx, admin, ep)
+		ev, err := slaaudit.CollectEvidence(ctx, admin, ep)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range sla.VerifyEpoch(ev) {
+		for _, v := range slaaudit.VerifyEpoch(ev) {
 			if !v.OK {
 				t.Errorf("verify-sla epoch %d: %s", ep, v)
 			}
