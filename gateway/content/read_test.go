@@ -55,8 +55,11 @@ func TestHedgingAroundAHungAgent(t *testing.T) {
 			s, _, agents := newTestService(t, 6, func(c *content.Config) {
 				c.CacheBytes = 0
 				c.Hedge = tt.hedge
-				c.HedgeDefault, c.HedgeMin = 20*time.Millisecond, 20*time.Millisecond
-				c.AgentTimeout = 2 * time.Second
+				// Long enough that no healthy fetch is hedged even on a
+				// loaded machine (which would rightly launch a second
+				// extra request), well below the agent timeout.
+				c.HedgeDefault, c.HedgeMin = 300*time.Millisecond, 300*time.Millisecond
+				c.AgentTimeout = 3 * time.Second
 			}, content.WithTopology(topo))
 			body := payload(10_000)
 			m := publishWith(t, s, "hedge/a.css", body)
@@ -66,13 +69,13 @@ func TestHedgingAroundAHungAgent(t *testing.T) {
 			took := readBack(t, s, m, body)
 			st := s.FetchStats()
 			if tt.hedge {
-				if took > time.Second || st.Hedges < 1 {
+				if took > 2*time.Second || st.Hedges < 1 {
 					t.Fatalf("hedged read took %s with %d hedges", took, st.Hedges)
 				}
 				if extra := st.Launched - st.Needed; extra != 1 {
 					t.Fatalf("%d extra requests, want 1", extra)
 				}
-			} else if took < 2*time.Second || st.Hedges != 0 {
+			} else if took < 3*time.Second || st.Hedges != 0 {
 				t.Fatalf("unhedged read took %s (%d hedges): it should wait for the agent timeout", took, st.Hedges)
 			}
 		})
