@@ -1,0 +1,228 @@
+package records
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Clearing (ClearAuction) is deterministic: the same auction, reveals,
+// nodes and scores give the same outcome on every peer and in an offline
+// recomputation. Its rules:
+//
+// Eligible bids: revealed (a reveal exists, its hash matched the
+// snapshot), the node registered and active, its registered zone among
+// the auction's zones (when given), bandwidth ≥ MinBandwidthBps, capacity
+// ≥ one shard, storage price ≤ MaxStoragePerGBMonth and delivery price ≤
+// MaxDeliveryPerGB.
+//
+// Ranking, best first, by the integer cost
+//
+//	cost = (storage + delivery price) × MaxSLAScore / max(score, 1)
+//	       × (1000 + min(km, 20000)/20) / 1000
+//
+// (the price divided by the SLA score as a fraction, plus 5% per 1000 km
+// between the node's registered location and the auction's, when it has
+// one; km is the great-circle distance rounded down), then by higher
+// score, shorter distance, lower price and node id.
+//
+// Allocation, greedy: for each shard in order and each replica, the
+// best-ranked eligible node that does not hold the shard yet, holds fewer
+// than MaxPerNode shards of the object, has capacity left for one more
+// shard, and whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
+// the distinct zones of the eligible bids), so that the shards spread
+// over the zones bidding.
+//
+// Pricing, uniform per component: the price of every contract is the
+// first losing bid's (the best-ranked eligible bid that won nothing),
+// capped by the auction's maximum, and never below the highest winning
+// bid; with no losing bid, the highest winning bid.
+
+// ClearInput is what ClearAuction reads from the ledger.
+type ClearInput struct {
+	Auction *Auction
+	// Reveals are the auction's reveals (only those whose hash matched
+	// the snapshot are ever stored).
+	Reveals []*Reveal
+	// Nodes are the registered nodes by id; Scores the SLA scores by node
+	// (absent: UnscoredSLA).
+	Nodes  map[string]*Node
+	Scores map[string]SLAScore
+}
+
+// Ranked is an eligible bid with its ranking figures.
+type Ranked struct {
+	Terms BidTerms `json:"terms"`
+	Zone  string   `json:"zone"`
+	Score int64    `json:"score"`
+	KM    int64    `json:"km"`
+	Cost  int64    `json:"cost"`
+}
+
+// Outcome is the result of ClearAuction: the awards and uniform prices,
+// or the reason why the auction cannot clear (Failure; no awards).
+type Outcome struct {
+	Ranked            []Ranked
+	Awards            []Award
+	StoragePerGBMonth int64
+	DeliveryPerGB     int64
+	Failure           string
+}
+
+// ClearAuction computes the outcome of an auction from its reveals.
+func ClearAuction(in ClearInput) Outcome {
+	a := in.Auction
+	var out Outcome
+	allowed := map[string]bool{}
+	for _, z := range a.Zones {
+		allowed[z] = true
+	}
+	snap := map[string]bool{}
+	for _, b := range a.Bids {
+		snap[b.Node] = true
+	}
+	var unrevealed, inactive, zone, bandwidth, capacity, price int
+	revealed := map[string]*Reveal{}
+	for _, r := range in.Reveals {
+		if snap[r.Terms.Node] {
+			revealed[r.Terms.Node] = r
+		}
+	}
+	zones := map[string]bool{}
+	for _, b := range a.Bids {
+		r, ok := revealed[b.Node]
+		if !ok {
+			unrevealed++
+			continue
+		}
+		n := in.Nodes[b.Node]
+		t := r.Terms
+		switch {
+		case !n.Active():
+			inactive++
+			continue
+		case len(allowed) > 0 && !allowed[n.Zone]:
+			zone++
+			continue
+		case t.BandwidthBps < a.MinBandwidthBps:
+			bandwidth++
+			continue
+		case t.CapacityBytes < a.ShardSize:
+			capacity++
+			continue
+		case t.StoragePerGBMonth > a.MaxStoragePerGBMonth || t.DeliveryPerGB > a.MaxDeliveryPerGB:
+			price++
+			continue
+		}
+		s, ok := in.Scores[b.Node]
+		if !ok {
+			s = UnscoredSLA(b.Node)
+		}
+		rk := Ranked{Terms: t, Zone: n.Zone, Score: max(min(s.Score, MaxSLAScore), 1), KM: -1}
+		if a.HasLocation {
+			rk.KM = distanceKM(a.Latitude, a.Longitude, n.Latitude, n.Longitude)
+		}
+		rk.Cost = rankCost(t.StoragePerGBMonth+t.DeliveryPerGB, rk.Score, rk.KM)
+		out.Ranked = append(out.Ranked, rk)
+		zones[n.Zone] = true
+	}
+	slices.SortFunc(out.Ranked, func(x, y Ranked) int {
+		return cmp.Or(cmp.Compare(x.Cost, y.Cost), cmp.Compare(y.Score, x.Score), cmp.Compare(x.KM, y.KM),
+			cmp.Compare(x.Terms.StoragePerGBMonth+x.Terms.DeliveryPerGB, y.Terms.StoragePerGBMonth+y.Terms.DeliveryPerGB),
+			strings.Compare(x.Terms.Node, y.Terms.Node))
+	})
+	slots := a.Slots()
+	zoneCap := slots
+	if len(zones) > 0 {
+		zoneCap = (slots + len(zones) - 1) / len(zones)
+	}
+	maxPer := a.MaxPerNode()
+	held := make([]int, len(out.Ranked))
+	left := make([]int64, len(out.Ranked))
+	for i, r := range out.Ranked {
+		left[i] = r.Terms.CapacityBytes
+	}
+	zoneLoad := map[string]int{}
+	var awards []Award
+	won := make([]bool, len(out.Ranked))
+	filled := 0
+	for shard := 0; shard < a.Shards; shard++ {
+		holders := map[int]bool{}
+		for rep := 0; rep < a.Replicas; rep++ {
+			pick := -1
+			for i, r := range out.Ranked {
+				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
+					continue
+				}
+				pick = i
+				break
+			}
+			if pick < 0 {
+				continue
+			}
+			holders[pick] = true
+			held[pick]++
+			left[pick] -= a.ShardSize
+			zoneLoad[out.Ranked[pick].Zone]++
+			won[pick] = true
+			awards = append(awards, Award{Shard: shard, Node: out.Ranked[pick].Terms.Node})
+			filled++
+		}
+	}
+	if filled < slots {
+		zl := make([]string, 0, len(zones))
+		for z := range zones {
+			zl = append(zl, z)
+		}
+		slices.Sort(zl)
+		need := (slots + maxPer - 1) / maxPer
+		out.Failure = fmt.Sprintf("%s can fill %d of %d shard contracts (%d shards × %d holders, at most %d per node, at most %d per zone): "+
+			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, "+
+			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/GB)",
+			a, filled, slots, a.Shards, a.Replicas, maxPer, zoneCap,
+			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive,
+			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerGB)
+		return out
+	}
+	var maxS, maxD int64
+	loser := -1
+	for i, r := range out.Ranked {
+		if won[i] {
+			maxS, maxD = max(maxS, r.Terms.StoragePerGBMonth), max(maxD, r.Terms.DeliveryPerGB)
+		} else if loser < 0 {
+			loser = i
+		}
+	}
+	out.StoragePerGBMonth, out.DeliveryPerGB = maxS, maxD
+	if loser >= 0 {
+		l := out.Ranked[loser].Terms
+		out.StoragePerGBMonth = max(maxS, min(l.StoragePerGBMonth, a.MaxStoragePerGBMonth))
+		out.DeliveryPerGB = max(maxD, min(l.DeliveryPerGB, a.MaxDeliveryPerGB))
+	}
+	out.Awards = awards
+	return out
+}
+
+// rankCost is the ranking cost of price at score and km (-1: no
+// location): see ClearAuction. It cannot overflow: price ≤ 2·MaxBidPrice,
+// × MaxSLAScore × 2000 < 2^63.
+func rankCost(price, score, km int64) int64 {
+	prox := int64(1000)
+	if km > 0 {
+		prox += min(km, 20000) / 20
+	}
+	return price * MaxSLAScore * prox / (score * 1000)
+}
+
+// distanceKM is the great-circle distance in km, rounded down (haversine,
+// Earth radius 6371 km).
+func distanceKM(lat1, lon1, lat2, lon2 float64) int64 {
+	const rad = math.Pi / 180
+	p1, p2 := lat1*rad, lat2*rad
+	dp, dl := (lat2-lat1)*rad, (lon2-lon1)*rad
+	h := math.Sin(dp/2)*math.Sin(dp/2) + math.Cos(p1)*math.Cos(p2)*math.Sin(dl/2)*math.Sin(dl/2)
+	h = min(max(h, 0), 1)
+	return int64(2 * 6371 * math.Asin(math.Sqrt(h)))
+}
