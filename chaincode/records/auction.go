@@ -48,6 +48,8 @@ const (
 	MaxOpeningBytes = 2048
 	// MaxAuctionZones bounds the allowed zones of an auction.
 	MaxAuctionZones = 32
+	// MaxAuctionExclude bounds the nodes an auction excludes.
+	MaxAuctionExclude = 1024
 	// MaxReplicas bounds the holders per shard an auction asks for.
 	MaxReplicas = 8
 	// MinRevealSeconds..MaxRevealSeconds bound the reveal window;
@@ -211,6 +213,9 @@ type AuctionInput struct {
 	Latitude             float64  `json:"latitude,omitempty" metadata:",optional"`
 	Longitude            float64  `json:"longitude,omitempty" metadata:",optional"`
 	RevealSeconds        int      `json:"revealSeconds,omitempty" metadata:",optional"`
+	// Exclude names nodes the publisher cannot reach (its agents do not
+	// answer it): their bids win nothing.
+	Exclude []string `json:"exclude,omitempty" metadata:",optional"`
 }
 
 // Validate checks the input and fills the defaults (Replicas,
@@ -249,6 +254,14 @@ func (in *AuctionInput) Validate() error {
 		return invalidf("revealSeconds must be in %d..%d, got %d", MinRevealSeconds, MaxRevealSeconds, in.RevealSeconds)
 	case len(in.Zones) > MaxAuctionZones:
 		return invalidf("at most %d zones, got %d", MaxAuctionZones, len(in.Zones))
+	}
+	if len(in.Exclude) > MaxAuctionExclude {
+		return invalidf("at most %d excluded nodes, got %d", MaxAuctionExclude, len(in.Exclude))
+	}
+	for _, n := range in.Exclude {
+		if err := ValidateNodeID(n); err != nil {
+			return err
+		}
 	}
 	seen := map[string]bool{}
 	for _, z := range in.Zones {

@@ -13,7 +13,8 @@ import (
 // recomputation. Its rules:
 //
 // Eligible bids: revealed (a reveal exists, its hash matched the
-// snapshot), the node registered and active, its registered zone among
+// snapshot), the node registered and active, not excluded by the
+// publisher (unreachable from it), its registered zone among
 // the auction's zones (when given), bandwidth ≥ MinBandwidthBps, capacity
 // ≥ one shard, storage price ≤ MaxStoragePerGBMonth and delivery price ≤
 // MaxDeliveryPerGB.
@@ -79,11 +80,15 @@ func ClearAuction(in ClearInput) Outcome {
 	for _, z := range a.Zones {
 		allowed[z] = true
 	}
+	excluded := map[string]bool{}
+	for _, n := range a.Exclude {
+		excluded[n] = true
+	}
 	snap := map[string]bool{}
 	for _, b := range a.Bids {
 		snap[b.Node] = true
 	}
-	var unrevealed, inactive, zone, bandwidth, capacity, price int
+	var unrevealed, inactive, unreachable, zone, bandwidth, capacity, price int
 	revealed := map[string]*Reveal{}
 	for _, r := range in.Reveals {
 		if snap[r.Terms.Node] {
@@ -102,6 +107,9 @@ func ClearAuction(in ClearInput) Outcome {
 		switch {
 		case !n.Active():
 			inactive++
+			continue
+		case excluded[b.Node]:
+			unreachable++
 			continue
 		case len(allowed) > 0 && !allowed[n.Zone]:
 			zone++
@@ -179,10 +187,10 @@ func ClearAuction(in ClearInput) Outcome {
 		slices.Sort(zl)
 		need := (slots + maxPer - 1) / maxPer
 		out.Failure = fmt.Sprintf("%s can fill %d of %d shard contracts (%d shards × %d holders, at most %d per node, at most %d per zone): "+
-			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, "+
+			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, "+
 			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/GB)",
 			a, filled, slots, a.Shards, a.Replicas, maxPer, zoneCap,
-			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive,
+			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable,
 			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerGB)
 		return out
 	}

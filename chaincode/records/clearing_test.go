@@ -152,9 +152,10 @@ func TestClearAuction(t *testing.T) {
 			auction: func(a *AuctionInput) {
 				a.Zones = []string{"z1", "z2"}
 				a.MinBandwidthBps = 100
+				a.Exclude = []string{"h"}
 			},
-			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 500}, {id: "c", zone: "z9"}, {id: "d", bw: 10}, {id: "e", capacity: 10}, {id: "f", inactive: true}, {id: "g", hidden: true}},
-			failure: []string{"can fill 1 of 3", "1 eligible bids, at least 3 needed", "1 were not revealed", "1 nodes inactive", "1 outside the zones [z1 z2]",
+			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 500}, {id: "c", zone: "z9"}, {id: "d", bw: 10}, {id: "e", capacity: 10}, {id: "f", inactive: true}, {id: "g", hidden: true}, {id: "h"}},
+			failure: []string{"can fill 1 of 3", "1 eligible bids, at least 3 needed", "1 were not revealed", "1 nodes inactive", "1 unreachable by the publisher", "1 outside the zones [z1 z2]",
 				"1 below 100 bps", "1 with less than 1000 bytes", "1 above the price cap"},
 		},
 		{

@@ -94,3 +94,25 @@ type ShardWriter interface {
 	// Abort drops the upload; the agent keeps nothing.
 	Abort()
 }
+
+// Auctioneer awards the shard contracts of a publish: it opens the
+// ledger's auction for in, waits for the reveals and clears it
+// (bids.RunAuction). A failed auction is returned with its Failure.
+type Auctioneer interface {
+	Award(ctx context.Context, in records.AuctionInput) (*records.Auction, error)
+}
+
+// AuctionTerms are what a gateway asks in the auction of every publish
+// (records.AuctionInput's fields but the object's): contract term,
+// allowed zones (none: any), minimum bandwidth, maximum prices, where the
+// content is requested (HasLocation), reveal window (0: the chaincode's
+// default).
+type AuctionTerms struct {
+	TermSeconds                            int64
+	Zones                                  []string
+	MinBandwidthBps                        int64
+	MaxStoragePerGBMonth, MaxDeliveryPerGB int64
+	HasLocation                            bool
+	Latitude, Longitude                    float64
+	RevealSeconds                          int
+}
