@@ -254,7 +254,6 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 	if err != nil {
 		return nil, err
 	}
-	nodes := make([]string, 0, len(bids))
 	for _, b := range bids {
 		if b.Status != records.BidActive {
 			continue
@@ -270,7 +269,6 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 			continue
 		}
 		a.Bids = append(a.Bids, records.SnapshotBid{Node: b.Node, Org: b.Org, Hash: b.Hash})
-		nodes = append(nodes, b.Node)
 	}
 	if len(a.Bids) == 0 {
 		return nil, preconditionf("no active node has a standing bid: %s cannot open an auction for %s", who.MSPID, in.Object)
@@ -287,7 +285,7 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 	if err := putRecord(stub, key, a.String(), a); err != nil {
 		return nil, err
 	}
-	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: nodes})
+	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: a.Awaited()})
 }
 
 func setAuctionEvent(stub shim.ChaincodeStubInterface, ev records.AuctionEvent) error {
@@ -385,9 +383,19 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 	if a.Status != records.AuctionOpen {
 		return nil, preconditionf("%s is already %s", a, a.Status)
 	}
-	reveals, err := listUnder[records.Reveal](stub, records.RevealKeyType, a.ID)
+	all, err := listUnder[records.Reveal](stub, records.RevealKeyType, a.ID)
 	if err != nil {
 		return nil, err
+	}
+	awaited := map[string]bool{}
+	for _, n := range a.Awaited() {
+		awaited[n] = true
+	}
+	reveals := make([]*records.Reveal, 0, len(all))
+	for _, r := range all {
+		if awaited[r.Terms.Node] {
+			reveals = append(reveals, r)
+		}
 	}
 	now, err := txTime(stub)
 	if err != nil {
@@ -397,8 +405,8 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 	if err != nil {
 		return nil, internalf("stored %s has a corrupt deadline: %v", a, err)
 	}
-	if len(reveals) < len(a.Bids) && now.Before(deadline) {
-		return nil, preconditionf("%s has %d of %d bids revealed: it clears when all are, or at %s", a, len(reveals), len(a.Bids), a.Deadline)
+	if want := len(a.Awaited()); len(reveals) < want && now.Before(deadline) {
+		return nil, preconditionf("%s has %d of %d bids revealed: it clears when all are, or at %s", a, len(reveals), want, a.Deadline)
 	}
 	in := records.ClearInput{Auction: a, Reveals: reveals, Nodes: map[string]*records.Node{}, Scores: map[string]records.SLAScore{}}
 	for _, r := range reveals {

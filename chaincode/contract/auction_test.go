@@ -313,3 +313,33 @@ func TestAuctionDeadlineAndScore(t *testing.T) {
 		t.Fatalf("cleared %v at %d", got.Placement(), got.StoragePerGBMonth)
 	}
 }
+
+// Bids of excluded nodes are not awaited: the auction clears once the
+// others are revealed, and the excluded win nothing.
+func TestAuctionExclude(t *testing.T) {
+	a := newAuctionEnv(t)
+	au := a.open(func(in *records.AuctionInput) { in.Exclude = []string{"n1-orga", "m1-orgb", "m2-orgb"} })
+	evs := a.ledger.Events()
+	if ev, _ := records.DecodeAuctionEvent(evs[len(evs)-1].Payload); fmt.Sprint(ev.Nodes) != "[n2-orga n3-orga n4-orga]" {
+		t.Fatalf("open event awaits %v", ev.Nodes)
+	}
+	for _, id := range []string{"n2-orga", "n3-orga"} {
+		if _, err := a.reveal(a.ledger.NewContext(orgA), au.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := a.clear(a.gwB.member, au.ID)
+	wantCode(t, err, records.CodeFailedPrecondition, "2 of 3 bids revealed")
+	for _, id := range []string{"n4-orga", "n1-orga"} {
+		if _, err := a.reveal(a.ledger.NewContext(orgA), au.ID, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := a.clear(a.gwB.member, au.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != records.AuctionCleared || fmt.Sprint(got.Placement()) != "[[n2-orga] [n3-orga] [n4-orga]]" {
+		t.Fatalf("cleared %+v", got)
+	}
+}

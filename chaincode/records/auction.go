@@ -354,6 +354,22 @@ func (a *Auction) String() string {
 	return "auction " + a.ID + " for " + a.Object
 }
 
+// Awaited are the snapshotted bids the auction waits for: those of the
+// nodes it does not exclude.
+func (a *Auction) Awaited() []string {
+	ex := map[string]bool{}
+	for _, n := range a.Exclude {
+		ex[n] = true
+	}
+	out := []string{}
+	for _, b := range a.Bids {
+		if !ex[b.Node] {
+			out = append(out, b.Node)
+		}
+	}
+	return out
+}
+
 // Placement returns the awards as holders per shard, each sorted.
 func (a *Auction) Placement() [][]string {
 	out := make([][]string, a.Shards)
@@ -482,7 +498,8 @@ type AuctionEvent struct {
 	Auction string        `json:"auction"`
 	Object  string        `json:"object"`
 	Status  AuctionStatus `json:"status"`
-	// Nodes are, on "open", the nodes whose bids the auction snapshotted.
+	// Nodes are, on "open", the nodes whose bids the auction snapshotted
+	// and awaits (Auction.Awaited).
 	Nodes []string `json:"nodes,omitempty"`
 }
 

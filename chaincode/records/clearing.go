@@ -2,6 +2,8 @@ package records
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"slices"
@@ -27,10 +29,13 @@ import (
 // (the price divided by the SLA score as a fraction, plus 5% per 1000 km
 // between the node's registered location and the auction's, when it has
 // one; km is the great-circle distance rounded down), then by higher
-// score, shorter distance, lower price and node id.
+// score, shorter distance, lower price, and the hex SHA-256 of the auction
+// id, NUL and the node id (a tie-breaker that changes with every auction,
+// so equal bids share the contracts over time), then node id.
 //
 // Allocation, greedy: for each shard in order and each replica, the
-// best-ranked eligible node that does not hold the shard yet, holds fewer
+// best-ranked eligible node (among bids of equal cost, the one holding
+// fewest shards of the object) that does not hold the shard yet, holds fewer
 // than MaxPerNode shards of the object, has capacity left for one more
 // shard, and whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
 // the distinct zones of the eligible bids), so that the shards spread
@@ -60,6 +65,8 @@ type Ranked struct {
 	Score int64    `json:"score"`
 	KM    int64    `json:"km"`
 	Cost  int64    `json:"cost"`
+	// Tie is the per-auction tie-breaker (tieBreak).
+	Tie string `json:"tie"`
 }
 
 // Outcome is the result of ClearAuction: the awards and uniform prices,
@@ -136,10 +143,13 @@ func ClearAuction(in ClearInput) Outcome {
 		out.Ranked = append(out.Ranked, rk)
 		zones[n.Zone] = true
 	}
+	for i := range out.Ranked {
+		out.Ranked[i].Tie = tieBreak(a.ID, out.Ranked[i].Terms.Node)
+	}
 	slices.SortFunc(out.Ranked, func(x, y Ranked) int {
 		return cmp.Or(cmp.Compare(x.Cost, y.Cost), cmp.Compare(y.Score, x.Score), cmp.Compare(x.KM, y.KM),
 			cmp.Compare(x.Terms.StoragePerGBMonth+x.Terms.DeliveryPerGB, y.Terms.StoragePerGBMonth+y.Terms.DeliveryPerGB),
-			strings.Compare(x.Terms.Node, y.Terms.Node))
+			strings.Compare(x.Tie, y.Tie), strings.Compare(x.Terms.Node, y.Terms.Node))
 	})
 	slots := a.Slots()
 	zoneCap := slots
@@ -164,8 +174,14 @@ func ClearAuction(in ClearInput) Outcome {
 				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
 					continue
 				}
-				pick = i
-				break
+				if pick >= 0 && r.Cost != out.Ranked[pick].Cost {
+					break
+				}
+				// Among bids of the same cost, the one holding fewest
+				// shards of the object.
+				if pick < 0 || held[i] < held[pick] {
+					pick = i
+				}
 			}
 			if pick < 0 {
 				continue
@@ -233,4 +249,10 @@ func distanceKM(lat1, lon1, lat2, lon2 float64) int64 {
 	h := math.Sin(dp/2)*math.Sin(dp/2) + math.Cos(p1)*math.Cos(p2)*math.Sin(dl/2)*math.Sin(dl/2)
 	h = min(max(h, 0), 1)
 	return int64(2 * 6371 * math.Asin(math.Sqrt(h)))
+}
+
+// tieBreak is the ranking's tie-breaker of node in auction.
+func tieBreak(auction, node string) string {
+	sum := sha256.Sum256([]byte(auction + "\x00" + node))
+	return hex.EncodeToString(sum[:])
 }

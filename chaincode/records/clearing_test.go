@@ -124,6 +124,15 @@ func TestClearAuction(t *testing.T) {
 			want: "0:a 1:a 2:b 3:b 4:c 5:c", storage: 4,
 		},
 		{
+			name: "equal bids share the contracts: fewest held first",
+			auction: func(a *AuctionInput) {
+				a.Shards, a.K = 6, 4 // at most 2 per node
+			},
+			bids: []bidder{{id: "a", storage: 5}, {id: "b", storage: 5}, {id: "c", storage: 5}, {id: "d", storage: 5}, {id: "e", storage: 5}, {id: "f", storage: 5}, {id: "x", storage: 9}},
+			// Each of a..f gets one shard, in the auction's tie-break order.
+			want: "", storage: 9,
+		},
+		{
 			name: "replicas go to distinct nodes",
 			auction: func(a *AuctionInput) {
 				a.Shards, a.K, a.Replicas = 2, 2, 2 // 4 slots, at most 1 per node (k-1)
@@ -186,8 +195,17 @@ func TestClearAuction(t *testing.T) {
 			if out.Failure != "" {
 				t.Fatalf("failed: %s", out.Failure)
 			}
-			if got := placementOf(out.Awards); got != tt.want {
+			if got := placementOf(out.Awards); tt.want != "" && got != tt.want {
 				t.Errorf("awards %s, want %s", got, tt.want)
+			}
+			if tt.want == "" {
+				// Spread: no node has two shards while an equal bid has none.
+				for _, w := range out.Awards {
+					if held := strings.Count(placementOf(out.Awards)+" ", ":"+w.Node+" "); held != 1 {
+						t.Errorf("%s holds %d shards of %s", w.Node, held, placementOf(out.Awards))
+					}
+				}
+				tt.want = placementOf(out.Awards)
 			}
 			if out.StoragePerGBMonth != tt.storage || out.DeliveryPerGB != tt.deliver {
 				t.Errorf("prices %d/%d, want %d/%d", out.StoragePerGBMonth, out.DeliveryPerGB, tt.storage, tt.deliver)

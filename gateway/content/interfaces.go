@@ -2,6 +2,7 @@ package content
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/receipts"
@@ -115,4 +116,20 @@ type AuctionTerms struct {
 	HasLocation                            bool
 	Latitude, Longitude                    float64
 	RevealSeconds                          int
+}
+
+// Validate checks the terms as the chaincode would an auction of them.
+func (t AuctionTerms) Validate() error {
+	in := records.AuctionInput{Object: "x", Shards: 2, K: 2, ShardSize: 1, TermSeconds: t.TermSeconds, Zones: t.Zones,
+		MinBandwidthBps: t.MinBandwidthBps, MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerGB: t.MaxDeliveryPerGB,
+		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds}
+	if !t.HasLocation {
+		in.Latitude, in.Longitude = 0, 0
+	}
+	return in.Validate()
+}
+
+// String summarises the terms.
+func (t AuctionTerms) String() string {
+	return fmt.Sprintf("term %ds, zones %v, ≥ %d bps, ≤ %d/GB-month, ≤ %d/GB", t.TermSeconds, t.Zones, t.MinBandwidthBps, t.MaxStoragePerGBMonth, t.MaxDeliveryPerGB)
 }

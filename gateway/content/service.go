@@ -375,7 +375,10 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 		Object: name, Shards: req.K + req.M, K: req.K, Replicas: req.R, ShardSize: req.ShardSize,
 		TermSeconds: t.TermSeconds, Zones: t.Zones, MinBandwidthBps: t.MinBandwidthBps,
 		MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerGB: t.MaxDeliveryPerGB,
-		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds,
+		HasLocation: t.HasLocation, RevealSeconds: t.RevealSeconds,
+	}
+	if t.HasLocation {
+		in.Latitude, in.Longitude = t.Latitude, t.Longitude
 	}
 	// The active nodes this gateway cannot reach win nothing.
 	all, err := s.Nodes(ctx)

@@ -39,7 +39,7 @@ func RunAuction(ctx context.Context, l AuctionLedger, in records.AuctionInput, p
 		if err != nil {
 			return nil, err
 		}
-		if len(rs) >= len(a.Bids) || !time.Now().Before(deadline) {
+		if len(rs) >= len(a.Awaited()) || !time.Now().Before(deadline) {
 			cleared, err := l.ClearAuction(ctx, a.ID)
 			switch {
 			case err == nil:
