@@ -83,7 +83,15 @@ type Bidder struct {
 	mu     sync.Mutex
 	sealed []Sealed // newest last; the last few, for auctions opened before a re-bid
 	free   int64
+
+	subscribed     chan struct{}
+	subscribedOnce sync.Once
 }
+
+// Subscribed is closed once Run follows the auction events (its
+// subscription request is sent: events of blocks committed from then on
+// reach it).
+func (b *Bidder) Subscribed() <-chan struct{} { return b.subscribed }
 
 // keepSealed is how many past bids a Bidder can still reveal.
 const keepSealed = 4
@@ -102,7 +110,7 @@ func NewBidder(node string, bw int64, p Policy, key Key, l BidderLedger, log *sl
 			return nil, err
 		}
 	}
-	return &Bidder{node: node, bw: bw, policy: p, key: key, l: l, log: log}, nil
+	return &Bidder{node: node, bw: bw, policy: p, key: key, l: l, log: log, subscribed: make(chan struct{})}, nil
 }
 
 // Update bids with free bytes of free space when the node has no bid yet
@@ -134,6 +142,13 @@ func (b *Bidder) Update(ctx context.Context, free int64) (bool, error) {
 	b.mu.Unlock()
 	b.log.Info("bid placed", "node", b.node, "terms", s.Terms.String())
 	return true, nil
+}
+
+// Sealed returns the bids the bidder can still reveal, newest last.
+func (b *Bidder) Sealed() []Sealed {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.sealed)
 }
 
 // Withdraw withdraws the node's bid (on leave).
@@ -185,6 +200,7 @@ func (b *Bidder) Run(ctx context.Context, interval time.Duration, free func() in
 				continue
 			}
 		}
+		b.subscribedOnce.Do(func() { close(b.subscribed) })
 	follow:
 		for {
 			select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -29,14 +30,20 @@ type Revealer struct {
 	key   Key
 	grace time.Duration
 	log   *slog.Logger
+
+	subscribed     chan struct{}
+	subscribedOnce sync.Once
 }
+
+// Subscribed is closed once Run follows the auction events.
+func (r *Revealer) Subscribed() <-chan struct{} { return r.subscribed }
 
 // NewRevealer returns a revealer for l's organisation.
 func NewRevealer(l RevealerLedger, key Key, grace time.Duration, log *slog.Logger) (*Revealer, error) {
 	if err := key.Validate(); err != nil {
 		return nil, err
 	}
-	return &Revealer{l: l, key: key, grace: grace, log: log}, nil
+	return &Revealer{l: l, key: key, grace: grace, log: log, subscribed: make(chan struct{})}, nil
 }
 
 // Run follows the auction events until ctx ends.
@@ -52,6 +59,7 @@ func (r *Revealer) Run(ctx context.Context) {
 				continue
 			}
 		}
+		r.subscribedOnce.Do(func() { close(r.subscribed) })
 		for ev := range evs {
 			if ev.Status == records.AuctionOpen {
 				go r.RevealMissing(ctx, ev.Auction, ev.Nodes)
