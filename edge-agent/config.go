@@ -105,7 +105,7 @@ func DefaultConfig() Config {
 		RoleCacheTTL:      time.Minute,
 		ShutdownTimeout:   10 * time.Second,
 		LogLevel:          "info",
-		BidPolicy:         bids.Policy{StoragePerGBMonth: 10, DeliveryPerGB: 1, RebidPercent: bids.DefaultRebidPercent},
+		BidPolicy:         bids.Policy{StoragePerGBMonth: 10, DeliveryPerMiB: 1, RebidPercent: bids.DefaultRebidPercent},
 		BidInterval:       5 * time.Second,
 	}
 }
@@ -144,7 +144,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
 	s.Bool(&c.Bid, "bid", "keep a sealed bid for storage contracts, reveal it in every auction, withdraw it on leave")
 	s.Int64(&c.BidPolicy.StoragePerGBMonth, "bid-storage-price", "tokens asked per GB stored for 30 days")
-	s.Int64(&c.BidPolicy.DeliveryPerGB, "bid-delivery-price", "tokens asked per GB delivered")
+	s.Int64(&c.BidPolicy.DeliveryPerMiB, "bid-delivery-price", "tokens asked per MiB delivered (the consortium price's unit)")
 	s.Int64(&c.BidPolicy.BandwidthBps, "bid-bandwidth-bps", "bandwidth offered in bids (0 = --bandwidth-bps)")
 	s.Int64(&c.BidPolicy.MaxCapacityBytes, "bid-max-capacity-bytes", "most storage offered in bids (0 = all free space)")
 	s.Int(&c.BidPolicy.RebidPercent, "bid-rebid-percent", "change of free space, in percent, that replaces the bid")

@@ -179,7 +179,7 @@ func DefaultConfig() Config {
 		EpochLength:       time.Minute,
 		ReceiptsFlush:     50 * time.Millisecond,
 		ReceiptsGrace:     5 * time.Second,
-		AuctionTerms:      content.AuctionTerms{MaxStoragePerGBMonth: 1000, MaxDeliveryPerGB: 100, RevealSeconds: 3},
+		AuctionTerms:      content.AuctionTerms{MaxStoragePerGBMonth: 1000, MaxDeliveryPerMiB: 100, RevealSeconds: 3},
 		AuctionTerm:       30 * 24 * time.Hour,
 		AuctionPoll:       20 * time.Millisecond,
 		RevealGrace:       time.Second,
@@ -238,7 +238,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.StringList(&c.AuctionTerms.Zones, "auction-zones", "zones allowed in auctions (empty = any)")
 	s.Int64(&c.AuctionTerms.MinBandwidthBps, "auction-min-bandwidth-bps", "least bandwidth a bid must offer")
 	s.Int64(&c.AuctionTerms.MaxStoragePerGBMonth, "auction-max-storage-price", "most tokens paid per GB stored for 30 days")
-	s.Int64(&c.AuctionTerms.MaxDeliveryPerGB, "auction-max-delivery-price", "most tokens paid per GB delivered")
+	s.Int64(&c.AuctionTerms.MaxDeliveryPerMiB, "auction-max-delivery-price", "most tokens paid per MiB delivered (the consortium price's unit)")
 	s.Bool(&c.AuctionTerms.HasLocation, "auction-near", "rank bids by their distance to --auction-latitude/--auction-longitude")
 	s.Float64(&c.AuctionTerms.Latitude, "auction-latitude", "where the content is requested (with --auction-near)")
 	s.Float64(&c.AuctionTerms.Longitude, "auction-longitude", "where the content is requested (with --auction-near)")

@@ -26,9 +26,9 @@ type aclWorld struct {
 }
 
 var (
-	aclTerms   = records.BidTerms{Node: "n1-orga", StoragePerGBMonth: 1, DeliveryPerGB: 1, CapacityBytes: 1 << 20, BandwidthBps: 1e6}
+	aclTerms   = records.BidTerms{Node: "n1-orga", StoragePerGBMonth: 1, DeliveryPerMiB: 1, CapacityBytes: 1 << 20, BandwidthBps: 1e6}
 	aclSalt    = strings.Repeat("5a", records.BidSaltBytes)
-	aclAuction = records.AuctionInput{Object: "obj", Shards: 2, K: 2, Replicas: 1, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerGB: 5, RevealSeconds: 60}
+	aclAuction = records.AuctionInput{Object: "obj", Shards: 2, K: 2, Replicas: 1, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerMiB: 5, RevealSeconds: 60}
 )
 
 // bidN1 places n1-orga's bid (aclTerms under aclSalt) as org A's admin.

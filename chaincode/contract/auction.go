@@ -435,7 +435,7 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		a.Status, a.Failure = records.AuctionFailed, out.Failure
 	} else {
 		a.Status, a.Awards = records.AuctionCleared, out.Awards
-		a.StoragePerGBMonth, a.DeliveryPerGB = out.StoragePerGBMonth, out.DeliveryPerGB
+		a.StoragePerGBMonth, a.DeliveryPerMiB = out.StoragePerGBMonth, out.DeliveryPerMiB
 		end := records.FormatTimestamp(now.Add(time.Duration(a.TermSeconds) * time.Second))
 		for _, w := range out.Awards {
 			key, err := records.ContractKey(a.ID, w.Shard, w.Node)
@@ -444,10 +444,18 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 			}
 			c := &records.Contract{
 				Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node, Org: in.Nodes[w.Node].Org,
-				ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerGB: a.DeliveryPerGB,
+				ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB,
 				Start: tx.time, End: end, TxID: tx.id,
 			}
 			if err := putRecord(stub, key, c.String(), c); err != nil {
+				return nil, err
+			}
+			pkey, err := compositeKey(stub, records.ContractPriceKeyType, a.Publisher, w.Node)
+			if err != nil {
+				return nil, err
+			}
+			cp := &records.ContractPrice{Publisher: a.Publisher, Node: w.Node, Auction: a.ID, Object: a.Object, DeliveryPerMiB: a.DeliveryPerMiB, End: end, TxID: tx.id}
+			if err := putRecord(stub, pkey, describe("contract price", a.Publisher, w.Node), cp); err != nil {
 				return nil, err
 			}
 		}
@@ -483,4 +491,25 @@ func listUnder[T any](stub shim.ChaincodeStubInterface, objectType, first string
 		out = append(out, rec)
 	}
 	return out, nil
+}
+
+// contractPrice is the contracted delivery price of node's deliveries of
+// publisher's content in epoch, nil when no contract covers it.
+func contractPrice(stub shim.ChaincodeStubInterface, publisher, node string, epoch int64) (*records.ContractPrice, error) {
+	key, err := compositeKey(stub, records.ContractPriceKeyType, publisher, node)
+	if err != nil {
+		return nil, err
+	}
+	cp, found, err := getRecord[records.ContractPrice](stub, key, describe("contract price", publisher, node))
+	if err != nil || !found {
+		return nil, err
+	}
+	end, err := time.Parse(records.TimestampLayout, cp.End)
+	if err != nil {
+		return nil, internalf("stored contract price of %s for %s has a corrupt end: %v", node, publisher, err)
+	}
+	if !records.EpochStart(epoch).Before(end) {
+		return nil, nil
+	}
+	return cp, nil
 }

@@ -48,7 +48,7 @@ func newAuctionEnv(t *testing.T) *auctionEnv {
 }
 
 func (a *auctionEnv) sealed(id string, storage int64) records.BidInput {
-	t := records.BidTerms{Node: id, StoragePerGBMonth: storage, DeliveryPerGB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}
+	t := records.BidTerms{Node: id, StoragePerGBMonth: storage, DeliveryPerMiB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}
 	salt := hex.EncodeToString([]byte(fmt.Sprintf("%-32s", id)))
 	h, err := records.BidHash(t, salt)
 	if err != nil {
@@ -71,7 +71,7 @@ func (a *auctionEnv) as(m member) func(func(*fakes.Context) (*records.Auction, e
 }
 
 func auctionJSON(t *testing.T, mutate ...func(*records.AuctionInput)) string {
-	in := records.AuctionInput{Object: "b/site.css", Shards: 3, K: 2, ShardSize: 1000, TermSeconds: 86400, MaxStoragePerGBMonth: 1000, MaxDeliveryPerGB: 10, RevealSeconds: 60}
+	in := records.AuctionInput{Object: "b/site.css", Shards: 3, K: 2, ShardSize: 1000, TermSeconds: 86400, MaxStoragePerGBMonth: 1000, MaxDeliveryPerMiB: 10, RevealSeconds: 60}
 	for _, f := range mutate {
 		f(&in)
 	}
@@ -244,7 +244,7 @@ func TestAuctionOpenRevealClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	// n1..n3 are cheapest; n4 (40) is the first losing bid.
-	if got.Status != records.AuctionCleared || fmt.Sprint(got.Placement()) != "[[n1-orga] [n2-orga] [n3-orga]]" || got.StoragePerGBMonth != 40 || got.DeliveryPerGB != 1 {
+	if got.Status != records.AuctionCleared || fmt.Sprint(got.Placement()) != "[[n1-orga] [n2-orga] [n3-orga]]" || got.StoragePerGBMonth != 40 || got.DeliveryPerMiB != 1 {
 		t.Fatalf("cleared %+v", got)
 	}
 	cs, err := a.ac.Contracts(a.ledger.NewContext(orgB), au.ID)
@@ -341,5 +341,57 @@ func TestAuctionExclude(t *testing.T) {
 	}
 	if got.Status != records.AuctionCleared || fmt.Sprint(got.Placement()) != "[[n2-orga] [n3-orga] [n4-orga]]" {
 		t.Fatalf("cleared %+v", got)
+	}
+}
+
+// Deliveries of a publisher's content by a node with a contract for it
+// are paid at the contracted delivery price; the others at the
+// consortium price.
+func TestDeliveryAtContractedPrice(t *testing.T) {
+	d := newDeliveryEnv(t)
+	ac := NewAuctionContract()
+	must(d.env, orgA, func(ctx *fakes.Context) (*records.Price, error) { return NewTokenContract().SetPrice(ctx, 5) })
+	terms := map[string]records.BidTerms{
+		"n1-orga": {Node: "n1-orga", StoragePerGBMonth: 1, DeliveryPerMiB: 7, CapacityBytes: 1 << 30, BandwidthBps: 1e9},
+		"n2-orga": {Node: "n2-orga", StoragePerGBMonth: 1, DeliveryPerMiB: 8, CapacityBytes: 1 << 30, BandwidthBps: 1e9},
+		"n3-orga": {Node: "n3-orga", StoragePerGBMonth: 50, DeliveryPerMiB: 50, CapacityBytes: 1 << 30, BandwidthBps: 1e9},
+	}
+	salt := strings.Repeat("0f", records.BidSaltBytes)
+	for _, tm := range terms {
+		h, _ := records.BidHash(tm, salt)
+		must(d.env, orgA, func(ctx *fakes.Context) (*records.SealedBid, error) {
+			return ac.Bid(ctx, toJSON(t, records.BidInput{Node: tm.Node, Hash: h}))
+		})
+	}
+	in := records.AuctionInput{Object: "b/site.css", Shards: 2, K: 2, ShardSize: 10, TermSeconds: 86400, MaxStoragePerGBMonth: 100, MaxDeliveryPerMiB: 100}
+	au := must(d.env, orgB, func(ctx *fakes.Context) (*records.Auction, error) { return ac.Open(ctx, toJSON(t, in)) })
+	for _, tm := range terms {
+		must(d.env, orgA, func(ctx *fakes.Context) (*records.Reveal, error) {
+			return ac.Reveal(ctx, toJSON(t, records.RevealInput{Auction: au.ID, Terms: tm, Salt: salt}))
+		})
+	}
+	au = must(d.env, orgB, func(ctx *fakes.Context) (*records.Auction, error) { return ac.Clear(ctx, au.ID) })
+	// n1 and n2 win at the first losing bid's delivery price, n3's 50.
+	if au.Status != records.AuctionCleared || au.DeliveryPerMiB != 50 {
+		t.Fatalf("cleared %+v", au)
+	}
+	ep := records.EpochOf(d.ledger.Now())
+	b := d.standard(d.gwA, ep, "c")
+	pending := d.mustCommit(d.gwA, b)
+	got := d.mustProve(d.gwA, pending.ID, b.samples(t, pending.ID))
+	seen := 0
+	for _, p := range got.Payouts {
+		node := strings.Split(p.Ref, "/")[1]
+		want, contract := int64(5), ""
+		if p.Payer == orgB && (node == "n1-orga" || node == "n2-orga") {
+			want, contract = 50, au.ID
+		}
+		if p.PricePerMiB != want || p.Contract != contract {
+			t.Errorf("payout %s: price %d contract %q, want %d %q", p.Ref, p.PricePerMiB, p.Contract, want, contract)
+		}
+		seen++
+	}
+	if seen != 6 {
+		t.Fatalf("%d payouts, want 6", seen)
 	}
 }

@@ -68,13 +68,14 @@ const (
 
 // BidTerms is a node's offer, revealed in clear only after an auction
 // opened. Prices are in tokens: StoragePerGBMonth for 10^9 bytes stored
-// for 30 days, DeliveryPerGB for 10^9 bytes delivered. CapacityBytes is
+// for 30 days, DeliveryPerMiB for 1 MiB delivered (PriceUnitBytes, the
+// consortium price's unit, so that payouts need no conversion). CapacityBytes is
 // the storage offered, BandwidthBps the bandwidth (bits per second). The
 // zone and location that count are the node's registered ones.
 type BidTerms struct {
 	Node              string `json:"node"`
 	StoragePerGBMonth int64  `json:"storagePerGBMonth"`
-	DeliveryPerGB     int64  `json:"deliveryPerGB"`
+	DeliveryPerMiB    int64  `json:"deliveryPerMiB"`
 	CapacityBytes     int64  `json:"capacityBytes"`
 	BandwidthBps      int64  `json:"bandwidthBps"`
 }
@@ -90,8 +91,8 @@ func (t *BidTerms) Validate() error {
 	if t.StoragePerGBMonth < 0 || t.StoragePerGBMonth > MaxBidPrice {
 		return invalidf("storagePerGBMonth must be in 0..%d, got %d", MaxBidPrice, t.StoragePerGBMonth)
 	}
-	if t.DeliveryPerGB < 0 || t.DeliveryPerGB > MaxBidPrice {
-		return invalidf("deliveryPerGB must be in 0..%d, got %d", MaxBidPrice, t.DeliveryPerGB)
+	if t.DeliveryPerMiB < 0 || t.DeliveryPerMiB > MaxBidPrice {
+		return invalidf("deliveryPerMiB must be in 0..%d, got %d", MaxBidPrice, t.DeliveryPerMiB)
 	}
 	if t.CapacityBytes <= 0 || t.CapacityBytes > MaxBidCapacity {
 		return invalidf("capacityBytes must be in 1..%d, got %d", MaxBidCapacity, t.CapacityBytes)
@@ -104,7 +105,7 @@ func (t *BidTerms) Validate() error {
 
 // String is "node: s/GB-month, d/GB, capacity, bandwidth".
 func (t BidTerms) String() string {
-	return fmt.Sprintf("%s: %d/GB-month %d/GB %dB %dbps", t.Node, t.StoragePerGBMonth, t.DeliveryPerGB, t.CapacityBytes, t.BandwidthBps)
+	return fmt.Sprintf("%s: %d/GB-month %d/MiB %dB %dbps", t.Node, t.StoragePerGBMonth, t.DeliveryPerMiB, t.CapacityBytes, t.BandwidthBps)
 }
 
 // BidHash is the commitment of terms under salt (hex, BidSaltBytes bytes):
@@ -193,7 +194,7 @@ func BidKey(node string) (string, error) {
 // AuctionInput is what auction:Open takes: what to place and the
 // publisher's limits. Shards is the shard count (k+m) of one object, K the
 // data shards (no node may get K or more), Replicas the holders per shard
-// (0: 1). MaxStoragePerGBMonth and MaxDeliveryPerGB cap the prices. Zones,
+// (0: 1). MaxStoragePerGBMonth and MaxDeliveryPerMiB cap the prices. Zones,
 // when given, are the only zones allowed. Latitude/Longitude, when
 // HasLocation, is where the content is requested (proximity). The auction
 // may clear RevealSeconds (0: DefaultRevealSeconds) after it opened, or as
@@ -208,7 +209,7 @@ type AuctionInput struct {
 	Zones                []string `json:"zones,omitempty" metadata:",optional"`
 	MinBandwidthBps      int64    `json:"minBandwidthBps,omitempty" metadata:",optional"`
 	MaxStoragePerGBMonth int64    `json:"maxStoragePerGBMonth"`
-	MaxDeliveryPerGB     int64    `json:"maxDeliveryPerGB"`
+	MaxDeliveryPerMiB    int64    `json:"maxDeliveryPerMiB"`
 	HasLocation          bool     `json:"hasLocation,omitempty" metadata:",optional"`
 	Latitude             float64  `json:"latitude,omitempty" metadata:",optional"`
 	Longitude            float64  `json:"longitude,omitempty" metadata:",optional"`
@@ -248,8 +249,8 @@ func (in *AuctionInput) Validate() error {
 		return invalidf("minBandwidthBps must be in 0..%d, got %d", MaxBidBandwidth, in.MinBandwidthBps)
 	case in.MaxStoragePerGBMonth < 0 || in.MaxStoragePerGBMonth > MaxBidPrice:
 		return invalidf("maxStoragePerGBMonth must be in 0..%d, got %d", MaxBidPrice, in.MaxStoragePerGBMonth)
-	case in.MaxDeliveryPerGB < 0 || in.MaxDeliveryPerGB > MaxBidPrice:
-		return invalidf("maxDeliveryPerGB must be in 0..%d, got %d", MaxBidPrice, in.MaxDeliveryPerGB)
+	case in.MaxDeliveryPerMiB < 0 || in.MaxDeliveryPerMiB > MaxBidPrice:
+		return invalidf("maxDeliveryPerMiB must be in 0..%d, got %d", MaxBidPrice, in.MaxDeliveryPerMiB)
 	case in.RevealSeconds < MinRevealSeconds || in.RevealSeconds > MaxRevealSeconds:
 		return invalidf("revealSeconds must be in %d..%d, got %d", MinRevealSeconds, MaxRevealSeconds, in.RevealSeconds)
 	case len(in.Zones) > MaxAuctionZones:
@@ -339,7 +340,7 @@ type Auction struct {
 	Bids      []SnapshotBid `json:"bids"`
 	// Set by auction:Clear.
 	StoragePerGBMonth int64   `json:"storagePerGBMonth,omitempty" metadata:",optional"`
-	DeliveryPerGB     int64   `json:"deliveryPerGB,omitempty" metadata:",optional"`
+	DeliveryPerMiB    int64   `json:"deliveryPerMiB,omitempty" metadata:",optional"`
 	Awards            []Award `json:"awards,omitempty" metadata:",optional"`
 	Failure           string  `json:"failure,omitempty" metadata:",optional"`
 	ClearedAt         string  `json:"clearedAt,omitempty" metadata:",optional"`
@@ -465,7 +466,7 @@ type Contract struct {
 	Org               string `json:"org"`
 	ShardSize         int64  `json:"shardSize"`
 	StoragePerGBMonth int64  `json:"storagePerGBMonth"`
-	DeliveryPerGB     int64  `json:"deliveryPerGB"`
+	DeliveryPerMiB    int64  `json:"deliveryPerMiB"`
 	Start             string `json:"start"`
 	End               string `json:"end"`
 	TxID              string `json:"txId"`
@@ -474,6 +475,24 @@ type Contract struct {
 // String is "node holds object#shard".
 func (c *Contract) String() string {
 	return c.Node + " holds " + c.Object + "#" + strconv.Itoa(c.Shard)
+}
+
+// ContractPriceKeyType keys a node's contracted delivery price for a
+// publisher's content: [publisher, node].
+const ContractPriceKeyType = "dct.contract.price"
+
+// ContractPrice is the delivery price of the latest contract node won for
+// publisher's content (auction:Clear writes it for every winner); the
+// payouts of the node's deliveries of that publisher's content in an
+// epoch that starts before End use it instead of the consortium price.
+type ContractPrice struct {
+	Publisher      string `json:"publisher"`
+	Node           string `json:"node"`
+	Auction        string `json:"auction"`
+	Object         string `json:"object"`
+	DeliveryPerMiB int64  `json:"deliveryPerMiB"`
+	End            string `json:"end"`
+	TxID           string `json:"txId"`
 }
 
 // ShardPad is the width of the shard attribute of ContractKey.

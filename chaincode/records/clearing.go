@@ -19,7 +19,7 @@ import (
 // publisher (unreachable from it), its registered zone among
 // the auction's zones (when given), bandwidth ≥ MinBandwidthBps, capacity
 // ≥ one shard, storage price ≤ MaxStoragePerGBMonth and delivery price ≤
-// MaxDeliveryPerGB.
+// MaxDeliveryPerMiB.
 //
 // Ranking, best first, by the integer cost
 //
@@ -75,7 +75,7 @@ type Outcome struct {
 	Ranked            []Ranked
 	Awards            []Award
 	StoragePerGBMonth int64
-	DeliveryPerGB     int64
+	DeliveryPerMiB    int64
 	Failure           string
 }
 
@@ -127,7 +127,7 @@ func ClearAuction(in ClearInput) Outcome {
 		case t.CapacityBytes < a.ShardSize:
 			capacity++
 			continue
-		case t.StoragePerGBMonth > a.MaxStoragePerGBMonth || t.DeliveryPerGB > a.MaxDeliveryPerGB:
+		case t.StoragePerGBMonth > a.MaxStoragePerGBMonth || t.DeliveryPerMiB > a.MaxDeliveryPerMiB:
 			price++
 			continue
 		}
@@ -139,7 +139,7 @@ func ClearAuction(in ClearInput) Outcome {
 		if a.HasLocation {
 			rk.KM = distanceKM(a.Latitude, a.Longitude, n.Latitude, n.Longitude)
 		}
-		rk.Cost = rankCost(t.StoragePerGBMonth+t.DeliveryPerGB, rk.Score, rk.KM)
+		rk.Cost = rankCost(t.StoragePerGBMonth+t.DeliveryPerMiB, rk.Score, rk.KM)
 		out.Ranked = append(out.Ranked, rk)
 		zones[n.Zone] = true
 	}
@@ -148,7 +148,7 @@ func ClearAuction(in ClearInput) Outcome {
 	}
 	slices.SortFunc(out.Ranked, func(x, y Ranked) int {
 		return cmp.Or(cmp.Compare(x.Cost, y.Cost), cmp.Compare(y.Score, x.Score), cmp.Compare(x.KM, y.KM),
-			cmp.Compare(x.Terms.StoragePerGBMonth+x.Terms.DeliveryPerGB, y.Terms.StoragePerGBMonth+y.Terms.DeliveryPerGB),
+			cmp.Compare(x.Terms.StoragePerGBMonth+x.Terms.DeliveryPerMiB, y.Terms.StoragePerGBMonth+y.Terms.DeliveryPerMiB),
 			strings.Compare(x.Tie, y.Tie), strings.Compare(x.Terms.Node, y.Terms.Node))
 	})
 	slots := a.Slots()
@@ -204,26 +204,26 @@ func ClearAuction(in ClearInput) Outcome {
 		need := (slots + maxPer - 1) / maxPer
 		out.Failure = fmt.Sprintf("%s can fill %d of %d shard contracts (%d shards × %d holders, at most %d per node, at most %d per zone): "+
 			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, "+
-			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/GB)",
+			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/MiB)",
 			a, filled, slots, a.Shards, a.Replicas, maxPer, zoneCap,
 			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable,
-			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerGB)
+			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerMiB)
 		return out
 	}
 	var maxS, maxD int64
 	loser := -1
 	for i, r := range out.Ranked {
 		if won[i] {
-			maxS, maxD = max(maxS, r.Terms.StoragePerGBMonth), max(maxD, r.Terms.DeliveryPerGB)
+			maxS, maxD = max(maxS, r.Terms.StoragePerGBMonth), max(maxD, r.Terms.DeliveryPerMiB)
 		} else if loser < 0 {
 			loser = i
 		}
 	}
-	out.StoragePerGBMonth, out.DeliveryPerGB = maxS, maxD
+	out.StoragePerGBMonth, out.DeliveryPerMiB = maxS, maxD
 	if loser >= 0 {
 		l := out.Ranked[loser].Terms
 		out.StoragePerGBMonth = max(maxS, min(l.StoragePerGBMonth, a.MaxStoragePerGBMonth))
-		out.DeliveryPerGB = max(maxD, min(l.DeliveryPerGB, a.MaxDeliveryPerGB))
+		out.DeliveryPerMiB = max(maxD, min(l.DeliveryPerMiB, a.MaxDeliveryPerMiB))
 	}
 	out.Awards = awards
 	return out

@@ -45,7 +45,7 @@ func clearInput(a AuctionInput, bs []bidder) ClearInput {
 			st = NodeStatusInactive
 		}
 		in.Nodes[b.id] = &Node{ID: b.id, Zone: b.zone, Latitude: b.lat, Longitude: b.lon, Status: st}
-		t := BidTerms{Node: b.id, StoragePerGBMonth: b.storage, DeliveryPerGB: b.delivery, CapacityBytes: b.capacity, BandwidthBps: b.bw}
+		t := BidTerms{Node: b.id, StoragePerGBMonth: b.storage, DeliveryPerMiB: b.delivery, CapacityBytes: b.capacity, BandwidthBps: b.bw}
 		in.Auction.Bids = append(in.Auction.Bids, SnapshotBid{Node: b.id})
 		if !b.hidden {
 			in.Reveals = append(in.Reveals, &Reveal{Terms: t})
@@ -58,7 +58,7 @@ func clearInput(a AuctionInput, bs []bidder) ClearInput {
 }
 
 func baseAuction() AuctionInput {
-	return AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 1000, TermSeconds: 3600, MaxStoragePerGBMonth: 100, MaxDeliveryPerGB: 100}
+	return AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 1000, TermSeconds: 3600, MaxStoragePerGBMonth: 100, MaxDeliveryPerMiB: 100}
 }
 
 // placementOf renders awards as "shard:node ..." in award order.
@@ -94,7 +94,7 @@ func TestClearAuction(t *testing.T) {
 		{
 			name: "the first losing bid is capped by the maximum price",
 			auction: func(a *AuctionInput) {
-				a.MaxStoragePerGBMonth, a.MaxDeliveryPerGB = 35, 50
+				a.MaxStoragePerGBMonth, a.MaxDeliveryPerMiB = 35, 50
 			},
 			bids: []bidder{{id: "a", storage: 10}, {id: "b", storage: 20}, {id: "c", storage: 30}, {id: "d", storage: 35, delivery: 60}, {id: "e", storage: 34, delivery: 40}},
 			// d is over the delivery cap; e is the first loser: 34 storage, 40 delivery.
@@ -207,8 +207,8 @@ func TestClearAuction(t *testing.T) {
 				}
 				tt.want = placementOf(out.Awards)
 			}
-			if out.StoragePerGBMonth != tt.storage || out.DeliveryPerGB != tt.deliver {
-				t.Errorf("prices %d/%d, want %d/%d", out.StoragePerGBMonth, out.DeliveryPerGB, tt.storage, tt.deliver)
+			if out.StoragePerGBMonth != tt.storage || out.DeliveryPerMiB != tt.deliver {
+				t.Errorf("prices %d/%d, want %d/%d", out.StoragePerGBMonth, out.DeliveryPerMiB, tt.storage, tt.deliver)
 			}
 			// Every winner is paid at least its bid; the K-rule holds.
 			held := map[string]int{}
@@ -218,8 +218,8 @@ func TestClearAuction(t *testing.T) {
 					t.Errorf("%s holds %d shards, k=%d", w.Node, held[w.Node], a.K)
 				}
 				for _, b := range tt.bids {
-					if b.id == w.Node && (b.storage > out.StoragePerGBMonth || b.delivery > out.DeliveryPerGB) {
-						t.Errorf("winner %s bid %d/%d above the price %d/%d", b.id, b.storage, b.delivery, out.StoragePerGBMonth, out.DeliveryPerGB)
+					if b.id == w.Node && (b.storage > out.StoragePerGBMonth || b.delivery > out.DeliveryPerMiB) {
+						t.Errorf("winner %s bid %d/%d above the price %d/%d", b.id, b.storage, b.delivery, out.StoragePerGBMonth, out.DeliveryPerMiB)
 					}
 				}
 			}
@@ -235,7 +235,7 @@ func TestClearAuction(t *testing.T) {
 }
 
 func TestBidHash(t *testing.T) {
-	terms := BidTerms{Node: "n1-orga", StoragePerGBMonth: 5, DeliveryPerGB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}
+	terms := BidTerms{Node: "n1-orga", StoragePerGBMonth: 5, DeliveryPerMiB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}
 	salt := strings.Repeat("ab", BidSaltBytes)
 	h1, err := BidHash(terms, salt)
 	if err != nil {
@@ -269,7 +269,7 @@ func TestAuctionInputValidate(t *testing.T) {
 		{"shard size", func(a *AuctionInput) { a.ShardSize = 0 }, "shardSize"},
 		{"term", func(a *AuctionInput) { a.TermSeconds = MaxTermSeconds + 1 }, "termSeconds"},
 		{"price", func(a *AuctionInput) { a.MaxStoragePerGBMonth = MaxBidPrice + 1 }, "maxStoragePerGBMonth"},
-		{"negative price", func(a *AuctionInput) { a.MaxDeliveryPerGB = -1 }, "maxDeliveryPerGB"},
+		{"negative price", func(a *AuctionInput) { a.MaxDeliveryPerMiB = -1 }, "maxDeliveryPerMiB"},
 		{"reveal window", func(a *AuctionInput) { a.RevealSeconds = MaxRevealSeconds + 1 }, "revealSeconds"},
 		{"bad zone", func(a *AuctionInput) { a.Zones = []string{"bad zone"} }, "zone"},
 		{"duplicate zone", func(a *AuctionInput) { a.Zones = []string{"z", "z"} }, "twice"},

@@ -57,7 +57,7 @@ func (f *fakeAuction) Award(ctx context.Context, in records.AuctionInput) (*reco
 	return a, nil
 }
 
-var auctionTerms = content.AuctionTerms{TermSeconds: 3600, MaxStoragePerGBMonth: 100, MaxDeliveryPerGB: 100}
+var auctionTerms = content.AuctionTerms{TermSeconds: 3600, MaxStoragePerGBMonth: 100, MaxDeliveryPerMiB: 100}
 
 func TestPublishPlacesAsContracted(t *testing.T) {
 	ctx := context.Background()

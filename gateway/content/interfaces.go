@@ -109,19 +109,19 @@ type Auctioneer interface {
 // content is requested (HasLocation), reveal window (0: the chaincode's
 // default).
 type AuctionTerms struct {
-	TermSeconds                            int64
-	Zones                                  []string
-	MinBandwidthBps                        int64
-	MaxStoragePerGBMonth, MaxDeliveryPerGB int64
-	HasLocation                            bool
-	Latitude, Longitude                    float64
-	RevealSeconds                          int
+	TermSeconds                             int64
+	Zones                                   []string
+	MinBandwidthBps                         int64
+	MaxStoragePerGBMonth, MaxDeliveryPerMiB int64
+	HasLocation                             bool
+	Latitude, Longitude                     float64
+	RevealSeconds                           int
 }
 
 // Validate checks the terms as the chaincode would an auction of them.
 func (t AuctionTerms) Validate() error {
 	in := records.AuctionInput{Object: "x", Shards: 2, K: 2, ShardSize: 1, TermSeconds: t.TermSeconds, Zones: t.Zones,
-		MinBandwidthBps: t.MinBandwidthBps, MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerGB: t.MaxDeliveryPerGB,
+		MinBandwidthBps: t.MinBandwidthBps, MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
 		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds}
 	if !t.HasLocation {
 		in.Latitude, in.Longitude = 0, 0
@@ -131,5 +131,5 @@ func (t AuctionTerms) Validate() error {
 
 // String summarises the terms.
 func (t AuctionTerms) String() string {
-	return fmt.Sprintf("term %ds, zones %v, ≥ %d bps, ≤ %d/GB-month, ≤ %d/GB", t.TermSeconds, t.Zones, t.MinBandwidthBps, t.MaxStoragePerGBMonth, t.MaxDeliveryPerGB)
+	return fmt.Sprintf("term %ds, zones %v, ≥ %d bps, ≤ %d/GB-month, ≤ %d/MiB", t.TermSeconds, t.Zones, t.MinBandwidthBps, t.MaxStoragePerGBMonth, t.MaxDeliveryPerMiB)
 }

@@ -374,7 +374,7 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 	in := records.AuctionInput{
 		Object: name, Shards: req.K + req.M, K: req.K, Replicas: req.R, ShardSize: req.ShardSize,
 		TermSeconds: t.TermSeconds, Zones: t.Zones, MinBandwidthBps: t.MinBandwidthBps,
-		MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerGB: t.MaxDeliveryPerGB,
+		MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
 		HasLocation: t.HasLocation, RevealSeconds: t.RevealSeconds,
 	}
 	if t.HasLocation {
@@ -411,7 +411,7 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 		return nil, fmt.Errorf("%w: the contracts of auction %s break the placement rules or name an unusable node: %w", ErrNoPlacement, a.ID, err)
 	}
 	s.log.Info("shards contracted", "object", name, "auction", a.ID, "placement", place.String(),
-		"storagePerGBMonth", a.StoragePerGBMonth, "deliveryPerGB", a.DeliveryPerGB, "took", time.Since(start))
+		"storagePerGBMonth", a.StoragePerGBMonth, "deliveryPerMiB", a.DeliveryPerMiB, "took", time.Since(start))
 	return place, nil
 }
 

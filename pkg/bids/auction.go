@@ -7,11 +7,16 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/ledger"
 )
 
 // ErrNoContracts: the auction could not award every shard contract; the
 // error names what was missing (records.Auction.Failure).
 var ErrNoContracts = errors.New("auction could not award the shard contracts")
+
+// maxConflictRetries bounds the retries of a transaction that lost an
+// optimistic-concurrency race.
+const maxConflictRetries = 5
 
 // AuctionLedger is what RunAuction needs of the ledger (*ledger.Client).
 type AuctionLedger interface {
@@ -26,7 +31,16 @@ type AuctionLedger interface {
 // are the contracts, or an error wrapping ErrNoContracts with the
 // auction's failure.
 func RunAuction(ctx context.Context, l AuctionLedger, in records.AuctionInput, poll time.Duration) (*records.Auction, error) {
-	a, err := l.OpenAuction(ctx, in)
+	// Open reads every bid: a bid placed in the same block invalidates it
+	// (a phantom read); so does a reveal for Clear. Both are retried.
+	var a *records.Auction
+	var err error
+	for try := 0; ; try++ {
+		a, err = l.OpenAuction(ctx, in)
+		if err == nil || !errors.Is(err, ledger.ErrConflict) || try == maxConflictRetries {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -34,6 +48,7 @@ func RunAuction(ctx context.Context, l AuctionLedger, in records.AuctionInput, p
 	if err != nil {
 		return nil, fmt.Errorf("auction %s: deadline %q: %w", a.ID, a.Deadline, err)
 	}
+	conflicts := 0
 	for {
 		rs, err := l.AuctionReveals(ctx, a.ID)
 		if err != nil {
@@ -47,6 +62,8 @@ func RunAuction(ctx context.Context, l AuctionLedger, in records.AuctionInput, p
 					return cleared, fmt.Errorf("%w: %s", ErrNoContracts, cleared.Failure)
 				}
 				return cleared, nil
+			case errors.Is(err, ledger.ErrConflict) && conflicts < maxConflictRetries:
+				conflicts++
 			case errors.Is(err, records.ErrFailedPrecondition) && time.Now().Before(deadline.Add(10*time.Second)):
 				// A reveal our peer has not committed yet, or clocks
 				// apart: try again.

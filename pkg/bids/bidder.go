@@ -19,7 +19,7 @@ import (
 // must change, in percent, before the bid is replaced.
 type Policy struct {
 	StoragePerGBMonth int64
-	DeliveryPerGB     int64
+	DeliveryPerMiB    int64
 	BandwidthBps      int64
 	MaxCapacityBytes  int64
 	RebidPercent      int
@@ -33,8 +33,8 @@ func (p Policy) Validate() error {
 	switch {
 	case p.StoragePerGBMonth < 0 || p.StoragePerGBMonth > records.MaxBidPrice:
 		return fmt.Errorf("bid storage price must be in 0..%d, got %d", records.MaxBidPrice, p.StoragePerGBMonth)
-	case p.DeliveryPerGB < 0 || p.DeliveryPerGB > records.MaxBidPrice:
-		return fmt.Errorf("bid delivery price must be in 0..%d, got %d", records.MaxBidPrice, p.DeliveryPerGB)
+	case p.DeliveryPerMiB < 0 || p.DeliveryPerMiB > records.MaxBidPrice:
+		return fmt.Errorf("bid delivery price must be in 0..%d, got %d", records.MaxBidPrice, p.DeliveryPerMiB)
 	case p.BandwidthBps < 0 || p.BandwidthBps > records.MaxBidBandwidth:
 		return fmt.Errorf("bid bandwidth must be in 0..%d, got %d", records.MaxBidBandwidth, p.BandwidthBps)
 	case p.MaxCapacityBytes < 0 || p.MaxCapacityBytes > records.MaxBidCapacity:
@@ -47,7 +47,7 @@ func (p Policy) Validate() error {
 
 // String summarises the policy.
 func (p Policy) String() string {
-	return fmt.Sprintf("%d/GB-month %d/GB bandwidth %d capacity ≤ %d rebid at %d%%", p.StoragePerGBMonth, p.DeliveryPerGB, p.BandwidthBps, p.MaxCapacityBytes, p.RebidPercent)
+	return fmt.Sprintf("%d/GB-month %d/MiB bandwidth %d capacity ≤ %d rebid at %d%%", p.StoragePerGBMonth, p.DeliveryPerMiB, p.BandwidthBps, p.MaxCapacityBytes, p.RebidPercent)
 }
 
 // Terms are the bid terms of node with free bytes free and registered
@@ -60,7 +60,7 @@ func (p Policy) Terms(node string, free, bw int64) records.BidTerms {
 	if p.BandwidthBps > 0 {
 		bw = p.BandwidthBps
 	}
-	return records.BidTerms{Node: node, StoragePerGBMonth: p.StoragePerGBMonth, DeliveryPerGB: p.DeliveryPerGB, CapacityBytes: c, BandwidthBps: bw}
+	return records.BidTerms{Node: node, StoragePerGBMonth: p.StoragePerGBMonth, DeliveryPerMiB: p.DeliveryPerMiB, CapacityBytes: c, BandwidthBps: bw}
 }
 
 // BidderLedger is what a Bidder needs of the ledger (*ledger.Client).

@@ -27,6 +27,8 @@ type fakeLedger struct {
 	revErr  map[string]int // reveal calls per node
 	events  chan ledger.AuctionEvent
 	cleared int
+	// openConflicts makes the next OpenAuction calls lose an MVCC race.
+	openConflicts int
 }
 
 func newFake(msp string) *fakeLedger {
@@ -77,6 +79,10 @@ func (f *fakeLedger) OpenAuction(_ context.Context, in records.AuctionInput) (*r
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.openConflicts > 0 {
+		f.openConflicts--
+		return nil, fmt.Errorf("%w: PHANTOM_READ_CONFLICT", ledger.ErrConflict)
+	}
 	a := &records.Auction{ID: records.AuctionID("tx1"), AuctionInput: in, Status: records.AuctionOpen,
 		Deadline: records.FormatTimestamp(time.Now().Add(time.Duration(in.RevealSeconds) * time.Second))}
 	var nodes []string
@@ -156,7 +162,7 @@ func (f *fakeLedger) AuctionEvents(ctx context.Context) (<-chan ledger.AuctionEv
 var testKey = Key(bytes.Repeat([]byte{3}, 32))
 
 func terms(node string) records.BidTerms {
-	return records.BidTerms{Node: node, StoragePerGBMonth: 3, DeliveryPerGB: 1, CapacityBytes: 1 << 20, BandwidthBps: 1e6}
+	return records.BidTerms{Node: node, StoragePerGBMonth: 3, DeliveryPerMiB: 1, CapacityBytes: 1 << 20, BandwidthBps: 1e6}
 }
 
 func TestSealOpen(t *testing.T) {
@@ -200,7 +206,7 @@ func TestSealOpen(t *testing.T) {
 
 func TestBidderRebidsOnMaterialChange(t *testing.T) {
 	f := newFake("Org1MSP")
-	b, err := NewBidder("n1-org1", 1e6, Policy{StoragePerGBMonth: 2, DeliveryPerGB: 1, RebidPercent: 10}, testKey, f, slog.New(slog.DiscardHandler))
+	b, err := NewBidder("n1-org1", 1e6, Policy{StoragePerGBMonth: 2, DeliveryPerMiB: 1, RebidPercent: 10}, testKey, f, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +223,7 @@ func TestBidderRebidsOnMaterialChange(t *testing.T) {
 	if got := f.bid["n1-org1"].Seq; got != 2 {
 		t.Fatalf("seq %d, want 2 (three bids)", got)
 	}
-	for _, bad := range []Policy{{RebidPercent: 0}, {StoragePerGBMonth: -1, RebidPercent: 5}, {DeliveryPerGB: records.MaxBidPrice + 1, RebidPercent: 5}} {
+	for _, bad := range []Policy{{RebidPercent: 0}, {StoragePerGBMonth: -1, RebidPercent: 5}, {DeliveryPerMiB: records.MaxBidPrice + 1, RebidPercent: 5}} {
 		if _, err := NewBidder("n1-org1", 1e6, bad, nil, f, slog.New(slog.DiscardHandler)); err == nil {
 			t.Errorf("policy %+v accepted", bad)
 		}
@@ -232,7 +238,7 @@ func TestRevealAndClear(t *testing.T) {
 	defer cancel()
 	f := newFake("Org1MSP")
 	log := slog.New(slog.DiscardHandler)
-	pol := Policy{StoragePerGBMonth: 2, DeliveryPerGB: 1, RebidPercent: 10}
+	pol := Policy{StoragePerGBMonth: 2, DeliveryPerMiB: 1, RebidPercent: 10}
 	var up []*Bidder
 	for i := range 3 {
 		b, err := NewBidder(fmt.Sprintf("n%d-org1", i), 1e6, pol, testKey, f, log)
@@ -251,7 +257,7 @@ func TestRevealAndClear(t *testing.T) {
 	}
 	// Only n0's and n1's agents run.
 	go up[0].Run(ctx, time.Hour, func() int64 { return 1 << 20 })
-	a, err := f.OpenAuction(ctx, records.AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerGB: 5, RevealSeconds: 1})
+	a, err := f.OpenAuction(ctx, records.AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerMiB: 5, RevealSeconds: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,6 +296,7 @@ func TestRevealAndClear(t *testing.T) {
 func TestRunAuction(t *testing.T) {
 	ctx := context.Background()
 	f := newFake("Org1MSP")
+	f.openConflicts = 2 // a bid committed in the same block, twice
 	var sealed []Sealed
 	for i := range 4 {
 		s, _ := Seal(terms(fmt.Sprintf("n%d-org1", i)), nil)
@@ -304,7 +311,7 @@ func TestRunAuction(t *testing.T) {
 			f.RevealBid(ctx, s.Reveal(ev.Auction))
 		}
 	}()
-	in := records.AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerGB: 5, RevealSeconds: 5}
+	in := records.AuctionInput{Object: "o", Shards: 3, K: 2, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerMiB: 5, RevealSeconds: 5}
 	a, err := RunAuction(ctx, f, in, 2*time.Millisecond)
 	if err != nil || a.Status != records.AuctionCleared || len(a.Awards) != 3 {
 		t.Fatalf("auction %+v, %v", a, err)

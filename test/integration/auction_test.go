@@ -51,7 +51,7 @@ func TestAuction(t *testing.T) {
 		if _, err := admins[org].RegisterNode(ctx, nodeInput(t, id, fmt.Sprintf("au-zone-%d", org), 9500+i)); err != nil {
 			t.Fatal(err)
 		}
-		b, err := bids.NewBidder(id, 1e9, bids.Policy{StoragePerGBMonth: price, DeliveryPerGB: 1, RebidPercent: 10}, keys[org], admins[org], log)
+		b, err := bids.NewBidder(id, 1e9, bids.Policy{StoragePerGBMonth: price, DeliveryPerMiB: 1, RebidPercent: 10}, keys[org], admins[org], log)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,7 +89,7 @@ func TestAuction(t *testing.T) {
 
 	gw, _ := identityClient(t, shared, 0, testnetwork.RoleGateway)
 	in := records.AuctionInput{Object: "it/auction.bin", Shards: 3, K: 2, ShardSize: 1 << 20, TermSeconds: 3600,
-		Zones: []string{"au-zone-0", "au-zone-1"}, MaxStoragePerGBMonth: 100, MaxDeliveryPerGB: 10, RevealSeconds: 20}
+		Zones: []string{"au-zone-0", "au-zone-1"}, MaxStoragePerGBMonth: 100, MaxDeliveryPerMiB: 10, RevealSeconds: 20}
 	start := time.Now()
 	a, err := bids.RunAuction(ctx, gw, in, 20*time.Millisecond)
 	took := time.Since(start)
@@ -109,8 +109,8 @@ func TestAuction(t *testing.T) {
 			t.Errorf("%s won nothing: awards %+v", id, a.Awards)
 		}
 	}
-	if a.StoragePerGBMonth != 40 || a.DeliveryPerGB != 1 {
-		t.Errorf("prices %d/%d, want 40/1 (the first losing bid)", a.StoragePerGBMonth, a.DeliveryPerGB)
+	if a.StoragePerGBMonth != 40 || a.DeliveryPerMiB != 1 {
+		t.Errorf("prices %d/%d, want 40/1 (the first losing bid)", a.StoragePerGBMonth, a.DeliveryPerMiB)
 	}
 	if took > 10*time.Second {
 		t.Errorf("the auction took %v: it must clear in seconds (the reveal window is 20s)", took)
@@ -146,7 +146,7 @@ func TestAuction(t *testing.T) {
 	wantCode(t, "clear twice", err, records.ErrFailedPrecondition)
 	_, err = admins[1].ClearAuction(ctx, a.ID)
 	wantCode(t, "clear by another org", err, records.ErrForbidden)
-	_, err = admins[1].RevealBid(ctx, records.RevealInput{Auction: a.ID, Terms: records.BidTerms{Node: bs[0].id, StoragePerGBMonth: 30, DeliveryPerGB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}, Salt: fmt.Sprintf("%064x", 1)})
+	_, err = admins[1].RevealBid(ctx, records.RevealInput{Auction: a.ID, Terms: records.BidTerms{Node: bs[0].id, StoragePerGBMonth: 30, DeliveryPerMiB: 1, CapacityBytes: 1 << 30, BandwidthBps: 1e9}, Salt: fmt.Sprintf("%064x", 1)})
 	wantCode(t, "reveal another org's bid", err, records.ErrForbidden)
 	_, err = admins[0].RevealBid(ctx, bs[0].b.Sealed()[0].Reveal(a.ID))
 	wantCode(t, "reveal after the clearing", err, records.ErrFailedPrecondition)
