@@ -294,3 +294,26 @@ func TestAuctionInputValidate(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkClearAuction clears an auction of 12 shards over n revealed
+// bids in 8 zones (the clearing alone, without the ledger reads).
+func BenchmarkClearAuction(b *testing.B) {
+	for _, n := range []int{50, 500, 10_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			bs := make([]bidder, n)
+			for i := range bs {
+				bs[i] = bidder{id: fmt.Sprintf("n%d", i), zone: fmt.Sprintf("z%d", i%8), storage: int64(i%97 + 1), delivery: int64(i % 7), score: int64(5000 + i%5000),
+					lat: float64(i%180 - 90), lon: float64(i%360 - 180)}
+			}
+			a := baseAuction()
+			a.Shards, a.K, a.HasLocation, a.Latitude, a.Longitude = 12, 8, true, 47, 8
+			in := clearInput(a, bs)
+			b.ResetTimer()
+			for range b.N {
+				if out := ClearAuction(in); out.Failure != "" {
+					b.Fatal(out.Failure)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,8 +122,23 @@ func TestDeliveryPaid(t *testing.T) {
 		}
 		var paidBytes int64
 		for _, p := range b.Payouts {
-			if p.PricePerMiB != price || p.Payer != pub {
-				t.Fatalf("payout %+v: want price %d paid by %s", p, price, pub)
+			// A node with a storage contract for the publisher's content is
+			// paid its contracted price (the suite places by auction), the
+			// others the consortium price.
+			want := int64(price)
+			if p.Contract != "" {
+				a, err := pubAdmin.GetAuction(ctx, p.Contract)
+				if err != nil {
+					t.Fatal(err)
+				}
+				node := strings.Split(p.Ref, "/")[1]
+				if a.Publisher != pub || !slices.ContainsFunc(a.Awards, func(w records.Award) bool { return w.Node == node }) {
+					t.Fatalf("payout %+v names auction %s of %s that awarded %v", p, a.ID, a.Publisher, a.Awards)
+				}
+				want = a.DeliveryPerMiB
+			}
+			if p.PricePerMiB != want || p.Payer != pub {
+				t.Fatalf("payout %+v: want price %d paid by %s", p, want, pub)
 			}
 			paidBytes += p.Bytes
 		}
