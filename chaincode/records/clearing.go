@@ -18,7 +18,8 @@ import (
 // snapshot), the node registered and active, not excluded by the
 // publisher (unreachable from it), its registered zone among
 // the auction's zones (when given), bandwidth ≥ MinBandwidthBps, capacity
-// ≥ one shard, storage price ≤ MaxStoragePerGBMonth and delivery price ≤
+// ≥ one shard (a bid's capacity and bandwidth count up to its node's
+// registered storageBytes and bandwidthBps), storage price ≤ MaxStoragePerGBMonth and delivery price ≤
 // MaxDeliveryPerMiB.
 //
 // Ranking, best first, by the integer cost
@@ -111,6 +112,11 @@ func ClearAuction(in ClearInput) Outcome {
 		}
 		n := in.Nodes[b.Node]
 		t := r.Terms
+		if n != nil {
+			// A bid offers at most what its node registered.
+			t.CapacityBytes = min(t.CapacityBytes, n.StorageBytes)
+			t.BandwidthBps = min(t.BandwidthBps, n.BandwidthBps)
+		}
 		switch {
 		case !n.Active():
 			inactive++

@@ -20,6 +20,8 @@ type bidder struct {
 	score    int64 // 0: unscored
 	inactive bool
 	hidden   bool // not revealed
+	// regStorage, when set, is the node's registered storage.
+	regStorage int64
 }
 
 func clearInput(a AuctionInput, bs []bidder) ClearInput {
@@ -44,7 +46,10 @@ func clearInput(a AuctionInput, bs []bidder) ClearInput {
 		if b.inactive {
 			st = NodeStatusInactive
 		}
-		in.Nodes[b.id] = &Node{ID: b.id, Zone: b.zone, Latitude: b.lat, Longitude: b.lon, Status: st}
+		in.Nodes[b.id] = &Node{ID: b.id, Zone: b.zone, Latitude: b.lat, Longitude: b.lon, Status: st, StorageBytes: 1 << 40, BandwidthBps: 1e12}
+		if b.regStorage > 0 {
+			in.Nodes[b.id].StorageBytes = b.regStorage
+		}
 		t := BidTerms{Node: b.id, StoragePerGBMonth: b.storage, DeliveryPerMiB: b.delivery, CapacityBytes: b.capacity, BandwidthBps: b.bw}
 		in.Auction.Bids = append(in.Auction.Bids, SnapshotBid{Node: b.id})
 		if !b.hidden {
@@ -166,6 +171,14 @@ func TestClearAuction(t *testing.T) {
 			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 500}, {id: "c", zone: "z9"}, {id: "d", bw: 10}, {id: "e", capacity: 10}, {id: "f", inactive: true}, {id: "g", hidden: true}, {id: "h"}},
 			failure: []string{"can fill 1 of 3", "1 eligible bids, at least 3 needed", "1 were not revealed", "1 nodes inactive", "1 unreachable by the publisher", "1 outside the zones [z1 z2]",
 				"1 below 100 bps", "1 with less than 1000 bytes", "1 above the price cap"},
+		},
+		{
+			name: "a bid over its node's registered storage counts only that",
+			auction: func(a *AuctionInput) {
+				a.Shards, a.K = 6, 4
+			},
+			bids: []bidder{{id: "a", storage: 1, capacity: 1 << 30, regStorage: 1500}, {id: "b", storage: 2}, {id: "c", storage: 3}, {id: "d", storage: 4}},
+			want: "0:a 1:b 2:b 3:c 4:c 5:d", storage: 4,
 		},
 		{
 			name:    "no reveal at all",

@@ -41,7 +41,9 @@ func (f *fakeAuction) Award(ctx context.Context, in records.AuctionInput) (*reco
 		if !ok {
 			continue
 		}
-		ci.Nodes[n.ID] = n
+		reg := *n // registered with room: the bid's terms decide
+		reg.StorageBytes, reg.BandwidthBps = 1<<40, 1e12
+		ci.Nodes[n.ID] = &reg
 		a.Bids = append(a.Bids, records.SnapshotBid{Node: n.ID})
 		ci.Reveals = append(ci.Reveals, &records.Reveal{Terms: records.BidTerms{Node: n.ID, StoragePerGBMonth: p, CapacityBytes: 1 << 30, BandwidthBps: 1e9}})
 	}

@@ -144,7 +144,7 @@ func (f *fakeLedger) ClearAuction(context.Context, string) (*records.Auction, er
 	in := records.ClearInput{Auction: a, Nodes: map[string]*records.Node{}}
 	for n, r := range f.reveals {
 		in.Reveals = append(in.Reveals, r)
-		in.Nodes[n] = &records.Node{ID: n, Zone: "z", Status: records.NodeStatusActive}
+		in.Nodes[n] = &records.Node{ID: n, Zone: "z", Status: records.NodeStatusActive, StorageBytes: 1 << 30, BandwidthBps: 1e9}
 	}
 	out := records.ClearAuction(in)
 	a.Awards, a.Failure = out.Awards, out.Failure
