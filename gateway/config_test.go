@@ -259,7 +259,7 @@ func TestValidate(t *testing.T) {
 		{"receipts dir is a file", func(c *Config) { c.ReceiptsDir = c.AgentCA }, "not a directory"},
 		{"valid with the auction", func(c *Config) { c.Auction = true }, ""},
 		{"auction without a term", func(c *Config) { c.Auction, c.AuctionTerm = true, 0 }, "termSeconds"},
-		{"auction price over the limit", func(c *Config) { c.Auction, c.AuctionTerms.MaxDeliveryPerMiB = true, 1 << 40 }, "maxDeliveryPerMiB"},
+		{"auction price over the limit", func(c *Config) { c.Auction, c.AuctionTerms.MaxDeliveryPerMiB = true, 1<<40 }, "maxDeliveryPerMiB"},
 		{"auction zone malformed", func(c *Config) { c.Auction, c.AuctionTerms.Zones = true, []string{"eu west"} }, "zone"},
 		{"auction reveal window", func(c *Config) { c.Auction, c.AuctionTerms.RevealSeconds = true, 600 }, "revealSeconds"},
 		{"auction poll", func(c *Config) { c.Auction, c.AuctionPoll = true, 0 }, "auction poll"},
