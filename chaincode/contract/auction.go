@@ -513,3 +513,32 @@ func contractPrice(stub shim.ChaincodeStubInterface, publisher, node string, epo
 	}
 	return cp, nil
 }
+
+// checkContracted checks a manifest that names an auction: the auction,
+// cleared, was opened by the recording organisation for this object and
+// its shards, and every shard's holders are exactly its contracted nodes.
+func checkContracted(stub shim.ChaincodeStubInterface, m *records.Manifest, caller string) error {
+	a, err := loadAuction(stub, m.Auction)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.Status != records.AuctionCleared:
+		return preconditionf("%s is %s: it places no shard", a, a.Status)
+	case a.Publisher != caller:
+		return forbiddenf("%s was opened by %s, not %s", a, a.Publisher, caller)
+	case a.Object != m.Name:
+		return invalidf("%s is for %s, not %s", a, a.Object, m.Name)
+	case a.Shards != len(m.Shards):
+		return invalidf("%s placed %d shards, the manifest has %d", a, a.Shards, len(m.Shards))
+	}
+	want := a.Placement()
+	for i, sh := range m.Shards {
+		got := slices.Clone(sh.Nodes)
+		slices.Sort(got)
+		if !slices.Equal(got, want[i]) {
+			return invalidf("shard %d is placed on %v, but %s contracted it to %v", i, got, a, want[i])
+		}
+	}
+	return nil
+}

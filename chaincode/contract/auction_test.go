@@ -395,3 +395,65 @@ func TestDeliveryAtContractedPrice(t *testing.T) {
 		t.Fatalf("%d payouts, want 6", seen)
 	}
 }
+
+// A manifest naming an auction is recorded only with its shards exactly
+// on the contracted nodes, by the organisation that opened it, for its
+// object, once cleared.
+func TestRecordAsContracted(t *testing.T) {
+	a := newAuctionEnv(t)
+	au := a.open(func(in *records.AuctionInput) { in.Object = "b/site.css" })
+	a.revealAll(au.ID)
+	got, err := a.clear(a.gwB.member, au.ID)
+	if err != nil || got.Status != records.AuctionCleared {
+		t.Fatalf("cleared %+v, %v", got, err)
+	}
+	contracted := got.Placement() // [[n1-orga] [n2-orga] [n3-orga]]
+	mk := func(mutate func(*records.Manifest)) string {
+		m := manifest("b/site.css", "1", contracted[0][0], contracted[1][0], contracted[2][0])
+		m.Auction = au.ID
+		if mutate != nil {
+			mutate(m)
+		}
+		return toJSON(t, m)
+	}
+	tests := []struct {
+		name string
+		msp  string
+		arg  string
+		code records.Code
+		msg  string
+	}{
+		{"holders other than contracted", orgB, mk(func(m *records.Manifest) { m.Shards[0].Nodes, m.Shards[1].Nodes = m.Shards[1].Nodes, m.Shards[0].Nodes }), records.CodeInvalid, "contracted it to"},
+		{"another object", orgB, mk(func(m *records.Manifest) { m.Name = "b/other.css" }), records.CodeInvalid, "is for b/site.css"},
+		{"another organisation", orgA, mk(nil), records.CodeForbidden, "was opened by OrgBMSP"},
+		{"unknown auction", orgB, mk(func(m *records.Manifest) { m.Auction = records.AuctionID("nope") }), records.CodeNotFound, "does not exist"},
+		{"malformed auction id", orgB, mk(func(m *records.Manifest) { m.Auction = "x" }), records.CodeInvalid, "auction id"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := call(a.env, tt.msp, func(ctx *fakes.Context) (*records.Manifest, error) { return a.man.Record(ctx, tt.arg) })
+			wantCode(t, err, tt.code, tt.msg)
+		})
+	}
+	m := must(a.env, orgB, func(ctx *fakes.Context) (*records.Manifest, error) { return a.man.Record(ctx, mk(nil)) })
+	if m.Auction != au.ID {
+		t.Fatalf("recorded %+v", m)
+	}
+	// An open (not cleared) auction places nothing.
+	open := a.open(func(in *records.AuctionInput) { in.Object = "b/site.css" })
+	_, err = call(a.env, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
+		return a.man.Record(ctx, mk(func(m *records.Manifest) { m.Version, m.Auction = "2", open.ID }))
+	})
+	wantCode(t, err, records.CodeFailedPrecondition, "is open")
+}
+
+// A bid placed after an auction opened is not in it: its reveal is
+// refused.
+func TestAuctionLateBid(t *testing.T) {
+	a := newAuctionEnv(t)
+	au := a.open()
+	a.registerNodes(orgA, "n5-orga")
+	a.bid(orgA, "n5-orga", 1)
+	_, err := a.reveal(a.ledger.NewContext(orgA), au.ID, "n5-orga")
+	wantCode(t, err, records.CodeNotFound, "has no bid of node 'n5-orga'")
+}

@@ -141,7 +141,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	optional := map[string][]string{
 		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
+		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 		"Payout": {"paidAt", "paidTxId", "cappedBytes", "contract"}, "SealedBid": {"opening"}, "Account": nil, "Price": nil, "Supply": nil,

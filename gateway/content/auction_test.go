@@ -84,6 +84,9 @@ func TestPublishPlacesAsContracted(t *testing.T) {
 	if want := "n1 n1 n2 n2 n3 n4"; strings.Join(got, " ") != want {
 		t.Fatalf("holders %v, want %s", got, want)
 	}
+	if pub.Manifest.Auction != records.AuctionID("1") {
+		t.Fatalf("manifest names auction %q", pub.Manifest.Auction)
+	}
 	in := fa.seen[0]
 	if in.Object != "site/app.js" || in.Shards != 6 || in.K != 4 || in.Replicas != 1 || in.ShardSize != pub.Layout.ShardSize() || in.TermSeconds != 3600 {
 		t.Fatalf("auction input %+v", in)

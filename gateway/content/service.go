@@ -324,12 +324,13 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		place     placement.Placement
 		refused   []string
 		candidate = nodes.candidates
+		auction   string // the auction whose contracts place the shards
 	)
 	req := placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}
 	if s.auction != nil {
 		// The auction's contracts decide; an agent that refuses the upload
 		// fails the publish (its contract cannot move elsewhere).
-		if place, err = s.contracted(ctx, name, req, candidate); err != nil {
+		if place, auction, err = s.contracted(ctx, name, req, candidate); err != nil {
 			return nil, err
 		}
 		res, pushed, err = s.push(ctx, name, layout, key, place, nodes.byID, body)
@@ -356,7 +357,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		s.cleanup(name, "", pushed)
 		return nil, err
 	}
-	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
+	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place, auction)
 	if err != nil {
 		// The agents let go only of shards no manifest names live on them:
 		// if the version tried did commit after all, they keep theirs.
@@ -369,7 +370,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 
 // contracted runs the auction of a publish and returns its awards as the
 // placement, checked against the placement rules over the usable nodes.
-func (s *Service) contracted(ctx context.Context, name string, req placement.Request, usable []placement.Node) (placement.Placement, error) {
+func (s *Service) contracted(ctx context.Context, name string, req placement.Request, usable []placement.Node) (placement.Placement, string, error) {
 	t := s.terms
 	in := records.AuctionInput{
 		Object: name, Shards: req.K + req.M, K: req.K, Replicas: req.R, ShardSize: req.ShardSize,
@@ -383,7 +384,7 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 	// The active nodes this gateway cannot reach win nothing.
 	all, err := s.Nodes(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	reach := map[string]bool{}
 	for _, n := range usable {
@@ -398,21 +399,21 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 	a, err := s.auction.Award(ctx, in)
 	switch {
 	case a != nil && a.Status == records.AuctionFailed:
-		return nil, fmt.Errorf("%w: %s", ErrNoPlacement, a.Failure)
+		return nil, "", fmt.Errorf("%w: %s", ErrNoPlacement, a.Failure)
 	case errors.Is(err, records.ErrFailedPrecondition):
-		return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
+		return nil, "", fmt.Errorf("%w: %w", ErrNoPlacement, err)
 	case err != nil:
-		return nil, ledgerErr(err)
+		return nil, "", ledgerErr(err)
 	case a == nil || a.Status != records.AuctionCleared:
-		return nil, fmt.Errorf("%w: the auction did not clear", ErrNoPlacement)
+		return nil, "", fmt.Errorf("%w: the auction did not clear", ErrNoPlacement)
 	}
 	place := placement.Placement(a.Placement())
 	if err := placement.Check(req, place, usable); err != nil {
-		return nil, fmt.Errorf("%w: the contracts of auction %s break the placement rules or name an unusable node: %w", ErrNoPlacement, a.ID, err)
+		return nil, "", fmt.Errorf("%w: the contracts of auction %s break the placement rules or name an unusable node: %w", ErrNoPlacement, a.ID, err)
 	}
 	s.log.Info("shards contracted", "object", name, "auction", a.ID, "placement", place.String(),
 		"storagePerGBMonth", a.StoragePerGBMonth, "deliveryPerMiB", a.DeliveryPerMiB, "took", time.Since(start))
-	return place, nil
+	return place, a.ID, nil
 }
 
 type usable struct {
@@ -666,7 +667,7 @@ func (s *Service) cleanup(name, version string, pushed []pushedShard) {
 // record writes the manifest as the next version of name, retrying when
 // another gateway takes the same version first. It returns the last
 // version it tried, also on failure.
-func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, string, error) {
+func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement, auction string) (*records.Manifest, string, error) {
 	var lastErr error
 	tried := ""
 	for attempt := 0; attempt < s.cfg.PublishRetries; attempt++ {
@@ -682,6 +683,7 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		tried = version
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
 		m.PublishedBy = PublisherFrom(ctx)
+		m.Auction = auction
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
 			return rec, version, nil

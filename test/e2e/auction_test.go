@@ -20,7 +20,8 @@ import (
 // TestPublishByAuction: every publish of the suite's gateway (--auction)
 // opens an auction the agents (--bid) reveal in, and its shards land
 // exactly on the contracted nodes: the publish's placement, the ledger's
-// manifest and the auction's contracts agree. It logs the publish latency
+// manifest (which names the auction; the chaincode checked its holders
+// against the contracts) and the auction's contracts agree. It logs the publish latency
 // and the auction's share of it (the gateway's "shards contracted" log).
 func TestPublishByAuction(t *testing.T) {
 	ctx := ctxT(t, 5*time.Minute)
@@ -51,6 +52,9 @@ func TestPublishByAuction(t *testing.T) {
 		man, err := admin.LatestManifest(ctx, name)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if man.Auction != ev.Auction {
+			t.Fatalf("%s names auction %q, cleared %s", name, man.Auction, ev.Auction)
 		}
 		for s := range k + m {
 			slices.Sort(contracted[s])
