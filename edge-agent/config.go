@@ -73,8 +73,15 @@ type Config struct {
 	// manifests) with its identity either way.
 	Register        bool
 	RegisterTimeout time.Duration
-	ShutdownTimeout time.Duration
-	LogLevel        string
+	// SLAAttest makes the agent count, every SLASampleInterval, what the
+	// mesh shows of other organisations' registered nodes (alive or not,
+	// Vivaldi RTT) and submit one sla:Attest an epoch, SLAGrace after it
+	// ends, with its node identity (needs the mesh).
+	SLAAttest         bool
+	SLAGrace          time.Duration
+	SLASampleInterval time.Duration
+	ShutdownTimeout   time.Duration
+	LogLevel          string
 	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
 	// loopback address; empty (the default) = off.
 	PprofListen string
@@ -100,6 +107,9 @@ func DefaultConfig() Config {
 		Zone:              "local",
 		BandwidthBps:      100_000_000,
 		Register:          true,
+		SLAAttest:         true,
+		SLAGrace:          5 * time.Second,
+		SLASampleInterval: 5 * time.Second,
 		RegisterTimeout:   2 * time.Minute,
 		UploadIdleTimeout: 30 * time.Second,
 		RoleCacheTTL:      time.Minute,
@@ -139,6 +149,9 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	c.Mesh.Register(s)
 	s.Bool(&c.Register, "register", "register or update the node in the ledger on start")
 	s.Duration(&c.RegisterTimeout, "register-timeout", "how long to retry the registration")
+	s.Bool(&c.SLAAttest, "sla-attest", "submit one SLA attestation (sla:Attest) per epoch of what the mesh shows of other organisations' nodes")
+	s.Duration(&c.SLAGrace, "sla-grace", "wait after an epoch ends before its SLA attestation is submitted")
+	s.Duration(&c.SLASampleInterval, "sla-sample-interval", "how often the mesh's view of each node is counted as an SLA probe")
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
@@ -265,6 +278,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown timeout must be positive")
+	}
+	if c.SLAAttest && (c.SLAGrace < 0 || c.SLAGrace >= time.Duration(records.EpochSeconds)*time.Second || c.SLASampleInterval <= 0) {
+		return bad("--sla-grace must be in [0, %ds) and --sla-sample-interval positive", records.EpochSeconds)
 	}
 	if err := c.validateMesh(); err != nil {
 		return err

@@ -109,6 +109,9 @@ func TestValidate(t *testing.T) {
 		{"no channel", func(c *Config) { c.Channel = "" }, "channel"},
 		{"register timeout", func(c *Config) { c.RegisterTimeout = 0 }, "register timeout"},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown timeout"},
+		{"SLA grace", func(c *Config) { c.SLAGrace = time.Minute }, "--sla-grace"},
+		{"SLA sample interval", func(c *Config) { c.SLASampleInterval = 0 }, "--sla-sample-interval"},
+		{"SLA off", func(c *Config) { c.SLAAttest, c.SLASampleInterval = false, 0 }, ""},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
 		{"valid mesh", func(c *Config) {
 			c.MeshKeyring = ring

@@ -155,9 +155,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		}
 		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","), "keyring", mc.Keys.String())
 		stopReload := cfg.Mesh.ReloadKeysOnSignal(ctx, m, log.With("component", "mesh"))
+		stopSLA := startSLA(ctx, cfg, lc, m, log)
 		// Leave gracefully before the gRPC server stops, so gateways
 		// see the agent as left rather than failed.
 		leave = func() {
+			stopSLA()
 			stopReload()
 			if err := m.Close(); err != nil {
 				log.Warn("edge agent: leaving the mesh", "err", err)

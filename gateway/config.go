@@ -104,6 +104,23 @@ type Config struct {
 	ReceiptsFlush time.Duration
 	ReceiptsGrace time.Duration
 
+	// SLA (issue 11): with SLAAttest the gateway aggregates what it
+	// observes of other organisations' nodes (shard requests answered or
+	// not, their latency, shards failing verification, verified
+	// deliveries; the mesh's health every SLASampleInterval) and submits
+	// one sla:Attest per epoch, SLAGrace after it ends; SLAScoreWait > 0
+	// makes it call sla:Score of each epoch SLAScoreWait after that,
+	// leaving the other attesters as long (0: never). SLARefresh is how often the score
+	// table routing and placement use is reread (0: scores unused);
+	// holders whose cost falls in the same SLARouteBand are ranked by
+	// score.
+	SLAAttest         bool
+	SLAGrace          time.Duration
+	SLAScoreWait      time.Duration
+	SLASampleInterval time.Duration
+	SLARefresh        time.Duration
+	SLARouteBand      time.Duration
+
 	// ManifestEvents makes the gateway follow the ledger's manifest
 	// events (new versions, purges, repairs) to drop its cached manifests
 	// as soon as they change; Content.ManifestTTL is then only the
@@ -183,6 +200,12 @@ func DefaultConfig() Config {
 		AuctionTerm:       30 * 24 * time.Hour,
 		AuctionPoll:       20 * time.Millisecond,
 		RevealGrace:       time.Second,
+		SLAAttest:         true,
+		SLAGrace:          5 * time.Second,
+		SLAScoreWait:      time.Minute,
+		SLASampleInterval: 5 * time.Second,
+		SLARefresh:        30 * time.Second,
+		SLARouteBand:      content.DefaultScoreBand,
 	}
 }
 
@@ -221,6 +244,12 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.EpochLength, "epoch-length", "receipt batching period (epoch = floor(unix time / length)); must be the delivery chaincode's epoch (60s)")
 	s.Duration(&c.ReceiptsFlush, "receipts-flush", "longest a receipt waits for its group commit (fsync)")
 	s.Duration(&c.ReceiptsGrace, "receipts-grace", "wait after an epoch ends before its receipts are batched and submitted to the ledger")
+	s.Bool(&c.SLAAttest, "sla-attest", "submit one SLA attestation (sla:Attest) per epoch of what this gateway observed of other organisations' nodes")
+	s.Duration(&c.SLAGrace, "sla-grace", "wait after an epoch ends before its SLA attestation is submitted")
+	s.Duration(&c.SLAScoreWait, "sla-score-wait", "call sla:Score of each epoch this long after its attestations are due (its end + --sla-grace; 0 = never)")
+	s.Duration(&c.SLASampleInterval, "sla-sample-interval", "how often the mesh's view of each node is counted as an SLA probe")
+	s.Duration(&c.SLARefresh, "sla-refresh", "how often the SLA score table used by routing and placement is reread (0 = scores unused)")
+	s.Duration(&c.SLARouteBand, "sla-route-band", "holders whose routing cost falls in the same band of this width are ranked by SLA score")
 	s.String(&c.AllowOrigin, "allow-origin", "CORS Access-Control-Allow-Origin of served assets (empty = no CORS)")
 	s.Duration(&c.RequestTimeout, "request-timeout", "deadline of serve and metadata requests")
 	s.Duration(&c.PublishTimeout, "publish-timeout", "deadline of a publish")
@@ -381,6 +410,9 @@ func (c Config) Validate() error {
 	if err := c.validateReceipts(); err != nil {
 		return err
 	}
+	if err := c.validateSLA(); err != nil {
+		return err
+	}
 	if c.RequestTimeout <= 0 || c.PublishTimeout <= 0 || c.ShutdownTimeout <= 0 || c.LatestMaxAge < 0 {
 		return bad("timeouts must be positive")
 	}
@@ -465,6 +497,27 @@ func (c Config) validateReceipts() error {
 	}
 	if st, err := os.Stat(c.ReceiptsDir); err == nil && !st.IsDir() {
 		return fmt.Errorf("%w: --receipts-dir %s is not a directory", ErrConfig, c.ReceiptsDir)
+	}
+	return nil
+}
+
+// validateSLA checks the SLA settings.
+func (c Config) validateSLA() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(f, a...)) }
+	if c.SLARefresh < 0 || c.SLARouteBand <= 0 {
+		return bad("--sla-refresh must be >= 0 and --sla-route-band positive")
+	}
+	if !c.SLAAttest {
+		return nil
+	}
+	if want := time.Duration(records.EpochSeconds) * time.Second; c.EpochLength != want {
+		return bad("epoch length %v is not the chaincode's epoch (%v): SLA attestations would name the wrong epochs", c.EpochLength, want)
+	}
+	if c.SLAGrace < 0 || c.SLAGrace >= c.EpochLength {
+		return bad("--sla-grace must be in [0, epoch length), got %v", c.SLAGrace)
+	}
+	if c.SLAScoreWait < 0 || c.SLASampleInterval <= 0 {
+		return bad("--sla-score-wait must be >= 0 and --sla-sample-interval positive")
 	}
 	return nil
 }

@@ -48,7 +48,8 @@ func TestFlagsAndEnv(t *testing.T) {
 	c, err := parseFlags(t, map[string]string{
 		"DCT_CACHE_BYTES": "0", "DCT_AGENT_TIMEOUT": "5s", "DCT_HEDGE": "false", "DCT_DEAD_AFTER": "4s",
 		"DCT_LISTEN": "127.0.0.1:1", "DCT_K": "6", "DCT_CONNECTION_PROFILE": "/etc/dct/connection-org1.json",
-	}, "--network-dir", "/run/net", "--org", "Org2MSP", "--listen", "127.0.0.1:8081", "--log-level", "debug",
+		"DCT_SLA_ATTEST": "false", "DCT_SLA_REFRESH": "1m",
+	}, "--network-dir", "/run/net", "--org", "Org2MSP", "--listen", "127.0.0.1:8081", "--log-level", "debug", "--sla-score-wait", "20s",
 		"--mesh-listen", "127.0.0.1:7946", "--mesh-join", "127.0.0.1:7947,127.0.0.1:7948", "--msp-dir", "/etc/dct/msp")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,8 @@ func TestFlagsAndEnv(t *testing.T) {
 		c.Listen != "127.0.0.1:8081" || c.Content.K != 6 || c.NetworkDir != "/run/net" || c.Org != "Org2MSP" ||
 		c.LogLevel != "debug" || c.MeshListen != "127.0.0.1:7946" ||
 		!reflect.DeepEqual(c.MeshJoin, []string{"127.0.0.1:7947", "127.0.0.1:7948"}) ||
-		c.ConnectionProfile != "/etc/dct/connection-org1.json" || c.MSPDir != "/etc/dct/msp" {
+		c.ConnectionProfile != "/etc/dct/connection-org1.json" || c.MSPDir != "/etc/dct/msp" ||
+		c.SLAAttest || c.SLARefresh != time.Minute || c.SLAScoreWait != 20*time.Second {
 		t.Fatalf("config %+v", c)
 	}
 }
@@ -66,6 +68,7 @@ func TestMalformedEnv(t *testing.T) {
 	tests := []struct{ env, value, want string }{
 		{"DCT_REPAIR_INTERVAL", "5x", `DCT_REPAIR_INTERVAL="5x": want a duration such as 1.5s`},
 		{"DCT_HEDGE", "nope", `DCT_HEDGE="nope": want true or false`},
+		{"DCT_SLA_ATTEST", "maybe", `DCT_SLA_ATTEST="maybe": want true or false`},
 		{"DCT_K", "four", `DCT_K="four": want an integer`},
 		{"DCT_CACHE_BYTES", "1GB", `DCT_CACHE_BYTES="1GB": want an integer`},
 	}
@@ -265,6 +268,13 @@ func TestValidate(t *testing.T) {
 		{"auction poll", func(c *Config) { c.Auction, c.AuctionPoll = true, 0 }, "auction poll"},
 		{"bid key missing", func(c *Config) { c.BidKeyFile = "/nonexistent/bid.key" }, "bid key"},
 		{"bid key short", func(c *Config) { c.BidKeyFile = c.AgentCA }, "bid key"},
+		{"valid without SLA", func(c *Config) { c.SLAAttest, c.SLARefresh, c.EpochLength = false, 0, 30*time.Second }, ""},
+		{"SLA with another epoch than the chaincode's", func(c *Config) { c.EpochLength = 30 * time.Second }, "SLA attestations would name the wrong epochs"},
+		{"SLA grace of an epoch", func(c *Config) { c.SLAGrace = time.Minute }, "--sla-grace"},
+		{"SLA score wait", func(c *Config) { c.SLAScoreWait = -time.Second }, "--sla-score-wait"},
+		{"SLA sample interval", func(c *Config) { c.SLASampleInterval = 0 }, "--sla-sample-interval"},
+		{"SLA refresh", func(c *Config) { c.SLARefresh = -time.Second }, "--sla-refresh"},
+		{"SLA route band", func(c *Config) { c.SLARouteBand = 0 }, "--sla-route-band"},
 		{"listen", func(c *Config) { c.Listen = "8080" }, "listen address"},
 		{"no peer", func(c *Config) { c.PeerAddress = "" }, "--connection-profile"},
 		{"no MSP id", func(c *Config) { c.MSPID = "" }, "MSP id"},

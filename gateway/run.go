@@ -77,10 +77,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 	defer closeReceipts()
 	// Stopped (deferred after closeReceipts) before the log is closed.
 	defer startSubmitter(ctx, cfg, wal, lc, log)()
-	svc, rep, err := newContent(cfg, lc, pool, m, issuer, log)
+	slaP, slaOpts := newSLA(cfg)
+	svc, rep, err := newContent(cfg, lc, pool, m, issuer, log, slaOpts...)
 	if err != nil {
 		return err
 	}
+	defer startSLA(ctx, cfg, slaP, svc, lc, m, log)()
 	if cfg.ManifestEvents {
 		wctx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
@@ -246,10 +248,10 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 }
 
 // newContent builds the content service, with the mesh as its topology
-// when there is one, and the repairer when Repair is on (run it with
-// rep.Run).
-func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, issuer *receipts.Issuer, log *slog.Logger) (*content.Service, *content.Repairer, error) {
-	var opts []content.Option
+// when there is one, extra's options (SLA), and the repairer when Repair
+// is on (run it with rep.Run).
+func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, issuer *receipts.Issuer, log *slog.Logger, extra ...content.Option) (*content.Service, *content.Repairer, error) {
+	opts := extra
 	if issuer != nil {
 		opts = append(opts, content.WithReceipts(issuer))
 	}

@@ -242,6 +242,13 @@ func TestAccessControlMatrix(t *testing.T) {
 		}, "adminA publisherA gatewayA", (*aclWorld).openRevealA},
 		// Reads: private money figures (AuditContract's rule), and the
 		// evidence every member reads.
+		{"sla:Attest", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			in := records.SLAAttestationInput{Epoch: records.EpochOf(w.e.ledger.Now()), Observations: []records.SLAObservation{{Node: "n1-orgb", ProbesSent: 4, ProbesAnswered: 4}}}
+			return NewSLAContract().Attest(ctx, toJSON(w.e.t, in))
+		}, "gatewayA nodeA gatewayB nodeB", nil},
+		{"sla:Score", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewSLAContract().Score(ctx, records.EpochOf(w.e.ledger.Now())-1)
+		}, everyone, nil},
 		{"token:Account (org A's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().Account(ctx, orgA)
 		}, orgAOrAuditor, nil},

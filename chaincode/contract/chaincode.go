@@ -21,7 +21,7 @@ type options struct {
 func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
 
 // Contracts returns the node, manifest, history, identity, token,
-// delivery, audit and auction contracts.
+// delivery, audit, auction and SLA contracts.
 func Contracts(opts ...Option) []contractapi.ContractInterface {
 	return []contractapi.ContractInterface{
 		NewNodeContract(),
@@ -32,6 +32,7 @@ func Contracts(opts ...Option) []contractapi.ContractInterface {
 		NewDeliveryContract(opts...),
 		NewAuditContract(),
 		NewAuctionContract(),
+		NewSLAContract(),
 	}
 }
 

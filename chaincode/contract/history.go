@@ -30,7 +30,7 @@ func NewHistoryContract() *HistoryContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *HistoryContract) GetEvaluateTransactions() []string {
-	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout", "Batch", "Budget", "NodeEpoch"}
+	return []string{"Node", "Manifest", "Object", "Identity", "Account", "Price", "Payout", "Batch", "Budget", "NodeEpoch", "SLAScore"}
 }
 
 // Node returns the history of a node record.
@@ -162,5 +162,16 @@ func (c *HistoryContract) NodeEpoch(ctx contractapi.TransactionContextInterface,
 		return nil, err
 	}
 	h, err := keyHistory(stub, key, describe("node epoch", id, records.EpochPad(epoch)))
+	return h, asRecordsError(err)
+}
+
+// SLAScore returns the history of node id's SLA score: every sla:Score
+// that changed it (sla:History has the breakdowns).
+func (c *HistoryContract) SLAScore(ctx contractapi.TransactionContextInterface, id string) ([]*records.HistoryEntry, error) {
+	key, err := records.SLAScoreKey(id)
+	if err != nil {
+		return nil, err
+	}
+	h, err := keyHistory(ctx.GetStub(), key, describe("SLA score", id))
 	return h, asRecordsError(err)
 }

@@ -370,3 +370,135 @@ func TestRebuildShard(t *testing.T) {
 		t.Fatalf("rebuild from 3 shards: %v", err)
 	}
 }
+
+func TestKeyCache(t *testing.T) {
+	if _, err := NewKeyCache(make([]byte, 31), 4); !errors.Is(err, ErrInvalid) {
+		t.Fatal("short master key accepted")
+	}
+	if _, err := NewKeyCache(testMaster, 0); !errors.Is(err, ErrInvalid) {
+		t.Fatal("empty cache accepted")
+	}
+	kc, err := NewKeyCache(testMaster, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	salts := [][]byte{bytes.Repeat([]byte{1}, 16), bytes.Repeat([]byte{2}, 16), bytes.Repeat([]byte{3}, 32), bytes.Repeat([]byte{1}, 16)}
+	for _, round := range []string{"first", "again"} {
+		for i, salt := range salts {
+			want, err := DeriveKey(testMaster, salt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := kc.Derive(salt)
+			if err != nil || got != want {
+				t.Fatalf("%s round, salt %d: cached key differs from DeriveKey (err %v)", round, i, err)
+			}
+		}
+	}
+	if _, err := kc.Derive(make([]byte, 15)); !errors.Is(err, ErrInvalid) {
+		t.Fatal("short salt accepted")
+	}
+	if kc.keys.Len() != 2 {
+		t.Fatalf("cache holds %d keys, bound 2", kc.keys.Len())
+	}
+}
+
+// TestSharedCoderConcurrent decodes with reconstruction from many
+// goroutines at once: the Reed-Solomon coder is shared by every decoder
+// of a shape (go test -race checks it).
+func TestSharedCoderConcurrent(t *testing.T) {
+	l, err := PlanLayout(300<<10, Redundancy{K: 4, M: 2}, DefaultChunkSize, DefaultMaxUnit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, l.Size)
+	rand.New(rand.NewSource(3)).Read(data)
+	shards, _, err := EncodeBytes(l, testKey(t), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			in := make([][]byte, len(shards))
+			copy(in, shards)
+			in[g%4], in[(g+1)%6] = nil, nil // lose different shards each
+			out, err := DecodeBytes(l, testKey(t), in, nil)
+			if err == nil && !bytes.Equal(out, data) {
+				err = errors.New("decoded bytes differ")
+			}
+			errs <- err
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// DecodeRangeTo decodes into the caller's buffer when it has room, and
+// into its own otherwise, with the same result as DecodeRange; pooled
+// reconstruction buffers never leak into the caller's shards.
+func TestDecodeRangeTo(t *testing.T) {
+	key := testKey(t)
+	data := payload(100_000)
+	l, err := PlanLayout(int64(len(data)), Redundancy{K: 4, M: 2}, 1000, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards, _, err := EncodeBytes(l, key, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(l, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		off, n    int64
+		missing   int   // data shard left out (-1: none)
+		room      int64 // dst capacity beyond PlainLen (negative: short)
+		wantAlias bool
+	}{
+		{"whole, room", 0, 100_000, -1, 0, true},
+		{"whole, reconstructed, room", 0, 100_000, 2, 10, true},
+		{"range, reconstructed, room", 1500, 3000, 0, 0, true},
+		{"short buffer", 0, 100_000, -1, -1, false},
+		{"no buffer, reconstructed", 999, 2, 3, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := l.PlanRange(tc.off, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make([][]byte, len(shards))
+			for i, s := range shards {
+				in[i] = s[p.ShardOff : p.ShardOff+p.ShardLen]
+			}
+			if tc.missing >= 0 {
+				in[tc.missing] = nil
+			}
+			var dst []byte
+			if tc.wantAlias || tc.room < 0 {
+				dst = make([]byte, 0, dec.PlainLen(p)+tc.room)
+			}
+			for range 3 { // pooled buffers are reused across calls
+				got, err := dec.DecodeRangeTo(dst, p, in)
+				if err != nil || !bytes.Equal(got, data[tc.off:tc.off+tc.n]) {
+					t.Fatalf("decoded %d bytes: %v", len(got), err)
+				}
+				clear(dst[:cap(dst)]) // zeroes got too when it lives in dst
+				aliased := !bytes.Equal(got, data[tc.off:tc.off+tc.n])
+				if aliased != tc.wantAlias {
+					t.Fatalf("result in dst: %v, want %v", aliased, tc.wantAlias)
+				}
+				if tc.missing >= 0 && in[tc.missing] != nil {
+					t.Fatal("the caller's missing shard was filled")
+				}
+			}
+		})
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // Scheme names the encryption scheme recorded in manifests.
@@ -54,4 +56,38 @@ func KeyID(master []byte) string {
 	mac := hmac.New(sha256.New, master)
 	mac.Write([]byte("dct master key id v1"))
 	return hex.EncodeToString(mac.Sum(nil)[:8])
+}
+
+// KeyCache memoizes the object keys derived from one master key, by salt:
+// HKDF costs about as much as decrypting a small object, and a gateway
+// serves the same objects again and again. It holds at most its size of
+// keys (least recently used first out) and is safe for concurrent use.
+type KeyCache struct {
+	master []byte
+	keys   *lru.Cache[string, Key]
+}
+
+// NewKeyCache returns a cache of at most size keys derived from master.
+func NewKeyCache(master []byte, size int) (*KeyCache, error) {
+	if len(master) < MinMasterKey {
+		return nil, fmt.Errorf("%w: master key must be at least %d bytes, got %d", ErrInvalid, MinMasterKey, len(master))
+	}
+	c, err := lru.New[string, Key](size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key cache: %w", ErrInvalid, err)
+	}
+	return &KeyCache{master: master, keys: c}, nil
+}
+
+// Derive returns DeriveKey(master, salt), from the cache when it holds it.
+func (c *KeyCache) Derive(salt []byte) (Key, error) {
+	if k, ok := c.keys.Get(string(salt)); ok {
+		return k, nil
+	}
+	k, err := DeriveKey(c.master, salt)
+	if err != nil {
+		return Key{}, err
+	}
+	c.keys.Add(string(salt), k)
+	return k, nil
 }

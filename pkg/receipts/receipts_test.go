@@ -289,16 +289,8 @@ func TestReplayTornTail(t *testing.T) {
 			f.Write([]byte{0, 0, 1})
 			f.Close()
 		}, 10},
-		{"corrupt seal", func(_ *testing.T, p string, n int64) {
-			f, _ := os.OpenFile(p, os.O_RDWR, 0)
-			f.WriteAt([]byte{'X'}, n-3)
-			f.Close()
-		}, 5},
-		{"corrupt receipt of the last group", func(t *testing.T, p string, _ int64) {
-			f, _ := os.OpenFile(p, os.O_RDWR, 0)
-			f.WriteAt([]byte{'X'}, lastFrame(t, p)-3)
-			f.Close()
-		}, 5},
+		{"corrupt seal", func(t *testing.T, p string, n int64) { flipByte(t, p, n-3) }, 5},
+		{"corrupt receipt of the last group", func(t *testing.T, p string, _ int64) { flipByte(t, p, lastFrame(t, p)-3) }, 5},
 		{"zero-filled tail", func(_ *testing.T, p string, n int64) {
 			f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 			f.Write(make([]byte, 4096))
@@ -348,6 +340,25 @@ func TestReplayTornTail(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// flipByte inverts the bits of the byte at off in file p: unlike writing
+// a fixed byte, it always changes the file.
+func flipByte(t *testing.T, p string, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -34,7 +34,9 @@ var suite = testenv.Suite{
 			// Bounded serving (bounded_test.go): small segments, few cold
 			// reads at once, the others queued.
 			"DCT_SEGMENT_BYTES=" + strconv.Itoa(boundedSegment), "DCT_MAX_COLD_READS=" + strconv.Itoa(boundedColdReads),
-			"DCT_COLD_READ_WAIT=" + boundedWait}
+			"DCT_COLD_READ_WAIT=" + boundedWait,
+			// SLA (sla_test.go): score an epoch soon after its attestations.
+			"DCT_SLA_SCORE_WAIT=5s"}
 		s.LogLevel = "info"
 		return s, nil
 	},
