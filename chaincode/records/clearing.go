@@ -16,7 +16,8 @@ import (
 //
 // Eligible bids: revealed (a reveal exists, its hash matched the
 // snapshot), the node registered and active, not excluded by the
-// publisher (unreachable from it), its registered zone among
+// publisher (unreachable from it), not penalized for its SLA score
+// (SLAStatePenalized), its registered zone among
 // the auction's zones (when given), bandwidth ≥ MinBandwidthBps, capacity
 // ≥ one shard (a bid's capacity and bandwidth count up to its node's
 // registered storageBytes and bandwidthBps), storage price ≤ MaxStoragePerGBMonth and delivery price ≤
@@ -96,7 +97,7 @@ func ClearAuction(in ClearInput) Outcome {
 	for _, b := range a.Bids {
 		snap[b.Node] = true
 	}
-	var unrevealed, inactive, unreachable, zone, bandwidth, capacity, price int
+	var unrevealed, inactive, unreachable, penalized, zone, bandwidth, capacity, price int
 	revealed := map[string]*Reveal{}
 	for _, r := range in.Reveals {
 		if snap[r.Terms.Node] {
@@ -140,6 +141,10 @@ func ClearAuction(in ClearInput) Outcome {
 		s, ok := in.Scores[b.Node]
 		if !ok {
 			s = UnscoredSLA(b.Node)
+		}
+		if s.State == SLAStatePenalized {
+			penalized++
+			continue
 		}
 		rk := Ranked{Terms: t, Zone: n.Zone, Score: max(min(s.Score, MaxSLAScore), 1), KM: -1}
 		if a.HasLocation {
@@ -209,10 +214,10 @@ func ClearAuction(in ClearInput) Outcome {
 		slices.Sort(zl)
 		need := (slots + maxPer - 1) / maxPer
 		out.Failure = fmt.Sprintf("%s can fill %d of %d shard contracts (%d shards × %d holders, at most %d per node, at most %d per zone): "+
-			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, "+
+			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, %d penalized for their SLA score, "+
 			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/MiB)",
 			a, filled, slots, a.Shards, a.Replicas, maxPer, zoneCap,
-			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable,
+			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable, penalized,
 			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerMiB)
 		return out
 	}

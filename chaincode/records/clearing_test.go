@@ -17,7 +17,8 @@ type bidder struct {
 	delivery int64
 	capacity int64
 	bw       int64
-	score    int64 // 0: unscored
+	score    int64    // 0: unscored
+	state    SLAState // with score; "" = ok
 	inactive bool
 	hidden   bool // not revealed
 	// regStorage, when set, is the node's registered storage.
@@ -56,7 +57,11 @@ func clearInput(a AuctionInput, bs []bidder) ClearInput {
 			in.Reveals = append(in.Reveals, &Reveal{Terms: t})
 		}
 		if b.score > 0 {
-			in.Scores[b.id] = SLAScore{Node: b.id, Score: b.score, State: SLAStateOK}
+			st := b.state
+			if st == "" {
+				st = SLAStateOK
+			}
+			in.Scores[b.id] = SLAScore{Node: b.id, Score: b.score, State: st}
 		}
 	}
 	return in
@@ -168,8 +173,10 @@ func TestClearAuction(t *testing.T) {
 				a.MinBandwidthBps = 100
 				a.Exclude = []string{"h"}
 			},
-			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 500}, {id: "c", zone: "z9"}, {id: "d", bw: 10}, {id: "e", capacity: 10}, {id: "f", inactive: true}, {id: "g", hidden: true}, {id: "h"}},
-			failure: []string{"can fill 1 of 3", "1 eligible bids, at least 3 needed", "1 were not revealed", "1 nodes inactive", "1 unreachable by the publisher", "1 outside the zones [z1 z2]",
+			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 500}, {id: "c", zone: "z9"}, {id: "d", bw: 10}, {id: "e", capacity: 10}, {id: "f", inactive: true}, {id: "g", hidden: true}, {id: "h"},
+				{id: "p", storage: 1, score: 9000, state: SLAStatePenalized}},
+			failure: []string{"can fill 1 of 3", "1 eligible bids, at least 3 needed", "1 were not revealed", "1 nodes inactive", "1 unreachable by the publisher",
+				"1 penalized for their SLA score", "1 outside the zones [z1 z2]",
 				"1 below 100 bps", "1 with less than 1000 bytes", "1 above the price cap"},
 		},
 		{
