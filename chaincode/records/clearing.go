@@ -35,9 +35,11 @@ import (
 // id, NUL and the node id (a tie-breaker that changes with every auction,
 // so equal bids share the contracts over time), then node id.
 //
-// Allocation, greedy: for each shard in order and each replica, the
-// best-ranked eligible node (among bids of equal cost, the one holding
-// fewest shards of the object) that does not hold the shard yet, holds fewer
+// Allocation, greedy and spread first (as the gateways' placement, so
+// that losing nodes loses as few shards as the bids allow): for each
+// shard in order and each replica, among the eligible nodes holding the
+// fewest shards of the object, the best-ranked one that does not hold the
+// shard yet, holds fewer
 // than MaxPerNode shards of the object, has capacity left for one more
 // shard, and whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
 // the distinct zones of the eligible bids), so that the shards spread
@@ -180,16 +182,13 @@ func ClearAuction(in ClearInput) Outcome {
 	for shard := 0; shard < a.Shards; shard++ {
 		holders := map[int]bool{}
 		for rep := 0; rep < a.Replicas; rep++ {
+			// Spread first: the best-ranked node among those holding
+			// the fewest shards of the object.
 			pick := -1
 			for i, r := range out.Ranked {
 				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
 					continue
 				}
-				if pick >= 0 && r.Cost != out.Ranked[pick].Cost {
-					break
-				}
-				// Among bids of the same cost, the one holding fewest
-				// shards of the object.
 				if pick < 0 || held[i] < held[pick] {
 					pick = i
 				}

@@ -130,8 +130,17 @@ func TestClearAuction(t *testing.T) {
 			auction: func(a *AuctionInput) {
 				a.Shards, a.K = 6, 4 // at most min(3, max(2,1)) = 2 per node
 			},
+			// Spread first: every bidder gets one before any gets two.
 			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 2}, {id: "c", storage: 3}, {id: "d", storage: 4}},
-			want: "0:a 1:a 2:b 3:b 4:c 5:c", storage: 4,
+			want: "0:a 1:b 2:c 3:d 4:a 5:b", storage: 4,
+		},
+		{
+			name: "spread first: the cheapest of more bidders than shards",
+			auction: func(a *AuctionInput) {
+				a.Shards, a.K = 6, 4
+			},
+			bids: []bidder{{id: "a", storage: 1}, {id: "b", storage: 2}, {id: "c", storage: 3}, {id: "d", storage: 4}, {id: "e", storage: 5}, {id: "f", storage: 6}, {id: "g", storage: 7}},
+			want: "0:a 1:b 2:c 3:d 4:e 5:f", storage: 7,
 		},
 		{
 			name: "equal bids share the contracts: fewest held first",
@@ -164,7 +173,7 @@ func TestClearAuction(t *testing.T) {
 				a.Shards, a.K = 6, 4
 			},
 			bids: []bidder{{id: "a", storage: 1, capacity: 1500}, {id: "b", storage: 2}, {id: "c", storage: 3}, {id: "d", storage: 4}},
-			want: "0:a 1:b 2:b 3:c 4:c 5:d", storage: 4,
+			want: "0:a 1:b 2:c 3:d 4:b 5:c", storage: 4,
 		},
 		{
 			name: "too few bids: the error names what is missing",
@@ -185,7 +194,7 @@ func TestClearAuction(t *testing.T) {
 				a.Shards, a.K = 6, 4
 			},
 			bids: []bidder{{id: "a", storage: 1, capacity: 1 << 30, regStorage: 1500}, {id: "b", storage: 2}, {id: "c", storage: 3}, {id: "d", storage: 4}},
-			want: "0:a 1:b 2:b 3:c 4:c 5:d", storage: 4,
+			want: "0:a 1:b 2:c 3:d 4:b 5:c", storage: 4,
 		},
 		{
 			name:    "no reveal at all",

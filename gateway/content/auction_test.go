@@ -75,13 +75,13 @@ func TestPublishPlacesAsContracted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Zones alternate (n0 z0, n1 z1, …): n1,n3 (z1) and n2,n4 (z0) are
-	// cheapest; each takes at most 2 shards and each zone at most 3.
+	// Spread first, cheapest first: n1..n4, then n0 and n5 (zones
+	// alternate, n0 z0, n1 z1, …, at most 3 shards per zone); n6 loses.
 	got := make([]string, len(pub.Manifest.Shards))
 	for i, sh := range pub.Manifest.Shards {
 		got[i] = strings.Join(sh.Nodes, ",")
 	}
-	if want := "n1 n1 n2 n2 n3 n4"; strings.Join(got, " ") != want {
+	if want := "n1 n2 n3 n4 n0 n5"; strings.Join(got, " ") != want {
 		t.Fatalf("holders %v, want %s", got, want)
 	}
 	if pub.Manifest.Auction != records.AuctionID("1") {
