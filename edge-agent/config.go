@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
 	"github.com/dct-network/dct/pkg/netdesc"
@@ -84,6 +85,17 @@ type Config struct {
 	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
 	// loopback address; empty (the default) = off.
 	PprofListen string
+
+	// Bid makes the agent keep a sealed standing bid for its node's
+	// storage contracts under BidPolicy, re-bid every BidInterval when its
+	// free space changed materially, reveal it in every auction, and
+	// withdraw it when it leaves. BidKeyFile (>= 32 bytes, shared by the
+	// organisation's agents and gateways) encrypts the bid's opening for
+	// the organisation's gateways, which reveal when the agent does not.
+	Bid         bool
+	BidPolicy   bids.Policy
+	BidInterval time.Duration
+	BidKeyFile  string
 }
 
 // DefaultConfig returns the defaults.
@@ -103,6 +115,8 @@ func DefaultConfig() Config {
 		RoleCacheTTL:      time.Minute,
 		ShutdownTimeout:   10 * time.Second,
 		LogLevel:          "info",
+		BidPolicy:         bids.Policy{StoragePerGBMonth: 10, DeliveryPerMiB: 1, RebidPercent: bids.DefaultRebidPercent},
+		BidInterval:       5 * time.Second,
 	}
 }
 
@@ -141,6 +155,14 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
+	s.Bool(&c.Bid, "bid", "keep a sealed bid for storage contracts, reveal it in every auction, withdraw it on leave")
+	s.Int64(&c.BidPolicy.StoragePerGBMonth, "bid-storage-price", "tokens asked per GB stored for 30 days")
+	s.Int64(&c.BidPolicy.DeliveryPerMiB, "bid-delivery-price", "tokens asked per MiB delivered (the consortium price's unit)")
+	s.Int64(&c.BidPolicy.BandwidthBps, "bid-bandwidth-bps", "bandwidth offered in bids (0 = --bandwidth-bps)")
+	s.Int64(&c.BidPolicy.MaxCapacityBytes, "bid-max-capacity-bytes", "most storage offered in bids (0 = all free space)")
+	s.Int(&c.BidPolicy.RebidPercent, "bid-rebid-percent", "change of free space, in percent, that replaces the bid")
+	s.Duration(&c.BidInterval, "bid-interval", "how often the free space is compared with the bid's")
+	s.String(&c.BidKeyFile, "bid-key-file", "the organisation's bid key (>= 32 bytes), encrypting the bid's opening for its gateways (default with --network-dir: the organisation's)")
 	return func() error {
 		if err := s.Apply(); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -183,6 +205,7 @@ func (c *Config) Resolve() error {
 			}
 			c.MemberCAs = cas
 		}
+		set(&c.BidKeyFile, org.BidKeyFile)
 	}
 	// Node ids live in the operator organisation's namespace.
 	if c.NodeID == "" && c.Name != "" {
@@ -265,7 +288,31 @@ func (c Config) Validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	if c.Bid {
+		if err := c.BidPolicy.Validate(); err != nil {
+			return bad("%v", err)
+		}
+		if c.BidInterval <= 0 {
+			return bad("bid interval must be positive")
+		}
+		if _, err := c.bidKey(); err != nil {
+			return bad("%v", err)
+		}
+	}
 	return nil
+}
+
+// bidKey reads BidKeyFile (none: nil).
+func (c Config) bidKey() (bids.Key, error) {
+	if c.BidKeyFile == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(c.BidKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("bid key: %w", err)
+	}
+	k := bids.Key(b)
+	return k, k.Validate()
 }
 
 // validateMesh checks the mesh settings.

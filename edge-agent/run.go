@@ -12,6 +12,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/server"
 	"github.com/dct-network/dct/edge-agent/store"
+	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
@@ -131,6 +132,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 			return err
 		}
 	}
+	withdraw := func() {}
+	if cfg.Bid {
+		if withdraw, err = startBidding(ctx, cfg, st, lc, log.With("component", "bids")); err != nil {
+			stop()
+			return err
+		}
+	}
 	// Join the latency mesh once serving (and registered): gateways that
 	// see the agent there can reach it.
 	leave := func() {}
@@ -175,11 +183,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	select {
 	case err := <-errc:
+		withdraw()
 		leave()
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("edge agent shutting down")
+	withdraw()
 	leave()
 	stop()
 	// The epochs that ended unreported, and the current one so far.
@@ -190,6 +200,45 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		}
 	}
 	return nil
+}
+
+// startBidding places the node's bid and follows the auctions (bids.Bidder)
+// until ctx ends; the returned function withdraws the bid (on leave).
+func startBidding(ctx context.Context, cfg Config, st *store.Store, lc Ledger, log *slog.Logger) (func(), error) {
+	bl, ok := lc.(bids.BidderLedger)
+	if !ok {
+		return nil, fmt.Errorf("%w: the ledger client cannot bid", ErrConfig)
+	}
+	key, err := cfg.bidKey()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	b, err := bids.NewBidder(cfg.NodeID, cfg.BandwidthBps, cfg.BidPolicy, key, bl, log)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	free := func() int64 {
+		s := st.Stats()
+		return max(s.Capacity-s.Used-s.Reserved, 0)
+	}
+	if _, err := b.Update(ctx, free()); err != nil {
+		return nil, fmt.Errorf("place the bid of %s: %w", cfg.NodeID, err)
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(bctx, cfg.BidInterval, free)
+	}()
+	return func() {
+		cancel()
+		<-done
+		wctx, wcancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer wcancel()
+		if err := b.Withdraw(wctx); err != nil {
+			log.Warn("cannot withdraw the bid", "node", cfg.NodeID, "err", err)
+		}
+	}, nil
 }
 
 // servedReportInterval is how often the agent looks for ended epochs to

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/profiling"
@@ -144,6 +145,20 @@ type Config struct {
 	// loopback address; empty (the default) = off.
 	PprofListen string
 
+	// Auction makes every publish place its shards as the contracts of a
+	// ledger auction award them (AuctionTerms: what it asks; AuctionPoll:
+	// how often it looks for the reveals); off, the gateway chooses the
+	// holders itself (placement.Place).
+	Auction      bool
+	AuctionTerms content.AuctionTerms
+	AuctionTerm  time.Duration
+	AuctionPoll  time.Duration
+	// BidKeyFile is the organisation's bid key: set, the gateway reveals,
+	// RevealGrace after an auction opened, the bids of its organisation's
+	// nodes whose agents did not.
+	BidKeyFile  string
+	RevealGrace time.Duration
+
 	// The HTTP server's timeouts: reading a request's headers, reading a
 	// whole request (a publish gets PublishTimeout instead), writing an
 	// answer (each segment of a stream gets a fresh WriteTimeout, so long
@@ -183,6 +198,10 @@ func DefaultConfig() Config {
 		EpochLength:       time.Minute,
 		ReceiptsFlush:     50 * time.Millisecond,
 		ReceiptsGrace:     5 * time.Second,
+		AuctionTerms:      content.AuctionTerms{MaxStoragePerGBMonth: 1000, MaxDeliveryPerMiB: 100, RevealSeconds: 3},
+		AuctionTerm:       30 * 24 * time.Hour,
+		AuctionPoll:       20 * time.Millisecond,
+		RevealGrace:       time.Second,
 		SLAAttest:         true,
 		SLAGrace:          5 * time.Second,
 		SLAScoreWait:      time.Minute,
@@ -247,6 +266,19 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.ReadTimeout, "read-timeout", "deadline of reading a whole request (a publish gets --publish-timeout)")
 	s.Duration(&c.WriteTimeout, "write-timeout", "deadline of each write of an answer (renewed for every segment of a stream)")
 	s.Duration(&c.IdleTimeout, "idle-timeout", "how long an idle keep-alive connection is kept")
+	s.Bool(&c.Auction, "auction", "place every publish's shards as the contracts of a ledger auction award them")
+	s.Duration(&c.AuctionTerm, "auction-term", "term of the storage contracts")
+	s.StringList(&c.AuctionTerms.Zones, "auction-zones", "zones allowed in auctions (empty = any)")
+	s.Int64(&c.AuctionTerms.MinBandwidthBps, "auction-min-bandwidth-bps", "least bandwidth a bid must offer")
+	s.Int64(&c.AuctionTerms.MaxStoragePerGBMonth, "auction-max-storage-price", "most tokens paid per GB stored for 30 days")
+	s.Int64(&c.AuctionTerms.MaxDeliveryPerMiB, "auction-max-delivery-price", "most tokens paid per MiB delivered (the consortium price's unit)")
+	s.Bool(&c.AuctionTerms.HasLocation, "auction-near", "rank bids by their distance to --auction-latitude/--auction-longitude")
+	s.Float64(&c.AuctionTerms.Latitude, "auction-latitude", "where the content is requested (with --auction-near)")
+	s.Float64(&c.AuctionTerms.Longitude, "auction-longitude", "where the content is requested (with --auction-near)")
+	s.Int(&c.AuctionTerms.RevealSeconds, "auction-reveal-seconds", "reveal window of an auction: it clears when every bid is revealed or this passed")
+	s.Duration(&c.AuctionPoll, "auction-poll", "how often a publish looks for its auction's reveals")
+	s.String(&c.BidKeyFile, "bid-key-file", "the organisation's bid key: reveal its nodes' bids their agents did not (default with --network-dir: the organisation's; empty = no backup reveals)")
+	s.Duration(&c.RevealGrace, "reveal-grace", "wait after an auction opened before revealing for the organisation's agents")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
 	return func() error {
@@ -307,6 +339,7 @@ func (c *Config) Resolve() error {
 		return nil
 	}
 	set(&c.AgentCA, desc.TLSRootBundle)
+	set(&c.BidKeyFile, org.BidKeyFile)
 	if len(c.MasterKeyFiles) == 0 && desc.MasterKeyFile != "" {
 		c.MasterKeyFiles = []string{desc.MasterKeyFile}
 	}
@@ -393,7 +426,46 @@ func (c Config) Validate() error {
 	if _, err := c.level(); err != nil {
 		return err
 	}
+	return c.validateAuction()
+}
+
+// validateAuction checks the auction and bid settings.
+func (c Config) validateAuction() error {
+	if c.BidKeyFile != "" {
+		if _, err := c.bidKey(); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		if c.RevealGrace < 0 {
+			return fmt.Errorf("%w: reveal grace must not be negative", ErrConfig)
+		}
+	}
+	if !c.Auction {
+		return nil
+	}
+	if c.AuctionPoll <= 0 {
+		return fmt.Errorf("%w: auction poll must be positive", ErrConfig)
+	}
+	if err := c.auctionTerms().Validate(); err != nil {
+		return fmt.Errorf("%w: auction: %w", ErrConfig, err)
+	}
 	return nil
+}
+
+// auctionTerms are the terms with the contract term in seconds.
+func (c Config) auctionTerms() content.AuctionTerms {
+	t := c.AuctionTerms
+	t.TermSeconds = int64(c.AuctionTerm / time.Second)
+	return t
+}
+
+// bidKey reads BidKeyFile.
+func (c Config) bidKey() (bids.Key, error) {
+	b, err := os.ReadFile(c.BidKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("bid key: %w", err)
+	}
+	k := bids.Key(b)
+	return k, k.Validate()
 }
 
 // LoadMasterKeys reads the master key files, in order (one key per file,

@@ -17,6 +17,7 @@ import (
 	"github.com/dct-network/dct/gateway/agents"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
@@ -86,6 +87,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		wctx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
 		go svc.Watch(wctx, lc, content.DefaultWatchConfig())
+	}
+	if cfg.BidKeyFile != "" {
+		key, err := cfg.bidKey()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		rv, err := bids.NewRevealer(lc, key, cfg.RevealGrace, log.With("component", "reveals"))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		rvctx, stopReveals := context.WithCancel(ctx)
+		defer stopReveals()
+		go rv.Run(rvctx)
 	}
 	if rep != nil {
 		rctx, stopRepairs := context.WithCancel(ctx)
@@ -251,6 +265,9 @@ func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, 
 		rep = content.NewRepairer(content.RepairConfig{Interval: cfg.RepairInterval, DeadAfter: cfg.DeadAfter})
 		opts = append(opts, content.WithRepairQueue(rep.Queue()))
 	}
+	if cfg.Auction {
+		opts = append(opts, content.WithAuction(auctioneer{l: lc, poll: cfg.AuctionPoll}, cfg.auctionTerms()))
+	}
 	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -377,4 +394,14 @@ func serve(ctx context.Context, cfg Config, handler http.Handler, admin *adminSe
 		return serveErr
 	}
 	return errors.Join(errs...)
+}
+
+// auctioneer runs a publish's auction on the ledger (bids.RunAuction).
+type auctioneer struct {
+	l    bids.AuctionLedger
+	poll time.Duration
+}
+
+func (a auctioneer) Award(ctx context.Context, in records.AuctionInput) (*records.Auction, error) {
+	return bids.RunAuction(ctx, a.l, in, a.poll)
 }

@@ -81,7 +81,7 @@ type upOptions struct {
 
 // upCommand is dct-network up.
 func (c *cli) upCommand() *cobra.Command {
-	o := &upOptions{cfg: DefaultConfig("", ""), cacheDir: ".cache", orgs: []string{"Org1", "Org2"}, svc: Services{Mesh: true}}
+	o := &upOptions{cfg: DefaultConfig("", ""), cacheDir: ".cache", orgs: []string{"Org1", "Org2"}, svc: Services{Mesh: true, Auction: true}}
 	var apply func() error
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -112,6 +112,7 @@ func (c *cli) upCommand() *cobra.Command {
 	s.Int(&o.svc.AgentPort, "agent-port", "first agent port; agent a of org j gets +10j+a (default base port + 300)")
 	s.Int(&o.svc.GatewayPort, "gateway-port", "first gateway HTTP port (default base port + 400)")
 	s.Bool(&o.svc.Mesh, "mesh", "join agents and gateways in the gossip mesh")
+	s.Bool(&o.svc.Auction, "auction", "agents bid for storage contracts and gateways place shards by auction")
 	s.Int(&o.svc.MeshPort, "mesh-port", "first gossip port; agent a of org j gets +10j+a, gateway g +100+g (default base port + 500)")
 	s.String(&o.svc.BinDir, "bin-dir", "where dct-agent and dct-gateway are (default <cache-dir>/bin)")
 	s.Duration(&cfg.ReadyTimeout, "ready-timeout", "give up if not ready by then")

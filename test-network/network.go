@@ -241,6 +241,7 @@ func (n *Network) describe() *Description {
 			Dir: filepath.Join(base, "peers", name), TLSCACert: info.TLSCACert,
 		}}
 		info.ConnectionProfile = filepath.Join(c.RunDir, "connection-"+strings.ToLower(org.Name)+".json")
+		info.BidKeyFile = filepath.Join(c.RunDir, BidKeysDir, strings.ToLower(org.Name)+".key")
 		d.Orgs = append(d.Orgs, info)
 		rules = append(rules, fmt.Sprintf("'%s.peer'", org.MSPID))
 	}
@@ -720,6 +721,8 @@ const (
 	GatewaySecretsDir = "gateway-secrets"
 	// MasterKeyFile, in GatewaySecretsDir, is the consortium master key.
 	MasterKeyFile = "master.key"
+	// BidKeysDir holds each organisation's bid key (OrgInfo.BidKeyFile).
+	BidKeysDir = "bidkeys"
 	// MeshKeyringFile is the gossip keyring every agent and gateway holds.
 	MeshKeyringFile = "mesh.keyring"
 )
@@ -746,5 +749,24 @@ func (n *Network) writeConsortiumKeys() error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(n.desc.MeshKeyringFile, mesh.Keyring{gossip}.Format(), 0o600)
+	if err := os.WriteFile(n.desc.MeshKeyringFile, mesh.Keyring{gossip}.Format(), 0o600); err != nil {
+		return err
+	}
+	// Each organisation's bid key, for its agents and gateways only.
+	for _, org := range n.desc.Orgs {
+		if org.BidKeyFile == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(org.BidKeyFile), 0o700); err != nil {
+			return err
+		}
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return err
+		}
+		if err := os.WriteFile(org.BidKeyFile, k, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -47,6 +47,9 @@ type Services struct {
 	// joins through the agents.
 	Mesh     bool
 	MeshPort int
+	// Auction makes the agents bid for storage contracts (--bid) and the
+	// gateways place every publish's shards by auction (--auction).
+	Auction bool
 	// Env is added to the services' environment (DCT_… settings).
 	Env []string
 	// LogLevel is the services' log level.
@@ -196,6 +199,9 @@ func (s Services) agent(desc *Description, j, a int, org OrgInfo) AgentInfo {
 	ag.Args = append(agentIdentityArgs(desc, org, host), "--name", host,
 		"--node-id", ag.NodeID, "--zone", ag.Zone, "--listen", ag.Address,
 		"--data-dir", ag.DataDir, "--log-level", s.LogLevel)
+	if s.Auction {
+		ag.Args = append(ag.Args, "--bid")
+	}
 	ag.Args = append(ag.Args, s.AgentArgs...)
 	if s.Mesh {
 		ag.MeshAddress = s.agentMeshAddr(desc, j, a)
@@ -262,6 +268,9 @@ func (s Services) gateway(desc *Description, g int) GatewayInfo {
 	}
 	if len(peers) > 0 {
 		gw.Args = append(gw.Args, "--peer-gateways", strings.Join(peers, ","))
+	}
+	if s.Auction {
+		gw.Args = append(gw.Args, "--auction")
 	}
 	gw.Args = append(gw.Args, s.GatewayArgs...)
 	if s.Mesh {

@@ -23,6 +23,10 @@ import (
 //	token:SetBudget                         the org's admin, for its own org's escrow
 //	token:SettleQueued                      any member with a role (it only pays what is due)
 //	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
+//	auction:Bid, auction:Withdraw           the node's org's admin, or the node's own identity
+//	auction:Open                            a gateway, publisher or admin (the auction's publisher is its org)
+//	auction:Reveal                          an admin or gateway of the bidder's org, or the node's own identity
+//	auction:Clear                           a gateway, publisher or admin of the auction's publisher org
 //	sla:Attest                              a gateway or an edge agent's node identity, for itself (one attestation per identity and epoch)
 //	sla:Score                               any member with a role (it only computes what the attestations say)
 var Writers = map[string][]records.Role{
@@ -45,6 +49,11 @@ var Writers = map[string][]records.Role{
 	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 	"delivery:Commit":        {records.RoleGateway},
 	"delivery:Prove":         {records.RoleGateway},
+	"auction:Bid":            {records.RoleAdmin, records.RoleNode},
+	"auction:Withdraw":       {records.RoleAdmin, records.RoleNode},
+	"auction:Open":           {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"auction:Reveal":         {records.RoleAdmin, records.RoleGateway, records.RoleNode},
+	"auction:Clear":          {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
 	"sla:Attest":             {records.RoleGateway, records.RoleNode},
 	"sla:Score":              {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 }

@@ -21,6 +21,51 @@ type aclWorld struct {
 	// batch and samples are gatewayA's committed batch (commitBatchA).
 	batch   string
 	samples []records.SampledLeaf
+	// auction is org A's open auction (openA).
+	auction string
+}
+
+var (
+	aclTerms   = records.BidTerms{Node: "n1-orga", StoragePerGBMonth: 1, DeliveryPerMiB: 1, CapacityBytes: 1 << 20, BandwidthBps: 1e6}
+	aclSalt    = strings.Repeat("5a", records.BidSaltBytes)
+	aclAuction = records.AuctionInput{Object: "obj", Shards: 2, K: 2, Replicas: 1, ShardSize: 10, TermSeconds: 60, MaxStoragePerGBMonth: 5, MaxDeliveryPerMiB: 5, RevealSeconds: 60}
+)
+
+// bidN1 places n1-orga's bid (aclTerms under aclSalt) as org A's admin.
+func (w *aclWorld) bidN1() {
+	h, err := records.BidHash(aclTerms, aclSalt)
+	if err != nil {
+		w.e.t.Fatal(err)
+	}
+	if err := w.asRole("adminA", func(ctx *fakes.Context) (any, error) {
+		return NewAuctionContract().Bid(ctx, toJSON(w.e.t, records.BidInput{Node: "n1-orga", Hash: h}))
+	}); err != nil {
+		w.e.t.Fatal(err)
+	}
+}
+
+// openA: n1-orga bids and gatewayA opens an auction.
+func (w *aclWorld) openA() {
+	w.bidN1()
+	if err := w.asRole("gatewayA", func(ctx *fakes.Context) (any, error) {
+		a, err := NewAuctionContract().Open(ctx, toJSON(w.e.t, aclAuction))
+		if err == nil {
+			w.auction = a.ID
+		}
+		return a, err
+	}); err != nil {
+		w.e.t.Fatal(err)
+	}
+}
+
+// openRevealA: openA, and n1-orga's bid revealed.
+func (w *aclWorld) openRevealA() {
+	w.openA()
+	if err := w.asRole("adminA", func(ctx *fakes.Context) (any, error) {
+		return NewAuctionContract().Reveal(ctx, toJSON(w.e.t, records.RevealInput{Auction: w.auction, Terms: aclTerms, Salt: aclSalt}))
+	}); err != nil {
+		w.e.t.Fatal(err)
+	}
 }
 
 // commitBatchA commits a one-receipt batch of gatewayA for the current
@@ -180,6 +225,21 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"delivery:Prove (gatewayA's batch)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewDeliveryContract().Prove(ctx, w.batch, toJSON(w.e.t, w.samples))
 		}, "gatewayA", (*aclWorld).commitBatchA},
+		{"auction:Bid (for n1-orga)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuctionContract().Bid(ctx, toJSON(w.e.t, records.BidInput{Node: "n1-orga", Hash: digest("bid")}))
+		}, "adminA nodeA", nil},
+		{"auction:Withdraw (n1-orga's bid)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuctionContract().Withdraw(ctx, "n1-orga")
+		}, "adminA nodeA", (*aclWorld).bidN1},
+		{"auction:Open", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuctionContract().Open(ctx, toJSON(w.e.t, aclAuction))
+		}, "adminA publisherA gatewayA adminB publisherB gatewayB", (*aclWorld).bidN1},
+		{"auction:Reveal (n1-orga's bid)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuctionContract().Reveal(ctx, toJSON(w.e.t, records.RevealInput{Auction: w.auction, Terms: aclTerms, Salt: aclSalt}))
+		}, "adminA gatewayA nodeA", (*aclWorld).openA},
+		{"auction:Clear (org A's auction)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewAuctionContract().Clear(ctx, w.auction)
+		}, "adminA publisherA gatewayA", (*aclWorld).openRevealA},
 		// Reads: private money figures (AuditContract's rule), and the
 		// evidence every member reads.
 		{"sla:Attest", func(w *aclWorld, ctx *fakes.Context) (any, error) {

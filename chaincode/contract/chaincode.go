@@ -21,7 +21,7 @@ type options struct {
 func WithLogger(log *slog.Logger) Option { return func(o *options) { o.log = log } }
 
 // Contracts returns the node, manifest, history, identity, token,
-// delivery, audit and SLA contracts.
+// delivery, audit, auction and SLA contracts.
 func Contracts(opts ...Option) []contractapi.ContractInterface {
 	return []contractapi.ContractInterface{
 		NewNodeContract(),
@@ -31,6 +31,7 @@ func Contracts(opts ...Option) []contractapi.ContractInterface {
 		NewTokenContract(),
 		NewDeliveryContract(opts...),
 		NewAuditContract(),
+		NewAuctionContract(),
 		NewSLAContract(),
 	}
 }

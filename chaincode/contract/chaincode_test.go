@@ -113,11 +113,13 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
 		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "NodeEpoch", "Prove"},
+		AuctionContractName:  {"Bid", "Bids", "Clear", "Contracts", "Get", "GetBid", "Open", "Reveal", "Reveals", "Withdraw"},
 		SLAContractName:      {"Attest", "Attestations", "Breakdown", "Epoch", "Get", "History", "List", "Score"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
 		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true, "Budget": true, "Spend": true, "NodeEpoch": true,
+		"GetBid": true, "Bids": true, "Reveals": true, "Contracts": true,
 		"SLAScore": true, "Breakdown": true, "History": true, "Attestations": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
@@ -141,10 +143,10 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	optional := map[string][]string{
 		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy"},
+		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
-		"Payout": {"paidAt", "paidTxId", "cappedBytes"}, "Account": nil, "Price": nil, "Supply": nil,
+		"Payout": {"paidAt", "paidTxId", "cappedBytes", "contract"}, "SealedBid": {"opening"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
 		s, ok := md.Components.Schemas[schema]

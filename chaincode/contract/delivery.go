@@ -429,7 +429,13 @@ func proveBatch(ctx txContext, batchID, samplesJSON string, tm *proveTiming) (*r
 		if err != nil {
 			return nil, err
 		}
-		p, err := payDelivery(ctx, t.Publisher, n.Org, b.Epoch, t.Bytes, records.PayoutRef(b.ID, t.Node, t.Publisher))
+		// The node's contract with the publisher, when it has one, sets
+		// the price (auction:Clear), else the consortium price.
+		cp, err := contractPrice(stub, t.Publisher, t.Node, b.Epoch)
+		if err != nil {
+			return nil, err
+		}
+		p, err := payDeliveryAt(ctx, t.Publisher, n.Org, b.Epoch, t.Bytes, records.PayoutRef(b.ID, t.Node, t.Publisher), cp)
 		if err != nil {
 			return nil, err
 		}

@@ -175,6 +175,11 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 	if err := requireActiveNodes(stub, m.NodeIDs(), "the shards"); err != nil {
 		return nil, err
 	}
+	if m.Auction != "" {
+		if err := checkContracted(stub, m, caller); err != nil {
+			return nil, err
+		}
+	}
 	o, err := loadObject(stub, m.Name)
 	if records.CodeOf(err) == records.CodeNotFound {
 		o, err = &records.Object{Name: m.Name, Owner: caller}, nil

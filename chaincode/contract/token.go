@@ -625,6 +625,12 @@ func (v *tokenView) settle(payer string) ([]*records.Payout, error) {
 // called several times in one transaction: the token functions read the
 // transaction's own writes (txWrites).
 func payDelivery(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, ref string) (*records.Payout, error) {
+	return payDeliveryAt(ctx, payerMSP, payeeMSP, epoch, bytes, ref, nil)
+}
+
+// payDeliveryAt is payDelivery at a contracted price (nil: the consortium
+// price in force); the payout names the contract's auction.
+func payDeliveryAt(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, ref string, contract *records.ContractPrice) (*records.Payout, error) {
 	if err := records.ValidateMSPID("payer", payerMSP); err != nil {
 		return nil, err
 	}
@@ -658,6 +664,9 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, r
 	price, err := loadPrice(v)
 	if err != nil {
 		return nil, err
+	}
+	if contract != nil {
+		price = &records.Price{PerMiB: contract.DeliveryPerMiB}
 	}
 	ckey, err := compositeKey(stub, records.CarryKeyType, payerMSP, payeeMSP)
 	if err != nil {
@@ -694,6 +703,9 @@ func payDelivery(ctx txContext, payerMSP, payeeMSP string, epoch, bytes int64, r
 	p := &records.Payout{
 		Ref: ref, Payer: payerMSP, Payee: payeeMSP, Epoch: epoch, Bytes: paidBytes, CappedBytes: bytes - paidBytes,
 		PricePerMiB: price.PerMiB, Amount: amount, Status: records.PayoutPaid, CreatedAt: v.tx.time, TxID: v.tx.id,
+	}
+	if contract != nil {
+		p.Contract = contract.Auction
 	}
 	if amount > 0 {
 		from, _, err := v.account(payerMSP)

@@ -51,6 +51,10 @@ type Manifest struct {
 	// publisher of Publisher; set by the chaincode when a publisher records
 	// its own manifest.
 	PublishedBy string `json:"publishedBy,omitempty" metadata:",optional"`
+	// Auction, when set, is the auction (records.Auction) whose contracts
+	// place the shards: the chaincode checks that the holders are exactly
+	// the contracted nodes of each shard.
+	Auction string `json:"auction,omitempty" metadata:",optional"`
 	// RecordedBy is the certificate hash of the identity that submitted
 	// the recording transaction (a gateway, or the publisher itself), set
 	// by the chaincode.
@@ -172,6 +176,11 @@ func (m *Manifest) Validate() error {
 	}
 	if m.M < 0 || m.M > MaxM {
 		return invalidf("m must be in 0..%d, got %d", MaxM, m.M)
+	}
+	if m.Auction != "" {
+		if err := ValidateAuctionID(m.Auction); err != nil {
+			return err
+		}
 	}
 	if m.K+m.M > MaxShards {
 		return invalidf("k+m must be at most %d, got %d", MaxShards, m.K+m.M)

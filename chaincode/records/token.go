@@ -108,10 +108,14 @@ type Payout struct {
 	// not paid because the payer's budget for the epoch ran out.
 	Bytes       int64 `json:"bytes"`
 	CappedBytes int64 `json:"cappedBytes,omitempty" metadata:",optional"`
-	// PricePerMiB is the price in force when the delivery was accepted,
+	// PricePerMiB is the price in force when the delivery was accepted
+	// (the consortium price, or the node's contracted one, Contract),
 	// Amount the tokens due (rounded down, with the carried remainder).
 	PricePerMiB int64 `json:"pricePerMiB"`
 	Amount      int64 `json:"amount"`
+	// Contract, when set, is the auction whose contract set PricePerMiB
+	// (the node's contracted delivery price for the publisher's content).
+	Contract string `json:"contract,omitempty" metadata:",optional"`
 	// Status is PayoutPaid or PayoutQueued; Seq is the queue position of a
 	// payout that was queued.
 	Status    string `json:"status"`

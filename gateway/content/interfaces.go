@@ -2,6 +2,7 @@ package content
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/receipts"
@@ -101,4 +102,42 @@ type ShardWriter interface {
 	Commit(hash string) error
 	// Abort drops the upload; the agent keeps nothing.
 	Abort()
+}
+
+// Auctioneer awards the shard contracts of a publish: it opens the
+// ledger's auction for in, waits for the reveals and clears it
+// (bids.RunAuction). A failed auction is returned with its Failure.
+type Auctioneer interface {
+	Award(ctx context.Context, in records.AuctionInput) (*records.Auction, error)
+}
+
+// AuctionTerms are what a gateway asks in the auction of every publish
+// (records.AuctionInput's fields but the object's): contract term,
+// allowed zones (none: any), minimum bandwidth, maximum prices, where the
+// content is requested (HasLocation), reveal window (0: the chaincode's
+// default).
+type AuctionTerms struct {
+	TermSeconds                             int64
+	Zones                                   []string
+	MinBandwidthBps                         int64
+	MaxStoragePerGBMonth, MaxDeliveryPerMiB int64
+	HasLocation                             bool
+	Latitude, Longitude                     float64
+	RevealSeconds                           int
+}
+
+// Validate checks the terms as the chaincode would an auction of them.
+func (t AuctionTerms) Validate() error {
+	in := records.AuctionInput{Object: "x", Shards: 2, K: 2, ShardSize: 1, TermSeconds: t.TermSeconds, Zones: t.Zones,
+		MinBandwidthBps: t.MinBandwidthBps, MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
+		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds}
+	if !t.HasLocation {
+		in.Latitude, in.Longitude = 0, 0
+	}
+	return in.Validate()
+}
+
+// String summarises the terms.
+func (t AuctionTerms) String() string {
+	return fmt.Sprintf("term %ds, zones %v, ≥ %d bps, ≤ %d/GB-month, ≤ %d/MiB", t.TermSeconds, t.Zones, t.MinBandwidthBps, t.MaxStoragePerGBMonth, t.MaxDeliveryPerMiB)
 }

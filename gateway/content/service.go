@@ -154,6 +154,8 @@ type Service struct {
 	repairs   chan<- RepairRequest
 	cold      chan struct{} // one token per cold read in flight
 	receipts  Receipts
+	auction   Auctioneer
+	terms     AuctionTerms
 	observer  Observer      // SLA observations (nil: none)
 	scores    Scores        // SLA scores (nil: every node unscored)
 	scoreBand time.Duration // routing band of the scores
@@ -173,6 +175,13 @@ func WithRepairQueue(q chan<- RepairRequest) Option { return func(s *Service) { 
 // WithReceipts issues a receipt for every shard a node delivered to a
 // successful read.
 func WithReceipts(r Receipts) Option { return func(s *Service) { s.receipts = r } }
+
+// WithAuction places every publish's shards exactly as the contracts an
+// auction awards them (terms: what the gateway asks in each), instead of
+// choosing holders itself; the placement rules still check the awards.
+func WithAuction(a Auctioneer, terms AuctionTerms) Option {
+	return func(s *Service) { s.auction, s.terms = a, terms }
+}
 
 // RepairRequest names a shard copy that must be rebuilt elsewhere.
 type RepairRequest struct {
@@ -323,9 +332,19 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		place     placement.Placement
 		refused   []string
 		candidate = nodes.candidates
+		auction   string // the auction whose contracts place the shards
 	)
-	for {
-		place, err = placement.Place(placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}, candidate)
+	req := placement.Request{K: s.cfg.K, M: s.cfg.M, R: s.cfg.R, ShardSize: layout.ShardSize(), Seed: name}
+	if s.auction != nil {
+		// The auction's contracts decide; an agent that refuses the upload
+		// fails the publish (its contract cannot move elsewhere).
+		if place, auction, err = s.contracted(ctx, name, req, candidate); err != nil {
+			return nil, err
+		}
+		res, pushed, err = s.push(ctx, name, layout, key, place, nodes.byID, body)
+	}
+	for s.auction == nil {
+		place, err = placement.Place(req, candidate)
 		if err != nil {
 			if len(refused) > 0 {
 				return nil, fmt.Errorf("%w: %w (left out because they refused the upload: %s)", ErrNoPlacement, err, strings.Join(refused, "; "))
@@ -346,7 +365,7 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 		s.cleanup(name, "", pushed)
 		return nil, err
 	}
-	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place)
+	m, tried, err := s.record(ctx, name, ContentType(name, contentType), layout, res, salt, place, auction)
 	if err != nil {
 		// The agents let go only of shards no manifest names live on them:
 		// if the version tried did commit after all, they keep theirs.
@@ -355,6 +374,54 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	}
 	s.manifests.drop(name + "@")
 	return &Published{Manifest: m, Layout: layout}, nil
+}
+
+// contracted runs the auction of a publish and returns its awards as the
+// placement, checked against the placement rules over the usable nodes.
+func (s *Service) contracted(ctx context.Context, name string, req placement.Request, usable []placement.Node) (placement.Placement, string, error) {
+	t := s.terms
+	in := records.AuctionInput{
+		Object: name, Shards: req.K + req.M, K: req.K, Replicas: req.R, ShardSize: req.ShardSize,
+		TermSeconds: t.TermSeconds, Zones: t.Zones, MinBandwidthBps: t.MinBandwidthBps,
+		MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
+		HasLocation: t.HasLocation, RevealSeconds: t.RevealSeconds,
+	}
+	if t.HasLocation {
+		in.Latitude, in.Longitude = t.Latitude, t.Longitude
+	}
+	// The active nodes this gateway cannot reach win nothing.
+	all, err := s.Nodes(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	reach := map[string]bool{}
+	for _, n := range usable {
+		reach[n.ID] = true
+	}
+	for _, n := range all {
+		if n.Active() && !reach[n.ID] && len(in.Exclude) < records.MaxAuctionExclude {
+			in.Exclude = append(in.Exclude, n.ID)
+		}
+	}
+	start := time.Now()
+	a, err := s.auction.Award(ctx, in)
+	switch {
+	case a != nil && a.Status == records.AuctionFailed:
+		return nil, "", fmt.Errorf("%w: %s", ErrNoPlacement, a.Failure)
+	case errors.Is(err, records.ErrFailedPrecondition):
+		return nil, "", fmt.Errorf("%w: %w", ErrNoPlacement, err)
+	case err != nil:
+		return nil, "", ledgerErr(err)
+	case a == nil || a.Status != records.AuctionCleared:
+		return nil, "", fmt.Errorf("%w: the auction did not clear", ErrNoPlacement)
+	}
+	place := placement.Placement(a.Placement())
+	if err := placement.Check(req, place, usable); err != nil {
+		return nil, "", fmt.Errorf("%w: the contracts of auction %s break the placement rules or name an unusable node: %w", ErrNoPlacement, a.ID, err)
+	}
+	s.log.Info("shards contracted", "object", name, "auction", a.ID, "placement", place.String(),
+		"storagePerGBMonth", a.StoragePerGBMonth, "deliveryPerMiB", a.DeliveryPerMiB, "took", time.Since(start))
+	return place, a.ID, nil
 }
 
 type usable struct {
@@ -608,7 +675,7 @@ func (s *Service) cleanup(name, version string, pushed []pushedShard) {
 // record writes the manifest as the next version of name, retrying when
 // another gateway takes the same version first. It returns the last
 // version it tried, also on failure.
-func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement) (*records.Manifest, string, error) {
+func (s *Service) record(ctx context.Context, name, contentType string, l codec.Layout, res *codec.Result, salt []byte, place placement.Placement, auction string) (*records.Manifest, string, error) {
 	var lastErr error
 	tried := ""
 	for attempt := 0; attempt < s.cfg.PublishRetries; attempt++ {
@@ -624,6 +691,7 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		tried = version
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
 		m.PublishedBy = PublisherFrom(ctx)
+		m.Auction = auction
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
 			return rec, version, nil

@@ -178,3 +178,44 @@ func Replace(r Request, p Placement, shard int, nodes []Node) (string, error) {
 	}
 	return best.ID, nil
 }
+
+// Check verifies a placement chosen elsewhere (an auction's contracts)
+// against the rules Place follows: K+M shards, each with R distinct
+// holders, every holder among nodes with room for its shards, and no node
+// holding more than MaxPerNode shards.
+func Check(r Request, p Placement, nodes []Node) error {
+	if r.K < 2 || r.M < 0 || r.R < 1 {
+		return fmt.Errorf("%w: k=%d m=%d r=%d", ErrImpossible, r.K, r.M, r.R)
+	}
+	if len(p) != r.K+r.M {
+		return fmt.Errorf("%w: %d shards placed, want %d", ErrImpossible, len(p), r.K+r.M)
+	}
+	free := map[string]int64{}
+	for _, n := range nodes {
+		free[n.ID] = n.FreeBytes
+	}
+	held := map[string]int{}
+	for i, holders := range p {
+		if len(holders) != r.R {
+			return fmt.Errorf("%w: shard %d has %d holders, want %d", ErrImpossible, i, len(holders), r.R)
+		}
+		for j, id := range holders {
+			if contains(holders[:j], id) {
+				return fmt.Errorf("%w: shard %d names %s twice", ErrImpossible, i, id)
+			}
+			f, ok := free[id]
+			if !ok {
+				return fmt.Errorf("%w: shard %d: node %s is not usable", ErrImpossible, i, id)
+			}
+			if f < r.ShardSize {
+				return fmt.Errorf("%w: shard %d: node %s lacks room", ErrImpossible, i, id)
+			}
+			free[id] = f - r.ShardSize
+			held[id]++
+			if held[id] > r.MaxPerNode() {
+				return fmt.Errorf("%w: node %s holds %d shards, at most %d", ErrImpossible, id, held[id], r.MaxPerNode())
+			}
+		}
+	}
+	return nil
+}

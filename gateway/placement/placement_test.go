@@ -3,6 +3,7 @@ package placement
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -169,5 +170,38 @@ func TestReplace(t *testing.T) {
 	}
 	if _, err := Replace(r, p, 9, ns); !errors.Is(err, ErrImpossible) {
 		t.Fatalf("Replace of shard 9: %v", err)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	r := Request{K: 2, M: 1, R: 1, ShardSize: 10}
+	nodes := []Node{{ID: "a", FreeBytes: 100}, {ID: "b", FreeBytes: 100}, {ID: "c", FreeBytes: 5}, {ID: "d", FreeBytes: 100}}
+	tests := []struct {
+		name string
+		p    Placement
+		r    Request
+		want string
+	}{
+		{"ok", Placement{{"a"}, {"b"}, {"d"}}, r, ""},
+		{"too few shards", Placement{{"a"}, {"b"}}, r, "2 shards placed"},
+		{"k rule", Placement{{"a"}, {"a"}, {"b"}}, r, "holds 2 shards"},
+		{"unknown node", Placement{{"a"}, {"b"}, {"x"}}, r, "not usable"},
+		{"no room", Placement{{"a"}, {"b"}, {"c"}}, r, "lacks room"},
+		{"replicas", Placement{{"a", "b"}, {"b"}, {"d"}}, r, "2 holders"},
+		{"same holder twice", Placement{{"a", "a"}, {"b", "d"}, {"d", "b"}}, Request{K: 2, M: 1, R: 2, ShardSize: 10}, "twice"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.r, tt.p, nodes)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrImpossible) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want ErrImpossible with %q", err, tt.want)
+			}
+		})
 	}
 }

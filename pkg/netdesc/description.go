@@ -77,6 +77,10 @@ type OrgInfo struct {
 	// gateways' admin listener, from its TLS CA (TLSCACert).
 	GatewayTLSCert string `json:"gatewayTlsCert,omitempty"`
 	GatewayTLSKey  string `json:"gatewayTlsKey,omitempty"`
+	// BidKeyFile (mode 0600) is the organisation's bid key, shared by its
+	// agents and gateways only: it encrypts the openings of its nodes'
+	// sealed bids so that its gateways can reveal them.
+	BidKeyFile string `json:"bidKeyFile,omitempty"`
 	// ConnectionProfile is the standard Fabric connection profile (JSON).
 	ConnectionProfile string     `json:"connectionProfile,omitempty"`
 	Peers             []PeerNode `json:"peers,omitempty"`

@@ -109,8 +109,21 @@ func TestLiveFeed(t *testing.T) {
 	}
 	// Other objects keep the latest max-age.
 	publish(t, "e2e/feeds/not-a-feed.json", "application/json", []byte(`{}`))
-	if resp, _ := get(t, ctx, other.URL+"/cdn/e2e/feeds/not-a-feed.json", ""); resp.Header.Get("Cache-Control") != "public, max-age=60" {
-		t.Fatalf("not a feed: Cache-Control %q", resp.Header.Get("Cache-Control"))
+	// The other gateway's peer may commit the block a moment after the
+	// publishing gateway's: wait until it serves the object.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, _ := get(t, ctx, other.URL+"/cdn/e2e/feeds/not-a-feed.json", "")
+		if resp.StatusCode == http.StatusOK {
+			if resp.Header.Get("Cache-Control") != "public, max-age=60" {
+				t.Fatalf("not a feed: Cache-Control %q", resp.Header.Get("Cache-Control"))
+			}
+			break
+		}
+		if resp.StatusCode != http.StatusNotFound || time.Now().After(deadline) {
+			t.Fatalf("not a feed at the other gateway: %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

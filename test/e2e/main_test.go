@@ -27,6 +27,8 @@ var suite = testenv.Suite{
 	Network: func(cfg *testnetwork.Config) { cfg.AgentsPerOrg = 3 },
 	Services: func(_ *testenv.Network, s testnetwork.Services) (testnetwork.Services, error) {
 		s.AgentsPerOrg, s.Gateways = 3, 1
+		// The network's default: agents bid, the gateway places by auction.
+		s.Auction = true
 		// Exercise the shard path on every read; keep requests bounded.
 		s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_MAX_OBJECT_BYTES=" + strconv.Itoa(maxObject), "DCT_AGENT_TIMEOUT=5s",
 			// Bounded serving (bounded_test.go): small segments, few cold

@@ -1,0 +1,125 @@
+package ledger
+
+import (
+	"context"
+
+	"github.com/dct-network/dct/chaincode/records"
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+)
+
+// PlaceBid places or replaces the sealed standing bid of a node of the
+// caller's organisation (auction:Bid).
+func (c *Client) PlaceBid(ctx context.Context, in records.BidInput) (*records.SealedBid, error) {
+	arg, err := marshalArg("auction:Bid", in)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := invoke[*records.SealedBid](ctx, c, "auction:Bid", arg)
+	return b, err
+}
+
+// WithdrawBid withdraws a node's bid (auction:Withdraw).
+func (c *Client) WithdrawBid(ctx context.Context, node string) (*records.SealedBid, error) {
+	b, _, err := invoke[*records.SealedBid](ctx, c, "auction:Withdraw", node)
+	return b, err
+}
+
+// GetBid reads a node's sealed bid.
+func (c *Client) GetBid(ctx context.Context, node string) (*records.SealedBid, error) {
+	return query[*records.SealedBid](ctx, c, "auction:GetBid", node)
+}
+
+// OpenAuction opens an auction for an object's shard contracts
+// (auction:Open); the caller's organisation is its publisher.
+func (c *Client) OpenAuction(ctx context.Context, in records.AuctionInput) (*records.Auction, error) {
+	arg, err := marshalArg("auction:Open", in)
+	if err != nil {
+		return nil, err
+	}
+	a, _, err := invoke[*records.Auction](ctx, c, "auction:Open", arg)
+	return a, err
+}
+
+// RevealBid reveals a node's bid in an open auction (auction:Reveal).
+func (c *Client) RevealBid(ctx context.Context, in records.RevealInput) (*records.Reveal, error) {
+	arg, err := marshalArg("auction:Reveal", in)
+	if err != nil {
+		return nil, err
+	}
+	r, _, err := invoke[*records.Reveal](ctx, c, "auction:Reveal", arg)
+	return r, err
+}
+
+// ClearAuction clears an auction (auction:Clear): it returns the auction
+// cleared (its Awards are the contracts) or failed (Failure says why).
+func (c *Client) ClearAuction(ctx context.Context, id string) (*records.Auction, error) {
+	a, _, err := invoke[*records.Auction](ctx, c, "auction:Clear", id)
+	return a, err
+}
+
+// GetAuction reads an auction.
+func (c *Client) GetAuction(ctx context.Context, id string) (*records.Auction, error) {
+	return query[*records.Auction](ctx, c, "auction:Get", id)
+}
+
+// AuctionReveals reads an auction's reveals.
+func (c *Client) AuctionReveals(ctx context.Context, id string) ([]*records.Reveal, error) {
+	return query[[]*records.Reveal](ctx, c, "auction:Reveals", id)
+}
+
+// AuctionContracts reads the contracts an auction awarded.
+func (c *Client) AuctionContracts(ctx context.Context, id string) ([]*records.Contract, error) {
+	return query[[]*records.Contract](ctx, c, "auction:Contracts", id)
+}
+
+// AuctionEvent is one committed auction event with its block.
+type AuctionEvent struct {
+	records.AuctionEvent
+	TxID  string
+	Block uint64
+}
+
+// AuctionEvents subscribes to the auction events (records.AuctionEventName)
+// from the next block committed, in commit order. The channel is closed
+// when ctx ends or the stream breaks; resubscribe then.
+func (c *Client) AuctionEvents(ctx context.Context) (<-chan AuctionEvent, error) {
+	raw, err := c.network.ChaincodeEvents(ctx, c.opts.chaincode)
+	if err != nil {
+		return nil, classify("chaincode events", "", err)
+	}
+	out := make(chan AuctionEvent, 64)
+	go func() {
+		defer close(out)
+		defer func() {
+			go func() {
+				for range raw {
+				}
+			}()
+		}()
+		for {
+			var ev *client.ChaincodeEvent
+			var ok bool
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok = <-raw:
+				if !ok {
+					return
+				}
+			}
+			if ev.EventName != records.AuctionEventName {
+				continue
+			}
+			ae, err := records.DecodeAuctionEvent(ev.Payload)
+			if err != nil {
+				continue
+			}
+			select {
+			case out <- AuctionEvent{AuctionEvent: ae, TxID: ev.TransactionID, Block: ev.BlockNumber}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
