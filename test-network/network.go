@@ -514,7 +514,7 @@ func (n *Network) writePeerConfig(org OrgInfo, p PeerNode) error {
 		"TLSCert": filepath.Join(p.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(p.Dir, "tls", "server.key"),
 		"TLSRootBundle": n.desc.TLSRootBundle, "BuilderDir": n.cfg.BuilderDir,
 		"OperationsAddress": n.cfg.listenAddr(p.OperationsAddress),
-		"GossipAlive": n.cfg.GossipInterval.String(), "GossipExpiration": (5 * n.cfg.GossipInterval).String(),
+		"GossipAlive":       n.cfg.GossipInterval.String(), "GossipExpiration": (5 * n.cfg.GossipInterval).String(),
 	})
 	if err != nil {
 		return err
