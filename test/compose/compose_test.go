@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func newStack(t *testing.T) *stack {
 	s := &stack{t: t, compose: cmd, root: root, project: fmt.Sprintf("dcttest%d", os.Getpid()),
 		gw: [2]int{base, base + 1}, admin: [2]int{base + 2, base + 3}}
 	s.env = append(os.Environ(),
-		"COMPOSE_PROJECT_NAME="+s.project, "DCT_PUBLISH_IP=127.0.0.1",
+		"COMPOSE_PROJECT_NAME="+s.project, "DCT_PUBLISH_IP=127.0.0.1", "DCT_GATEWAY_CACHE_BYTES=0",
 		fmt.Sprintf("DCT_GATEWAY0_PORT=%d", s.gw[0]), fmt.Sprintf("DCT_GATEWAY1_PORT=%d", s.gw[1]),
 		fmt.Sprintf("DCT_GATEWAY0_ADMIN_PORT=%d", s.admin[0]), fmt.Sprintf("DCT_GATEWAY1_ADMIN_PORT=%d", s.admin[1]))
 	return s
@@ -235,16 +236,64 @@ func getEventually(ctx context.Context, base, name string) ([]byte, error) {
 	}
 }
 
-// holds reports whether node holds a shard of a placement.
-func holds(placement [][]string, node string) bool {
-	for _, nodes := range placement {
-		for _, n := range nodes {
-			if n == node {
-				return true
+// agent is an edge agent of the compose file: its service, host alias and
+// node id, and (rankHolders) how many shards it holds.
+type agent struct {
+	svc, alias, node string
+	shards           int
+}
+
+func (a agent) String() string { return fmt.Sprintf("%s=%d", a.svc, a.shards) }
+
+// composeAgents are docker-compose.yaml's six agents.
+func composeAgents() []agent {
+	var out []agent
+	for _, bank := range []string{"BankA", "BankB", "BankC"} {
+		for i := 0; i < 2; i++ {
+			host, l := fmt.Sprintf("agent%d", i), strings.ToLower(bank)
+			out = append(out, agent{svc: host + "-" + l, alias: host + "." + l + ".dct.test",
+				node: testnetwork.AgentNodeID(host, testnetwork.Org{MSPID: bank + "MSP"})})
+		}
+	}
+	return out
+}
+
+// mostShards is the agent holding the most shards of one placement, and
+// how many.
+func mostShards(placement [][]string, agents []agent) (string, int) {
+	best, most := "", 0
+	for _, a := range agents {
+		n := 0
+		for _, nodes := range placement {
+			for _, node := range nodes {
+				if node == a.node {
+					n++
+				}
+			}
+		}
+		if n > most {
+			best, most = a.svc, n
+		}
+	}
+	return best, most
+}
+
+// rankHolders counts each agent's shards over the placements, most first.
+func rankHolders(placements [][][]string, agents []agent) []agent {
+	out := slices.Clone(agents)
+	for i := range out {
+		for _, p := range placements {
+			for _, nodes := range p {
+				for _, node := range nodes {
+					if node == out[i].node {
+						out[i].shards++
+					}
+				}
 			}
 		}
 	}
-	return false
+	slices.SortStableFunc(out, func(a, b agent) int { return b.shards - a.shards })
+	return out
 }
 
 func randomBytes(t *testing.T, n int) []byte {
@@ -255,9 +304,11 @@ func randomBytes(t *testing.T, n int) []byte {
 	return b
 }
 
-// TestConsortium brings the consortium up, publishes through BankA's
-// gateway and reads through BankB's, then stops an edge agent container
-// and reads every object cold through both gateways: no read may fail.
+// TestConsortium brings the consortium up (the gateways' object cache off:
+// every read fetches shards), publishes through BankA's gateway and reads
+// through BankB's, stops an edge agent container and reads every object
+// through both gateways, then runs the other container drills (runDrills)
+// under a read load: no read and no publish may fail.
 func TestConsortium(t *testing.T) {
 	s := newStack(t)
 	buildImages(t, s.root)
@@ -274,26 +325,17 @@ func TestConsortium(t *testing.T) {
 	ids := s.containers(ctx)
 
 	pub := s.publisher(ctx, ids["gateway0"])
-	type object struct {
-		name string
-		data []byte
-	}
 	var objects []object
-	// The drill's agent: BankA's agent0 (a mesh seed too).
-	const drillService = "agent0-banka"
-	drillNode := testnetwork.AgentNodeID("agent0", testnetwork.Org{MSPID: "BankAMSP"})
-	onDrillNode := 0
+	var placements [][][]string
 	publishStart := time.Now()
+	parity := 0
 	for i := 0; i < 6; i++ {
 		o := object{name: fmt.Sprintf("compose/object-%d.bin", i), data: randomBytes(t, 64<<10+i*4099)}
 		resp, err := pub.Publish(ctx, o.name, "application/octet-stream", int64(len(o.data)), bytes.NewReader(o.data))
 		if err != nil {
 			t.Fatalf("publish %s through gateway0 (BankA): %v", o.name, err)
 		}
-		if i > 0 && holds(resp.Placement, drillNode) {
-			onDrillNode++
-		}
-		objects = append(objects, o)
+		objects, placements, parity = append(objects, o), append(placements, resp.Placement), resp.M
 	}
 	t.Logf("published %d objects through gateway0 in %s", len(objects), time.Since(publishStart).Round(time.Millisecond))
 
@@ -307,30 +349,51 @@ func TestConsortium(t *testing.T) {
 		t.Fatalf("gateway1 served %d bytes, not the %d published through gateway0", len(body), len(objects[0].data))
 	}
 
-	// Drill: stop an edge agent container; every other object, read cold
-	// through each gateway, is still served.
-	if onDrillNode == 0 {
-		t.Fatalf("no drill object has a shard on %s: the drill would test nothing", drillNode)
+	// The drills lose one agent at a time, which every object survives
+	// when no agent holds more than M of its shards; placement does not
+	// promise that (it may put more on one agent), so objects where an
+	// agent does are left out of the reads, and the drills' agents are
+	// the two holding the most shards of the others.
+	agents := composeAgents()
+	var read []object
+	for i, o := range objects[1:] {
+		if worst, n := mostShards(placements[i+1], agents); n > parity {
+			t.Logf("%s left out of the drills: %s holds %d of its shards (M = %d)", o.name, worst, n, parity)
+			continue
+		}
+		read = append(read, o)
 	}
+	if len(read) < 2 {
+		t.Fatalf("only %d objects keep every agent at <= %d of their shards: %v", len(read), parity, placements)
+	}
+	ranked := rankHolders(placements[1:], agents)
+	stopped, cut := ranked[0], ranked[1]
+	t.Logf("shards held by each agent over the objects read: %v", ranked)
+
+	// Drill: stop the agent holding the most shards; every object read,
+	// through each gateway, is still served.
 	stop := time.Now()
-	if _, err := s.run(ctx, "stop", "-t", "5", drillService); err != nil {
+	if _, err := s.run(ctx, "stop", "-t", "5", stopped.svc); err != nil {
 		t.Fatal(err)
 	}
-	if logs, err := docker(ctx, "logs", "--tail", "4", ids[drillService]); err == nil {
-		t.Logf("%s's last log lines:\n%s", drillService, logs)
-	}
-	t.Logf("%s stopped in %s; it held shards of %d of the %d objects read", drillService, time.Since(stop).Round(time.Millisecond), onDrillNode, len(objects)-1)
+	t.Logf("%s stopped in %s; it held %d shards of the %d objects read", stopped.svc, time.Since(stop).Round(time.Millisecond), stopped.shards, len(read))
 	reads, failed := 0, 0
 	for g := 0; g < 2; g++ {
-		for _, o := range objects[1:] {
+		for _, o := range read {
 			reads++
 			code, body, err := get(ctx, s.url(g), o.name)
 			if err != nil || code != http.StatusOK || !bytes.Equal(body, o.data) {
 				failed++
-				t.Errorf("gateway%d GET %s with %s stopped: %d, %d bytes, %v", g, o.name, drillService, code, len(body), err)
+				t.Errorf("gateway%d GET %s with %s stopped: %d, %d bytes, %v", g, o.name, stopped.svc, code, len(body), err)
 			}
 		}
 	}
 	t.Logf("drill agent stopped: %d reads, %d failed", reads, failed)
+
+	runDrills(ctx, t, s, read, stopped.svc, cut, func(name string) error {
+		data := randomBytes(t, 32<<10)
+		_, err := pub.Publish(ctx, name, "application/octet-stream", int64(len(data)), bytes.NewReader(data))
+		return err
+	})
 	t.Logf("total before teardown %s", time.Since(start).Round(time.Millisecond))
 }
