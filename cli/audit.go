@@ -80,10 +80,11 @@ func newAuditCommand(e *env) *cobra.Command {
 		Long: "audit reads the ledger through a gateway's admin listener (--admin, with the auditor's identity: --msp-dir or\n" +
 			"--cert/--key, and --cacert). The chaincode decides what the identity may read: per-organisation money figures\n" +
 			"(accounts, payouts, payments) are for the organisation concerned and for identities with the auditor role.\n" +
-			"verify-receipt works offline; verify-object also downloads the object from a gateway's public listener.",
+			"verify-receipt works offline; verify-object also downloads the object from a gateway's public listener;\n" +
+			"verify-sla recomputes an epoch's SLA scores from the ledger's attestations.",
 	}
 	cmd.AddCommand(newAuditHistoryCommand(e), newAuditPaymentsCommand(e), newAuditAccountCommand(e),
-		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e))
+		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e), newVerifySLACommand(e))
 	return cmd
 }
 

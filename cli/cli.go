@@ -53,6 +53,7 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		newFeedCommand(e),
 		newWhoamiCommand(e),
 		newAuditCommand(e),
+		newSLACommand(e),
 	)
 	return root
 }

@@ -9,5 +9,7 @@
 // (--cacert); each also reads DCT_ADMIN_<FLAG>. The audit commands (dct
 // audit ...) read histories, payments, accounts, receipt bundles and
 // manifests through the admin listener with an auditor's identity, verify
-// a receipt bundle offline and check served bytes against the ledger.
+// a receipt bundle offline, check served bytes against the ledger and
+// recompute an epoch's SLA scores (verify-sla); dct sla ... reads the
+// scores, breakdowns, history and attestations.
 package cli

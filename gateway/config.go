@@ -110,14 +110,16 @@ type Config struct {
 	// one sla:Attest per epoch, SLAGrace after it ends; SLAScoreWait > 0
 	// makes it call sla:Score of each epoch SLAScoreWait after that,
 	// leaving the other attesters as long (0: never). SLARefresh is how often the score
-	// table routing and placement use is reread (0: scores unused);
-	// holders whose cost falls in the same SLARouteBand are ranked by
-	// score.
+	// table routing and placement use is reread (0: scores unused); with
+	// SLAEvents it is reread on every dct.sla event instead, SLARefresh
+	// being the fallback while the events are not followed; holders whose
+	// cost falls in the same SLARouteBand are ranked by score.
 	SLAAttest         bool
 	SLAGrace          time.Duration
 	SLAScoreWait      time.Duration
 	SLASampleInterval time.Duration
 	SLARefresh        time.Duration
+	SLAEvents         bool
 	SLARouteBand      time.Duration
 
 	// ManifestEvents makes the gateway follow the ledger's manifest
@@ -186,6 +188,7 @@ func DefaultConfig() Config {
 		SLAScoreWait:      time.Minute,
 		SLASampleInterval: 5 * time.Second,
 		SLARefresh:        30 * time.Second,
+		SLAEvents:         true,
 		SLARouteBand:      content.DefaultScoreBand,
 	}
 }
@@ -229,7 +232,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.SLAGrace, "sla-grace", "wait after an epoch ends before its SLA attestation is submitted")
 	s.Duration(&c.SLAScoreWait, "sla-score-wait", "call sla:Score of each epoch this long after its attestations are due (its end + --sla-grace; 0 = never)")
 	s.Duration(&c.SLASampleInterval, "sla-sample-interval", "how often the mesh's view of each node is counted as an SLA probe")
-	s.Duration(&c.SLARefresh, "sla-refresh", "how often the SLA score table used by routing and placement is reread (0 = scores unused)")
+	s.Duration(&c.SLARefresh, "sla-refresh", "how often the SLA score table used by routing and placement is reread (0 = scores unused); with --sla-events only while the events are not followed")
+	s.Bool(&c.SLAEvents, "sla-events", "follow the ledger's SLA events (dct.sla) to reread the score table as soon as an epoch is scored")
 	s.Duration(&c.SLARouteBand, "sla-route-band", "holders whose routing cost falls in the same band of this width are ranked by SLA score")
 	s.String(&c.AllowOrigin, "allow-origin", "CORS Access-Control-Allow-Origin of served assets (empty = no CORS)")
 	s.Duration(&c.RequestTimeout, "request-timeout", "deadline of serve and metadata requests")

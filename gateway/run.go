@@ -131,7 +131,7 @@ func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles
 		Config: httpapi.Config{RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 			WriteTimeout: cfg.WriteTimeout},
 		MSPID: lc.MSPID(), Auth: memberauth.New(v, roles), Rate: cfg.AdminRate, Burst: cfg.AdminBurst,
-		Audit: lc, Receipts: bundles,
+		Audit: lc, Receipts: bundles, SLA: lc,
 	}, log)
 	return &adminServer{tls: memberauth.ServerTLSConfig(pair, v), handler: h}, nil
 }

@@ -37,7 +37,8 @@ func newSLA(cfg Config) (slaParts, []content.Option) {
 }
 
 // startSLA runs the SLA loops until ctx ends or the returned function is
-// called (which waits for them): the score table's refresh, and, when the
+// called (which waits for them): the score table's refresh (on every
+// dct.sla event with SLAEvents, periodically as the fallback), and, when the
 // gateway attests, the mesh sampler (each other organisation's active
 // node's health and RTT every SLASampleInterval) and the submitter (one
 // sla:Attest an epoch; sla:Score of settled epochs).
@@ -54,6 +55,9 @@ func startSLA(ctx context.Context, cfg Config, p slaParts, svc *content.Service,
 	log = log.With("component", "sla")
 	if p.table != nil {
 		run(func() { p.table.Run(ctx, lc, cfg.SLARefresh, log) })
+		if cfg.SLAEvents {
+			run(func() { p.table.Watch(ctx, lc, lc, sla.DefaultWatchConfig(), log) })
+		}
 	}
 	if p.agg != nil {
 		own := lc.MSPID()

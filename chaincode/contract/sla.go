@@ -322,15 +322,7 @@ func scoreEpoch(ctx txContext, epoch int64) (*records.SLAEpoch, error) {
 		if err != nil {
 			return nil, err
 		}
-		var views []records.SLAOrgScore
-		for _, msp := range slices.Sorted(maps.Keys(byNode[id])) {
-			if msp == n.Org {
-				continue // a node's own organisation does not score it
-			}
-			if v, ok := records.OrgScore(msp, byNode[id][msp]); ok {
-				views = append(views, v)
-			}
-		}
+		views := records.SLANodeViews(n.Org, byNode[id])
 		prev, _, err := loadScore(stub, id, false)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package records
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -173,6 +174,23 @@ func OrgScore(msp string, obs []SLAObservation) (SLAOrgScore, bool) {
 	}
 	s.Score = score
 	return s, true
+}
+
+// SLANodeViews computes the organisations' views of a node owned by org
+// from their attesters' observations of it in an epoch, by MSP id (step 2,
+// the owner's own observations left out), sorted by MSP id: what
+// sla:Score passes to ScoreNode, and what an auditor recomputes.
+func SLANodeViews(org string, byMSP map[string][]SLAObservation) []SLAOrgScore {
+	var views []SLAOrgScore
+	for _, msp := range slices.Sorted(maps.Keys(byMSP)) {
+		if msp == org {
+			continue // a node's own organisation does not score it
+		}
+		if v, ok := OrgScore(msp, byMSP[msp]); ok {
+			views = append(views, v)
+		}
+	}
+	return views
 }
 
 // SLABreakdown is how a node's latest score was computed, stored under

@@ -25,6 +25,11 @@ const (
 	MaxChunk = 1 << 20
 	// MaxRecvMsgSize accepts MaxChunk plus framing, with room to spare.
 	MaxRecvMsgSize = 4 * MaxChunk
+
+	// Flow-control windows and connection buffers of the gRPC server.
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+	connBuffer   = 64 << 10
 )
 
 // Config describes the agent to Stat callers.
@@ -98,6 +103,13 @@ func NewGRPCServer(svc *Server, tlsCfg *tls.Config, auth *Authorizer, opts ...gr
 		grpc.MaxRecvMsgSize(MaxRecvMsgSize),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 15 * time.Minute}),
+		// A shard answer (headers, data, trailers) leaves in one TLS
+		// write when it fits the buffer; fixed windows turn off the
+		// bandwidth estimator's pings on uploads.
+		grpc.WriteBufferSize(connBuffer),
+		grpc.ReadBufferSize(connBuffer),
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
 	}
 	base = append(base, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	g := grpc.NewServer(append(base, opts...)...)
@@ -238,7 +250,7 @@ func (s *Server) GetShard(req *dctv1.GetShardRequest, stream grpc.ServerStreamin
 	if err != nil {
 		return Status(err)
 	}
-	w := &chunkWriter{stream: stream, size: sh.Size(), buf: make([]byte, 0, min(int64(s.cfg.ChunkSize), max(n, 1)))}
+	w := &chunkWriter{stream: stream, size: sh.Size(), chunk: int(min(int64(s.cfg.ChunkSize), max(n, 1))), left: n}
 	// Count what was sent to the caller, whatever the outcome.
 	defer func() {
 		if c, ok := CallerFrom(ctx); ok && w.sentBytes > 0 {
@@ -257,12 +269,17 @@ func (s *Server) GetShard(req *dctv1.GetShardRequest, stream grpc.ServerStreamin
 	return Status(w.flush())
 }
 
-// chunkWriter turns a byte stream into GetShardResponse messages of at most
-// cap(buf) bytes, the first of which carries the shard size.
+// chunkWriter turns a byte stream of left bytes into GetShardResponse
+// messages of at most chunk bytes, the first of which carries the shard
+// size. A piece that ends the stream and fits one message is sent as it is
+// (a shard range up to a block, the common small read, is never copied
+// here); otherwise pieces are gathered in buf, made at the first need.
 type chunkWriter struct {
 	stream grpc.ServerStreamingServer[dctv1.GetShardResponse]
 	size   int64
 	sent   bool
+	chunk  int
+	left   int64 // bytes of the range not yet written
 	buf    []byte
 	// sentBytes counts the shard bytes sent.
 	sentBytes int64
@@ -270,14 +287,23 @@ type chunkWriter struct {
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
 	n := len(p)
+	if len(w.buf) == 0 && int64(n) == w.left && n <= w.chunk {
+		w.left = 0
+		return n, w.send(p)
+	}
+	w.left -= int64(n)
+	if w.buf == nil {
+		w.buf = make([]byte, 0, w.chunk)
+	}
 	for len(p) > 0 {
 		k := min(len(p), cap(w.buf)-len(w.buf))
 		w.buf = append(w.buf, p[:k]...)
 		p = p[k:]
 		if len(w.buf) == cap(w.buf) {
-			if err := w.send(); err != nil {
+			if err := w.send(w.buf); err != nil {
 				return n - len(p), err
 			}
+			w.buf = w.buf[:0]
 		}
 	}
 	return n, nil
@@ -288,21 +314,22 @@ func (w *chunkWriter) flush() error {
 	if len(w.buf) == 0 && w.sent {
 		return nil
 	}
-	return w.send()
+	err := w.send(w.buf)
+	w.buf = w.buf[:0]
+	return err
 }
 
-func (w *chunkWriter) send() error {
-	msg := &dctv1.GetShardResponse{Chunk: w.buf}
+func (w *chunkWriter) send(chunk []byte) error {
+	msg := &dctv1.GetShardResponse{Chunk: chunk}
 	if !w.sent {
 		msg.ShardSize = w.size
 	}
-	// Send serialises the message before it returns: buf can be reused.
+	// Send serialises the message before it returns: chunk can be reused.
 	if err := w.stream.Send(msg); err != nil {
 		return err
 	}
 	w.sent = true
-	w.sentBytes += int64(len(w.buf))
-	w.buf = w.buf[:0]
+	w.sentBytes += int64(len(chunk))
 	return nil
 }
 

@@ -256,6 +256,7 @@ func TestGetRanges(t *testing.T) {
 		{"whole", h, 0, 0, codes.OK},
 		{"head", h, 0, 10, codes.OK},
 		{"middle across chunks", h, 1<<20 - 5, 1<<20 + 10, codes.OK},
+		{"one block, one message", h, 64 << 10, 64 << 10, codes.OK},
 		{"tail", h, size - 100, 0, codes.OK},
 		{"empty at the end", h, size, 0, codes.OK},
 		{"offset beyond", h, size + 1, 0, codes.OutOfRange},

@@ -19,15 +19,18 @@ const maxSidecarBytes = sidecarMin + (MaxShardSize/MinBlockSize)*sha256.Size
 // Shard is an open stored shard. Its bytes stay readable even if the shard
 // is deleted meanwhile. Close it when done.
 type Shard struct {
-	s    *Store
-	hash string
-	f    *os.File
-	sc   *Sidecar
+	s      *Store
+	hash   string
+	f      *os.File
+	sc     *Sidecar
+	o      *openShard
+	closed bool
 }
 
 // OpenShard opens a shard for reading. It fails with ErrNotFound when the
 // store does not hold it and with ErrCorrupt when its sidecar is damaged or
-// does not describe it (the shard is then quarantined).
+// does not describe it (the shard is then quarantined). Recently read
+// shards are kept open with their checked sidecars (Options.OpenShards).
 func (s *Store) OpenShard(ctx context.Context, hash string) (*Shard, error) {
 	if err := ValidHash(hash); err != nil {
 		return nil, err
@@ -35,36 +38,49 @@ func (s *Store) OpenShard(ctx context.Context, hash string) (*Shard, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
+	if o := s.open.get(hash); o != nil {
+		return &Shard{s: s, hash: hash, f: o.f, sc: o.sc, o: o}, nil
+	}
 	unlock := s.keys.lock(hash)
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
+	if o := s.open.get(hash); o != nil { // another miss of the same shard
+		return &Shard{s: s, hash: hash, f: o.f, sc: o.sc, o: o}, nil
+	}
 	f, err := os.Open(s.shardPath(hash))
 	if errors.Is(err, fs.ErrNotExist) {
-		unlock()
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, hash)
 	}
 	if err != nil {
-		unlock()
 		return nil, err
 	}
 	raw, err := readSidecar(s.sidecarPath(hash))
-	unlock()
-	if err != nil {
-		if errors.Is(err, ErrCorrupt) {
-			s.quarantineShard(hash, f, err)
-		}
-		f.Close()
-		return nil, err
-	}
-	sc, err := ParseSidecar(raw)
+	quarantine := errors.Is(err, ErrCorrupt)
+	var sc *Sidecar
 	if err == nil {
-		err = describes(sc, hash, f)
+		if sc, err = ParseSidecar(raw); err == nil {
+			err = describes(sc, hash, f)
+		}
+		if err != nil {
+			err = fmt.Errorf("shard %s: %w", hash, err)
+			quarantine = true
+		}
 	}
-	if err != nil {
-		err = fmt.Errorf("shard %s: %w", hash, err)
+	if err == nil {
+		// Cached under the key lock, which Delete and quarantine take to
+		// drop it.
+		return &Shard{s: s, hash: hash, f: f, sc: sc, o: s.open.add(hash, f, sc)}, nil
+	}
+	unlock() // quarantineShard takes the key lock
+	unlock = nil
+	if quarantine {
 		s.quarantineShard(hash, f, err)
-		f.Close()
-		return nil, err
 	}
-	return &Shard{s: s, hash: hash, f: f, sc: sc}, nil
+	f.Close()
+	return nil, err
 }
 
 func readSidecar(path string) ([]byte, error) {
@@ -112,7 +128,14 @@ func (sh *Shard) Hash() string { return sh.hash }
 func (sh *Shard) Size() int64 { return sh.sc.Size }
 
 // Close releases the shard.
-func (sh *Shard) Close() error { return sh.f.Close() }
+func (sh *Shard) Close() error {
+	if sh.closed {
+		return nil
+	}
+	sh.closed = true
+	sh.s.open.release(sh.o)
+	return nil
+}
 
 // CheckRange validates a read of n bytes at off (n = 0: to the end) and
 // returns the length it covers.

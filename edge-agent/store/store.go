@@ -33,6 +33,10 @@ type Options struct {
 	BlockSize int
 	// Logger receives recovery and corruption reports (default: discard).
 	Logger *slog.Logger
+	// OpenShards is how many recently read shards stay open with their
+	// checked sidecars (0: DefaultOpenShards; negative: none). Each holds
+	// one file descriptor.
+	OpenShards int
 }
 
 // Stats is a snapshot of the store's use.
@@ -59,6 +63,7 @@ type Store struct {
 	log                     *slog.Logger
 	lock                    *os.File
 	keys                    keyLocks
+	open                    *openShards
 
 	mu          sync.Mutex
 	closed      bool
@@ -98,8 +103,12 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.OpenShards == 0 {
+		opts.OpenShards = DefaultOpenShards
+	}
 	s := &Store{
-		dir: dir, shards: filepath.Join(dir, shardsDir), quarantine: filepath.Join(dir, quarantineDir),
+		open: newOpenShards(opts.OpenShards),
+		dir:  dir, shards: filepath.Join(dir, shardsDir), quarantine: filepath.Join(dir, quarantineDir),
 		capacity: opts.Capacity, blockSize: opts.BlockSize, log: opts.Logger,
 		index: map[string]int64{},
 	}
@@ -223,6 +232,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.open.clear()
 	return s.lock.Close()
 }
 
@@ -253,6 +263,7 @@ func (s *Store) Delete(ctx context.Context, hash string) (existed bool, err erro
 	}
 	unlock := s.keys.lock(hash)
 	defer unlock()
+	s.open.drop(hash)
 	// The shard goes first: without it the sidecar is never used.
 	err = os.Remove(s.shardPath(hash))
 	switch {
@@ -305,6 +316,7 @@ func (s *Store) quarantineShard(hash string, f *os.File, reason error) {
 // moveToQuarantine moves a shard and its sidecar (when present) aside. The
 // caller holds the key lock (or is load) and updates the index.
 func (s *Store) moveToQuarantine(hash string) error {
+	s.open.drop(hash)
 	dst := filepath.Join(s.quarantine, hash+"."+strconv.FormatInt(time.Now().UnixNano(), 10))
 	if err := os.Rename(s.sidecarPath(hash), dst+sidecarSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err

@@ -134,7 +134,7 @@ func serve(t *testing.T, srv dctv1.ShardServiceServer) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close() })
-	return &client{node: "n0", c: dctv1.NewShardServiceClient(conn)}
+	return newClient("n0", conn)
 }
 
 // TestClientMapsStatuses: every call of the agent client reports the

@@ -24,6 +24,17 @@ import (
 // MaxMessage is the largest chunk sent in one gRPC message.
 const MaxMessage = 1 << 20
 
+// Flow-control windows and buffers of agent connections. Fixed windows
+// turn off gRPC's bandwidth estimator, which pings an agent for nearly
+// every shard answer (a write and a read on both sides, each a TLS
+// record); 4 MiB a stream and 16 MiB a connection exceed what a loopback
+// or LAN path needs in flight, and bound what an agent can push unasked.
+const (
+	streamWindow = 4 << 20
+	connWindow   = 16 << 20
+	connBuffer   = 64 << 10
+)
+
 // TLSConfig builds the client TLS configuration: caFile verifies agents,
 // certFile/keyFile authenticate this gateway.
 func TLSConfig(caFile, certFile, keyFile string) (*tls.Config, error) {
@@ -67,7 +78,7 @@ func (p *Pool) Agent(n *records.Node) (content.Agent, error) {
 	if err != nil {
 		return nil, callErr(err)
 	}
-	return &client{node: n.ID, c: dctv1.NewShardServiceClient(conn)}, nil
+	return newClient(n.ID, conn), nil
 }
 
 func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
@@ -86,6 +97,10 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 			MinConnectTimeout: 3 * time.Second,
 		}),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(4*MaxMessage)),
+		grpc.WithInitialWindowSize(streamWindow),
+		grpc.WithInitialConnWindowSize(connWindow),
+		grpc.WithReadBufferSize(connBuffer),
+		grpc.WithWriteBufferSize(connBuffer),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", endpoint, err)
@@ -108,7 +123,12 @@ func (p *Pool) Close() error {
 
 type client struct {
 	node string
+	conn grpc.ClientConnInterface
 	c    dctv1.ShardServiceClient
+}
+
+func newClient(node string, conn grpc.ClientConnInterface) *client {
+	return &client{node: node, conn: conn, c: dctv1.NewShardServiceClient(conn)}
 }
 
 func (a *client) PutShard(ctx context.Context, object string, size int64) (content.ShardWriter, error) {
@@ -175,10 +195,17 @@ func recvErr(stream grpc.ClientStreamingClient[dctv1.PutShardRequest, dctv1.PutS
 // content.ErrShardCorrupt (its answer is not the copy the manifest
 // describes) before more than n bytes are buffered.
 func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+	return a.GetShardInto(ctx, hash, off, n, nil)
+}
+
+// GetShardInto is GetShard reading into dst's array when it holds n bytes
+// (content.ShardReaderInto): the bytes are copied once, from gRPC's
+// receive buffers into dst.
+func (a *client) GetShardInto(ctx context.Context, hash string, off, n int64, dst []byte) ([]byte, error) {
 	if off < 0 || n <= 0 {
 		return nil, fmt.Errorf("%w: shard range %d+%d: the length must be positive", content.ErrInvalid, off, n)
 	}
-	b, err := a.getShard(ctx, hash, off, n)
+	b, err := a.getShard(ctx, hash, off, n, dst)
 	if err != nil {
 		// DataLoss: the agent found its copy rotten (and quarantined it).
 		return nil, callErr(err)
@@ -186,44 +213,40 @@ func (a *client) GetShard(ctx context.Context, hash string, off, n int64) ([]byt
 	return b, nil
 }
 
-func (a *client) getShard(ctx context.Context, hash string, off, n int64) ([]byte, error) {
+func (a *client) getShard(ctx context.Context, hash string, off, n int64, dst []byte) ([]byte, error) {
 	// Cancelling ends the stream on every return, read to the end or not.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := a.c.GetShard(ctx, &dctv1.GetShardRequest{Hash: hash, Offset: off, Length: n})
+	stream, err := a.conn.NewStream(ctx, &getShardDesc, dctv1.ShardService_GetShard_FullMethodName, grpc.ForceCodecV2(agentCodec))
 	if err != nil {
 		return nil, err
 	}
-	var buf []byte
+	if err := stream.SendMsg(&dctv1.GetShardRequest{Hash: hash, Offset: off, Length: n}); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	if err := stream.CloseSend(); err != nil {
+		return nil, err
+	}
+	if int64(cap(dst)) < n {
+		dst = make([]byte, 0, n)
+	}
+	in := &chunkInto{buf: dst[:0], max: n}
 	for {
-		msg, err := stream.Recv()
+		err := stream.RecvMsg(in)
 		if errors.Is(err, io.EOF) {
-			if buf == nil {
-				buf = []byte{}
-			}
-			return buf, nil
+			return in.buf, nil
+		}
+		if in.tooMuch {
+			return nil, fmt.Errorf("%w: agent %s sent more than the %d bytes asked of shard %s at %d", content.ErrShardCorrupt, a.node, n, hash, off)
 		}
 		if err != nil {
 			return nil, err
 		}
-		chunk := msg.GetChunk()
-		if int64(len(chunk)) > n-int64(len(buf)) {
-			return nil, fmt.Errorf("%w: agent %s sent more than the %d bytes asked of shard %s at %d", content.ErrShardCorrupt, a.node, n, hash, off)
-		}
-		switch {
-		case buf == nil && int64(len(chunk)) == n:
-			// The whole answer in one message (every shard range up to
-			// MaxMessage): its bytes are the message's own (the codec
-			// copies them out of gRPC's buffers), kept without a copy.
-			buf = chunk
-		case buf == nil:
-			buf = make([]byte, 0, n)
-			fallthrough
-		default:
-			buf = append(buf, chunk...)
-		}
 	}
 }
+
+// getShardDesc describes the GetShard stream (one request, many answers).
+var getShardDesc = grpc.StreamDesc{StreamName: "GetShard", ServerStreams: true}
 
 func (a *client) DeleteShard(ctx context.Context, ref content.ShardRef) error {
 	if ref.Index < 0 || ref.Index > math.MaxInt32 {

@@ -36,8 +36,11 @@ func (c *objectCache) get(key string) ([]byte, bool) {
 	return c.lru.Get(key)
 }
 
+// keeps reports whether put keeps an object of size bytes.
+func (c *objectCache) keeps(size int64) bool { return c.lru != nil && size <= c.max }
+
 func (c *objectCache) put(key string, v []byte) {
-	if c.lru == nil || int64(len(v)) > c.max {
+	if !c.keeps(int64(len(v))) {
 		return
 	}
 	c.mu.Lock()

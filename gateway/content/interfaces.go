@@ -75,6 +75,14 @@ type Agent interface {
 	Free(ctx context.Context) (int64, error)
 }
 
+// ShardReaderInto is an Agent that can read a shard range into a buffer
+// the caller lends: GetShardInto is GetShard using dst's array when it
+// holds n bytes. The service lends pooled buffers and reuses them once the
+// bytes are decoded.
+type ShardReaderInto interface {
+	GetShardInto(ctx context.Context, hash string, off, n int64, dst []byte) ([]byte, error)
+}
+
 // ShardRef names a shard for DeleteShard: its hash and the manifest shard
 // it is, object Name, Version and Index. Version is empty for the shards
 // of a publish that failed before it tried to record a version.

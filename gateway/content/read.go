@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -70,6 +71,7 @@ type attempt struct {
 type fetchResult struct {
 	a    *attempt
 	data []byte
+	buf  *[]byte // the pooled buffer lent for data, if any
 	err  error
 }
 
@@ -82,8 +84,10 @@ type fetchResult struct {
 // With whole, every shard is checked against its hash and excluded on
 // mismatch (and reported for repair).
 //
-// from names, per shard that arrived, the node that delivered it.
-func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) (shards [][]byte, from []string, err error) {
+// from names, per shard that arrived, the node that delivered it. The
+// shards may live in pooled buffers: release gives them back once their
+// bytes are no longer used (not calling it leaves them to the GC).
+func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, whole bool) (shards [][]byte, from []string, release func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.track.read(l.K)
@@ -106,13 +110,30 @@ func (s *Service) fetch(ctx context.Context, m *records.Manifest, l codec.Layout
 				timer.Reset(f.hedge(hedgeAfter))
 			}
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, nil, nil, ctx.Err()
 		}
 	}
 	if f.have < l.K {
-		return nil, nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: f.have, Causes: f.causes}
+		f.release()
+		return nil, nil, nil, &ShardsUnavailableError{Object: m.String(), Need: l.K, Have: f.have, Causes: f.causes}
 	}
-	return f.out, f.from, nil
+	return f.out, f.from, f.release, nil
+}
+
+// shardPool holds the buffers shard ranges are read into (see
+// ShardReaderInto). A buffer goes back only once its request has ended:
+// the buffers of requests still running when a fetch returns are left to
+// the GC.
+var shardPool sync.Pool
+
+// release gives back the buffers of the shards that arrived.
+func (f *shardFetch) release() {
+	for i, bp := range f.bufs {
+		if bp != nil {
+			shardPool.Put(bp)
+			f.bufs[i] = nil
+		}
+	}
 }
 
 // shardFetch is the state of one fetch call: which holders of which shards
@@ -134,10 +155,11 @@ type shardFetch struct {
 	inflight  map[*attempt]bool
 	results   chan fetchResult
 
-	out    [][]byte // the shards that arrived, by index
-	from   []string // the node each shard in out came from
-	have   int      // how many arrived
-	causes []string // why requests failed, for ShardsUnavailableError
+	out    [][]byte  // the shards that arrived, by index
+	bufs   []*[]byte // the pooled buffers of out, by index
+	from   []string  // the node each shard in out came from
+	have   int       // how many arrived
+	causes []string  // why requests failed, for ShardsUnavailableError
 }
 
 // newShardFetch ranks the holders of m's total shards and orders the shards
@@ -153,6 +175,7 @@ func (s *Service) newShardFetch(ctx context.Context, m *records.Manifest, total 
 		inflight: map[*attempt]bool{},
 		results:  make(chan fetchResult, 4*total),
 		out:      make([][]byte, total),
+		bufs:     make([]*[]byte, total),
 		from:     make([]string, total),
 	}
 	for i := range total {
@@ -191,14 +214,14 @@ func (f *shardFetch) launch(shard int, hedge, allowFailed bool) bool {
 	f.inflight[a] = true
 	f.s.track.attempt(h.node, hedge)
 	go func() {
-		b, err := f.s.fetchFrom(actx, f.m.Shards[shard], h.node, f.off, f.n)
+		b, bp, err := f.s.fetchFrom(actx, f.m.Shards[shard], h.node, f.off, f.n)
 		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
 			// Cancelled: another holder answered first.
 			f.s.track.outpaced(h.node, time.Since(a.start))
 		} else {
 			f.s.observeFetch(h.node, time.Since(a.start), err)
 		}
-		f.results <- fetchResult{a: a, data: b, err: err}
+		f.results <- fetchResult{a: a, data: b, buf: bp, err: err}
 	}()
 	return true
 }
@@ -246,6 +269,9 @@ func (f *shardFetch) collect(r fetchResult) {
 		}
 	}
 	f.s.track.done(a.node, time.Since(a.start), r.err)
+	if r.buf != nil && (r.err != nil || f.done[a.shard]) {
+		shardPool.Put(r.buf) // its request is over and its bytes unused
+	}
 	if f.done[a.shard] {
 		return // another holder answered first (this one was cancelled)
 	}
@@ -255,6 +281,7 @@ func (f *shardFetch) collect(r fetchResult) {
 	}
 	f.done[a.shard] = true
 	f.out[a.shard] = r.data
+	f.bufs[a.shard] = r.buf
 	f.from[a.shard] = a.node
 	f.have++
 	// Requests of the same shard elsewhere are no longer needed.
@@ -300,31 +327,41 @@ func (f *shardFetch) hedge(after time.Duration) time.Duration {
 	return max(next, time.Millisecond)
 }
 
-// fetchFrom reads a shard's range from one holder.
-func (s *Service) fetchFrom(ctx context.Context, sh records.Shard, id string, off, n int64) ([]byte, error) {
+// fetchFrom reads a shard's range from one holder, into a pooled buffer
+// (returned with the bytes) when the agent can (ShardReaderInto).
+func (s *Service) fetchFrom(ctx context.Context, sh records.Shard, id string, off, n int64) ([]byte, *[]byte, error) {
 	node, err := s.nodeByID(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a, err := s.agents.Agent(node)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// The request stays within the shard size the manifest implies (its
 	// layout was checked against it), so an agent's answer is bounded by
 	// what was asked: the agent client refuses more than n bytes.
 	if off < 0 || n <= 0 || off > sh.Size || n > sh.Size-off {
-		return nil, fmt.Errorf("%w: range %d+%d outside the %d bytes of shard %d", ErrInvalid, off, n, sh.Size, sh.Index)
+		return nil, nil, fmt.Errorf("%w: range %d+%d outside the %d bytes of shard %d", ErrInvalid, off, n, sh.Size, sh.Index)
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.AgentTimeout)
 	defer cancel()
-	b, err := a.GetShard(ctx, sh.Hash, off, n)
+	var (
+		b  []byte
+		bp *[]byte
+	)
+	if into, ok := a.(ShardReaderInto); ok {
+		bp = getPooled(&shardPool, n)
+		b, err = into.GetShardInto(ctx, sh.Hash, off, n, *bp)
+	} else {
+		b, err = a.GetShard(ctx, sh.Hash, off, n)
+	}
 	if err == nil && int64(len(b)) != n {
 		// A clean answer of another length: the copy is not what the
 		// manifest says.
 		err = fmt.Errorf("%w: got %d bytes, want %d", ErrShardCorrupt, len(b), n)
 	}
-	return b, err
+	return b, bp, err
 }
 
 // FetchStats returns the gateway's shard-fetch counters.

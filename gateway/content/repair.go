@@ -159,15 +159,15 @@ func (s *Service) mayRepair(ctx context.Context, m *records.Manifest, gone []str
 // has a good copy, else reconstructed from k other shards.
 func (s *Service) rebuild(ctx context.Context, m *records.Manifest, l codec.Layout, i int, kept []string, want codec.Hash) ([]byte, error) {
 	for _, id := range kept {
-		b, err := s.fetchFrom(ctx, m.Shards[i], id, 0, l.ShardSize())
+		b, _, err := s.fetchFrom(ctx, m.Shards[i], id, 0, l.ShardSize()) // kept: a pooled buffer is left to the GC
 		if err == nil && codec.VerifyShard(b, want) {
 			return b, nil
 		}
 	}
 	others := *m
 	others.Shards = slices.Clone(m.Shards)
-	others.Shards[i].Nodes = nil // never read the shard being rebuilt
-	shards, _, err := s.fetch(ctx, &others, l, 0, l.ShardSize(), true)
+	others.Shards[i].Nodes = nil                                          // never read the shard being rebuilt
+	shards, _, _, err := s.fetch(ctx, &others, l, 0, l.ShardSize(), true) // kept: its buffers are left to the GC
 	if err != nil {
 		return nil, err
 	}

@@ -69,9 +69,17 @@ type tracker struct {
 	needed   int64
 	launched int64
 	hedges   int64
+	// samples counts the latencies recorded; p95 is the window's p95 as
+	// of p95At samples (sorting the window on every read cost more than
+	// the hedging it steers).
+	samples, p95At int64
+	p95            time.Duration
 }
 
 const trackerWindow = 512
+
+// p95Every is how many new samples make hedgeDelay sort the window again.
+const p95Every = 32
 
 func newTracker() *tracker {
 	return &tracker{ring: make([]time.Duration, trackerWindow), nodes: map[string]*NodeStats{}}
@@ -109,6 +117,7 @@ func (t *tracker) done(id string, d time.Duration, err error) {
 		return
 	}
 	n.sample(d)
+	t.samples++
 	t.ring[t.next] = d
 	t.next = (t.next + 1) % len(t.ring)
 	if t.next == 0 {
@@ -166,7 +175,7 @@ func (t *tracker) ewma(id string) (time.Duration, bool) {
 }
 
 // hedgeDelay is the p95 of recent latencies within [lo, hi]; def until
-// enough samples exist.
+// enough samples exist. The p95 is recomputed every p95Every samples.
 func (t *tracker) hedgeDelay(lo, hi, def time.Duration) time.Duration {
 	t.mu.Lock()
 	n := t.next
@@ -177,10 +186,22 @@ func (t *tracker) hedgeDelay(lo, hi, def time.Duration) time.Duration {
 		t.mu.Unlock()
 		return def
 	}
+	if t.p95 > 0 && t.samples-t.p95At < p95Every {
+		p := t.p95
+		t.mu.Unlock()
+		return min(max(p, lo), hi)
+	}
 	s := slices.Clone(t.ring[:n])
+	at := t.samples
 	t.mu.Unlock()
 	slices.Sort(s)
-	return min(max(s[len(s)*95/100], lo), hi)
+	p := max(s[len(s)*95/100], 1)
+	t.mu.Lock()
+	if at >= t.p95At {
+		t.p95, t.p95At = p, at
+	}
+	t.mu.Unlock()
+	return min(max(p, lo), hi)
 }
 
 func (t *tracker) stats() FetchStats {

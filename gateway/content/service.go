@@ -750,7 +750,14 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	}
 	defer release()
 	if l.Size <= s.cfg.CacheMaxObject {
-		whole, err := s.readWhole(ctx, m, l)
+		var dst []byte
+		if !s.objects.keeps(l.Size) {
+			// Not kept: decoded into a pooled buffer, given back once written.
+			bp := getPlain(l.Size)
+			defer plainPool.Put(bp)
+			dst = *bp
+		}
+		whole, err := s.readWhole(ctx, m, l, dst)
 		if err != nil {
 			return err
 		}
@@ -765,9 +772,13 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	if off == 0 && n == l.Size {
 		sum = sha256.New()
 	}
+	// Every segment is decoded into one pooled buffer, written out before
+	// the next is read.
+	bp := getPlain(s.cfg.SegmentBytes + 2*l.ChunkSize)
+	defer plainPool.Put(bp)
 	for pos, end := off, off+n; ; {
 		next := s.segmentEnd(l, pos, end)
-		b, err := s.readRange(ctx, m, l, pos, next-pos)
+		b, err := s.readRange(ctx, m, l, pos, next-pos, *bp)
 		if err != nil {
 			return err
 		}
@@ -812,6 +823,24 @@ func (s *Service) segmentEnd(l codec.Layout, pos, end int64) int64 {
 	return next
 }
 
+// plainPool holds the buffers reads decode into when their plaintext is
+// not kept (the object cache off or the object too large for it).
+var plainPool sync.Pool
+
+// getPlain returns a buffer of plainPool with room for n bytes.
+func getPlain(n int64) *[]byte { return getPooled(&plainPool, n) }
+
+// getPooled returns an empty buffer of pool with room for n bytes (a new
+// one when the pooled one is too small).
+func getPooled(pool *sync.Pool, n int64) *[]byte {
+	if p, ok := pool.Get().(*[]byte); ok && int64(cap(*p)) >= n {
+		*p = (*p)[:0]
+		return p
+	}
+	b := make([]byte, 0, n)
+	return &b
+}
+
 // acquireCold takes a cold-read slot, waiting up to ColdReadWait; release
 // gives it back.
 func (s *Service) acquireCold(ctx context.Context) (release func(), err error) {
@@ -839,8 +868,8 @@ func (s *Service) acquireCold(ctx context.Context) (release func(), err error) {
 func (s *Service) ColdReads() int { return len(s.cold) }
 
 // readWhole decodes the whole object and checks its SHA-256.
-func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout) ([]byte, error) {
-	b, err := s.readRange(ctx, m, l, 0, l.Size)
+func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.Layout, dst []byte) ([]byte, error) {
+	b, err := s.readRange(ctx, m, l, 0, l.Size, dst)
 	if err != nil {
 		return nil, err
 	}
@@ -850,8 +879,9 @@ func (s *Service) readWhole(ctx context.Context, m *records.Manifest, l codec.La
 	return b, nil
 }
 
-// readRange fetches what plaintext [off, off+n) needs and decodes it.
-func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64) ([]byte, error) {
+// readRange fetches what plaintext [off, off+n) needs and decodes it, into
+// dst's array when it has room (see codec.Decoder.DecodeRangeTo).
+func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, dst []byte) ([]byte, error) {
 	plan, err := l.PlanRange(off, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
@@ -864,33 +894,37 @@ func (s *Service) readRange(ctx context.Context, m *records.Manifest, l codec.La
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	whole := plan.ShardOff == 0 && plan.ShardLen == l.ShardSize()
-	shards, from, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, whole)
+	// The shards are not hashed here: AES-GCM authenticates every chunk
+	// decoded, so a bad shard fails the decode, and only then are whole
+	// shards fetched and checked against their hashes, to exclude it.
+	shards, from, release, err := s.fetch(ctx, m, l, plan.ShardOff, plan.ShardLen, false)
 	if err != nil {
 		return nil, err
 	}
-	out, err := dec.DecodeRange(plan, shards)
+	out, err := dec.DecodeRangeTo(dst, plan, shards)
+	release() // the shards' bytes are decoded (or rejected)
 	if err == nil {
 		// Authentic plaintext (AES-GCM) proves every shard used correct.
 		s.issueReceipts(ctx, m, from, plan.ShardOff, plan.ShardLen)
 		return out, nil
 	}
-	if whole || !errors.Is(err, codec.ErrCorrupt) {
+	if !errors.Is(err, codec.ErrCorrupt) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}
-	// A partial read cannot be checked against the shard hashes: fetch the
-	// whole shards, let the hashes exclude the bad one, and decode again.
-	s.log.Warn("range decode failed; refetching whole shards", "object", m.String(), "err", err)
-	full, fullFrom, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
+	// Which shard is bad is unknown: fetch the whole shards, let their
+	// hashes exclude (and report) the bad one, and decode again.
+	s.log.Warn("decode failed; refetching whole shards", "object", m.String(), "err", err)
+	full, fullFrom, release, err := s.fetch(ctx, m, l, 0, l.ShardSize(), true)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	for i, b := range full {
 		if b != nil {
 			full[i] = b[plan.ShardOff : plan.ShardOff+plan.ShardLen]
 		}
 	}
-	out, err = dec.DecodeRange(plan, full)
+	out, err = dec.DecodeRangeTo(dst, plan, full)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, m, err)
 	}

@@ -102,13 +102,16 @@ func TestObserverSeesReads(t *testing.T) {
 		total += obs.sent[sh.Nodes[0]]
 		dels += obs.dels[sh.Nodes[0]]
 	}
-	if obs.sent[down] != 1 || obs.answered[down] != 0 {
+	// The first pass decodes without hashing shards; the corrupt copy
+	// fails AES-GCM, and the second pass fetches whole shards (asking the
+	// down node again) and lets their hashes exclude the corrupt one.
+	if obs.sent[down] < 1 || obs.answered[down] != 0 {
 		t.Errorf("down node: %d probes, %d answered", obs.sent[down], obs.answered[down])
 	}
 	if obs.failed[bad] != 1 || obs.dels[bad] != 0 {
 		t.Errorf("corrupt node: %d failed, %d delivered", obs.failed[bad], obs.dels[bad])
 	}
-	if dels != m.K || total != m.K+2 {
-		t.Errorf("%d verified deliveries (want k=%d), %d requests (want k+2)", dels, m.K, total)
+	if dels != m.K || total < m.K+2 || total > 2*(m.K+2) {
+		t.Errorf("%d verified deliveries (want k=%d), %d requests (want k+2 to 2(k+2))", dels, m.K, total)
 	}
 }

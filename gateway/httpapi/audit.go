@@ -53,15 +53,18 @@ const (
 //	GET /v1/audit/accounts/{msp}            an organisation's account
 //	GET /v1/audit/batches/{id}/receipts/{i} a receipt bundle from this gateway's log
 //	GET /v1/audit/objects/{name}            the ledger's manifest (?version=, default latest)
+//	GET /v1/audit/sla/...                   SLA scores and their evidence (slaView)
 //
 // with ?format=json (default) or csv.
 type audit struct {
 	*admin
 	ledger   AuditLedger
 	receipts ReceiptBundles
+	sla      SLALedger
 }
 
 func (a *audit) routes(r *gin.Engine) {
+	(&slaView{ledger: a.sla}).routes(r.Group("/v1/audit", a.format))
 	g := r.Group("/v1/audit", a.available, a.format)
 	g.GET("/history/:kind/*key", a.history)
 	g.GET("/nodes/:id/payments", a.payments)

@@ -436,3 +436,69 @@ func TestSharedCoderConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// DecodeRangeTo decodes into the caller's buffer when it has room, and
+// into its own otherwise, with the same result as DecodeRange; pooled
+// reconstruction buffers never leak into the caller's shards.
+func TestDecodeRangeTo(t *testing.T) {
+	key := testKey(t)
+	data := payload(100_000)
+	l, err := PlanLayout(int64(len(data)), Redundancy{K: 4, M: 2}, 1000, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shards, _, err := EncodeBytes(l, key, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := NewDecoder(l, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		off, n    int64
+		missing   int   // data shard left out (-1: none)
+		room      int64 // dst capacity beyond PlainLen (negative: short)
+		wantAlias bool
+	}{
+		{"whole, room", 0, 100_000, -1, 0, true},
+		{"whole, reconstructed, room", 0, 100_000, 2, 10, true},
+		{"range, reconstructed, room", 1500, 3000, 0, 0, true},
+		{"short buffer", 0, 100_000, -1, -1, false},
+		{"no buffer, reconstructed", 999, 2, 3, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := l.PlanRange(tc.off, tc.n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := make([][]byte, len(shards))
+			for i, s := range shards {
+				in[i] = s[p.ShardOff : p.ShardOff+p.ShardLen]
+			}
+			if tc.missing >= 0 {
+				in[tc.missing] = nil
+			}
+			var dst []byte
+			if tc.wantAlias || tc.room < 0 {
+				dst = make([]byte, 0, dec.PlainLen(p)+tc.room)
+			}
+			for range 3 { // pooled buffers are reused across calls
+				got, err := dec.DecodeRangeTo(dst, p, in)
+				if err != nil || !bytes.Equal(got, data[tc.off:tc.off+tc.n]) {
+					t.Fatalf("decoded %d bytes: %v", len(got), err)
+				}
+				clear(dst[:cap(dst)]) // zeroes got too when it lives in dst
+				aliased := !bytes.Equal(got, data[tc.off:tc.off+tc.n])
+				if aliased != tc.wantAlias {
+					t.Fatalf("result in dst: %v, want %v", aliased, tc.wantAlias)
+				}
+				if tc.missing >= 0 && in[tc.missing] != nil {
+					t.Fatal("the caller's missing shard was filled")
+				}
+			}
+		})
+	}
+}

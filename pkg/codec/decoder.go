@@ -40,6 +40,14 @@ func NewDecoder(l Layout, key Key) (*Decoder, error) {
 // read cannot tell which shard is bad, so the caller should then check whole
 // shards against their hashes. shards is not modified.
 func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
+	return d.DecodeRangeTo(nil, p, shards)
+}
+
+// DecodeRangeTo is DecodeRange decoding into dst's array when its capacity
+// holds the decoded chunks (PlainLen; the result then shares the array),
+// so that a caller can reuse its buffers; otherwise it allocates as
+// DecodeRange does.
+func (d *Decoder) DecodeRangeTo(dst []byte, p Plan, shards [][]byte) ([]byte, error) {
 	l := d.l
 	if len(shards) != l.K+l.M {
 		return nil, fmt.Errorf("%w: %d shards given, want %d", ErrInvalid, len(shards), l.K+l.M)
@@ -62,6 +70,15 @@ func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d of the %d needed", ErrTooFewShards, present, l.K)
 	}
 	if dataMissing {
+		// Missing data shards are rebuilt in pooled buffers (Reed-Solomon
+		// uses an empty slice's capacity), given back once decrypted.
+		for i := range l.K {
+			if work[i] == nil {
+				bp := getScratch(p.ShardLen)
+				defer scratchPool.Put(bp)
+				work[i] = (*bp)[:0]
+			}
+		}
 		if err := d.rs.ReconstructData(work); err != nil {
 			return nil, fmt.Errorf("%w: reconstruct: %w", ErrCorrupt, err)
 		}
@@ -70,8 +87,13 @@ func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
 	fetched := p.ShardLen / l.Unit * l.StripeSize()
 	sealedLen := l.ChunkSize + TagSize
 	chunks := p.LastChunk - p.FirstChunk + 1
-	plainLen := (p.LastChunk-p.FirstChunk)*l.ChunkSize + l.chunkPlain(p.LastChunk)
-	out := make([]byte, plainLen)
+	plainLen := d.PlainLen(p)
+	var out []byte
+	if int64(cap(dst)) >= plainLen {
+		out = dst[:plainLen]
+	} else {
+		out = make([]byte, plainLen)
+	}
 	// open decrypts chunks [from, to) into their places in out.
 	open := func(from, to int64) error {
 		sp := getScratch(sealedLen)
@@ -125,6 +147,12 @@ func (d *Decoder) DecodeRange(p Plan, shards [][]byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: plan %+v does not fit the decoded chunks", ErrInvalid, p)
 	}
 	return out[start : start+p.N], nil
+}
+
+// PlainLen is the room DecodeRangeTo needs for plan p: its chunks'
+// plaintext, from the start of the first.
+func (d *Decoder) PlainLen(p Plan) int64 {
+	return (p.LastChunk-p.FirstChunk)*d.l.ChunkSize + d.l.chunkPlain(p.LastChunk)
 }
 
 // scratchPool holds the buffers chunks that span stripe units are

@@ -124,3 +124,28 @@ func (c *Client) AuditObject(ctx context.Context, name, version string) (*record
 	}
 	return auditJSON[*records.Manifest](ctx, c, p)
 }
+
+// SLAPath is the path of an SLA endpoint of the admin listener.
+func SLAPath(elems ...string) string { return AuditPath(append([]string{"sla"}, elems...)...) }
+
+func epochElem(epoch int64) string { return strconv.FormatInt(epoch, 10) }
+
+// SLAEpoch reads the scoring record of an epoch.
+func (c *Client) SLAEpoch(ctx context.Context, epoch int64) (*records.SLAEpoch, error) {
+	return auditJSON[*records.SLAEpoch](ctx, c, SLAPath("epochs", epochElem(epoch)))
+}
+
+// SLAAttestations reads every attestation of an epoch.
+func (c *Client) SLAAttestations(ctx context.Context, epoch int64) ([]*records.SLAAttestation, error) {
+	return auditJSON[[]*records.SLAAttestation](ctx, c, SLAPath("epochs", epochElem(epoch), "attestations"))
+}
+
+// SLAHistory reads every breakdown of a node's score, oldest first.
+func (c *Client) SLAHistory(ctx context.Context, node string) ([]*records.HistoryEntry, error) {
+	return auditJSON[[]*records.HistoryEntry](ctx, c, SLAPath("nodes", node, "history"))
+}
+
+// GetNode reads a node's registration.
+func (c *Client) GetNode(ctx context.Context, id string) (*records.Node, error) {
+	return auditJSON[*records.Node](ctx, c, SLAPath("nodes", id, "record"))
+}

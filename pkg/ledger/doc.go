@@ -20,5 +20,6 @@
 // (records.ManifestEventName) through the Fabric Gateway's chaincode
 // events: typed records.ManifestEvent values with the block they were
 // committed in; a broken subscription is resumed with ResumeAfter the last
-// event's checkpoint.
+// event's checkpoint. SLAEvents does the same for the epochs sla:Score
+// scores (records.SLAEventName, records.SLAEpoch).
 package ledger

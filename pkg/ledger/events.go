@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -82,6 +83,47 @@ func FromBlock(n uint64) EventsOption { return func(o *EventsOptions) { o.FromBl
 // could not be opened; it is classified like a call's (ErrUnavailable for
 // a peer that does not answer).
 func (c *Client) ManifestEvents(ctx context.Context, opts ...EventsOption) (<-chan ManifestEvent, error) {
+	return chaincodeEvents(ctx, c, records.ManifestEventName, func(ev *client.ChaincodeEvent) (ManifestEvent, bool) {
+		me, err := records.DecodeManifestEvent(ev.Payload)
+		if err != nil || me.TxID != ev.TransactionID {
+			return ManifestEvent{}, false
+		}
+		return ManifestEvent{ManifestEvent: me, Block: ev.BlockNumber}, true
+	}, opts...)
+}
+
+// SLAEvent is one committed sla:Score (the records.SLAEpoch it wrote,
+// records.SLAEventName) with its block, the position to resume after.
+type SLAEvent struct {
+	records.SLAEpoch
+	Block uint64
+}
+
+// After is the checkpoint just past ev.
+func (ev SLAEvent) After() Checkpoint { return Checkpoint{Block: ev.Block, TxID: ev.TxID} }
+
+// SLAEvents subscribes to the epochs sla:Score scores, like
+// ManifestEvents: in commit order, each once its transaction is committed
+// valid on the peer this client talks to; the channel closes when ctx
+// ends or the stream breaks (resubscribe with ResumeAfter(the last
+// event's After())).
+func (c *Client) SLAEvents(ctx context.Context, opts ...EventsOption) (<-chan SLAEvent, error) {
+	return chaincodeEvents(ctx, c, records.SLAEventName, decodeSLAEvent, opts...)
+}
+
+// decodeSLAEvent reads an sla:Score event; false for a payload that does
+// not decode or names another transaction.
+func decodeSLAEvent(ev *client.ChaincodeEvent) (SLAEvent, bool) {
+	var e records.SLAEpoch
+	if err := json.Unmarshal(ev.Payload, &e); err != nil || e.TxID != ev.TransactionID || e.Epoch < 0 {
+		return SLAEvent{}, false
+	}
+	return SLAEvent{SLAEpoch: e, Block: ev.BlockNumber}, true
+}
+
+// chaincodeEvents subscribes to the chaincode's events named name, decoded
+// by decode (false: skipped), from where opts say.
+func chaincodeEvents[T any](ctx context.Context, c *Client, name string, decode func(*client.ChaincodeEvent) (T, bool), opts ...EventsOption) (<-chan T, error) {
 	var o EventsOptions
 	o.Apply(opts...)
 	var copts []client.ChaincodeEventsOption
@@ -95,7 +137,7 @@ func (c *Client) ManifestEvents(ctx context.Context, opts ...EventsOption) (<-ch
 	if err != nil {
 		return nil, classify("chaincode events", "", err)
 	}
-	out := make(chan ManifestEvent, 64)
+	out := make(chan T, 64)
 	go func() {
 		defer close(out)
 		// The client's stream goroutine sends without watching ctx: drain
@@ -117,15 +159,15 @@ func (c *Client) ManifestEvents(ctx context.Context, opts ...EventsOption) (<-ch
 					return
 				}
 			}
-			if ev.EventName != records.ManifestEventName {
+			if ev.EventName != name {
 				continue
 			}
-			me, err := records.DecodeManifestEvent(ev.Payload)
-			if err != nil || me.TxID != ev.TransactionID {
+			v, ok := decode(ev)
+			if !ok {
 				continue
 			}
 			select {
-			case out <- ManifestEvent{ManifestEvent: me, Block: ev.BlockNumber}:
+			case out <- v:
 			case <-ctx.Done():
 				return
 			}

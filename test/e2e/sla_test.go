@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/slaaudit"
+	testnetwork "github.com/dct-network/dct/test-network"
 )
 
 // TestSLAFromGateway: the gateway process attests what its reads saw of
@@ -113,4 +117,22 @@ func TestSLAFromGateway(t *testing.T) {
 		t.Logf("%s: %s; %s's view %+v", o.Node, b, gw.Org, b.Orgs)
 	}
 	t.Logf("epoch %d scored in %s: %d nodes, %d attestations", att.Epoch, scored.TxID, len(scored.Nodes), scored.Attestations)
+
+	// The operator CLI through the gateway's admin listener: the scores,
+	// and the auditor's offline recomputation of the epoch, all matching.
+	out, stderr, err := runCLIAs(t, testnetwork.RoleAuditor, "audit", "verify-sla", strconv.FormatInt(att.Epoch, 10))
+	if err != nil {
+		t.Fatalf("dct audit verify-sla %d: %v\n%s\n%s", att.Epoch, err, out, stderr)
+	}
+	vs := decodeJSON[[]slaaudit.Verdict](t, []byte(out))
+	for _, o := range att.Observations {
+		if !slices.ContainsFunc(vs, func(v slaaudit.Verdict) bool { return v.Node == o.Node && v.OK }) {
+			t.Fatalf("verify-sla has no matching verdict for %s: %s", o.Node, stderr)
+		}
+	}
+	t.Logf("dct audit verify-sla %d:\n%s", att.Epoch, stderr)
+	out, _, err = runCLIAs(t, testnetwork.RoleAuditor, "sla", "scores", "--format", "csv")
+	if err != nil || !strings.HasPrefix(out, "node,epoch,score,state\n") || !strings.Contains(out, att.Observations[0].Node+",") {
+		t.Fatalf("dct sla scores: %v\n%s", err, out)
+	}
 }

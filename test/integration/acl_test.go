@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -214,6 +216,8 @@ func TestAccessControl(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	slaPast := records.EpochOf(time.Now()) - 1000
+	slaEpochOf := func(c *aclCaller) int64 { return slaPast - int64(slices.Index(callers, c)) }
 	throwaway := map[string]string{} // caller → certificate PEM granted in setup
 	var mu sync.Mutex
 	rows := []aclRow{
@@ -371,6 +375,52 @@ func TestAccessControl(t *testing.T) {
 				}
 				return string(b.Status) + " " + b.ProveTxID
 			}},
+		// SLA: gateways and node identities attest (their own attestation
+		// of the oldest epoch still open, never the one TestSLAAttestAndScore
+		// scores later); any member scores an ended epoch (each caller its
+		// own, long past, so that nobody conflicts).
+		{fn: "sla:Attest (own attestation)", allowed: "gatewayA nodeA gatewayB nodeB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				attest := func() error {
+					in := records.SLAAttestationInput{Epoch: records.EpochOf(time.Now()) - records.SLAAttestEpochs,
+						Observations: []records.SLAObservation{{Node: spares[0], ProbesSent: 10, ProbesAnswered: 9}}}
+					_, err := c.cl.Attest(ctx, in)
+					return err
+				}
+				err := attest()
+				if records.CodeOf(err) == records.CodeFailedPrecondition { // the epoch closed meanwhile
+					err = attest()
+				}
+				return err
+			},
+			state: func(ctx context.Context, c *aclCaller) string {
+				cur := records.EpochOf(time.Now())
+				n := 0
+				for e := cur - records.SLAAttestEpochs - 1; e <= cur; e++ {
+					as, err := adminOf(c).SLAAttestations(ctx, e)
+					if err != nil {
+						return err.Error()
+					}
+					for _, a := range as {
+						if a.Attester == c.hash {
+							n++
+						}
+					}
+				}
+				return strconv.Itoa(n)
+			}},
+		{fn: "sla:Score (an ended epoch)", allowed: "adminA publisherA gatewayA auditorA nodeA adminB publisherB gatewayB auditorB nodeB",
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.ScoreEpoch(ctx, slaEpochOf(c))
+				return err
+			},
+			state: func(ctx context.Context, c *aclCaller) string {
+				e, err := adminOf(c).SLAEpoch(ctx, slaEpochOf(c))
+				if err != nil {
+					return records.CodeOf(err).String()
+				}
+				return e.TxID
+			}},
 		// Reads of org A's money figures: its members and every auditor.
 		{fn: "token:Account (org A's)", allowed: orgAOrAuditor, setup: openAccountA,
 			call: func(ctx context.Context, c *aclCaller) error {
@@ -475,6 +525,26 @@ func TestAccessControl(t *testing.T) {
 		if err := errors.Join(e1, e2, e3, e4, e5, e6); err != nil {
 			mark = "refused"
 			t.Errorf("reads as %s: %v", c.name, err)
+		}
+		fmt.Fprintf(&table, " %-10s", mark)
+	}
+	table.WriteString("\n")
+	// So are the SLA reads (the scores, their breakdowns and history,
+	// the attestations and scoring of an epoch).
+	fmt.Fprintf(&table, "%-34s", "sla reads (List/Get/History/...)")
+	for _, c := range callers {
+		_, e1 := c.cl.SLAScores(ctx)
+		_, e2 := c.cl.SLAScore(ctx, spares[0])
+		_, e3 := c.cl.SLAHistory(ctx, spares[0])
+		if records.CodeOf(e3) == records.CodeNotFound {
+			e3 = nil // read, and never scored: no breakdown yet
+		}
+		_, e4 := c.cl.SLAAttestations(ctx, records.EpochOf(time.Now())-records.SLAAttestEpochs)
+		_, e5 := c.cl.SLAEpoch(ctx, slaEpochOf(c))
+		mark := "allowed"
+		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {
+			mark = "refused"
+			t.Errorf("SLA reads as %s: %v", c.name, err)
 		}
 		fmt.Fprintf(&table, " %-10s", mark)
 	}

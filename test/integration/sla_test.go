@@ -3,12 +3,18 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/sla"
+	"github.com/dct-network/dct/pkg/slaaudit"
 	testnetwork "github.com/dct-network/dct/test-network"
+	"github.com/dct-network/dct/test/internal/testenv"
 )
 
 // TestSLAAttestAndScore submits SLA attestations from both organisations
@@ -90,6 +96,21 @@ func TestSLAAttestAndScore(t *testing.T) {
 	_, err = attest(gwB, perfect(a1))
 	wantCode(t, "a second, different attestation of the epoch", err, records.ErrConflict)
 
+	// A gateway's score table (org A's gateway identity) follows the
+	// dct.sla events: its periodic reread is an hour away, so only the
+	// Score's event can bring the new scores in.
+	tb := sla.NewTable()
+	tctx, stopTable := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); tb.Run(tctx, gwA, time.Hour, testenv.Logger()) }()
+	go func() { defer wg.Done(); tb.Watch(tctx, gwA, gwA, sla.DefaultWatchConfig(), testenv.Logger()) }()
+	defer func() { stopTable(); wg.Wait() }()
+	waitFor(t, ctx, "the score table following the events", func() bool { return tb.Live() && tb.Refreshes() >= 1 })
+	if _, ok := tb.Score(a1); ok {
+		t.Fatalf("%s has a score before sla:Score", a1)
+	}
+
 	res, err := adminB.ScoreEpoch(ctx, e)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +121,15 @@ func TestSLAAttestAndScore(t *testing.T) {
 	if err := adminA.WaitForCommit(ctx, res.TxID); err != nil {
 		t.Fatal(err)
 	}
+	committed := time.Now()
+	waitFor(t, ctx, "the score table updated by the dct.sla event", func() bool {
+		s, ok := tb.Score(a1)
+		return ok && s.Score == 7531 && s.Epoch == e
+	})
+	if s, _ := tb.Score(b1); s.Score != 8500 {
+		t.Fatalf("table score of %s: %s", b1, s)
+	}
+	t.Logf("score table updated %s after the sla:Score commit (event-driven; periodic reread every hour)", time.Since(committed).Round(time.Millisecond))
 	// a1: org B's view is the median of its attesters' components,
 	// reach (7000+10000)/2, latency (5000+10000)/2, integrity 0, so
 	// (8500×50 + 7500×25 + 0×25)/100 = 6125; from the 8000 prior,
@@ -158,5 +188,38 @@ func TestSLAAttestAndScore(t *testing.T) {
 	again2, err := adminA.ScoreEpoch(ctx, e)
 	if err != nil || again2.TxID != res.TxID {
 		t.Fatalf("second score: %+v %v", again2, err)
+	}
+
+	// The auditor's recomputation (dct audit verify-sla's code) from the
+	// ledger's attestations and breakdown history: every node matches;
+	// the same evidence with a tampered stored score does not.
+	ev, err := slaaudit.CollectEvidence(ctx, adminB, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := slaaudit.VerifyEpoch(ev)
+	if len(vs) != 2 {
+		t.Fatalf("verdicts %v", vs)
+	}
+	for _, v := range vs {
+		if !v.OK || !v.Scored {
+			t.Errorf("verify-sla: %s", v)
+		}
+		t.Logf("verify-sla epoch %d: %s", e, v)
+	}
+	ev.History[a1][len(ev.History[a1])-1].Score++
+	if vs := slaaudit.VerifyEpoch(ev); vs[0].Node != a1 || vs[0].OK || !vs[1].OK {
+		t.Fatalf("a tampered score of %s: %v", a1, vs)
+	}
+}
+
+// waitFor polls cond (a local condition) until it holds or ctx ends.
+func waitFor(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	for !cond() {
+		if ctx.Err() != nil {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
