@@ -5,6 +5,7 @@ package compose
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -81,6 +82,61 @@ func (l *load) finish() (reads, failed int64, errs []string) {
 	return l.reads.Load(), l.failed.Load(), l.firstErrs
 }
 
+// waitMeshStatus waits until both gateways' gossip view (GET /v1/mesh)
+// shows member with status.
+func (s *stack) waitMeshStatus(ctx context.Context, member, status string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for g := 0; g < 2; g++ {
+		last := ""
+		for {
+			last = s.meshStatus(ctx, g, member)
+			if last == status {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				s.t.Fatalf("gateway%d never saw %s %s (last %q): %v", g, member, status, last, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// meshStatus is member's status in gateway g's gossip view ("" when
+// absent or unreadable).
+func (s *stack) meshStatus(ctx context.Context, g int, member string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(g)+"/v1/mesh", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var view struct {
+		Mesh struct {
+			Map struct {
+				Members []struct {
+					Name   string `json:"name"`
+					Status string `json:"status"`
+				} `json:"members"`
+			} `json:"members"`
+		} `json:"mesh"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&view) != nil {
+		return ""
+	}
+	for _, m := range view.Mesh.Map.Members {
+		if m.Name == member {
+			return m.Status
+		}
+	}
+	return ""
+}
+
 // waitService waits until the service's container reports healthy.
 func (s *stack) waitService(ctx context.Context, svc string) {
 	s.t.Helper()
@@ -130,7 +186,9 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 	})
 
 	// Partition: one agent's branch uplink goes down. It keeps its site
-	// network (and its bank's peer); the gateways no longer reach it.
+	// network (and its bank's peer); the gateways no longer reach it. The
+	// cut lasts until both gateways' gossip has declared it failed and the
+	// load has read on; after the reconnection, until gossip sees it alive again.
 	// (A whole site cut off loses every shard on its agents: more than M
 	// when placement put more there, which it may.)
 	backbone := s.project + "_backbone"
@@ -139,10 +197,12 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		if _, err := docker(ctx, "network", "disconnect", backbone, id); err != nil {
 			t.Fatal(err)
 		}
+		s.waitMeshStatus(ctx, cut.node, "failed")
 		l.waitReads(ctx, t, settle)
 		if _, err := docker(ctx, "network", "connect", "--alias", cut.alias, backbone, id); err != nil {
 			t.Fatal(err)
 		}
+		s.waitMeshStatus(ctx, cut.node, "alive")
 		l.waitReads(ctx, t, settle)
 	})
 
