@@ -69,7 +69,7 @@ COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compos
 compose-up: images
 	$(COMPOSE) up -d
 compose-demo:
-	$(COMPOSE) run --rm --no-deps dct publish-demo-portal
+	$(COMPOSE) run --rm dct publish-demo-portal
 compose-down:
 	$(COMPOSE) down -v
 
