@@ -18,7 +18,7 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: all deps fabric tools browser build demo down feed-start feed-stop network-up network-down network-status \
+.PHONY: all deps fabric tools browser build images compose-up compose-demo compose-down demo down feed-start feed-stop network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench idle-cost deps-check fuzz
 
 all: build
@@ -53,6 +53,25 @@ build:
 	$(GOBUILD) -o $(BIN)/dct-agent ./edge-agent/cmd/dct-agent
 	$(GOBUILD) -o $(BIN)/dct-gateway ./gateway/cmd/dct-gateway
 	$(GOBUILD) -o $(BIN)/dct ./cli/cmd/dct
+	$(GOBUILD) -o $(BIN)/dct-probe ./pkg/probe/cmd/dct-probe
+
+## images: the compose consortium's FROM-scratch images (dct/agent,
+## dct/gateway, dct/chaincode, dct/peer, dct/orderer, dct/tools) from the
+## static binaries of make build and make fabric; nothing is pulled.
+IMAGE_TAG ?= latest
+images: fabric build
+	@scripts/build-images.sh $(CACHE) $(IMAGE_TAG)
+
+## compose-up / compose-demo / compose-down: the three-bank consortium of
+## docker-compose.yaml; compose-demo publishes the demo portal through
+## gateway0 (http://127.0.0.1:$${DCT_GATEWAY0_PORT:-26080}/).
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+compose-up: images
+	$(COMPOSE) up -d
+compose-demo:
+	$(COMPOSE) run --rm dct publish-demo-portal
+compose-down:
+	$(COMPOSE) down -v
 
 ## network-up / network-down: the Fabric network with the DCT chaincode
 network-up: fabric build

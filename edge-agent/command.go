@@ -41,5 +41,6 @@ func NewCommand() *cobra.Command {
 		},
 	}
 	envErr = cfg.RegisterFlags(cmd.Flags())
+	cmd.AddCommand(healthCommand())
 	return cmd
 }

@@ -34,5 +34,6 @@ func NewCommand() *cobra.Command {
 		},
 	}
 	applyEnv = cfg.RegisterFlags(cmd.Flags())
+	cmd.AddCommand(healthCommand())
 	return cmd
 }

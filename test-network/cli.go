@@ -67,7 +67,8 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	s.String(&c.logLevel, "log-level", "debug, info, warn or error")
 	apply := applyEnv(s)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return apply() }
-	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand(), c.clientFlagsCommand(), c.grantCommand())
+	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand(), c.clientFlagsCommand(), c.grantCommand(),
+		c.generateCommand(), c.deployCommand())
 	return root
 }
 

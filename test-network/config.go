@@ -56,6 +56,16 @@ type Config struct {
 	// ReadyTimeout bounds the whole of Up.
 	ReadyTimeout time.Duration
 
+	// Containers lays the network out for containers (Generate and
+	// Deploy, the compose consortium) instead of processes on Host: every
+	// node is reached by its own host name (orderer0.<orderer domain>,
+	// peer0.<org domain>, chaincode.<first org domain>) on Fabric's usual
+	// ports, listens on every interface, and keeps its ledger in
+	// NodeDataDir (a volume of its own) rather than under the run
+	// directory, which the containers share at the same path.
+	Containers  bool
+	NodeDataDir string
+
 	Logger *slog.Logger
 }
 
@@ -138,15 +148,11 @@ func (c Config) Validate() error {
 	if c.BatchTimeout <= 0 || c.RaftTick <= 0 || c.ReadyTimeout <= 0 || c.GossipInterval <= 0 {
 		return bad("batch timeout, raft tick, gossip interval and ready timeout must be positive")
 	}
-	for _, tool := range []string{"peer", "orderer", "configtxgen", "cryptogen", "osnadmin"} {
-		if err := executable(filepath.Join(c.FabricBinDir, tool)); err != nil {
-			return bad("fabric tool: %v (run scripts/install-fabric.sh)", err)
-		}
+	if c.Containers {
+		return c.validateTools("peer", "configtxgen", "cryptogen", "osnadmin")
 	}
-	for _, f := range []string{"core.yaml", "orderer.yaml"} {
-		if _, err := os.Stat(filepath.Join(c.FabricConfigDir, f)); err != nil {
-			return bad("fabric base config: %v (run scripts/install-fabric.sh)", err)
-		}
+	if err := c.validateTools("peer", "orderer", "configtxgen", "cryptogen", "osnadmin"); err != nil {
+		return err
 	}
 	for _, b := range []string{"detect", "build", "release"} {
 		if err := executable(filepath.Join(c.BuilderDir, "bin", b)); err != nil {
@@ -155,6 +161,25 @@ func (c Config) Validate() error {
 	}
 	if err := executable(c.ChaincodeBinary); err != nil {
 		return bad("chaincode server: %v", err)
+	}
+	return nil
+}
+
+// validateTools checks that the named Fabric tools and the base configs
+// exist.
+func (c Config) validateTools(tools ...string) error {
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))
+	}
+	for _, tool := range tools {
+		if err := executable(filepath.Join(c.FabricBinDir, tool)); err != nil {
+			return bad("fabric tool: %v (run scripts/install-fabric.sh)", err)
+		}
+	}
+	for _, f := range []string{"core.yaml", "orderer.yaml"} {
+		if _, err := os.Stat(filepath.Join(c.FabricConfigDir, f)); err != nil {
+			return bad("fabric base config: %v (run scripts/install-fabric.sh)", err)
+		}
 	}
 	return nil
 }
@@ -206,6 +231,38 @@ func (c Config) peerPorts(j int) (listen, chaincode, ops int) {
 func (c Config) chaincodePort() int { return c.BasePort + chaincodeBlock }
 
 func (c Config) addr(port int) string { return net.JoinHostPort(c.Host, fmt.Sprint(port)) }
+
+// The ports of the container layout (Containers): every node has a host
+// of its own, so they are Fabric's usual ones.
+const (
+	containerOrdererPort      = 7050
+	containerOrdererAdminPort = 7053
+	containerPeerPort         = 7051
+	containerChaincodePort    = 7052
+	containerOperationsPort   = 9443
+	containerCCaaSPort        = 9999
+)
+
+// hostAddr is host:port.
+func hostAddr(host string, port int) string { return net.JoinHostPort(host, fmt.Sprint(port)) }
+
+// listenAddr is what a node whose advertised address is addr listens on:
+// addr itself on a shared host, every interface in its own container.
+func (c Config) listenAddr(addr string) string {
+	if !c.Containers {
+		return addr
+	}
+	_, port := splitHostPort(addr)
+	return "0.0.0.0:" + port
+}
+
+// nodeDataDir is where the node named name keeps its ledger.
+func (c Config) nodeDataDir(name string) string {
+	if c.Containers && c.NodeDataDir != "" {
+		return c.NodeDataDir
+	}
+	return filepath.Join(c.RunDir, "nodes", name, "data")
+}
 
 // absolutize makes every path absolute: tools run with the run directory as
 // their working directory.

@@ -219,10 +219,15 @@ func (n *Network) describe() *Description {
 	for i := 0; i < c.Orderers; i++ {
 		listen, admin, ops := c.ordererPorts(i)
 		name := fmt.Sprintf("orderer%d.%s", i, oo.Domain)
-		d.Orderers = append(d.Orderers, OrdererNode{
+		o := OrdererNode{
 			Name: name, Address: c.addr(listen), AdminAddress: c.addr(admin), OperationsAddress: c.addr(ops),
 			Dir: filepath.Join(oBase, "orderers", name), TLSCACert: d.OrdererOrg.TLSCACert,
-		})
+		}
+		if c.Containers {
+			o.Address, o.AdminAddress = hostAddr(name, containerOrdererPort), hostAddr(name, containerOrdererAdminPort)
+			o.OperationsAddress = hostAddr(name, containerOperationsPort)
+		}
+		d.Orderers = append(d.Orderers, o)
 	}
 	var rules []string
 	for j, org := range c.Orgs {
@@ -236,10 +241,18 @@ func (n *Network) describe() *Description {
 		info.GatewayTLSCert, info.GatewayTLSKey = filepath.Join(gwTLS, "server.crt"), filepath.Join(gwTLS, "server.key")
 		listen, cc, ops := c.peerPorts(j)
 		name := "peer0." + org.Domain
-		info.Peers = []PeerNode{{
+		peer := PeerNode{
 			Name: name, Address: c.addr(listen), ChaincodeAddress: c.addr(cc), OperationsAddress: c.addr(ops),
 			Dir: filepath.Join(base, "peers", name), TLSCACert: info.TLSCACert,
-		}}
+		}
+		if c.Containers {
+			peer.Address, peer.ChaincodeAddress = hostAddr(name, containerPeerPort), hostAddr(name, containerChaincodePort)
+			peer.OperationsAddress = hostAddr(name, containerOperationsPort)
+			if j == 0 {
+				d.ChaincodeAddress = hostAddr("chaincode."+org.Domain, containerCCaaSPort)
+			}
+		}
+		info.Peers = []PeerNode{peer}
 		info.ConnectionProfile = filepath.Join(c.RunDir, "connection-"+strings.ToLower(org.Name)+".json")
 		info.BidKeyFile = filepath.Join(c.RunDir, BidKeysDir, strings.ToLower(org.Name)+".key")
 		d.Orgs = append(d.Orgs, info)
@@ -436,17 +449,7 @@ func (n *Network) startNodes(ctx context.Context) error {
 	var checks []health
 	for _, o := range n.desc.Orderers {
 		dir := n.nodeDir(o.Name)
-		h, p := splitHostPort(o.Address)
-		overlay, err := network.Render(network.OrdererOverlay, map[string]any{
-			"Host": h, "Port": p,
-			"TLSCert": filepath.Join(o.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(o.Dir, "tls", "server.key"),
-			"TLSCA": o.TLSCACert, "MSPDir": filepath.Join(o.Dir, "msp"), "MSPID": n.cfg.OrdererOrg.MSPID,
-			"DataDir": filepath.Join(dir, "data"), "OperationsAddress": o.OperationsAddress, "AdminAddress": o.AdminAddress,
-		})
-		if err != nil {
-			return err
-		}
-		if err := n.writeNodeConfig(dir, "orderer.yaml", overlay); err != nil {
+		if err := n.writeOrdererConfig(o); err != nil {
 			return err
 		}
 		if err := n.start(process{
@@ -460,17 +463,7 @@ func (n *Network) startNodes(ctx context.Context) error {
 	for _, org := range n.desc.Orgs {
 		for _, p := range org.Peers {
 			dir := n.nodeDir(p.Name)
-			overlay, err := network.Render(network.PeerOverlay, map[string]any{
-				"ID": p.Name, "NetworkID": n.cfg.Channel, "Address": p.Address, "ChaincodeAddress": p.ChaincodeAddress,
-				"DataDir": filepath.Join(dir, "data"), "MSPDir": filepath.Join(p.Dir, "msp"), "MSPID": org.MSPID,
-				"TLSCert": filepath.Join(p.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(p.Dir, "tls", "server.key"),
-				"TLSRootBundle": n.desc.TLSRootBundle, "BuilderDir": n.cfg.BuilderDir, "OperationsAddress": p.OperationsAddress,
-				"GossipAlive": n.cfg.GossipInterval.String(), "GossipExpiration": (5 * n.cfg.GossipInterval).String(),
-			})
-			if err != nil {
-				return err
-			}
-			if err := n.writeNodeConfig(dir, "core.yaml", overlay); err != nil {
+			if err := n.writePeerConfig(org, p); err != nil {
 				return err
 			}
 			if err := n.start(process{
@@ -496,10 +489,46 @@ func (n *Network) startNodes(ctx context.Context) error {
 	})
 }
 
+// writeOrdererConfig renders orderer o's orderer.yaml into its node
+// directory.
+func (n *Network) writeOrdererConfig(o OrdererNode) error {
+	h, p := splitHostPort(n.cfg.listenAddr(o.Address))
+	overlay, err := network.Render(network.OrdererOverlay, map[string]any{
+		"Host": h, "Port": p,
+		"TLSCert": filepath.Join(o.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(o.Dir, "tls", "server.key"),
+		"TLSCA": o.TLSCACert, "MSPDir": filepath.Join(o.Dir, "msp"), "MSPID": n.cfg.OrdererOrg.MSPID,
+		"DataDir": n.cfg.nodeDataDir(o.Name), "OperationsAddress": n.cfg.listenAddr(o.OperationsAddress),
+		"AdminAddress": n.cfg.listenAddr(o.AdminAddress),
+	})
+	if err != nil {
+		return err
+	}
+	return n.writeNodeConfig(n.nodeDir(o.Name), "orderer.yaml", overlay)
+}
+
+// writePeerConfig renders org's peer p's core.yaml into its node directory.
+func (n *Network) writePeerConfig(org OrgInfo, p PeerNode) error {
+	overlay, err := network.Render(network.PeerOverlay, map[string]any{
+		"ID": p.Name, "NetworkID": n.cfg.Channel, "Address": p.Address, "ChaincodeAddress": p.ChaincodeAddress,
+		"ListenAddress": n.cfg.listenAddr(p.Address), "ChaincodeListenAddress": n.cfg.listenAddr(p.ChaincodeAddress),
+		"DataDir": n.cfg.nodeDataDir(p.Name), "MSPDir": filepath.Join(p.Dir, "msp"), "MSPID": org.MSPID,
+		"TLSCert": filepath.Join(p.Dir, "tls", "server.crt"), "TLSKey": filepath.Join(p.Dir, "tls", "server.key"),
+		"TLSRootBundle": n.desc.TLSRootBundle, "BuilderDir": n.cfg.BuilderDir,
+		"OperationsAddress": n.cfg.listenAddr(p.OperationsAddress),
+		"GossipAlive":       n.cfg.GossipInterval.String(), "GossipExpiration": (5 * n.cfg.GossipInterval).String(),
+	})
+	if err != nil {
+		return err
+	}
+	return n.writeNodeConfig(n.nodeDir(p.Name), "core.yaml", overlay)
+}
+
 func (n *Network) writeNodeConfig(dir, file string, overlay []byte) error {
 	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
-		return err
+	if !n.cfg.Containers {
+		if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
 		return err
@@ -551,19 +580,29 @@ func (n *Network) createChannel(ctx context.Context) error {
 		_, err := n.tool(ctx, nil, "osnadmin", "channel", "join", "--channelID", n.cfg.Channel,
 			"--config-block", n.blockPath(), "-o", o.AdminAddress,
 			"--ca-file", o.TLSCACert, "--client-cert", oo.AdminTLSCert, "--client-key", oo.AdminTLSKey)
-		return err
+		return ignoreExisting(err)
 	})
 	if err != nil {
 		return err
 	}
 	if err := parallel(len(n.desc.Orgs), func(i int) error {
 		_, err := n.tool(ctx, n.peerEnv(n.desc.Orgs[i]), "peer", "channel", "join", "-b", n.blockPath())
-		return err
+		return ignoreExisting(err)
 	}); err != nil {
 		return err
 	}
 	// Transactions need a Raft leader: wait for one to be elected.
 	return n.waitRaftLeader(ctx)
+}
+
+// ignoreExisting drops the error of a join that was already done (a
+// channel the orderer has, a ledger the peer has), which Deploy meets when
+// it runs again.
+func ignoreExisting(err error) error {
+	if err != nil && strings.Contains(err.Error(), "already exists") {
+		return nil
+	}
+	return err
 }
 
 // waitRaftLeader polls the orderers' metrics until one of them reports that
@@ -577,33 +616,16 @@ func (n *Network) waitRaftLeader(ctx context.Context) error {
 }
 
 func (n *Network) deployChaincode(ctx context.Context) error {
-	c := n.cfg
-	first := n.desc.Orgs[0]
-	ccTLS := filepath.Join(filepath.Dir(first.Peers[0].Dir), "chaincode."+first.Domain, "tls")
-	rootPEM, err := os.ReadFile(first.TLSCACert)
+	pkgPath, err := n.writePackage()
 	if err != nil {
 		return err
 	}
-	label := c.ChaincodeName + "_" + c.ChaincodeVersion
-	pkg, err := builder.Package(label, builder.Connection{
-		Address: n.desc.ChaincodeAddress, DialTimeout: "10s", TLSRequired: true, RootCert: string(rootPEM),
-	})
-	if err != nil {
-		return err
-	}
-	pkgPath := filepath.Join(c.RunDir, "chaincode", label+".tar.gz")
-	if err := os.MkdirAll(filepath.Dir(pkgPath), 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(pkgPath, pkg, 0o644); err != nil {
-		return err
-	}
-	n.desc.ChaincodePackageID = builder.PackageID(label, pkg)
 	if err := n.desc.save(); err != nil {
 		return err
 	}
+	ccTLS := n.chaincodeTLSDir()
 	if err := n.start(process{
-		name: "chaincode-" + c.ChaincodeName, bin: c.ChaincodeBinary, dir: c.RunDir,
+		name: "chaincode-" + n.cfg.ChaincodeName, bin: n.cfg.ChaincodeBinary, dir: n.cfg.RunDir,
 		env: append(baseEnv(),
 			"CHAINCODE_ID="+n.desc.ChaincodePackageID,
 			"CHAINCODE_SERVER_ADDRESS="+n.desc.ChaincodeAddress,
@@ -616,18 +638,73 @@ func (n *Network) deployChaincode(ctx context.Context) error {
 	if err := waitDial(ctx, n.desc.ChaincodeAddress); err != nil {
 		return err
 	}
+	return n.lifecycle(ctx, pkgPath)
+}
+
+// chaincodeTLSDir holds the chaincode server's TLS pair (the first
+// organisation's "chaincode" host).
+func (n *Network) chaincodeTLSDir() string {
+	first := n.desc.Orgs[0]
+	return filepath.Join(filepath.Dir(first.Peers[0].Dir), "chaincode."+first.Domain, "tls")
+}
+
+// packagePath is the CCaaS package of the chaincode.
+func (n *Network) packagePath() string {
+	return filepath.Join(n.cfg.RunDir, "chaincode", n.cfg.ChaincodeName+"_"+n.cfg.ChaincodeVersion+".tar.gz")
+}
+
+// writePackage writes the CCaaS package (the chaincode server's address
+// and TLS root) and records its package id in the description.
+func (n *Network) writePackage() (string, error) {
+	c := n.cfg
+	rootPEM, err := os.ReadFile(n.desc.Orgs[0].TLSCACert)
+	if err != nil {
+		return "", err
+	}
+	label := c.ChaincodeName + "_" + c.ChaincodeVersion
+	pkg, err := builder.Package(label, builder.Connection{
+		Address: n.desc.ChaincodeAddress, DialTimeout: "10s", TLSRequired: true, RootCert: string(rootPEM),
+	})
+	if err != nil {
+		return "", err
+	}
+	pkgPath := n.packagePath()
+	if err := os.MkdirAll(filepath.Dir(pkgPath), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(pkgPath, pkg, 0o644); err != nil {
+		return "", err
+	}
+	n.desc.ChaincodePackageID = builder.PackageID(label, pkg)
+	return pkgPath, nil
+}
+
+// lifecycle installs the package on every organisation's peer, approves
+// it for every organisation and commits it. Each step already done (an
+// installed package, an approval, a committed definition) is skipped, so
+// it may run again on a network where it was interrupted.
+func (n *Network) lifecycle(ctx context.Context, pkgPath string) error {
+	c := n.cfg
+	first := n.desc.Orgs[0]
+	if _, err := n.tool(ctx, n.peerEnv(first), "peer", "lifecycle", "chaincode", "querycommitted",
+		"--channelID", c.Channel, "--name", c.ChaincodeName); err == nil {
+		n.log.Info("chaincode already committed", "name", c.ChaincodeName)
+		return nil
+	}
 	orderer := n.desc.Orderers[0]
 	common := []string{"-o", orderer.Address, "--tls", "--cafile", orderer.TLSCACert,
 		"--channelID", c.Channel, "--name", c.ChaincodeName, "--version", c.ChaincodeVersion,
 		"--sequence", "1", "--signature-policy", n.desc.EndorsementPolicy}
 	if err := parallel(len(n.desc.Orgs), func(i int) error {
 		org := n.desc.Orgs[i]
-		if _, err := n.tool(ctx, n.peerEnv(org), "peer", "lifecycle", "chaincode", "install", pkgPath); err != nil {
+		if _, err := n.tool(ctx, n.peerEnv(org), "peer", "lifecycle", "chaincode", "install", pkgPath); err != nil && !strings.Contains(err.Error(), "already successfully installed") {
 			return err
 		}
 		args := append([]string{"lifecycle", "chaincode", "approveformyorg", "--package-id", n.desc.ChaincodePackageID}, common...)
-		_, err := n.tool(ctx, n.peerEnv(org), "peer", args...)
-		return err
+		if _, err := n.tool(ctx, n.peerEnv(org), "peer", args...); err != nil && !strings.Contains(err.Error(), "unchanged content") {
+			return err
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -635,7 +712,7 @@ func (n *Network) deployChaincode(ctx context.Context) error {
 	for _, org := range n.desc.Orgs {
 		args = append(args, "--peerAddresses", org.Peers[0].Address, "--tlsRootCertFiles", org.Peers[0].TLSCACert)
 	}
-	_, err = n.tool(ctx, n.peerEnv(first), "peer", args...)
+	_, err := n.tool(ctx, n.peerEnv(first), "peer", args...)
 	return err
 }
 

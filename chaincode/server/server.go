@@ -16,6 +16,7 @@ import (
 // Environment variable names.
 const (
 	EnvChaincodeID     = "CHAINCODE_ID"
+	EnvChaincodeIDFile = "CHAINCODE_ID_FILE"
 	EnvServerAddress   = "CHAINCODE_SERVER_ADDRESS"
 	EnvTLSCertFile     = "CHAINCODE_TLS_CERT_FILE"
 	EnvTLSKeyFile      = "CHAINCODE_TLS_KEY_FILE"
@@ -27,6 +28,10 @@ type Config struct {
 	// ChaincodeID is the chaincode package id, as installed on the peer
 	// (for example "dct_1.0:3f2a...").
 	ChaincodeID string
+	// ChaincodeIDFile, when ChaincodeID is empty, names a file holding it
+	// (a deployment whose package id is only known once the package is
+	// built, as in the compose consortium); ReadIDFile reads it.
+	ChaincodeIDFile string
 	// Address is the host:port the server listens on.
 	Address string
 	// TLSCertFile and TLSKeyFile are the server's PEM certificate and key;
@@ -44,11 +49,31 @@ func FromEnv(getenv func(string) string) Config {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	return Config{
 		ChaincodeID:     get(EnvChaincodeID),
+		ChaincodeIDFile: get(EnvChaincodeIDFile),
 		Address:         get(EnvServerAddress),
 		TLSCertFile:     get(EnvTLSCertFile),
 		TLSKeyFile:      get(EnvTLSKeyFile),
 		TLSClientCAFile: get(EnvTLSClientCAFile),
 	}
+}
+
+// ErrIDFile marks a chaincode id file that cannot be read or is empty.
+var ErrIDFile = errors.New("chaincode id file")
+
+// ReadIDFile returns c with ChaincodeID read from ChaincodeIDFile (trimmed)
+// when ChaincodeID is empty and the file is set; otherwise c unchanged.
+func (c Config) ReadIDFile(readFile func(string) ([]byte, error)) (Config, error) {
+	if c.ChaincodeID != "" || c.ChaincodeIDFile == "" {
+		return c, nil
+	}
+	b, err := readFile(c.ChaincodeIDFile)
+	if err != nil {
+		return c, fmt.Errorf("%w: %s: %w", ErrIDFile, EnvChaincodeIDFile, err)
+	}
+	if c.ChaincodeID = strings.TrimSpace(string(b)); c.ChaincodeID == "" {
+		return c, fmt.Errorf("%w: %s: %s is empty", ErrIDFile, EnvChaincodeIDFile, c.ChaincodeIDFile)
+	}
+	return c, nil
 }
 
 // TLSEnabled reports whether TLS is configured.

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -38,6 +39,42 @@ func TestFromEnv(t *testing.T) {
 	}
 	if !got.TLSEnabled() || !got.ClientAuthRequired() {
 		t.Error("TLS flags")
+	}
+}
+
+func TestReadIDFile(t *testing.T) {
+	files := map[string]string{"/id": " dct_1.0:abc\n", "/empty": " \n"}
+	read := func(p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return []byte(b), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	tests := []struct {
+		name    string
+		in      Config
+		wantID  string
+		wantErr bool
+	}{
+		{"id wins over file", Config{ChaincodeID: "x:1", ChaincodeIDFile: "/id"}, "x:1", false},
+		{"no file", Config{}, "", false},
+		{"from file, trimmed", Config{ChaincodeIDFile: "/id"}, "dct_1.0:abc", false},
+		{"missing file", Config{ChaincodeIDFile: "/nope"}, "", true},
+		{"empty file", Config{ChaincodeIDFile: "/empty"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.in.ReadIDFile(read)
+			if tt.wantErr {
+				if !errors.Is(err, ErrIDFile) {
+					t.Fatalf("err = %v, want ErrIDFile", err)
+				}
+				return
+			}
+			if err != nil || got.ChaincodeID != tt.wantID {
+				t.Fatalf("got %q, %v; want %q", got.ChaincodeID, err, tt.wantID)
+			}
+		})
 	}
 }
 

@@ -21,7 +21,11 @@ func main() {
 func run() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-	cfg := server.FromEnv(os.Getenv)
+	cfg, err := server.FromEnv(os.Getenv).ReadIDFile(os.ReadFile)
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 2
+	}
 	if err := cfg.Validate(); err != nil {
 		log.Error("invalid configuration", "err", err)
 		return 2

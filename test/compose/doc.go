@@ -1,0 +1,13 @@
+// Package compose runs the three-bank consortium of the repository's
+// docker-compose.yaml on this machine's Docker engine, from the images
+// `make images` builds (FROM scratch, nothing pulled): it brings the stack
+// up under a project name of its own, waits on the containers'
+// healthchecks, publishes through one bank's gateway and reads back
+// through another's, runs the container drills, and takes the stack down
+// with its volumes. It needs the build tag "integration", the binaries of
+// make build and make fabric (DCT_CACHE_DIR), and Docker with Compose; it
+// skips without Docker, except under CI=true, where it fails.
+//
+// Host ports: DCT_COMPOSE_BASE_PORT (default 26100) for gateway0's public
+// listener, +1 for gateway1's, +2 and +3 for their admin listeners.
+package compose

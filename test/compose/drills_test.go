@@ -1,0 +1,246 @@
+//go:build integration
+
+package compose
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// load reads objects round-robin through every gateway, one reader a
+// gateway, until stopped, counting reads and failures (a non-200 answer, an
+// error, or other bytes than published).
+type load struct {
+	reads, failed atomic.Int64
+	mu            sync.Mutex
+	firstErrs     []string
+	stop          context.CancelFunc
+	done          sync.WaitGroup
+}
+
+type object struct {
+	name string
+	data []byte
+}
+
+func startLoad(ctx context.Context, s *stack, objects []object) *load {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &load{stop: cancel}
+	for g := 0; g < 2; g++ {
+		l.done.Add(1)
+		go func(g int) {
+			defer l.done.Done()
+			for i := g; ctx.Err() == nil; i++ {
+				o := objects[i%len(objects)]
+				rctx, rcancel := context.WithTimeout(ctx, 15*time.Second)
+				code, body, err := get(rctx, s.url(g), o.name)
+				rcancel()
+				if ctx.Err() != nil {
+					return // stopped mid-read: not a failure
+				}
+				l.reads.Add(1)
+				if err != nil || code != http.StatusOK || !bytes.Equal(body, o.data) {
+					l.failed.Add(1)
+					l.mu.Lock()
+					if len(l.firstErrs) < 10 {
+						l.firstErrs = append(l.firstErrs, fmt.Sprintf("%s gateway%d GET %s: %d, %d bytes %.160q, %v",
+							time.Now().Format("15:04:05.000"), g, o.name, code, len(body), body, err))
+					}
+					l.mu.Unlock()
+				}
+			}
+		}(g)
+	}
+	return l
+}
+
+// waitReads returns once the load has made n more reads.
+func (l *load) waitReads(ctx context.Context, t *testing.T, n int64) {
+	t.Helper()
+	target := l.reads.Load() + n
+	for l.reads.Load() < target {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("load made %d of %d reads: %v", l.reads.Load(), target, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func (l *load) finish() (reads, failed int64, errs []string) {
+	l.stop()
+	l.done.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reads.Load(), l.failed.Load(), l.firstErrs
+}
+
+// waitMeshStatus waits until both gateways' gossip view (GET /v1/mesh)
+// shows member with status.
+func (s *stack) waitMeshStatus(ctx context.Context, member, status string) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for g := 0; g < 2; g++ {
+		last := ""
+		for {
+			last = s.meshStatus(ctx, g, member)
+			if last == status {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				s.t.Fatalf("gateway%d never saw %s %s (last %q): %v", g, member, status, last, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+}
+
+// meshStatus is member's status in gateway g's gossip view ("" when
+// absent or unreadable).
+func (s *stack) meshStatus(ctx context.Context, g int, member string) string {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(g)+"/v1/mesh", nil)
+	if err != nil {
+		return ""
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var view struct {
+		Mesh struct {
+			Map struct {
+				Members []struct {
+					Name   string `json:"name"`
+					Status string `json:"status"`
+				} `json:"members"`
+			} `json:"members"`
+		} `json:"mesh"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&view) != nil {
+		return ""
+	}
+	for _, m := range view.Mesh.Map.Members {
+		if m.Name == member {
+			return m.Status
+		}
+	}
+	return ""
+}
+
+// waitService waits until the service's container reports healthy.
+func (s *stack) waitService(ctx context.Context, svc string) {
+	s.t.Helper()
+	for {
+		id := s.containers(ctx)[svc]
+		if id != "" {
+			if st, err := docker(ctx, "inspect", "-f", "{{.State.Health.Status}}", id); err == nil && st == "healthy" {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			s.t.Fatalf("%s not healthy: %v", svc, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// runDrills runs the container drills under a read load on objects:
+// the stopped agent started again, agent cut's uplink to the backbone
+// cut and restored, a rolling restart of the ordering service
+// (its Raft leader included) with a publish after each restart, and a
+// rolling restart of every agent. No read and no publish may fail.
+func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, stopped string, cut agent, publish func(name string) error) {
+	l := startLoad(ctx, s, objects)
+	type figure struct {
+		drill        string
+		start        time.Time
+		took         time.Duration
+		reads, fails int64
+	}
+	var figures []figure
+	drill := func(name string, f func()) {
+		start, before, failed := time.Now(), l.reads.Load(), l.failed.Load()
+		f()
+		figures = append(figures, figure{name, start, time.Since(start), l.reads.Load() - before, l.failed.Load() - failed})
+	}
+	const settle = 20 // reads made in each degraded state
+
+	drill("stopped agent started again", func() {
+		l.waitReads(ctx, t, settle)
+		if _, err := s.run(ctx, "start", stopped); err != nil {
+			t.Fatal(err)
+		}
+		s.waitService(ctx, stopped)
+		l.waitReads(ctx, t, settle)
+	})
+
+	// Partition: one agent's branch uplink goes down. It keeps its site
+	// network (and its bank's peer); the gateways no longer reach it. The
+	// cut lasts until both gateways' gossip has declared it failed and the
+	// load has read on; after the reconnection, until gossip sees it alive again.
+	// (A whole site cut off loses every shard on its agents: more than M
+	// when placement put more there, which it may.)
+	backbone := s.project + "_backbone"
+	drill(cut.svc+" cut off the backbone and reconnected", func() {
+		id := s.containers(ctx)[cut.svc]
+		if _, err := docker(ctx, "network", "disconnect", backbone, id); err != nil {
+			t.Fatal(err)
+		}
+		s.waitMeshStatus(ctx, cut.node, "failed")
+		l.waitReads(ctx, t, settle)
+		if _, err := docker(ctx, "network", "connect", "--alias", cut.alias, backbone, id); err != nil {
+			t.Fatal(err)
+		}
+		s.waitMeshStatus(ctx, cut.node, "alive")
+		l.waitReads(ctx, t, settle)
+	})
+
+	publishes := 0
+	drill("rolling restart of the 3 orderers, a publish after each", func() {
+		for i := 0; i < 3; i++ {
+			svc := fmt.Sprintf("orderer%d", i)
+			if _, err := s.run(ctx, "restart", "-t", "5", svc); err != nil {
+				t.Fatal(err)
+			}
+			s.waitService(ctx, svc)
+			publishes++
+			if err := publish(fmt.Sprintf("compose/after-%s.bin", svc)); err != nil {
+				t.Errorf("publish after restarting %s: %v", svc, err)
+			}
+			l.waitReads(ctx, t, settle/2)
+		}
+	})
+
+	drill("rolling restart of the 6 agents", func() {
+		for _, b := range []string{"banka", "bankb", "bankc"} {
+			for a := 0; a < 2; a++ {
+				svc := fmt.Sprintf("agent%d-%s", a, b)
+				if _, err := s.run(ctx, "restart", "-t", "5", svc); err != nil {
+					t.Fatal(err)
+				}
+				s.waitService(ctx, svc)
+				l.waitReads(ctx, t, settle/2)
+			}
+		}
+	})
+
+	reads, failed, errs := l.finish()
+	for _, f := range figures {
+		t.Logf("drill %-55s from %s, %7s, %4d reads, %d failed", f.drill, f.start.Format("15:04:05"), f.took.Round(100*time.Millisecond), f.reads, f.fails)
+	}
+	t.Logf("drills: %d reads under load, %d failed; %d publishes after orderer restarts", reads, failed, publishes)
+	if failed > 0 {
+		t.Errorf("%d of %d reads failed during the drills; first: %v", failed, reads, errs)
+	}
+}
