@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -101,6 +102,7 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 		grpc.WithInitialConnWindowSize(connWindow),
 		grpc.WithReadBufferSize(connBuffer),
 		grpc.WithWriteBufferSize(connBuffer),
+		experimental.WithBufferPool(agentBufferPool),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", endpoint, err)
