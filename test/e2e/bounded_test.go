@@ -40,7 +40,7 @@ const (
 	// (GOGC=100), 256 MiB, and the gateway uses ~50 MiB before the reads
 	// (measured): ~310 MiB < 384 MiB. Buffering each range instead would
 	// take 16 × 256 MiB = 4 GiB. (Measured: 178 MiB with --stream-depth
-	// 1, 301 MiB with 2.)
+	// 1, 301–315 MiB with 2.)
 	rssBound = 384 << 20
 )
 
