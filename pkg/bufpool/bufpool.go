@@ -1,4 +1,4 @@
-package agents
+package bufpool
 
 import (
 	"math/bits"
@@ -7,13 +7,11 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// recvPool is the buffer pool of agent connections: gRPC's default pool
-// clears every buffer it hands out (a pass over every byte received,
-// 8–9 % of the gateway's CPU on large reads), although gRPC fills each one
-// before anyone reads it. recvPool hands buffers out as they are: sizes
-// are rounded up to a power of two between minPooled and maxPooled, and
-// larger ones are made fresh and not kept.
-type recvPool struct {
+// Pool hands buffers out as they are (gRPC's default pool clears every
+// one, 5–9 % of the gateway's CPU on large reads): sizes are rounded up to
+// a power of two from 256 bytes to 4 MiB; larger ones are made fresh and
+// not kept. The zero value is ready to use.
+type Pool struct {
 	classes [maxClass - minClass + 1]sync.Pool
 }
 
@@ -22,7 +20,8 @@ const (
 	maxClass = 22 // 4 MiB
 )
 
-var agentBufferPool mem.BufferPool = &recvPool{}
+// Shared is the pool of agent connections and the agents' server.
+var Shared mem.BufferPool = &Pool{}
 
 // class is the size class of n bytes (ok false: too large to pool).
 func class(n int) (int, bool) {
@@ -31,7 +30,7 @@ func class(n int) (int, bool) {
 }
 
 // Get returns a buffer of length n; its bytes are not cleared.
-func (p *recvPool) Get(n int) *[]byte {
+func (p *Pool) Get(n int) *[]byte {
 	c, ok := class(n)
 	if !ok {
 		b := make([]byte, n)
@@ -46,7 +45,7 @@ func (p *recvPool) Get(n int) *[]byte {
 }
 
 // Put keeps a buffer Get made for a later Get of its class.
-func (p *recvPool) Put(bp *[]byte) {
+func (p *Pool) Put(bp *[]byte) {
 	c, ok := class(cap(*bp))
 	if !ok || cap(*bp) != 1<<c {
 		return // not one of ours

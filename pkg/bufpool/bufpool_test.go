@@ -1,8 +1,8 @@
-package agents
+package bufpool
 
 import "testing"
 
-func TestRecvPool(t *testing.T) {
+func TestPool(t *testing.T) {
 	tests := []struct {
 		name    string
 		n       int
@@ -18,7 +18,7 @@ func TestRecvPool(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := &recvPool{}
+			p := &Pool{}
 			bp := p.Get(tt.n)
 			if len(*bp) != tt.n || cap(*bp) != tt.wantCap {
 				t.Fatalf("Get(%d): len %d cap %d, want len %d cap %d", tt.n, len(*bp), cap(*bp), tt.n, tt.wantCap)
@@ -31,7 +31,7 @@ func TestRecvPool(t *testing.T) {
 		})
 	}
 	// A buffer the pool did not make is not kept.
-	p := &recvPool{}
+	p := &Pool{}
 	odd := make([]byte, 3000)
 	p.Put(&odd)
 	if got := p.Get(3000); cap(*got) != 4096 {
