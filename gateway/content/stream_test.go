@@ -247,3 +247,21 @@ func TestStreamReplacesHolderFailingMidStream(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamDepthValidated: a stream depth below 1 is refused when the
+// service is built (the gateway's --stream-depth).
+func TestStreamDepthValidated(t *testing.T) {
+	tests := []struct {
+		depth   int
+		wantErr bool
+	}{{-1, true}, {0, true}, {1, false}, {4, false}}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.depth), func(t *testing.T) {
+			l := contenttest.NewLedger("Org1MSP", 6)
+			_, err := content.New(testConfig(func(c *content.Config) { c.StreamDepth = tc.depth }), l, contenttest.NewAgents(l, 1<<30), nil)
+			if tc.wantErr != (err != nil) || err != nil && !errors.Is(err, content.ErrInvalid) {
+				t.Fatalf("depth %d: %v, want error %v (ErrInvalid)", tc.depth, err, tc.wantErr)
+			}
+		})
+	}
+}
