@@ -304,6 +304,7 @@ func (c *Config) registerContent(s *settings.Set) {
 	s.Int64(&c.Content.CacheBytes, "cache-bytes", "decoded-object cache budget in bytes (0 = off)")
 	s.Int64(&c.Content.CacheMaxObject, "cache-max-object", "largest object decoded whole and cached")
 	s.Int64(&c.Content.SegmentBytes, "segment-bytes", "plaintext decoded at a time when streaming large objects")
+	s.Int(&c.Content.StreamDepth, "stream-depth", "segments of one streamed read in memory at once: the next ones are fetched and decoded while one is written (1 = one after another)")
 	s.Int(&c.Content.MaxColdReads, "max-cold-reads", "reads fetching shards (cache misses) in flight; more are answered 503 OVERLOADED")
 	s.Duration(&c.Content.ColdReadWait, "cold-read-wait", "how long a cold read may wait for a slot before OVERLOADED")
 	s.Duration(&c.Content.ManifestTTL, "manifest-ttl", "how long a looked-up manifest is reused while manifest events are not followed (the polling fallback)")

@@ -12,9 +12,11 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/edge-agent/store"
+	"github.com/dct-network/dct/pkg/bufpool"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -110,6 +112,10 @@ func NewGRPCServer(svc *Server, tlsCfg *tls.Config, auth *Authorizer, opts ...gr
 		grpc.ReadBufferSize(connBuffer),
 		grpc.InitialWindowSize(streamWindow),
 		grpc.InitialConnWindowSize(connWindow),
+		// gRPC fills every buffer it takes before it is read: the
+		// pool's clearing of each one (every byte sent and received)
+		// is saved.
+		experimental.BufferPool(bufpool.Shared),
 	}
 	base = append(base, grpc.Creds(credentials.NewTLS(tlsCfg)))
 	g := grpc.NewServer(append(base, opts...)...)

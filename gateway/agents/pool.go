@@ -14,10 +14,12 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
+	"github.com/dct-network/dct/pkg/bufpool"
 	dctv1 "github.com/dct-network/dct/proto/dct/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -101,6 +103,7 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 		grpc.WithInitialConnWindowSize(connWindow),
 		grpc.WithReadBufferSize(connBuffer),
 		grpc.WithWriteBufferSize(connBuffer),
+		experimental.WithBufferPool(bufpool.Shared),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", endpoint, err)

@@ -61,6 +61,11 @@ type Config struct {
 	// streaming large objects (whole or ranged): with MaxColdReads, it
 	// bounds the memory of reads.
 	SegmentBytes int64
+	// StreamDepth is how many segments of one streamed read are in memory
+	// at once: while one is written, the next StreamDepth-1 are fetched
+	// and decoded (1: one after another). A read then holds about
+	// 2 × StreamDepth × SegmentBytes (shards and plaintext).
+	StreamDepth int
 	// MaxColdReads bounds the reads that must fetch shards (cache misses)
 	// in flight; one more waits up to ColdReadWait for a slot, then fails
 	// with ErrOverloaded. Cached reads are not limited.
@@ -86,7 +91,7 @@ func DefaultConfig() Config {
 		ManifestTTL:    time.Second, ManifestLiveTTL: time.Minute,
 		NodesTTL:   2 * time.Second,
 		CacheBytes: 64 << 20, CacheMaxObject: 4 << 20,
-		SegmentBytes: 8 << 20,
+		SegmentBytes: 8 << 20, StreamDepth: 2,
 		MaxColdReads: 16, ColdReadWait: 500 * time.Millisecond,
 		AgentTimeout:   30 * time.Second,
 		PublishRetries: 5,
@@ -109,6 +114,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: no master key", ErrInvalid)
 	case c.ChunkSize <= 0 || c.MaxUnit < codec.MinUnit || c.SegmentBytes <= 0:
 		return fmt.Errorf("%w: chunk size, max unit and segment size must be positive", ErrInvalid)
+	case c.StreamDepth < 1:
+		return fmt.Errorf("%w: stream depth must be at least 1", ErrInvalid)
 	case c.MaxObjectBytes <= 0 || c.CacheBytes < 0 || c.CacheMaxObject < 0:
 		return fmt.Errorf("%w: size limits must not be negative", ErrInvalid)
 	case c.MaxColdReads < 1 || c.ColdReadWait < 0:
@@ -833,6 +840,65 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 		_, err = w.Write(whole[off : off+n])
 		return err
 	}
+	return s.stream(ctx, m, l, off, n, w)
+}
+
+// segment is one segment of a streamed read: plaintext [pos, next),
+// fetched and decoded by its own goroutine, delivered on done.
+type segment struct {
+	pos, next int64
+	done      chan segmentResult
+}
+
+type segmentResult struct {
+	b   []byte  // the plaintext, in bp
+	bp  *[]byte // plainPool's
+	err error
+}
+
+// stream writes plaintext [off, off+n) of a large object to w segment by
+// segment, in order. Up to StreamDepth segments are in memory at once:
+// while one is hashed and written, the next ones are fetched and decoded
+// (on other cores), each with every check readRange makes. When w fails
+// or ctx ends, the segments in flight are cancelled and their buffers
+// given back before stream returns.
+func (s *Service) stream(ctx context.Context, m *records.Manifest, l codec.Layout, off, n int64, w io.Writer) error {
+	if n == 0 {
+		return nil // (a whole object this large is never empty)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var (
+		wg      sync.WaitGroup
+		pending []*segment // launched, not yet written, in order
+	)
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, sg := range pending {
+			if r := <-sg.done; r.bp != nil {
+				plainPool.Put(r.bp)
+			}
+		}
+	}()
+	pos, end := off, off+n
+	launch := func() {
+		if pos >= end {
+			return
+		}
+		sg := &segment{pos: pos, next: s.segmentEnd(l, pos, end), done: make(chan segmentResult, 1)}
+		pos = sg.next
+		pending = append(pending, sg)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bp := getPlain(s.cfg.SegmentBytes + 2*l.ChunkSize)
+			b, err := s.readRange(ctx, m, l, sg.pos, sg.next-sg.pos, *bp)
+			sg.done <- segmentResult{b: b, bp: bp, err: err}
+		}()
+	}
+	for range s.cfg.StreamDepth {
+		launch()
+	}
 	var (
 		sum  hash.Hash
 		held []byte
@@ -840,32 +906,31 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	if off == 0 && n == l.Size {
 		sum = sha256.New()
 	}
-	// Every segment is decoded into one pooled buffer, written out before
-	// the next is read.
-	bp := getPlain(s.cfg.SegmentBytes + 2*l.ChunkSize)
-	defer plainPool.Put(bp)
-	for pos, end := off, off+n; ; {
-		next := s.segmentEnd(l, pos, end)
-		b, err := s.readRange(ctx, m, l, pos, next-pos, *bp)
+	for len(pending) > 0 {
+		sg := pending[0]
+		r := <-sg.done
+		pending = pending[1:]
+		err := r.err
+		if err == nil {
+			b := r.b
+			last := sg.next >= end
+			if sum != nil {
+				sum.Write(b)
+				if last && len(b) > 0 {
+					// The last byte waits for the check: a mismatch then
+					// leaves the answer short of its length, which a client
+					// cannot take for the whole object.
+					held = append(held, b[len(b)-1])
+					b = b[:len(b)-1]
+				}
+			}
+			_, err = w.Write(b)
+		}
+		plainPool.Put(r.bp)
 		if err != nil {
 			return err
 		}
-		last := next >= end
-		if sum != nil {
-			sum.Write(b)
-			if last && len(b) > 0 {
-				// The last byte waits for the check: a mismatch then
-				// leaves the answer short of its length, which a client
-				// cannot take for the whole object.
-				b, held = b[:len(b)-1], b[len(b)-1:]
-			}
-		}
-		if _, err := w.Write(b); err != nil {
-			return err
-		}
-		if pos = next; last {
-			break
-		}
+		launch()
 	}
 	if sum != nil {
 		if hex.EncodeToString(sum.Sum(nil)) != m.SHA256 {

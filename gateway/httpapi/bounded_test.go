@@ -170,7 +170,8 @@ func TestAgentsSendingTooMuch(t *testing.T) {
 // request timeout would cut a stream that takes longer than they do; the
 // handler renews the write deadline for every segment, and the request
 // timeout bounds only the answer's start. Without the renewal the same
-// stream is cut.
+// stream is cut. (Segments are fetched one after another here, so that
+// the stream's length is the sum of their delays.)
 func TestLongStreamsOutliveTimeouts(t *testing.T) {
 	const limit = 300 * time.Millisecond
 	body := payload(100_000) // 13 segments of 8000 bytes, each ≥ 40 ms
@@ -182,8 +183,9 @@ func TestLongStreamsOutliveTimeouts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixtureWith(t, fixtureOptions{
-				api:    func(c *httpapi.Config) { c.RequestTimeout, c.WriteTimeout = limit, tt.renew },
-				server: func(s *http.Server) { s.WriteTimeout = limit },
+				service: func(c *content.Config) { c.StreamDepth = 1 },
+				api:     func(c *httpapi.Config) { c.RequestTimeout, c.WriteTimeout = limit, tt.renew },
+				server:  func(s *http.Server) { s.WriteTimeout = limit },
 			})
 			f.publish(t, "slow/data.bin", body)
 			for _, ag := range f.agents.All() {

@@ -159,6 +159,8 @@ func TestColdServe(t *testing.T) {
 	var mbps []float64
 	reads := 3
 	stopProf = startProfiles(t, ctx, profDir, n.Config.BasePort, "large", 5*time.Second)
+	lgw0, lag0 := procCPU(pids[:1]), procCPU(pids[1:])
+	var readTime time.Duration
 	for i := range reads {
 		start := time.Now()
 		sum, size := getStream(t, bigURL, i == 0)
@@ -167,7 +169,9 @@ func TestColdServe(t *testing.T) {
 			t.Fatalf("large read %d: %d bytes, hash match %v", i, size, sum == bigSum)
 		}
 		mbps = append(mbps, float64(size)/1e6/el.Seconds())
+		readTime += el
 	}
+	lgwCPU, lagCPU := procCPU(pids[:1])-lgw0, procCPU(pids[1:])-lag0
 	stopProf()
 	hwm := procStatus(pid, "VmHWM")
 	load2 := loadAvg()
@@ -183,6 +187,9 @@ func TestColdServe(t *testing.T) {
 		fmt.Printf("%.0f MB/s ", v)
 	}
 	fmt.Printf("; gateway RSS %.0f MiB before, peak %.0f MiB\n", rss0, hwm)
+	mib := float64(reads) * float64(bigSize>>20)
+	fmt.Printf("  CPU a MiB of the large reads: gateway %.2f ms (busy %.0f %% of the reads' time), the %d agents %.2f ms\n",
+		float64(lgwCPU.Microseconds())/1e3/mib, 100*lgwCPU.Seconds()/readTime.Seconds(), len(pids)-1, float64(lagCPU.Microseconds())/1e3/mib)
 	best := 0.0
 	for _, v := range mbps {
 		best = max(best, v)

@@ -95,6 +95,15 @@ type Agent struct {
 	overSend int
 	maxGet   int64
 	deletes  []content.ShardRef
+	onGet    func(ctx context.Context, off, n int64) error
+}
+
+// SetOnGet makes every GetShard call fn first (nil: none); an error from
+// fn is the call's answer. fn runs outside the agent's lock and may block.
+func (a *Agent) SetOnGet(fn func(ctx context.Context, off, n int64) error) {
+	a.mu.Lock()
+	a.onGet = fn
+	a.mu.Unlock()
 }
 
 // ID is the agent's node id.
@@ -251,8 +260,13 @@ func (a *Agent) GetShard(ctx context.Context, hash string, off, n int64) ([]byte
 		a.gets = map[string]int{}
 	}
 	a.gets[hash]++
-	delay := a.delay
+	delay, onGet := a.delay, a.onGet
 	a.mu.Unlock()
+	if onGet != nil {
+		if err := onGet(ctx, off, n); err != nil {
+			return nil, err
+		}
+	}
 	if delay > 0 {
 		select {
 		case <-time.After(delay):
