@@ -91,7 +91,7 @@ func DefaultConfig() Config {
 		ManifestTTL:    time.Second, ManifestLiveTTL: time.Minute,
 		NodesTTL:   2 * time.Second,
 		CacheBytes: 64 << 20, CacheMaxObject: 4 << 20,
-		SegmentBytes: 8 << 20, StreamDepth: 2,
+		SegmentBytes: 8 << 20, StreamDepth: 1,
 		MaxColdReads: 16, ColdReadWait: 500 * time.Millisecond,
 		AgentTimeout:   30 * time.Second,
 		PublishRetries: 5,

@@ -34,14 +34,13 @@ const (
 	// rssBound: a cold read holds about 8 MiB a segment in memory: the
 	// ciphertext of the up to 3 stripes (k units of 256 KiB each) one
 	// 2 MiB segment spans, the 2 MiB decoded, and up to 3 MiB of gRPC
-	// messages not yet collected; with the default --stream-depth 2, two
-	// segments (one written, the next fetched): 16 MiB. 8 reads: 128 MiB
-	// live; Go's collector lets the heap grow to twice the live data
-	// (GOGC=100), 256 MiB, and the gateway uses ~50 MiB before the reads
-	// (measured): ~310 MiB < 384 MiB. Buffering each range instead would
-	// take 16 × 256 MiB = 4 GiB. (Measured: 178 MiB with --stream-depth
-	// 1, 301–315 MiB with 2.)
-	rssBound = 384 << 20
+	// messages not yet collected; with the default --stream-depth 1, one
+	// segment at a time. 8 reads: 64 MiB live; Go's collector lets the
+	// heap grow to twice the live data (GOGC=100), 128 MiB, and the
+	// gateway uses ~50 MiB before the reads (measured): ~180 MiB < 256 MiB.
+	// Buffering each range instead would take 16 × 256 MiB = 4 GiB.
+	// (Measured: 178 MiB with --stream-depth 1, 301–315 MiB with 2.)
+	rssBound = 256 << 20
 )
 
 // TestRangeReadsInBoundedMemory publishes a 256 MiB object and has 16
