@@ -83,43 +83,15 @@ type AuctionEvent struct {
 // from the next block committed, in commit order. The channel is closed
 // when ctx ends or the stream breaks; resubscribe then.
 func (c *Client) AuctionEvents(ctx context.Context) (<-chan AuctionEvent, error) {
-	raw, err := c.network.ChaincodeEvents(ctx, c.opts.chaincode)
+	return chaincodeEvents(ctx, c, records.AuctionEventName, decodeAuctionEvent)
+}
+
+// decodeAuctionEvent reads an auction event; false for a payload that
+// does not decode.
+func decodeAuctionEvent(ev *client.ChaincodeEvent) (AuctionEvent, bool) {
+	ae, err := records.DecodeAuctionEvent(ev.Payload)
 	if err != nil {
-		return nil, classify("chaincode events", "", err)
+		return AuctionEvent{}, false
 	}
-	out := make(chan AuctionEvent, 64)
-	go func() {
-		defer close(out)
-		defer func() {
-			go func() {
-				for range raw {
-				}
-			}()
-		}()
-		for {
-			var ev *client.ChaincodeEvent
-			var ok bool
-			select {
-			case <-ctx.Done():
-				return
-			case ev, ok = <-raw:
-				if !ok {
-					return
-				}
-			}
-			if ev.EventName != records.AuctionEventName {
-				continue
-			}
-			ae, err := records.DecodeAuctionEvent(ev.Payload)
-			if err != nil {
-				continue
-			}
-			select {
-			case out <- AuctionEvent{AuctionEvent: ae, TxID: ev.TransactionID, Block: ev.BlockNumber}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
+	return AuctionEvent{AuctionEvent: ae, TxID: ev.TransactionID, Block: ev.BlockNumber}, true
 }
