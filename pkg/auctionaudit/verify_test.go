@@ -106,7 +106,9 @@ func (f fakeLedger) GetAuction(_ context.Context, id string) (*records.Auction, 
 	}
 	return &f.ev.Auction, nil
 }
-func (f fakeLedger) AuctionReveals(context.Context, string) ([]*records.Reveal, error) { return f.ev.Reveals, nil }
+func (f fakeLedger) AuctionReveals(context.Context, string) ([]*records.Reveal, error) {
+	return f.ev.Reveals, nil
+}
 func (f fakeLedger) AuctionContracts(context.Context, string) ([]*records.Contract, error) {
 	return f.ev.Contracts, nil
 }
