@@ -1,13 +1,31 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/auctionaudit"
+	"github.com/dct-network/dct/pkg/gatewayclient"
 	"github.com/spf13/cobra"
 )
+
+// auctionEvidence reads an auction's evidence through the admin listener:
+// the SLA history of a node never scored is 404 NOT_FOUND there, an
+// empty history here.
+type auctionEvidence struct {
+	*gatewayclient.Client
+}
+
+func (a auctionEvidence) SLAHistory(ctx context.Context, node string) ([]*records.HistoryEntry, error) {
+	h, err := a.Client.SLAHistory(ctx, node)
+	if gatewayclient.IsCode(err, api.CodeNotFound) {
+		return nil, nil
+	}
+	return h, err
+}
 
 var auctionCheckHeader = []string{"what", "ok", "stored", "recomputed"}
 
@@ -33,7 +51,7 @@ func newVerifyAuctionCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ev, err := auctionaudit.CollectEvidence(cmd.Context(), c, args[0])
+			ev, err := auctionaudit.CollectEvidence(cmd.Context(), auctionEvidence{c}, args[0])
 			if err != nil {
 				return err
 			}

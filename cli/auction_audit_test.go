@@ -45,14 +45,13 @@ func auctionAdmin(t *testing.T, id string, contractPrice int64) *httptest.Server
 		"/v1/audit/auctions/" + id + "/reveals":   reveals,
 		"/v1/audit/auctions/" + id + "/contracts": contracts,
 	}
-	for _, n := range []string{"n1-orga", "n2-orga", "n3-orga"} {
-		answers["/v1/audit/sla/nodes/"+n+"/history"] = []records.HistoryEntry{} // never scored
-	}
+	// n1 and n2 were never scored: the ledger answers NOT_FOUND (404).
+	answers["/v1/audit/sla/nodes/n3-orga/history"] = []records.HistoryEntry{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v, ok := answers[r.URL.Path]
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte(`{"error":{"code":"NOT_FOUND","message":"no such auction"}}`))
+			w.Write([]byte(`{"error":{"code":"NOT_FOUND","message":"DCT-NOT_FOUND: SLA breakdown has no history"}}`))
 			return
 		}
 		json.NewEncoder(w).Encode(v)
