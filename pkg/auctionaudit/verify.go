@@ -128,9 +128,27 @@ func Verify(ev *AuctionEvidence) []Check {
 	add("failure", a.Failure, res.Failure)
 	add("awards", a.Awards, res.Awards)
 	add("prices (storage/GB-month, delivery/MiB)", fmt.Sprint(a.StoragePerGBMonth, " ", a.DeliveryPerMiB), fmt.Sprint(res.StoragePerGBMonth, " ", res.DeliveryPerMiB))
-	add("contracts", contractRows(ev.Contracts), expectedContracts(&a, res))
+	storedCs, wantCs := contractRows(ev.Contracts), expectedContracts(&a, res)
+	if slices.Equal(storedCs, wantCs) {
+		add("contracts", fmt.Sprintf("%d contracts", len(storedCs)), fmt.Sprintf("%d contracts", len(wantCs)))
+	} else {
+		out = append(out, Check{What: "contracts",
+			Stored:     fmt.Sprintf("%d contracts, of which not recomputed %v", len(storedCs), missing(storedCs, wantCs)),
+			Recomputed: fmt.Sprintf("%d contracts, of which not stored %v", len(wantCs), missing(wantCs, storedCs))})
+	}
 	for _, x := range a.Inputs {
 		add("score "+x.Node, scoreText(x.Scored, x.ScoreEpoch, x.Score, x.State), inForce(ev.History[x.Node], a.ClearedAt))
+	}
+	return out
+}
+
+// missing are the rows of xs not in ys.
+func missing(xs, ys []string) []string {
+	out := []string{}
+	for _, x := range xs {
+		if !slices.Contains(ys, x) {
+			out = append(out, x)
+		}
 	}
 	return out
 }
@@ -146,8 +164,8 @@ func contractRows(cs []*records.Contract) []string {
 }
 
 func contractRow(c *records.Contract) string {
-	return fmt.Sprintf("{%s shard %d %s %s object %s publisher %s size %d price %d/%d from %s tx %s}",
-		c.Auction, c.Shard, c.Node, c.Org, c.Object, c.Publisher, c.ShardSize, c.StoragePerGBMonth, c.DeliveryPerMiB, c.Start, c.TxID)
+	return fmt.Sprintf("{%s shard %d %s %s object %s publisher %s size %d price %d/%d from %s to %s tx %s}",
+		c.Auction, c.Shard, c.Node, c.Org, c.Object, c.Publisher, c.ShardSize, c.StoragePerGBMonth, c.DeliveryPerMiB, c.Start, c.End, c.TxID)
 }
 
 // expectedContracts are the contracts auction:Clear writes for res.
@@ -160,10 +178,14 @@ func expectedContracts(a *records.Auction, res records.Outcome) []string {
 	if res.Failure != "" {
 		return rows
 	}
+	end := "?"
+	if t, err := time.Parse(records.TimestampLayout, a.ClearedAt); err == nil {
+		end = records.FormatTimestamp(t.Add(time.Duration(a.TermSeconds) * time.Second))
+	}
 	for _, w := range res.Awards {
 		rows = append(rows, contractRow(&records.Contract{Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node,
 			Org: org[w.Node], ShardSize: a.ShardSize, StoragePerGBMonth: res.StoragePerGBMonth, DeliveryPerMiB: res.DeliveryPerMiB,
-			Start: a.ClearedAt, TxID: a.ClearTxID}))
+			Start: a.ClearedAt, End: end, TxID: a.ClearTxID}))
 	}
 	slices.Sort(rows)
 	return rows

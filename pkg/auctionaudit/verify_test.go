@@ -45,7 +45,7 @@ func cleared(t *testing.T) *auctionaudit.AuctionEvidence {
 	a.Status, a.Awards, a.StoragePerGBMonth, a.DeliveryPerMiB = records.AuctionCleared, out.Awards, out.StoragePerGBMonth, out.DeliveryPerMiB
 	for _, w := range out.Awards {
 		ev.Contracts = append(ev.Contracts, &records.Contract{Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node, Org: "OrgAMSP",
-			ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB, Start: clearedAt, TxID: "txclear"})
+			ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB, Start: clearedAt, End: "2026-11-29T13:00:00Z", TxID: "txclear"})
 	}
 	ev.Auction = a
 	return ev
@@ -65,6 +65,7 @@ func TestVerify(t *testing.T) {
 			c.Node = "n1-orga"
 			ev.Contracts = append(ev.Contracts, &c)
 		}, []string{"contracts"}},
+		{"a contract's term extended", func(ev *auctionaudit.AuctionEvidence) { ev.Contracts[2].End = "2027-11-29T13:00:00Z" }, []string{"contracts"}},
 		{"the awards tampered", func(ev *auctionaudit.AuctionEvidence) { ev.Auction.Awards[0].Node = "n1-orga" }, []string{"awards"}},
 		{"the prices tampered", func(ev *auctionaudit.AuctionEvidence) { ev.Auction.DeliveryPerMiB = 9 }, []string{"prices (storage/GB-month, delivery/MiB)"}},
 		{"a recorded score not in force", func(ev *auctionaudit.AuctionEvidence) { ev.Auction.Inputs[0].Score = 9000 }, []string{"score n1-orga", "awards"}},
