@@ -81,10 +81,10 @@ func newAuditCommand(e *env) *cobra.Command {
 			"--cert/--key, and --cacert). The chaincode decides what the identity may read: per-organisation money figures\n" +
 			"(accounts, payouts, payments) are for the organisation concerned and for identities with the auditor role.\n" +
 			"verify-receipt works offline; verify-object also downloads the object from a gateway's public listener;\n" +
-			"verify-sla recomputes an epoch's SLA scores from the ledger's attestations.",
+			"verify-sla recomputes an epoch's SLA scores from the ledger's attestations; verify-auction recomputes an auction's clearing.",
 	}
 	cmd.AddCommand(newAuditHistoryCommand(e), newAuditPaymentsCommand(e), newAuditAccountCommand(e),
-		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e), newVerifySLACommand(e))
+		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e), newVerifySLACommand(e), newVerifyAuctionCommand(e))
 	return cmd
 }
 

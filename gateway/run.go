@@ -145,7 +145,7 @@ func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles
 		Config: httpapi.Config{RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
 			WriteTimeout: cfg.WriteTimeout},
 		MSPID: lc.MSPID(), Auth: memberauth.New(v, roles), Rate: cfg.AdminRate, Burst: cfg.AdminBurst,
-		Audit: lc, Receipts: bundles, SLA: lc,
+		Audit: lc, Receipts: bundles, SLA: lc, Auctions: lc,
 	}, log)
 	return &adminServer{tls: memberauth.ServerTLSConfig(pair, v), handler: h}, nil
 }

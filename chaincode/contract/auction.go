@@ -419,11 +419,16 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		if err != nil {
 			return nil, err
 		}
-		if s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", n.ID)); err != nil {
+		s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", n.ID))
+		if err != nil {
 			return nil, err
-		} else if found {
+		}
+		if !found {
+			s = nil
+		} else {
 			in.Scores[n.ID] = *s
 		}
+		a.Inputs = append(a.Inputs, records.NewClearingInput(n, s))
 	}
 	out := records.ClearAuction(in)
 	tx, err := currentTx(stub)

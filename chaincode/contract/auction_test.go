@@ -312,6 +312,25 @@ func TestAuctionDeadlineAndScore(t *testing.T) {
 	if fmt.Sprint(got.Placement()) != "[[n2-orga] [n3-orga] [n4-orga]]" || got.StoragePerGBMonth != 40 {
 		t.Fatalf("cleared %v at %d", got.Placement(), got.StoragePerGBMonth)
 	}
+	// The clearing recorded what it read of each revealed bidder: n1's
+	// stored score, the others unscored; with the reveals, that
+	// recomputes the outcome exactly (dct audit verify-auction).
+	if len(got.Inputs) != 4 || !got.Inputs[0].Scored || got.Inputs[0].Node != "n1-orga" || got.Inputs[0].Score != 1000 ||
+		got.Inputs[0].State != records.SLAStateWarning || got.Inputs[1].Scored || got.Inputs[1].StorageBytes == 0 || got.Inputs[1].Status != records.NodeStatusActive {
+		t.Fatalf("recorded inputs %+v", got.Inputs)
+	}
+	reveals, err := a.ac.Reveals(a.ledger.NewContext(orgB), au.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := a.ac.Get(a.ledger.NewContext(orgB), au.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := records.ClearAuction(records.ClearInputOf(stored, reveals))
+	if re.Failure != "" || fmt.Sprint(re.Awards) != fmt.Sprint(stored.Awards) || re.StoragePerGBMonth != stored.StoragePerGBMonth || re.DeliveryPerMiB != stored.DeliveryPerMiB {
+		t.Fatalf("recomputed %+v, stored %+v", re, stored)
+	}
 }
 
 // Bids of excluded nodes are not awaited: the auction clears once the

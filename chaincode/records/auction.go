@@ -345,6 +345,62 @@ type Auction struct {
 	Failure           string  `json:"failure,omitempty" metadata:",optional"`
 	ClearedAt         string  `json:"clearedAt,omitempty" metadata:",optional"`
 	ClearTxID         string  `json:"clearTxId,omitempty" metadata:",optional"`
+	// Inputs are what auction:Clear read of each revealed bidder's node
+	// and SLA score, by node: with the reveals, enough to recompute the
+	// outcome exactly (ClearInputOf; dct audit verify-auction).
+	Inputs []ClearingInput `json:"inputs,omitempty" metadata:",optional"`
+}
+
+// ClearingInput is what auction:Clear read of a revealed bidder's node
+// registration and SLA score (Scored false: none stored, UnscoredSLA).
+type ClearingInput struct {
+	Node         string     `json:"node"`
+	Org          string     `json:"org"`
+	Status       NodeStatus `json:"status"`
+	Zone         string     `json:"zone"`
+	Latitude     float64    `json:"latitude"`
+	Longitude    float64    `json:"longitude"`
+	StorageBytes int64      `json:"storageBytes"`
+	BandwidthBps int64      `json:"bandwidthBps"`
+	Scored       bool       `json:"scored"`
+	ScoreEpoch   int64      `json:"scoreEpoch"`
+	Score        int64      `json:"score"`
+	State        SLAState   `json:"state"`
+}
+
+// NewClearingInput records node n and its score s (nil: unscored).
+func NewClearingInput(n *Node, s *SLAScore) ClearingInput {
+	in := ClearingInput{Node: n.ID, Org: n.Org, Status: n.Status, Zone: n.Zone, Latitude: n.Latitude, Longitude: n.Longitude,
+		StorageBytes: n.StorageBytes, BandwidthBps: n.BandwidthBps}
+	if s != nil {
+		in.Scored, in.ScoreEpoch, in.Score, in.State = true, s.Epoch, s.Score, s.State
+	}
+	return in
+}
+
+// ClearInputOf rebuilds the input of auction:Clear from a cleared or
+// failed auction's recorded Inputs and its reveals (those of the nodes it
+// awaited, as auction:Clear reads them): ClearAuction of it is the stored
+// outcome, unless the ledger was tampered with.
+func ClearInputOf(a *Auction, reveals []*Reveal) ClearInput {
+	awaited := map[string]bool{}
+	for _, n := range a.Awaited() {
+		awaited[n] = true
+	}
+	in := ClearInput{Auction: a, Reveals: []*Reveal{}, Nodes: map[string]*Node{}, Scores: map[string]SLAScore{}}
+	for _, r := range reveals {
+		if awaited[r.Terms.Node] {
+			in.Reveals = append(in.Reveals, r)
+		}
+	}
+	for _, x := range a.Inputs {
+		in.Nodes[x.Node] = &Node{ID: x.Node, Org: x.Org, Status: x.Status, Zone: x.Zone, Latitude: x.Latitude, Longitude: x.Longitude,
+			StorageBytes: x.StorageBytes, BandwidthBps: x.BandwidthBps}
+		if x.Scored {
+			in.Scores[x.Node] = SLAScore{Node: x.Node, Epoch: x.ScoreEpoch, Score: x.Score, State: x.State}
+		}
+	}
+	return in
 }
 
 // String is "auction id for object".

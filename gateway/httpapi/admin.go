@@ -40,6 +40,9 @@ type AdminConfig struct {
 	Receipts ReceiptBundles
 	// SLA is the ledger's SLA view for /v1/audit/sla (nil: 404).
 	SLA SLALedger
+	// Auctions is the ledger's auction view for /v1/audit/auctions (nil:
+	// 404).
+	Auctions AuctionLedger
 }
 
 // identityKey is where the admin API keeps the caller in the gin context.
@@ -66,7 +69,7 @@ func NewAdmin(svc *content.Service, cfg AdminConfig, log *slog.Logger) http.Hand
 	r.GET("/v1/whoami", a.whoami)
 	r.PUT("/v1/objects/*name", a.requirePublisher, a.publish)
 	r.DELETE("/v1/objects/*name", a.requirePublisher, a.purge)
-	(&audit{admin: a, ledger: cfg.Audit, receipts: cfg.Receipts, sla: cfg.SLA}).routes(r)
+	(&audit{admin: a, ledger: cfg.Audit, receipts: cfg.Receipts, sla: cfg.SLA, auctions: cfg.Auctions}).routes(r)
 	r.NoRoute(func(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name}, GET /v1/whoami and GET /v1/audit/...; reads are on the public listener)",
 			content.ErrNotFound, c.Request.URL.Path))

@@ -54,6 +54,7 @@ const (
 //	GET /v1/audit/batches/{id}/receipts/{i} a receipt bundle from this gateway's log
 //	GET /v1/audit/objects/{name}            the ledger's manifest (?version=, default latest)
 //	GET /v1/audit/sla/...                   SLA scores and their evidence (slaView)
+//	GET /v1/audit/auctions/...              an auction and its evidence (auctionView)
 //
 // with ?format=json (default) or csv.
 type audit struct {
@@ -61,10 +62,12 @@ type audit struct {
 	ledger   AuditLedger
 	receipts ReceiptBundles
 	sla      SLALedger
+	auctions AuctionLedger
 }
 
 func (a *audit) routes(r *gin.Engine) {
 	(&slaView{ledger: a.sla}).routes(r.Group("/v1/audit", a.format))
+	(&auctionView{ledger: a.auctions}).routes(r.Group("/v1/audit", a.format))
 	g := r.Group("/v1/audit", a.available, a.format)
 	g.GET("/history/:kind/*key", a.history)
 	g.GET("/nodes/:id/payments", a.payments)

@@ -22,7 +22,8 @@
 //	DELETE /v1/objects/{name}   purge ?version=V (default latest) &reason=R
 //	GET    /v1/whoami           the authenticated caller and its roles
 //	GET    /v1/audit/...        the auditor's view (audit.go) and the SLA view,
-//	                            /v1/audit/sla/... (sla.go), for any member
+//	                            /v1/audit/sla/... (sla.go) and auction view,
+//	                            /v1/audit/auctions/... (auctionview.go), for any member
 //
 // Its callers must be publishers of the gateway's organisation (401
 // without a member certificate, 403 otherwise), each identity within its

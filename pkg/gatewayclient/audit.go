@@ -149,3 +149,24 @@ func (c *Client) SLAHistory(ctx context.Context, node string) ([]*records.Histor
 func (c *Client) GetNode(ctx context.Context, id string) (*records.Node, error) {
 	return auditJSON[*records.Node](ctx, c, SLAPath("nodes", id, "record"))
 }
+
+// AuctionPath is the audit path of an auction's view: AuctionPath(id),
+// AuctionPath(id, "reveals"), AuctionPath(id, "contracts").
+func AuctionPath(elems ...string) string {
+	return AuditPath(append([]string{"auctions"}, elems...)...)
+}
+
+// GetAuction reads an auction, with the inputs its clearing recorded.
+func (c *Client) GetAuction(ctx context.Context, id string) (*records.Auction, error) {
+	return auditJSON[*records.Auction](ctx, c, AuctionPath(id))
+}
+
+// AuctionReveals reads an auction's revealed bids.
+func (c *Client) AuctionReveals(ctx context.Context, id string) ([]*records.Reveal, error) {
+	return auditJSON[[]*records.Reveal](ctx, c, AuctionPath(id, "reveals"))
+}
+
+// AuctionContracts reads the contracts an auction awarded.
+func (c *Client) AuctionContracts(ctx context.Context, id string) ([]*records.Contract, error) {
+	return auditJSON[[]*records.Contract](ctx, c, AuctionPath(id, "contracts"))
+}

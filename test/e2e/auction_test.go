@@ -14,14 +14,17 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/auctionaudit"
 	"github.com/dct-network/dct/pkg/ledger"
+	testnetwork "github.com/dct-network/dct/test-network"
 )
 
 // TestPublishByAuction: every publish of the suite's gateway (--auction)
 // opens an auction the agents (--bid) reveal in, and its shards land
 // exactly on the contracted nodes: the publish's placement, the ledger's
 // manifest (which names the auction; the chaincode checked its holders
-// against the contracts) and the auction's contracts agree. It logs the publish latency
+// against the contracts) and the auction's contracts agree, and dct audit
+// verify-auction recomputes the last one to a match. It logs the publish latency
 // and the auction's share of it (the gateway's "shards contracted" log).
 func TestPublishByAuction(t *testing.T) {
 	ctx := ctxT(t, 5*time.Minute)
@@ -34,6 +37,7 @@ func TestPublishByAuction(t *testing.T) {
 	}
 	const n = 5
 	var lat []time.Duration
+	var last string
 	for i := range n {
 		name := fmt.Sprintf("e2e/auction/object-%d.bin", i)
 		start := time.Now()
@@ -41,6 +45,7 @@ func TestPublishByAuction(t *testing.T) {
 		lat = append(lat, time.Since(start))
 		checkPlacement(t, res)
 		ev := clearedEvent(t, events, name)
+		last = ev.Auction
 		cs, err := admin.AuctionContracts(ctx, ev.Auction)
 		if err != nil {
 			t.Fatal(err)
@@ -64,6 +69,17 @@ func TestPublishByAuction(t *testing.T) {
 			}
 		}
 	}
+	// The auditor's offline recomputation of the last auction, through
+	// the gateway's admin listener: every check matches.
+	out, stderr, err := runCLIAs(t, testnetwork.RoleAuditor, "audit", "verify-auction", last)
+	if err != nil {
+		t.Fatalf("dct audit verify-auction %s: %v\n%s\n%s", last, err, out, stderr)
+	}
+	checks := decodeJSON[[]auctionaudit.Check](t, []byte(out))
+	if !auctionaudit.OK(checks) || !strings.Contains(stderr, "all ") {
+		t.Fatalf("dct audit verify-auction %s: %s", last, stderr)
+	}
+	t.Logf("dct audit verify-auction %s:\n%s", last, stderr)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	auction := auctionTimes(t)
 	t.Logf("publish of 1 MiB with the auction, %d runs: p50 %v, max %v; the auction (open, reveals, clear) p50 %v of them",

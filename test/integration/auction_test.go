@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/pkg/auctionaudit"
 	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/ledger"
 	testnetwork "github.com/dct-network/dct/test-network"
@@ -132,6 +133,11 @@ func TestAuction(t *testing.T) {
 			t.Errorf("contract %+v", c)
 		}
 	}
+	// The auditor's offline recomputation (dct audit verify-auction's
+	// code), from Org2's peer: the clearing's recorded inputs and the
+	// reveals give the stored awards, prices and contracts, and each
+	// recorded score is the one in force in the node's history.
+	verifyAuction(t, ctx, admins[1], a.ID)
 	// The down node's bid was revealed by Org2's revealer.
 	rs, err := admins[0].AuctionReveals(ctx, a.ID)
 	if err != nil {
@@ -161,6 +167,7 @@ func TestAuction(t *testing.T) {
 	if cs, err := admins[0].AuctionContracts(ctx, fa.ID); err != nil || len(cs) != 0 {
 		t.Fatalf("a failed auction has contracts %v (%v)", cs, err)
 	}
+	verifyAuction(t, ctx, admins[0], fa.ID)
 	stop()
 	// Leave: the bids are withdrawn.
 	for _, b := range bs {
@@ -168,6 +175,26 @@ func TestAuction(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// verifyAuction recomputes auction id from src's ledger as an auditor
+// does and fails on any mismatch.
+func verifyAuction(t *testing.T, ctx context.Context, src auctionaudit.Evidence, id string) {
+	t.Helper()
+	ev, err := auctionaudit.CollectEvidence(ctx, src, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Auction.Inputs) == 0 {
+		t.Fatalf("the clearing of %s recorded no inputs", id)
+	}
+	cs := auctionaudit.Verify(ev)
+	for _, c := range cs {
+		if !c.OK {
+			t.Errorf("verify-auction %s: %s", id, c)
+		}
+	}
+	t.Logf("verify-auction %s: %d checks, all match: %v", id, len(cs), auctionaudit.OK(cs))
 }
 
 // waitClosed waits for ch to close.
