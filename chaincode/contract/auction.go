@@ -3,7 +3,6 @@ package contract
 import (
 	"encoding/json"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -119,7 +118,7 @@ func (c *AuctionContract) Reveals(ctx contractapi.TransactionContextInterface, i
 	if err := records.ValidateAuctionID(id); err != nil {
 		return nil, err
 	}
-	r, err := listUnder[records.Reveal](ctx.GetStub(), records.RevealKeyType, id)
+	r, err := listRecords[records.Reveal](ctx.GetStub(), records.RevealKeyType, id)
 	return r, asRecordsError(err)
 }
 
@@ -128,7 +127,7 @@ func (c *AuctionContract) Contracts(ctx contractapi.TransactionContextInterface,
 	if err := records.ValidateAuctionID(id); err != nil {
 		return nil, err
 	}
-	r, err := listUnder[records.Contract](ctx.GetStub(), records.ContractKeyType, id)
+	r, err := listRecords[records.Contract](ctx.GetStub(), records.ContractKeyType, id)
 	return r, asRecordsError(err)
 }
 
@@ -383,7 +382,7 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 	if a.Status != records.AuctionOpen {
 		return nil, preconditionf("%s is already %s", a, a.Status)
 	}
-	all, err := listUnder[records.Reveal](stub, records.RevealKeyType, a.ID)
+	all, err := listRecords[records.Reveal](stub, records.RevealKeyType, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -473,29 +472,6 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		return nil, err
 	}
 	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status})
-}
-
-// listUnder decodes every record of objectType whose first attribute is
-// first, in key order.
-func listUnder[T any](stub shim.ChaincodeStubInterface, objectType, first string) ([]*T, error) {
-	it, err := stub.GetStateByPartialCompositeKey(objectType, []string{first})
-	if err != nil {
-		return nil, internalf("cannot list %s records: %v", objectType, err)
-	}
-	defer it.Close()
-	out := []*T{}
-	for it.HasNext() {
-		kv, err := it.Next()
-		if err != nil {
-			return nil, internalf("cannot list %s records: %v", objectType, err)
-		}
-		rec := new(T)
-		if err := json.Unmarshal(kv.Value, rec); err != nil {
-			return nil, internalf("stored %s record %s is corrupt: %v", objectType, strconv.Quote(kv.Key), err)
-		}
-		out = append(out, rec)
-	}
-	return out, nil
 }
 
 // contractPrice is the contracted delivery price of node's deliveries of

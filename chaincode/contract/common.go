@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -129,9 +130,13 @@ func putRecord(stub shim.ChaincodeStubInterface, key, what string, rec any) erro
 	return nil
 }
 
-// listRecords decodes every record of objectType, in key order.
-func listRecords[T any](stub shim.ChaincodeStubInterface, objectType string) ([]*T, error) {
-	it, err := stub.GetStateByPartialCompositeKey(objectType, []string{})
+// listRecords decodes every record of objectType, in key order; with
+// attributes, only those whose key starts with them.
+func listRecords[T any](stub shim.ChaincodeStubInterface, objectType string, attributes ...string) ([]*T, error) {
+	if attributes == nil {
+		attributes = []string{}
+	}
+	it, err := stub.GetStateByPartialCompositeKey(objectType, attributes)
 	if err != nil {
 		return nil, internalf("cannot list %s records: %v", objectType, err)
 	}
@@ -144,7 +149,7 @@ func listRecords[T any](stub shim.ChaincodeStubInterface, objectType string) ([]
 		}
 		rec := new(T)
 		if err := json.Unmarshal(kv.Value, rec); err != nil {
-			return nil, internalf("stored %s record is corrupt: %v", objectType, err)
+			return nil, internalf("stored %s record %s is corrupt: %v", objectType, strconv.Quote(kv.Key), err)
 		}
 		out = append(out, rec)
 	}
