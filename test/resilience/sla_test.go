@@ -15,6 +15,13 @@ import (
 // organisation's agents with their node identities once an epoch has
 // ended, and the gateways score it: each scored node's breakdown holds
 // only the other organisation's view. It polls the ledger's records.
+//
+// The suite's earlier tests kill and stop agents, so the epoch checked is
+// the first that began after this test did (no agent is disturbed in
+// it), and its epoch score — not the decayed score, which carries the
+// earlier epochs — must be ok for every node still running; a node every
+// view saw unreachable all epoch (an agent an earlier test killed for
+// good) is only logged.
 func TestSLAAgentsAttest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -35,8 +42,8 @@ func TestSLAAgentsAttest(t *testing.T) {
 	for _, n := range nodes {
 		orgOf[n.ID] = n.Org
 	}
-	// An epoch from now on with an agent's attestation, scored.
-	for e := start.Epoch; ; {
+	// An epoch that began after now, with an agent's attestation, scored.
+	for e := start.Epoch + 1; ; {
 		if ctx.Err() != nil {
 			t.Fatalf("no scored epoch with agents' attestations from epoch %d on", start.Epoch)
 		}
@@ -75,8 +82,18 @@ func TestSLAAgentsAttest(t *testing.T) {
 					t.Fatalf("%s scored with its own organisation's view: %+v", id, b.Orgs)
 				}
 			}
-			if b.Epoch == e && b.State != records.SLAStateOK {
-				t.Errorf("%s: %s %+v, want ok on a healthy network", id, b, b.Orgs)
+			if b.Epoch != e {
+				continue
+			}
+			gone := len(b.Orgs) > 0
+			for _, v := range b.Orgs {
+				gone = gone && v.Components.Reach == 0
+			}
+			switch {
+			case gone:
+				t.Logf("%s: unreachable all epoch (stopped by an earlier test): %s", id, b)
+			case b.EpochScore < records.SLAWarnBelow:
+				t.Errorf("%s: %s %+v, want an epoch score of at least %d on a healthy network", id, b, b.Orgs, records.SLAWarnBelow)
 			}
 		}
 		t.Logf("epoch %d: %d attestations (%d of agents), %d nodes scored, %d skipped", e, len(as), agents, len(done.Nodes), len(done.Skipped))
