@@ -89,13 +89,15 @@ network-status:
 ## its quote feed republished every DEMO_FEED_EVERY by `dct feed publish`.
 DEMO_AGENTS       ?= 3
 DEMO_GATEWAYS     ?= 2
+# more dct-network up flags, e.g. --auction=false (agents do not bid, gateways place shards directly)
+DEMO_NETWORK_ARGS ?=
 DEMO_GATEWAY_PORT ?= 8080
 DEMO_FEED_EVERY   ?= 1s
 DEMO_FEED         := feeds/portal/quotes.json
 FEED_PID          := $(RUN_DIR)/feed.pid
 demo: fabric build
 	$(NETWORK) up --run-dir $(RUN_DIR) --agents-per-org $(DEMO_AGENTS) --gateways $(DEMO_GATEWAYS) \
-	  --gateway-port $(DEMO_GATEWAY_PORT) --bin-dir $(BIN)
+	  --gateway-port $(DEMO_GATEWAY_PORT) --bin-dir $(BIN) $(DEMO_NETWORK_ARGS)
 	$(BIN)/dct $$($(NETWORK) client-flags --run-dir $(RUN_DIR)) publish-demo-portal
 	@$(MAKE) --no-print-directory feed-start
 	@echo
