@@ -108,7 +108,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
-		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
+		ManifestContractName: {"Get", "GetPurge", "Latest", "List", "Object", "Purge", "PurgeBy", "Record", "UpdateHolders", "Versions"},
 		HistoryContractName:  {"Account", "Batch", "Budget", "Identity", "Manifest", "Node", "NodeEpoch", "Object", "Payout", "Price", "SLAScore"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
@@ -119,7 +119,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
 		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true, "Budget": true, "Spend": true, "NodeEpoch": true,
-		"GetBid": true, "Bids": true, "Reveals": true, "Contracts": true,
+		"GetBid": true, "GetPurge": true, "Bids": true, "Reveals": true, "Contracts": true,
 		"SLAScore": true, "Breakdown": true, "History": true, "Attestations": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
