@@ -108,7 +108,7 @@ func newPublishCommand(e *env) *cobra.Command {
 				return err
 			}
 			if err := records.ValidateSurrogateKeys(keys); err != nil {
-				return fmt.Errorf("--key: %w", err)
+				return fmt.Errorf("--surrogate-key: %w", err)
 			}
 			c, err := e.adminClient()
 			if err != nil {
@@ -118,7 +118,7 @@ func newPublishCommand(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix, e.g. portal/ (object names are prefix + relative path)")
-	cmd.Flags().StringSliceVar(&keys, "key", nil, "surrogate key to tag every published version with (repeatable or comma-separated; at most 16)")
+	cmd.Flags().StringSliceVarP(&keys, "surrogate-key", "K", nil, "surrogate key to tag every published version with (repeatable or comma-separated; at most 16)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return cmd
 }
@@ -217,16 +217,16 @@ func newPurgeCommand(e *env) *cobra.Command {
 	var soft bool
 	var o output
 	cmd := &cobra.Command{
-		Use:   "purge NAME | purge --key KEY",
+		Use:   "purge NAME | purge --surrogate-key KEY",
 		Short: "Purge by name (a version, default the latest) or by surrogate key; hard (tombstone, shards deleted) or --soft (revalidate)",
 		Long: "A hard purge (the default) tombstones the versions on the ledger (410 Gone from then on) and deletes their shards;\n" +
 			"every gateway drops them from its caches within a second of the commit, from the ledger's events. A soft purge\n" +
 			"(--soft) changes no version: every gateway marks its cached manifests stale, and the next request revalidates them\n" +
-			"against the ledger (cached content is kept). --key reaches the live versions your organisation tagged with the key\n" +
+			"against the ledger (cached content is kept). --surrogate-key (-K) reaches the live versions your organisation tagged with the key\n" +
 			"(at most 128); without --version a soft purge by name reaches every live version.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if key != "" && len(args) > 0 {
-				return errors.New("a purge names an object (NAME) or a surrogate key (--key), not both")
+				return errors.New("a purge names an object (NAME) or a surrogate key (--surrogate-key), not both")
 			}
 			if key != "" {
 				return nil
@@ -284,7 +284,7 @@ func newPurgeCommand(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&version, "version", "", "version to purge (hard default: latest; soft default: every live version)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded on the ledger)")
-	cmd.Flags().StringVar(&key, "key", "", "purge the versions tagged with this surrogate key instead of NAME")
+	cmd.Flags().StringVarP(&key, "surrogate-key", "K", "", "purge the versions tagged with this surrogate key instead of NAME")
 	cmd.Flags().BoolVar(&soft, "soft", false, "soft purge: mark stale and revalidate instead of tombstoning")
 	o.flag(cmd)
 	_ = cmd.MarkFlagRequired("reason")

@@ -64,11 +64,11 @@ func TestPurgeAndReadCommands(t *testing.T) {
 		}
 	}
 	steps := []step{
-		{name: "publish tagged", args: []string{"publish", "-q", "--prefix", "r/", "--key", "release-42,site", filepath.Join(dir, "a.js"), filepath.Join(dir, "b.css")},
+		{name: "publish tagged", args: []string{"publish", "-q", "--prefix", "r/", "--surrogate-key", "release-42,site", filepath.Join(dir, "a.js"), filepath.Join(dir, "b.css")},
 			stdout: []string{"r/a.js", "r/b.css"}},
-		{name: "publish tagged otherwise", args: []string{"publish", "-q", "--prefix", "r/", "--key", "site", filepath.Join(dir, "c.html")}, stdout: []string{"r/c.html"}},
-		{name: "publish with a malformed key", args: []string{"publish", "-q", "--key", "bad key", filepath.Join(dir, "c.html")}, wantErr: "--key"},
-		{name: "publish with too many keys", args: []string{"publish", "-q", "--key", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", filepath.Join(dir, "c.html")}, wantErr: "at most 16"},
+		{name: "publish tagged otherwise", args: []string{"publish", "-q", "--prefix", "r/", "-K", "site", filepath.Join(dir, "c.html")}, stdout: []string{"r/c.html"}},
+		{name: "publish with a malformed key", args: []string{"publish", "-q", "--surrogate-key", "bad key", filepath.Join(dir, "c.html")}, wantErr: "--surrogate-key"},
+		{name: "publish with too many keys", args: []string{"publish", "-q", "--surrogate-key", "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", filepath.Join(dir, "c.html")}, wantErr: "at most 16"},
 		{name: "list as JSON", args: []string{"list", "--output", "json"}, check: func(t *testing.T, out string) {
 			var objs []*records.Object
 			if err := json.Unmarshal([]byte(out), &objs); err != nil || len(objs) != 3 || objs[0].Name != "r/a.js" {
@@ -105,7 +105,7 @@ func TestPurgeAndReadCommands(t *testing.T) {
 				t.Fatalf("mesh --output json: %v %s", err, out)
 			}
 		}},
-		{name: "soft purge by key", args: []string{"purge", "--key", "site", "--soft", "--reason", "refresh"},
+		{name: "soft purge by key", args: []string{"purge", "--surrogate-key", "site", "--soft", "--reason", "refresh"},
 			stdout: []string{"soft purge of 3 versions", "r/a.js@1", "r/b.css@1", "r/c.html@1"}},
 		{name: "content survives a soft purge", args: []string{"get", "r/a.js"}, stdout: []string{"alert(1)"}},
 		{name: "soft purge by name", args: []string{"purge", "r/c.html", "--soft", "--reason", "refresh", "--output", "json"}, check: func(t *testing.T, out string) {
@@ -114,14 +114,14 @@ func TestPurgeAndReadCommands(t *testing.T) {
 				t.Fatalf("soft purge by name: %v %s", err, out)
 			}
 		}},
-		{name: "hard purge by key", args: []string{"purge", "--key", "release-42", "--reason", "recall"},
+		{name: "hard purge by key", args: []string{"purge", "--surrogate-key", "release-42", "--reason", "recall"},
 			stdout: []string{"hard purge of 2 versions", "r/a.js@1", "r/b.css@1"}},
 		{name: "a hard-purged object is gone", args: []string{"get", "r/a.js@1"}, wantErr: "410 PURGED"},
 		{name: "an untagged object stays", args: []string{"get", "r/c.html"}, stdout: []string{"<p>"}},
-		{name: "purge a key tagging nothing", args: []string{"purge", "--key", "release-42", "--reason", "again"}, wantErr: "404 NOT_FOUND"},
-		{name: "purge a malformed key", args: []string{"purge", "--key", "no/slash", "--reason", "r"}, wantErr: "400 INVALID_ARGUMENT"},
-		{name: "purge by key and name", args: []string{"purge", "r/c.html", "--key", "site", "--reason", "r"}, wantErr: "not both"},
-		{name: "purge by key with a version", args: []string{"purge", "--key", "site", "--version", "1", "--reason", "r"}, wantErr: "--version applies to a purge by name"},
+		{name: "purge a key tagging nothing", args: []string{"purge", "--surrogate-key", "release-42", "--reason", "again"}, wantErr: "404 NOT_FOUND"},
+		{name: "purge a malformed key", args: []string{"purge", "--surrogate-key", "no/slash", "--reason", "r"}, wantErr: "400 INVALID_ARGUMENT"},
+		{name: "purge by key and name", args: []string{"purge", "r/c.html", "-K", "site", "--reason", "r"}, wantErr: "not both"},
+		{name: "purge by key with a version", args: []string{"purge", "--surrogate-key", "site", "--version", "1", "--reason", "r"}, wantErr: "--version applies to a purge by name"},
 		{name: "nodes", args: []string{"nodes", "list"}, stdout: []string{"ID", "ORG", "n0", "Org1MSP", "z0", "active", "n5"}},
 		{name: "nodes as JSON", args: []string{"nodes", "list", "--output", "json"}, check: func(t *testing.T, out string) {
 			var nodes []*records.Node
@@ -156,13 +156,13 @@ func TestPurgeAndReadCommands(t *testing.T) {
 	}
 	// Another organisation's publisher may not purge Org1's objects, by
 	// key or softly by name (the gateway acts for Org1 only).
-	for _, args := range [][]string{{"purge", "--key", "site", "--reason", "r"}, {"purge", "r/c.html", "--soft", "--reason", "r"}} {
+	for _, args := range [][]string{{"purge", "--surrogate-key", "site", "--reason", "r"}, {"purge", "r/c.html", "--soft", "--reason", "r"}} {
 		if _, _, err := runAs(t, srv, srv.other, args...); err == nil || !strings.Contains(err.Error(), "403 PERMISSION_DENIED") {
 			t.Errorf("%q as Org2's publisher: %v, want 403 PERMISSION_DENIED", args, err)
 		}
 	}
 	// An auditor of Org1 is not a publisher.
-	if _, _, err := runAs(t, srv, srv.auditor, "purge", "--key", "site", "--reason", "r"); err == nil || !strings.Contains(err.Error(), "403 PERMISSION_DENIED") {
+	if _, _, err := runAs(t, srv, srv.auditor, "purge", "--surrogate-key", "site", "--reason", "r"); err == nil || !strings.Contains(err.Error(), "403 PERMISSION_DENIED") {
 		t.Errorf("purge by key as an auditor: %v, want 403 PERMISSION_DENIED", err)
 	}
 }
