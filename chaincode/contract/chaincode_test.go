@@ -143,7 +143,8 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	optional := map[string][]string{
 		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction"},
+		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction", "keys"},
+		"PurgeRecord": {"key", "name", "version"},
 		"Encryption": {"keyId", "salt"},
 		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 		"Payout": {"paidAt", "paidTxId", "cappedBytes", "contract"}, "SealedBid": {"opening"}, "Account": nil, "Price": nil, "Supply": nil,
@@ -206,6 +207,21 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatal("purge returned no tombstone")
 	}
 	inv.ok(orgB, &m, "manifest:Get", "img/logo.svg", "2")
+	// Purges by surrogate key, through the router (schema-checked).
+	inv.ok(orgA, &m, "manifest:Record", manifestJSON(t, "img/tagged.svg", "1", func(m *records.Manifest) { m.Keys = []string{"release-42"} }))
+	var pr records.PurgeRecord
+	inv.ok(orgA, &pr, "manifest:PurgeBy", `{"key":"release-42","mode":"soft","reason":"refresh"}`)
+	if len(pr.Targets) != 1 || pr.Targets[0] != "img/tagged.svg@1" || pr.Mode != records.PurgeSoft {
+		t.Fatalf("soft purge by key %+v", pr)
+	}
+	inv.ok(orgB, &pr, "manifest:GetPurge", pr.TxID)
+	inv.fail(orgA, records.CodeInvalid, "manifest:PurgeBy", `{"key":"bad key","mode":"hard","reason":"r"}`)
+	inv.fail(orgB, records.CodeNotFound, "manifest:PurgeBy", `{"key":"release-42","mode":"hard","reason":"r"}`)
+	inv.ok(orgA, &pr, "manifest:PurgeBy", `{"key":"release-42","mode":"hard","reason":"recall"}`)
+	inv.ok(orgB, &m, "manifest:Get", "img/tagged.svg", "1")
+	if m.Purged == nil || m.Purged.TxID != pr.TxID || len(m.Keys) != 1 {
+		t.Fatalf("hard purge by key left %+v", m)
+	}
 	inv.fail(orgB, records.CodeForbidden, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
 	inv.ok(orgA, &m, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
 	if m.UpdatedBy != orgA || m.UpdateTxID == "" || m.UpdatedAt == "" || m.Shards[2].Nodes[0] != "b1-orgb" {
@@ -226,7 +242,7 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatalf("versions %v", ms)
 	}
 	inv.ok(orgB, &objects, "manifest:List")
-	if len(objects) != 1 || objects[0].Latest != "1" {
+	if len(objects) != 2 || objects[0].Latest != "1" || objects[1].Latest != "" {
 		t.Fatalf("objects %+v", objects)
 	}
 
