@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -418,7 +417,7 @@ func publishAll(ctx context.Context, c *gatewayclient.Client, files []file, stdo
 				pr := progressbar.NewReader(fh, bar)
 				r = &pr
 			}
-			res, err := c.Publish(ctx, f.name, "", f.size, r, opts...)
+			res, err := c.PublishWith(ctx, f.name, "", f.size, r, opts...)
 			if err != nil {
 				return err
 			}

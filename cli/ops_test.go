@@ -3,7 +3,9 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
+	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,8 +60,17 @@ func (s step) verify(t *testing.T, stdout, stderr string, err error) {
 func TestPurgeAndReadCommands(t *testing.T) {
 	srv := gateway(t)
 	dir := t.TempDir()
-	for name, text := range map[string]string{"a.js": "alert(1)", "b.css": "p{}", "c.html": "<p>"} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+	// Bodies of some size: a version whose data shards are all padding
+	// shares their hashes with every other such version (see the report),
+	// and a hard purge deletes shards by hash.
+	pad := func(seed int64) string {
+		b := make([]byte, 20000)
+		rand.New(rand.NewSource(seed)).Read(b)
+		return "\n/*" + hex.EncodeToString(b) + "*/"
+	}
+	for i, text := range []string{"alert(1)", "p{}", "<p>"} {
+		name := []string{"a.js", "b.css", "c.html"}[i]
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text+pad(int64(i))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,10 +94,10 @@ func TestPurgeAndReadCommands(t *testing.T) {
 				t.Fatalf("show --version: %v %s", err, out)
 			}
 		}},
-		{name: "verify", args: []string{"verify", "r/b.css"}, stdout: []string{"OK r/b.css@1: 3 bytes"}},
+		{name: "verify", args: []string{"verify", "r/b.css"}, stdout: []string{"OK r/b.css@1: 40008 bytes"}},
 		{name: "verify as JSON", args: []string{"verify", "r/b.css@1", "--output", "json"}, check: func(t *testing.T, out string) {
 			var r cli.VerifyResult
-			if err := json.Unmarshal([]byte(out), &r); err != nil || !r.OK || r.Version != "1" || r.ServedSize != 3 {
+			if err := json.Unmarshal([]byte(out), &r); err != nil || !r.OK || r.Version != "1" || r.ServedSize != 40008 {
 				t.Fatalf("verify --output json: %v %s", err, out)
 			}
 		}},

@@ -138,7 +138,12 @@ func WithSurrogateKeys(keys ...string) PublishOption {
 }
 
 // Publish uploads size bytes from body as the next version of name.
-func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader, opts ...PublishOption) (*api.PublishResponse, error) {
+func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error) {
+	return c.PublishWith(ctx, name, contentType, size, body)
+}
+
+// PublishWith is Publish with options (WithSurrogateKeys).
+func (c *Client) PublishWith(ctx context.Context, name, contentType string, size int64, body io.Reader, opts ...PublishOption) (*api.PublishResponse, error) {
 	req, err := c.adminRequest(ctx, http.MethodPut, "/v1/objects/"+escapeName(name), body)
 	if err != nil {
 		return nil, err

@@ -117,7 +117,7 @@ func TestPurgeByKeyAcrossGateways(t *testing.T) {
 		name := fmt.Sprintf("e2e/purge/r%02d.bin", i)
 		key := fmt.Sprintf("e2e-purge-%02d", i)
 		body := payload(32<<10, int64(900+i))
-		res, err := pubA.Publish(ctx, name, "application/octet-stream", int64(len(body)), bytes.NewReader(body),
+		res, err := pubA.PublishWith(ctx, name, "application/octet-stream", int64(len(body)), bytes.NewReader(body),
 			gatewayclient.WithSurrogateKeys(key, "e2e-purge-all"))
 		if err != nil {
 			t.Fatalf("publish %s: %v", name, err)
@@ -164,7 +164,7 @@ func TestPurgeByKeyAcrossGateways(t *testing.T) {
 	// Soft purge: B marks its cached manifest stale, revalidates on the
 	// next request and keeps serving the same bytes from its cache.
 	body := payload(48<<10, 977)
-	res, err := pubA.Publish(ctx, "e2e/purge/soft.bin", "application/octet-stream", int64(len(body)), bytes.NewReader(body),
+	res, err := pubA.PublishWith(ctx, "e2e/purge/soft.bin", "application/octet-stream", int64(len(body)), bytes.NewReader(body),
 		gatewayclient.WithSurrogateKeys("e2e-soft"))
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func TestPurgeRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := []byte("refusals")
-	if _, err := pubA.Publish(ctx, "e2e/purge/keep.txt", "text/plain", int64(len(body)), bytes.NewReader(body),
+	if _, err := pubA.PublishWith(ctx, "e2e/purge/keep.txt", "text/plain", int64(len(body)), bytes.NewReader(body),
 		gatewayclient.WithSurrogateKeys("e2e-keep")); err != nil {
 		t.Fatal(err)
 	}
@@ -243,11 +243,11 @@ func TestPurgeRefusals(t *testing.T) {
 		{"another organisation's publisher", func() error { _, err := otherOrg.PurgeBy(ctx, hard("e2e-keep")); return err }, api.CodeForbidden},
 		{"key tagging nothing", func() error { _, err := pubA.PurgeBy(ctx, hard("e2e-nothing")); return err }, api.CodeNotFound},
 		{"too many keys at publish", func() error {
-			_, err := pubA.Publish(ctx, "e2e/purge/many.txt", "text/plain", 1, strings.NewReader("x"), gatewayclient.WithSurrogateKeys(many...))
+			_, err := pubA.PublishWith(ctx, "e2e/purge/many.txt", "text/plain", 1, strings.NewReader("x"), gatewayclient.WithSurrogateKeys(many...))
 			return err
 		}, api.CodeInvalid},
 		{"malformed key at publish", func() error {
-			_, err := pubA.Publish(ctx, "e2e/purge/bad.txt", "text/plain", 1, strings.NewReader("x"), gatewayclient.WithSurrogateKeys("no/slash"))
+			_, err := pubA.PublishWith(ctx, "e2e/purge/bad.txt", "text/plain", 1, strings.NewReader("x"), gatewayclient.WithSurrogateKeys("no/slash"))
 			return err
 		}, api.CodeInvalid},
 		{"purge on the public listener", func() error {
