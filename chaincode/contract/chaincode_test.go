@@ -142,11 +142,11 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		}
 	}
 	optional := map[string][]string{
-		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction", "keys"},
+		"Node":        {"deactivationReason"},
+		"Manifest":    {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction", "keys"},
 		"PurgeRecord": {"key", "name", "version"},
-		"Encryption": {"keyId", "salt"},
-		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
+		"Encryption":  {"keyId", "salt"},
+		"Tombstone":   {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 		"Payout": {"paidAt", "paidTxId", "cappedBytes", "contract"}, "SealedBid": {"opening"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
