@@ -84,7 +84,8 @@ func newAuditCommand(e *env) *cobra.Command {
 			"verify-sla recomputes an epoch's SLA scores from the ledger's attestations; verify-auction recomputes an auction's clearing.",
 	}
 	cmd.AddCommand(newAuditHistoryCommand(e), newAuditPaymentsCommand(e), newAuditAccountCommand(e),
-		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e), newVerifySLACommand(e), newVerifyAuctionCommand(e))
+		newAuditReceiptCommand(e), newVerifyReceiptCommand(e), newVerifyObjectCommand(e), newVerifySLACommand(e), newVerifyAuctionCommand(e),
+		newAuditExportCommand(e))
 	return cmd
 }
 

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/demo"
 	"github.com/dct-network/dct/pkg/gatewayclient"
 	"github.com/dct-network/dct/pkg/settings"
@@ -26,8 +26,11 @@ import (
 func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 	e := &env{stdout: stdout, stderr: stderr, gateway: "http://127.0.0.1:8080"}
 	root := &cobra.Command{
-		Use:           "dct",
-		Short:         "Operate a DCT gateway: publish, list, show, get, purge",
+		Use:   "dct",
+		Short: "Operate a DCT gateway: publish, list, show, get, verify, purge, nodes, auctions, balances, audit, mesh",
+		Long: "dct operates a DCT gateway: reads go to its public listener (--gateway), writes and the audit views to its\n" +
+			"admin listener (--admin, HTTPS with a member's certificate). Read commands print a table, or JSON with --output json\n" +
+			"(audit and sla commands print JSON by default, CSV with --format csv). Shell completion: dct completion bash|zsh|fish|powershell.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -54,6 +57,11 @@ func NewCommand(stdout, stderr io.Writer) *cobra.Command {
 		newWhoamiCommand(e),
 		newAuditCommand(e),
 		newSLACommand(e),
+		newVerifyCommand(e),
+		newMeshCommand(e),
+		newNodesCommand(e),
+		newAuctionsCommand(e),
+		newBalancesCommand(e),
 	)
 	return root
 }
@@ -88,6 +96,7 @@ func (e *env) adminClient() (*gatewayclient.Client, error) {
 func newPublishCommand(e *env) *cobra.Command {
 	var prefix string
 	var quiet bool
+	var keys []string
 	cmd := &cobra.Command{
 		Use:   "publish PATH...",
 		Short: "Publish files; a directory is published recursively, names relative to it",
@@ -97,27 +106,38 @@ func newPublishCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if err := records.ValidateSurrogateKeys(keys); err != nil {
+				return fmt.Errorf("--surrogate-key: %w", err)
+			}
 			c, err := e.adminClient()
 			if err != nil {
 				return err
 			}
-			return publishAll(cmd.Context(), c, files, e.stdout, e.stderr, quiet)
+			return publishAll(cmd.Context(), c, files, e.stdout, e.stderr, quiet, gatewayclient.WithSurrogateKeys(keys...))
 		},
 	}
 	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix, e.g. portal/ (object names are prefix + relative path)")
+	cmd.Flags().StringSliceVarP(&keys, "surrogate-key", "K", nil, "surrogate key to tag every published version with (repeatable or comma-separated; at most 16)")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	return cmd
 }
 
 func newListCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	var out output
+	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List objects with their latest version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			objs, err := e.client().List(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if out.json() {
+				return printJSON(e.stdout, objs)
 			}
 			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tOWNER\tUPDATED")
@@ -127,15 +147,22 @@ func newListCommand(e *env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	out.flag(cmd)
+	return cmd
 }
 
 func newShowCommand(e *env) *cobra.Command {
 	var version string
+	var out output
 	cmd := &cobra.Command{
-		Use:   "show NAME",
-		Short: "Show an object's versions, or one version's manifest with --version",
-		Args:  cobra.ExactArgs(1),
+		Use:               "show NAME",
+		Short:             "Show an object's versions, or one version's manifest with --version (JSON; --output text: a summary)",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: e.completeNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := out.check(); err != nil {
+				return err
+			}
 			var v any
 			var err error
 			if version != "" {
@@ -146,21 +173,24 @@ func newShowCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(v)
+			if out.format == "text" {
+				return showText(e.stdout, v)
+			}
+			return printJSON(e.stdout, v)
 		},
 	}
 	cmd.Flags().StringVar(&version, "version", "", "one version's manifest")
+	cmd.Flags().StringVar(&out.format, "output", "json", "output format: json or text")
 	return cmd
 }
 
 func newGetCommand(e *env) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:   "get NAME[@VERSION]",
-		Short: "Fetch an object's content through the CDN path",
-		Args:  cobra.ExactArgs(1),
+		Use:               "get NAME[@VERSION]",
+		Short:             "Fetch an object's content through the CDN path",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: e.completeNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, ver := args[0], ""
 			if i := strings.LastIndexByte(name, '@'); i >= 0 {
@@ -182,19 +212,67 @@ func newGetCommand(e *env) *cobra.Command {
 }
 
 func newPurgeCommand(e *env) *cobra.Command {
-	var version, reason string
+	var version, reason, key string
+	var soft bool
+	var o output
 	cmd := &cobra.Command{
-		Use:   "purge NAME",
-		Short: "Purge a version (default the latest): ledger tombstone plus shard deletion",
-		Args:  cobra.ExactArgs(1),
+		Use:   "purge NAME | purge --surrogate-key KEY",
+		Short: "Purge by name (a version, default the latest) or by surrogate key; hard (tombstone, shards deleted) or --soft (revalidate)",
+		Long: "A hard purge (the default) tombstones the versions on the ledger (410 Gone from then on) and deletes their shards;\n" +
+			"every gateway drops them from its caches within a second of the commit, from the ledger's events. A soft purge\n" +
+			"(--soft) changes no version: every gateway marks its cached manifests stale, and the next request revalidates them\n" +
+			"against the ledger (cached content is kept). --surrogate-key (-K) reaches the live versions your organisation tagged with the key\n" +
+			"(at most 128); without --version a soft purge by name reaches every live version.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if key != "" && len(args) > 0 {
+				return errors.New("a purge names an object (NAME) or a surrogate key (--surrogate-key), not both")
+			}
+			if key != "" {
+				return nil
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
+		ValidArgsFunction: e.completeNames,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
 			c, err := e.adminClient()
 			if err != nil {
 				return err
 			}
+			if key != "" || soft {
+				req := records.PurgeRequest{Key: key, Mode: records.PurgeHard, Reason: reason}
+				if soft {
+					req.Mode = records.PurgeSoft
+				}
+				if key == "" {
+					req.Name, req.Version = args[0], version
+				} else if version != "" {
+					return errors.New("--version applies to a purge by name")
+				}
+				res, err := c.PurgeBy(cmd.Context(), req)
+				if err != nil {
+					return err
+				}
+				if o.json() {
+					return printJSON(e.stdout, res)
+				}
+				fmt.Fprintf(e.stdout, "%s purge of %d versions (tx %s); %d shard copies deleted\n", res.Purge.Mode, len(res.Purge.Targets), res.Purge.TxID, res.ShardsDeleted)
+				for _, t := range res.Purge.Targets {
+					fmt.Fprintln(e.stdout, "  "+t)
+				}
+				for _, msg := range res.DeleteErrors {
+					fmt.Fprintln(e.stderr, "warning:", msg)
+				}
+				return nil
+			}
 			out, err := c.Purge(cmd.Context(), args[0], version, reason)
 			if err != nil {
 				return err
+			}
+			if o.json() {
+				return printJSON(e.stdout, out)
 			}
 			fmt.Fprintf(e.stdout, "purged %s@%s (tx %s); %d shard copies deleted\n", out.Manifest.Name, out.Manifest.Version, out.Manifest.Purged.TxID, out.ShardsDeleted)
 			for _, msg := range out.DeleteErrors {
@@ -203,8 +281,11 @@ func newPurgeCommand(e *env) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&version, "version", "", "version to purge (default: latest)")
+	cmd.Flags().StringVar(&version, "version", "", "version to purge (hard default: latest; soft default: every live version)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (recorded on the ledger)")
+	cmd.Flags().StringVarP(&key, "surrogate-key", "K", "", "purge the versions tagged with this surrogate key instead of NAME")
+	cmd.Flags().BoolVar(&soft, "soft", false, "soft purge: mark stale and revalidate instead of tombstoning")
+	o.flag(cmd)
 	_ = cmd.MarkFlagRequired("reason")
 	return cmd
 }
@@ -241,7 +322,8 @@ func newPortalCommand(e *env) *cobra.Command {
 }
 
 func newWhoamiCommand(e *env) *cobra.Command {
-	return &cobra.Command{
+	var o output
+	cmd := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the identity the admin listener authenticates (MSP id, certificate hash, roles)",
 		Args:  cobra.NoArgs,
@@ -254,10 +336,15 @@ func newWhoamiCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if o.json() {
+				return printJSON(e.stdout, w)
+			}
 			fmt.Fprintf(e.stdout, "%s of %s\ncertificate hash: %s\nroles: %v\ngateway acts for: %s\n", w.Subject, w.MSPID, w.CertHash, w.Roles, w.Gateway)
 			return nil
 		},
 	}
+	o.flag(cmd)
+	return cmd
 }
 
 type file struct {
@@ -303,7 +390,7 @@ func collect(args []string, prefix string) ([]file, error) {
 	return out, nil
 }
 
-func publishAll(ctx context.Context, c *gatewayclient.Client, files []file, stdout, stderr io.Writer, quiet bool) error {
+func publishAll(ctx context.Context, c *gatewayclient.Client, files []file, stdout, stderr io.Writer, quiet bool, opts ...gatewayclient.PublishOption) error {
 	var total int64
 	for _, f := range files {
 		total += f.size
@@ -330,7 +417,7 @@ func publishAll(ctx context.Context, c *gatewayclient.Client, files []file, stdo
 				pr := progressbar.NewReader(fh, bar)
 				r = &pr
 			}
-			res, err := c.Publish(ctx, f.name, "", f.size, r)
+			res, err := c.PublishWith(ctx, f.name, "", f.size, r, opts...)
 			if err != nil {
 				return err
 			}

@@ -15,6 +15,7 @@ import (
 //	node:Deactivate, node:Reactivate        the owner org's admin, or the node's own identity
 //	manifest:Record                         a gateway naming a publisher of its org, a publisher, an admin
 //	manifest:Purge                          a gateway, publisher or admin of the owner org
+//	manifest:PurgeBy                        a gateway, publisher or admin; reaches its own org's versions only
 //	manifest:UpdateHolders                  a gateway or admin (see updateHolders for which holders)
 //	identity:Grant, identity:Revoke         the org's admin, for its own org's certificates
 //	token:Issue, token:Open                 the org's admin, into its own org's account only
@@ -36,6 +37,7 @@ var Writers = map[string][]records.Role{
 	"node:Reactivate":        {records.RoleAdmin, records.RoleNode},
 	"manifest:Record":        {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
 	"manifest:Purge":         {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"manifest:PurgeBy":       {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
 	"manifest:UpdateHolders": {records.RoleGateway, records.RoleAdmin},
 	"identity:Grant":         {records.RoleAdmin},
 	"identity:Revoke":        {records.RoleAdmin},

@@ -182,6 +182,9 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"manifest:Purge", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.Purge(ctx, "obj", "v1", "withdrawn")
 		}, "adminA publisherA gatewayA", nil},
+		{"manifest:PurgeBy (soft, by name)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return w.e.man.PurgeBy(ctx, toJSON(w.e.t, records.PurgeRequest{Name: "obj", Mode: records.PurgeSoft, Reason: "stale"}))
+		}, "adminA publisherA gatewayA", nil},
 		{"manifest:UpdateHolders", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return w.e.man.UpdateHolders(ctx, "obj", "v1", "1", idsJSON("n2-orga"), idsJSON("n4-orgb"))
 		}, "adminA gatewayA", nil},

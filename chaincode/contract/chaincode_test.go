@@ -108,7 +108,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	}
 	wantTx := map[string][]string{
 		NodeContractName:     {"Deactivate", "Get", "List", "Reactivate", "Register", "Update"},
-		ManifestContractName: {"Get", "Latest", "List", "Object", "Purge", "Record", "UpdateHolders", "Versions"},
+		ManifestContractName: {"Get", "GetPurge", "Latest", "List", "Object", "Purge", "PurgeBy", "Record", "UpdateHolders", "Versions"},
 		HistoryContractName:  {"Account", "Batch", "Budget", "Identity", "Manifest", "Node", "NodeEpoch", "Object", "Payout", "Price", "SLAScore"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
@@ -119,7 +119,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
 		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true, "Budget": true, "Spend": true, "NodeEpoch": true,
-		"GetBid": true, "Bids": true, "Reveals": true, "Contracts": true,
+		"GetBid": true, "GetPurge": true, "Bids": true, "Reveals": true, "Contracts": true,
 		"SLAScore": true, "Breakdown": true, "History": true, "Attestations": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]
@@ -142,10 +142,11 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		}
 	}
 	optional := map[string][]string{
-		"Node":       {"deactivationReason"},
-		"Manifest":   {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction"},
-		"Encryption": {"keyId", "salt"},
-		"Tombstone":  {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
+		"Node":        {"deactivationReason"},
+		"Manifest":    {"contentType", "purged", "updatedAt", "updatedBy", "updateTxId", "publishedBy", "recordedBy", "auction", "keys"},
+		"PurgeRecord": {"key", "name", "version"},
+		"Encryption":  {"keyId", "salt"},
+		"Tombstone":   {"byCert"}, "Shard": nil, "Object": nil, "HistoryEntry": nil,
 		"Payout": {"paidAt", "paidTxId", "cappedBytes", "contract"}, "SealedBid": {"opening"}, "Account": nil, "Price": nil, "Supply": nil,
 	}
 	for schema, opt := range optional {
@@ -206,6 +207,21 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatal("purge returned no tombstone")
 	}
 	inv.ok(orgB, &m, "manifest:Get", "img/logo.svg", "2")
+	// Purges by surrogate key, through the router (schema-checked).
+	inv.ok(orgA, &m, "manifest:Record", manifestJSON(t, "img/tagged.svg", "1", func(m *records.Manifest) { m.Keys = []string{"release-42"} }))
+	var pr records.PurgeRecord
+	inv.ok(orgA, &pr, "manifest:PurgeBy", `{"key":"release-42","mode":"soft","reason":"refresh"}`)
+	if len(pr.Targets) != 1 || pr.Targets[0] != "img/tagged.svg@1" || pr.Mode != records.PurgeSoft {
+		t.Fatalf("soft purge by key %+v", pr)
+	}
+	inv.ok(orgB, &pr, "manifest:GetPurge", pr.TxID)
+	inv.fail(orgA, records.CodeInvalid, "manifest:PurgeBy", `{"key":"bad key","mode":"hard","reason":"r"}`)
+	inv.fail(orgB, records.CodeNotFound, "manifest:PurgeBy", `{"key":"release-42","mode":"hard","reason":"r"}`)
+	inv.ok(orgA, &pr, "manifest:PurgeBy", `{"key":"release-42","mode":"hard","reason":"recall"}`)
+	inv.ok(orgB, &m, "manifest:Get", "img/tagged.svg", "1")
+	if m.Purged == nil || m.Purged.TxID != pr.TxID || len(m.Keys) != 1 {
+		t.Fatalf("hard purge by key left %+v", m)
+	}
 	inv.fail(orgB, records.CodeForbidden, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
 	inv.ok(orgA, &m, "manifest:UpdateHolders", "img/logo.svg", "1", "2", `["n3-orga"]`, `["b1-orgb"]`)
 	if m.UpdatedBy != orgA || m.UpdateTxID == "" || m.UpdatedAt == "" || m.Shards[2].Nodes[0] != "b1-orgb" {
@@ -226,7 +242,7 @@ func TestInvokeThroughContractAPI(t *testing.T) {
 		t.Fatalf("versions %v", ms)
 	}
 	inv.ok(orgB, &objects, "manifest:List")
-	if len(objects) != 1 || objects[0].Latest != "1" {
+	if len(objects) != 2 || objects[0].Latest != "1" || objects[1].Latest != "" {
 		t.Fatalf("objects %+v", objects)
 	}
 

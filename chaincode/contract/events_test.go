@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/dct-network/dct/chaincode/internal/fakes"
@@ -30,6 +31,14 @@ func TestManifestEvents(t *testing.T) {
 			_, err := e.man.UpdateHolders(ctx, "obj", "v1", "1", idsJSON("n2-orga"), idsJSON("n4-orgb"))
 			return err
 		}, want: &records.ManifestEvent{Name: "obj", Version: "v1", Kind: records.EventHolders}},
+		{name: "soft purge by name", call: func(e *env, ctx *fakes.Context) error {
+			_, err := e.man.PurgeBy(ctx, toJSON(e.t, records.PurgeRequest{Name: "obj", Mode: records.PurgeSoft, Reason: "stale"}))
+			return err
+		}, want: &records.ManifestEvent{Kind: records.EventInvalidate, Mode: records.PurgeSoft, Targets: []string{"obj@v1"}}},
+		{name: "refused purge by key", call: func(e *env, ctx *fakes.Context) error {
+			_, err := e.man.PurgeBy(ctx, toJSON(e.t, records.PurgeRequest{Key: "none", Mode: records.PurgeHard, Reason: "r"}))
+			return err
+		}},
 		{name: "refused record", call: func(e *env, ctx *fakes.Context) error {
 			_, err := e.man.Record(ctx, manifestJSON(e.t, "obj", "v1"))
 			return err
@@ -83,7 +92,7 @@ func TestManifestEvents(t *testing.T) {
 			}
 			want := *tt.want
 			want.TxID = ctx.Stub.GetTxID()
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("payload %+v, want %+v", got, want)
 			}
 		})

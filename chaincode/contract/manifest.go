@@ -37,7 +37,7 @@ func NewManifestContract() *ManifestContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *ManifestContract) GetEvaluateTransactions() []string {
-	return []string{"Get", "Latest", "Object", "Versions", "List"}
+	return []string{"Get", "Latest", "Object", "Versions", "List", "GetPurge"}
 }
 
 // Record stores a new object version published by the caller's organisation
@@ -150,6 +150,22 @@ func (c *ManifestContract) UpdateHolders(ctx contractapi.TransactionContextInter
 	return m, asRecordsError(err)
 }
 
+// PurgeBy purges by surrogate key, hard or soft, or soft-purges by name
+// (records.PurgeRequest as JSON): the versions reached are the caller's
+// organisation's only, at most records.MaxPurgeTargets; the purge is
+// recorded (GetPurge) and announced in one invalidate event, from which
+// every gateway drops (hard) or marks stale (soft) what it cached of them.
+func (c *ManifestContract) PurgeBy(ctx contractapi.TransactionContextInterface, requestJSON string) (*records.PurgeRecord, error) {
+	rec, err := purgeBy(ctx, requestJSON)
+	return rec, asRecordsError(err)
+}
+
+// GetPurge returns the record of the purge made by transaction txID.
+func (c *ManifestContract) GetPurge(ctx contractapi.TransactionContextInterface, txID string) (*records.PurgeRecord, error) {
+	rec, err := getPurge(ctx, txID)
+	return rec, asRecordsError(err)
+}
+
 func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, error) {
 	who, err := authorize(ctx, "manifest:Record")
 	if err != nil {
@@ -206,6 +222,9 @@ func recordManifest(ctx txContext, manifestJSON string) (*records.Manifest, erro
 	o.Latest = m.Version
 	o.UpdatedAt = tx.time
 	if err := putManifest(stub, m); err != nil {
+		return nil, err
+	}
+	if err := indexKeys(stub, caller, m, true); err != nil {
 		return nil, err
 	}
 	if err := putObject(stub, o); err != nil {
@@ -329,6 +348,9 @@ func purgeManifest(ctx txContext, name, version, reason string) (*records.Manife
 	m.Purged = &records.Tombstone{Reason: reason, At: tx.time, By: caller, ByCert: who.CertHash, TxID: tx.id}
 	o.UpdatedAt = tx.time
 	if err := putManifest(stub, m); err != nil {
+		return nil, err
+	}
+	if err := indexKeys(stub, m.Publisher, m, false); err != nil {
 		return nil, err
 	}
 	if err := putObject(stub, o); err != nil {
@@ -525,9 +547,15 @@ func sorted(ids []string) []string {
 // newestLive returns the newest version of o, other than skip, that is not
 // purged, or "" when there is none.
 func newestLive(stub shim.ChaincodeStubInterface, o *records.Object, skip string) (string, error) {
+	return newestLiveSkipping(stub, o, map[string]bool{skip: true})
+}
+
+// newestLiveSkipping returns the newest version of o not in skip that is
+// not purged, or "".
+func newestLiveSkipping(stub shim.ChaincodeStubInterface, o *records.Object, skip map[string]bool) (string, error) {
 	for i := len(o.Versions) - 1; i >= 0; i-- {
 		v := o.Versions[i]
-		if v == skip {
+		if skip[v] {
 			continue
 		}
 		m, err := loadManifest(stub, o.Name, v)

@@ -24,11 +24,15 @@ const (
 	// EventHolders: the holders of a shard of the version changed (a
 	// repair).
 	EventHolders ManifestEventKind = "holders"
+	// EventInvalidate: a purge by key or a soft purge by name
+	// (manifest:PurgeBy) reached the versions the event lists in Targets,
+	// in Mode: hard (now purged) or soft (to revalidate).
+	EventInvalidate ManifestEventKind = "invalidate"
 )
 
 // Valid reports whether k is a known kind.
 func (k ManifestEventKind) Valid() bool {
-	return k == EventRecord || k == EventPurge || k == EventHolders
+	return k == EventRecord || k == EventPurge || k == EventHolders || k == EventInvalidate
 }
 
 // String returns the kind's name.
@@ -42,19 +46,39 @@ type ManifestEvent struct {
 	Version string            `json:"version"`
 	Kind    ManifestEventKind `json:"kind"`
 	TxID    string            `json:"txId"`
+	// Mode and Targets are set on EventInvalidate only (Name and Version
+	// are empty then): the purge's mode and the "name@version" values it
+	// reached.
+	Mode    PurgeMode `json:"mode,omitempty"`
+	Targets []string  `json:"targets,omitempty"`
 }
 
 // maxEventPayload bounds a manifest event payload accepted by
-// DecodeManifestEvent (names and versions are short).
-const maxEventPayload = 4096
+// DecodeManifestEvent: room for MaxPurgeTargets names with versions.
+const maxEventPayload = 64 << 10
 
 // Validate checks the event's fields.
 func (e ManifestEvent) Validate() error {
-	if _, err := ManifestKey(e.Name, e.Version); err != nil {
-		return err
-	}
 	if !e.Kind.Valid() {
-		return Errorf(CodeInvalid, "manifest event kind %s: want record, purge or holders", quote(string(e.Kind)))
+		return Errorf(CodeInvalid, "manifest event kind %s: want record, purge, holders or invalidate", quote(string(e.Kind)))
+	}
+	if e.Kind == EventInvalidate {
+		if e.Name != "" || e.Version != "" {
+			return Errorf(CodeInvalid, "an invalidate event names its versions in targets, not name and version")
+		}
+		if err := e.Mode.Validate(); err != nil {
+			return err
+		}
+		if err := ValidateTargets(e.Targets); err != nil {
+			return err
+		}
+	} else {
+		if _, err := ManifestKey(e.Name, e.Version); err != nil {
+			return err
+		}
+		if e.Mode != "" || len(e.Targets) > 0 {
+			return Errorf(CodeInvalid, "only invalidate events carry a mode and targets")
+		}
 	}
 	if e.TxID == "" || len(e.TxID) > 128 {
 		return Errorf(CodeInvalid, "manifest event transaction id must be 1 to 128 characters")
@@ -62,8 +86,11 @@ func (e ManifestEvent) Validate() error {
 	return nil
 }
 
-// String is "kind name@version".
+// String is "kind name@version", or "invalidate (mode) n versions".
 func (e ManifestEvent) String() string {
+	if e.Kind == EventInvalidate {
+		return fmt.Sprintf("invalidate (%s) %d versions", e.Mode, len(e.Targets))
+	}
 	return fmt.Sprintf("%s %s@%s", e.Kind, e.Name, e.Version)
 }
 

@@ -63,6 +63,10 @@ type Manifest struct {
 	CreatedAt string `json:"createdAt"`
 	// TxID is the id of the recording transaction.
 	TxID string `json:"txId"`
+	// Keys are the version's surrogate keys (ValidateSurrogateKeys): tags
+	// its publisher purges by (manifest:PurgeBy), served in the
+	// Surrogate-Key response header.
+	Keys []string `json:"keys,omitempty" metadata:",optional"`
 	// Purged is the tombstone of a purged version, nil otherwise.
 	Purged *Tombstone `json:"purged,omitempty" metadata:",optional"`
 
@@ -181,6 +185,9 @@ func (m *Manifest) Validate() error {
 		if err := ValidateAuctionID(m.Auction); err != nil {
 			return err
 		}
+	}
+	if err := ValidateSurrogateKeys(m.Keys); err != nil {
+		return err
 	}
 	if m.K+m.M > MaxShards {
 		return invalidf("k+m must be at most %d, got %d", MaxShards, m.K+m.M)

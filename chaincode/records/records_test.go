@@ -567,6 +567,16 @@ func TestDecodeManifestEvent(t *testing.T) {
 		{"bad name", `{"name":"../a","version":"1","kind":"record","txId":"t"}`, false},
 		{"not json", `record a@1`, false},
 		{"too long", `{"name":"` + strings.Repeat("a", 5000) + `"}`, false},
+		{"invalidate", `{"name":"","version":"","kind":"invalidate","txId":"t","mode":"hard","targets":["a@1","b/c@2"]}`, true},
+		{"invalidate soft", `{"kind":"invalidate","txId":"t","mode":"soft","targets":["a@1"]}`, true},
+		{"invalidate with a name", `{"name":"a","version":"1","kind":"invalidate","txId":"t","mode":"hard","targets":["a@1"]}`, false},
+		{"invalidate without targets", `{"kind":"invalidate","txId":"t","mode":"hard"}`, false},
+		{"invalidate bad mode", `{"kind":"invalidate","txId":"t","mode":"all","targets":["a@1"]}`, false},
+		{"invalidate bad target", `{"kind":"invalidate","txId":"t","mode":"hard","targets":["../a@1"]}`, false},
+		{"invalidate target without version", `{"kind":"invalidate","txId":"t","mode":"hard","targets":["a"]}`, false},
+		{"invalidate too many targets", `{"kind":"invalidate","txId":"t","mode":"hard","targets":["a@1"` + strings.Repeat(`,"a@1"`, MaxPurgeTargets) + `]}`, false},
+		{"record with targets", `{"name":"a","version":"1","kind":"record","txId":"t","targets":["a@1"]}`, false},
+		{"payload over 64 KiB", `{"kind":"invalidate","txId":"t","mode":"hard","targets":["` + strings.Repeat("a", 70000) + `@1"]}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

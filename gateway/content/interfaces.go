@@ -38,6 +38,9 @@ type Ledger interface {
 	ManifestVersions(ctx context.Context, name string) ([]*records.Manifest, error)
 	RecordManifest(ctx context.Context, m *records.Manifest) (*records.Manifest, error)
 	PurgeManifest(ctx context.Context, name, version, reason string) (*records.Manifest, error)
+	// PurgeBy purges by surrogate key or soft-purges by name
+	// (manifest:PurgeBy).
+	PurgeBy(ctx context.Context, req records.PurgeRequest) (*records.PurgeRecord, error)
 	// UpdateShardHolders replaces shard index's holders if they still are
 	// expected (compare-and-set; a lost race is records.ErrConflict or
 	// ledger.ErrConflict).

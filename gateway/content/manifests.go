@@ -34,15 +34,18 @@ type manifestCache struct {
 }
 
 type manifestEntry struct {
-	m   *records.Manifest // nil: dropped (the generation is kept)
-	at  time.Time         // when the lookup that filled it started
-	gen uint64
+	m     *records.Manifest // nil: dropped (the generation is kept)
+	at    time.Time         // when the lookup that filled it started
+	gen   uint64
+	stale bool // soft-purged: m is kept, but the next get misses (revalidation)
 }
 
 // manifestMiss is what put needs of the get that missed.
 type manifestMiss struct {
 	gen uint64
 	at  time.Time
+	// stale is the soft-purged manifest the lookup revalidates, or nil.
+	stale *records.Manifest
 }
 
 func newManifestCache(ttl, liveTTL time.Duration) *manifestCache {
@@ -55,10 +58,14 @@ func (c *manifestCache) get(key string) (*records.Manifest, bool, manifestMiss) 
 	defer c.mu.Unlock()
 	now := c.now()
 	e := c.m[key]
-	if e.m != nil && c.fresh(e, now) {
+	if e.m != nil && !e.stale && c.fresh(e, now) {
 		return e.m, true, manifestMiss{}
 	}
-	return nil, false, manifestMiss{gen: e.gen, at: now}
+	miss := manifestMiss{gen: e.gen, at: now}
+	if e.stale {
+		miss.stale = e.m
+	}
+	return nil, false, miss
 }
 
 func (c *manifestCache) fresh(e manifestEntry, now time.Time) bool {
@@ -102,6 +109,21 @@ func (c *manifestCache) drop(key string) {
 		c.clearLocked()
 	}
 	c.m[key] = manifestEntry{gen: c.seq} // remembered, so a racing lookup's put is refused
+}
+
+// markStale marks key's manifest stale (a soft purge): the next get
+// misses, so the lookup revalidates it against the ledger; a lookup in
+// flight does not store its answer.
+func (c *manifestCache) markStale(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || e.m == nil {
+		return // nothing cached: the next lookup asks the ledger anyway
+	}
+	c.seq++
+	e.gen, e.stale = c.seq, true
+	c.m[key] = e
 }
 
 // cached reports whether key has a manifest (fresh or not): whether

@@ -166,6 +166,7 @@ type Service struct {
 	observer  Observer      // SLA observations (nil: none)
 	scores    Scores        // SLA scores (nil: every node unscored)
 	scoreBand time.Duration // routing band of the scores
+	purges    purgeCounters
 }
 
 // Option configures a Service.
@@ -305,6 +306,9 @@ func (s *Service) Publish(ctx context.Context, name, contentType string, size in
 	}
 	if size > s.cfg.MaxObjectBytes {
 		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, size, s.cfg.MaxObjectBytes)
+	}
+	if err := records.ValidateSurrogateKeys(SurrogateKeysFrom(ctx)); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	// Refuse early when the name belongs to another organisation.
 	head, err := s.ledger.Object(ctx, name)
@@ -698,6 +702,7 @@ func (s *Service) record(ctx context.Context, name, contentType string, l codec.
 		tried = version
 		m := codec.BuildManifest(name, version, contentType, l, res, s.keyID, salt, place)
 		m.PublishedBy = PublisherFrom(ctx)
+		m.Keys = SurrogateKeysFrom(ctx)
 		m.Auction = auction
 		rec, err := s.ledger.RecordManifest(ctx, m)
 		if err == nil {
@@ -742,6 +747,9 @@ func (s *Service) Manifest(ctx context.Context, name, version string) (*records.
 		}
 		if err != nil {
 			return nil, ledgerErr(err)
+		}
+		if miss.stale != nil && !m.IsPurged() && m.Version == miss.stale.Version && m.SHA256 == miss.stale.SHA256 {
+			s.purges.revalidations.Add(1)
 		}
 		s.manifests.put(key, m, miss)
 	}
@@ -1155,6 +1163,13 @@ func (s *Service) Purge(ctx context.Context, name, version, reason string) (*Pur
 	s.manifests.drop(name + "@" + version)
 	s.objects.remove(name + "@" + version)
 	out := &Purged{Manifest: m}
+	out.ShardsDeleted, out.DeleteErrors = s.deleteShards(ctx, m)
+	return out, nil
+}
+
+// deleteShards asks every holder of m's shards to delete its copy: the
+// copies deleted and the failures.
+func (s *Service) deleteShards(ctx context.Context, m *records.Manifest) (deleted int, failures []string) {
 	for _, sh := range m.Shards {
 		for _, id := range sh.Nodes {
 			err := func() error {
@@ -1171,13 +1186,13 @@ func (s *Service) Purge(ctx context.Context, name, version, reason string) (*Pur
 				return a.DeleteShard(cctx, ShardRef{Hash: sh.Hash, Name: m.Name, Version: m.Version, Index: sh.Index})
 			}()
 			if err != nil {
-				out.DeleteErrors = append(out.DeleteErrors, fmt.Sprintf("shard %d on %s: %v", sh.Index, id, err))
+				failures = append(failures, fmt.Sprintf("%s shard %d on %s: %v", m, sh.Index, id, err))
 				continue
 			}
-			out.ShardsDeleted++
+			deleted++
 		}
 	}
-	return out, nil
+	return deleted, failures
 }
 
 // Object returns an object's head record.

@@ -85,6 +85,13 @@ func (s *Service) EventsLive() bool { return s.manifests.isLive() }
 // purge its decoded content. A latest manifest readers were using is
 // fetched again in the background.
 func (s *Service) ManifestChanged(ctx context.Context, ev records.ManifestEvent) {
+	if ev.Kind == records.EventInvalidate {
+		// A purge by key or soft purge: drop or mark stale every version
+		// it reached (the content of a soft-purged one is kept).
+		s.invalidate(ev.Mode, ev.Targets)
+		s.log.Debug("manifests invalidated", "event", ev.String(), "tx", ev.TxID)
+		return
+	}
 	latest := ev.Name + "@"
 	used := s.manifests.cached(latest)
 	s.manifests.drop(latest)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -51,7 +52,8 @@ const identityKey = "dct.identity"
 // NewAdmin returns the admin listener's handler:
 //
 //	PUT    /v1/objects/{name}   publish, for a publisher of the gateway's organisation
-//	DELETE /v1/objects/{name}   purge, likewise
+//	DELETE /v1/objects/{name}   purge (?mode=soft: soft purge), likewise
+//	POST   /v1/purge            purge by surrogate key (hard or soft), likewise
 //	GET    /v1/whoami           the caller as authenticated (any member)
 //	GET    /v1/audit/...        the auditor's view (see audit; the chaincode decides)
 //
@@ -69,9 +71,10 @@ func NewAdmin(svc *content.Service, cfg AdminConfig, log *slog.Logger) http.Hand
 	r.GET("/v1/whoami", a.whoami)
 	r.PUT("/v1/objects/*name", a.requirePublisher, a.publish)
 	r.DELETE("/v1/objects/*name", a.requirePublisher, a.purge)
+	r.POST(api.PurgePath, a.requirePublisher, a.purgeByKey)
 	(&audit{admin: a, ledger: cfg.Audit, receipts: cfg.Receipts, sla: cfg.SLA, auctions: cfg.Auctions}).routes(r)
 	r.NoRoute(func(c *gin.Context) {
-		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name}, GET /v1/whoami and GET /v1/audit/...; reads are on the public listener)",
+		writeError(c, fmt.Errorf("%w: no such endpoint on the admin listener: %s (it serves PUT and DELETE /v1/objects/{name}, POST /v1/purge, GET /v1/whoami and GET /v1/audit/...; reads are on the public listener)",
 			content.ErrNotFound, c.Request.URL.Path))
 	})
 	r.NoMethod(func(c *gin.Context) {
@@ -163,4 +166,30 @@ func (a *admin) purge(c *gin.Context) {
 	id := caller(c)
 	a.log.Info("purge requested", "object", objectName(c, "name"), "version", c.Query("version"), "by", id.Member.String(), "certHash", id.CertHash)
 	a.handler.purge(c)
+}
+
+// maxPurgeBody bounds the JSON body of POST /v1/purge.
+const maxPurgeBody = 4096
+
+// purgeByKey is POST /v1/purge for the authenticated publisher: a
+// records.PurgeRequest as JSON (a surrogate key, or a name for a soft
+// purge; the mode; the reason).
+func (a *admin) purgeByKey(c *gin.Context) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxPurgeBody+1))
+	if err != nil {
+		writeError(c, fmt.Errorf("%w: reading the purge request: %w", content.ErrInvalid, err))
+		return
+	}
+	if len(body) > maxPurgeBody {
+		writeError(c, fmt.Errorf("%w: the purge request exceeds %d bytes", content.ErrInvalid, maxPurgeBody))
+		return
+	}
+	req, err := records.DecodePurgeRequest(body)
+	if err != nil {
+		writeError(c, fmt.Errorf("%w: %w", content.ErrInvalid, err))
+		return
+	}
+	id := caller(c)
+	a.log.Info("purge by request", "request", req.String(), "by", id.Member.String(), "certHash", id.CertHash)
+	a.handler.purgeBy(c, *req)
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
 	"github.com/gin-gonic/gin"
@@ -60,6 +61,13 @@ type Ready func(ctx context.Context) error
 
 // New returns the gateway's HTTP handler.
 func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.Handler {
+	r, h := newPublic(svc, cfg, ready, log)
+	return newWarmServer(h, r)
+}
+
+// newPublic returns the public listener's router (New puts the warm path
+// in front of it) and its handler.
+func newPublic(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) (*gin.Engine, *handler) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
@@ -68,16 +76,19 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	// portals on any origin (and the loader on another gateway) read it.
 	r.Use(h.requestID, h.cors, h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
+	r.GET(api.OpenAPIPath, h.openAPI)
 	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/gateways", h.gateways)
 	r.GET("/v1/loader", h.loaderInfo)
 	r.GET(api.LoaderPath, h.loader)
 	r.HEAD(api.LoaderPath, h.loader)
+	r.GET("/v1/nodes", h.nodes)
 	r.GET("/v1/objects", h.list)
 	r.GET("/v1/objects/*name", h.metadata)
 	// Writes are served on the admin listener only (NewAdmin).
 	r.PUT("/v1/objects/*name", h.writeOnAdmin)
 	r.DELETE("/v1/objects/*name", h.writeOnAdmin)
+	r.POST(api.PurgePath, h.writeOnAdmin)
 	r.GET(serveRoute, h.serve)
 	r.HEAD(serveRoute, h.serve)
 	r.OPTIONS(serveRoute, h.preflight)
@@ -87,7 +98,7 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: %s is not allowed on %s", errMethodNotAllowed, c.Request.Method, c.Request.URL.Path))
 	})
-	return newWarmServer(h, r)
+	return r, h
 }
 
 type handler struct {
@@ -140,7 +151,7 @@ func (h *handler) timeout(c *gin.Context) {
 }
 
 func (h *handler) mesh(c *gin.Context) {
-	out := gin.H{"fetches": h.svc.FetchStats()}
+	out := gin.H{"fetches": h.svc.FetchStats(), "purges": h.svc.PurgeStats()}
 	if h.cfg.Mesh != nil {
 		out["mesh"] = h.cfg.Mesh(c.Request.Context(), c.Query("measure") == "1")
 	}
@@ -177,7 +188,16 @@ func (h *handler) publish(c *gin.Context) {
 	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Now().Add(h.cfg.PublishTimeout))
 	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.PublishTimeout + h.cfg.WriteTimeout))
-	pub, err := h.svc.Publish(c.Request.Context(), name, c.GetHeader("Content-Type"), c.Request.ContentLength, c.Request.Body)
+	keys, err := surrogateKeys(c.GetHeader(api.SurrogateKeyHeader))
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	if len(keys) > 0 {
+		ctx = content.WithSurrogateKeys(ctx, keys)
+	}
+	pub, err := h.svc.Publish(ctx, name, c.GetHeader("Content-Type"), c.Request.ContentLength, c.Request.Body)
 	if err != nil {
 		writeError(c, err)
 		return
@@ -197,6 +217,17 @@ func (h *handler) writeOnAdmin(c *gin.Context) {
 	c.Header("Allow", "GET, HEAD")
 	writeError(c, fmt.Errorf("%w: %s is not served on the public listener: publish and purge go to %s, over HTTPS with the client certificate of a publisher of the gateway's organisation",
 		errMethodNotAllowed, c.Request.Method, where))
+}
+
+// nodes is the ledger's node registry as the gateway reads it (cached
+// for the content service's NodesTTL).
+func (h *handler) nodes(c *gin.Context) {
+	nodes, err := h.svc.Nodes(c.Request.Context())
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, api.NodesResponse{Nodes: nodes})
 }
 
 func (h *handler) list(c *gin.Context) {
@@ -240,6 +271,15 @@ func (h *handler) purge(c *gin.Context) {
 		writeError(c, fmt.Errorf("%w: a purge needs a reason: ?reason=…", content.ErrInvalid))
 		return
 	}
+	switch mode := c.Query("mode"); mode {
+	case "", string(records.PurgeHard):
+	case string(records.PurgeSoft):
+		h.purgeBy(c, records.PurgeRequest{Name: name, Version: c.Query("version"), Mode: records.PurgeSoft, Reason: reason})
+		return
+	default:
+		writeError(c, fmt.Errorf("%w: mode %q: want hard (the default) or soft", content.ErrInvalid, mode))
+		return
+	}
 	out, err := h.svc.Purge(c.Request.Context(), name, c.Query("version"), reason)
 	if err != nil {
 		writeError(c, err)
@@ -247,6 +287,37 @@ func (h *handler) purge(c *gin.Context) {
 	}
 	h.log.Info("purged", "object", out.Manifest.String(), "shards deleted", out.ShardsDeleted, "errors", len(out.DeleteErrors))
 	c.JSON(http.StatusOK, api.PurgeResponse{Manifest: out.Manifest, ShardsDeleted: out.ShardsDeleted, DeleteErrors: out.DeleteErrors})
+}
+
+// maxSurrogateHeader bounds the Surrogate-Key header of a publish.
+const maxSurrogateHeader = records.MaxSurrogateKeys * 65
+
+// surrogateKeys parses a publish's Surrogate-Key header (keys separated by
+// spaces); malformed, too long or too many keys are ErrInvalid.
+func surrogateKeys(header string) ([]string, error) {
+	if len(header) > maxSurrogateHeader {
+		return nil, fmt.Errorf("%w: the %s header is %d bytes, at most %d (%d keys of up to 64 characters)",
+			content.ErrInvalid, api.SurrogateKeyHeader, len(header), maxSurrogateHeader, records.MaxSurrogateKeys)
+	}
+	keys, err := records.ParseSurrogateKeys(header)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s header: %w", content.ErrInvalid, api.SurrogateKeyHeader, err)
+	}
+	return keys, nil
+}
+
+// purgeBy is a purge by surrogate key (hard or soft) or a soft purge by
+// name: the request's JSON body (records.PurgeRequest) or, for a soft
+// purge by name, DELETE /v1/objects/{name}?mode=soft.
+func (h *handler) purgeBy(c *gin.Context, req records.PurgeRequest) {
+	out, err := h.svc.PurgeBy(c.Request.Context(), req)
+	if err != nil {
+		writeError(c, err)
+		return
+	}
+	h.log.Info("purged by", "request", req.String(), "versions", len(out.Record.Targets), "tx", out.Record.TxID,
+		"shards deleted", out.ShardsDeleted, "errors", len(out.DeleteErrors))
+	c.JSON(http.StatusOK, api.PurgeByResponse{Purge: out.Record, ShardsDeleted: out.ShardsDeleted, DeleteErrors: out.DeleteErrors})
 }
 
 // cors sets the CORS headers of every answer of the public listener.
@@ -307,6 +378,9 @@ func (h *handler) serve(c *gin.Context) {
 	hd.Set("Accept-Ranges", "bytes")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", h.cacheControl(m.Name, versioned))
+	if len(m.Keys) > 0 {
+		hd.Set(api.SurrogateKeyHeader, strings.Join(m.Keys, " "))
+	}
 	if t, err := time.Parse(time.RFC3339Nano, m.CreatedAt); err == nil {
 		hd.Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}

@@ -16,7 +16,7 @@ import (
 // are both cached (content.Service.Warm) is answered before gin's router
 // and middleware, with header values computed once per cached manifest.
 // It sends the same headers as serve (ETag, X-DCT-Version, Accept-Ranges,
-// X-Content-Type-Options, Cache-Control, Last-Modified, Content-Type,
+// X-Content-Type-Options, Cache-Control, Last-Modified, Surrogate-Key, Content-Type,
 // Content-Length, CORS, X-Request-Id) and answers If-None-Match with 304.
 // Everything else (ranges, If-Range, misses, purged versions, errors)
 // takes the full path.
@@ -39,6 +39,7 @@ var (
 	hIfNoneMatch   = http.CanonicalHeaderKey("If-None-Match")
 	hRange         = http.CanonicalHeaderKey("Range")
 	hIfRange       = http.CanonicalHeaderKey("If-Range")
+	hSurrogateKey  = http.CanonicalHeaderKey(api.SurrogateKeyHeader)
 
 	valBytes   = []string{"bytes"}
 	valNoSniff = []string{"nosniff"}
@@ -58,6 +59,7 @@ const maxWarmHeaders = 4096
 type warmHeaders struct {
 	etag, version, lastModified, contentType, length []string
 	versioned, latest                                []string // Cache-Control
+	surrogate                                        []string // Surrogate-Key, nil when none
 	etagValue                                        string
 }
 
@@ -126,6 +128,9 @@ func (ws *warmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if wh.lastModified != nil {
 		hd[hLastModified] = wh.lastModified
 	}
+	if wh.surrogate != nil {
+		hd[hSurrogateKey] = wh.surrogate
+	}
 	if inm := rh[hIfNoneMatch]; len(inm) != 0 && etagMatches(strings.Join(inm, ","), wh.etagValue) {
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -159,6 +164,9 @@ func (ws *warmServer) headersOf(m *records.Manifest) *warmHeaders {
 	}
 	if t, err := time.Parse(time.RFC3339Nano, m.CreatedAt); err == nil {
 		wh.lastModified = []string{t.UTC().Format(http.TimeFormat)}
+	}
+	if len(m.Keys) > 0 {
+		wh.surrogate = []string{strings.Join(m.Keys, " ")}
 	}
 	ws.mu.Lock()
 	if len(ws.headers) >= maxWarmHeaders {

@@ -1,6 +1,10 @@
 package api
 
-import "github.com/dct-network/dct/chaincode/records"
+import (
+	"encoding/json"
+
+	"github.com/dct-network/dct/chaincode/records"
+)
 
 // PublishResponse is the answer to a publish (201).
 type PublishResponse struct {
@@ -66,6 +70,37 @@ type PurgeResponse struct {
 	DeleteErrors []string `json:"deleteErrors"`
 }
 
+// PurgeByResponse is the answer to a purge by surrogate key (POST
+// /v1/purge) or a soft purge by name (DELETE /v1/objects/{name}?mode=soft)
+// on the admin listener.
+type PurgeByResponse struct {
+	// Purge is the ledger's record: the versions reached (targets), the
+	// mode, the purging organisation and transaction.
+	Purge *records.PurgeRecord `json:"purge"`
+	// ShardsDeleted counts the shard copies a hard purge deleted.
+	ShardsDeleted int `json:"shardsDeleted"`
+	// DeleteErrors names the copies that could not be deleted.
+	DeleteErrors []string `json:"deleteErrors"`
+}
+
+// NodesResponse is the answer to GET /v1/nodes: the ledger's node
+// registry, sorted by id.
+type NodesResponse struct {
+	Nodes []*records.Node `json:"nodes"`
+}
+
+// SurrogateKeyHeader carries an object version's surrogate keys, separated
+// by spaces: sent with a publish (PUT) to tag the version, served with its
+// content.
+const SurrogateKeyHeader = "Surrogate-Key"
+
+// OpenAPIPath is where the gateway serves its OpenAPI 3 document.
+const OpenAPIPath = "/v1/openapi.json"
+
+// PurgePath is the admin listener's purge-by-key endpoint (POST, a
+// records.PurgeRequest as JSON).
+const PurgePath = "/v1/purge"
+
 // HealthResponse is the answer to GET /healthz when the gateway is ready.
 type HealthResponse struct {
 	Status      string `json:"status"`
@@ -113,4 +148,73 @@ type GatewaysResponse struct {
 	// Gateways lists Self first, then the configured peers, then the
 	// gateways the mesh knows alive, without repeats.
 	Gateways []string `json:"gateways"`
+}
+
+// MeshResponse is the answer to GET /v1/mesh, as clients read it.
+type MeshResponse struct {
+	Fetches MeshFetches `json:"fetches"`
+	Purges  MeshPurges  `json:"purges"`
+	// Mesh is the gossip map (MeshMap), or with ?measure=1 an object
+	// holding it under "map" beside "measuredRttMs"; absent without a
+	// mesh.
+	Mesh json.RawMessage `json:"mesh,omitempty"`
+}
+
+// MeshFetches are the gateway's shard-fetch counters.
+type MeshFetches struct {
+	Reads    int64                      `json:"reads"`
+	Needed   int64                      `json:"needed"`
+	Launched int64                      `json:"launched"`
+	Hedges   int64                      `json:"hedges"`
+	Nodes    map[string]MeshNodeFetches `json:"nodes"`
+}
+
+// MeshNodeFetches are one node's shard-fetch counters.
+type MeshNodeFetches struct {
+	Fetches     int64 `json:"fetches"`
+	Failures    int64 `json:"failures"`
+	Hedges      int64 `json:"hedges"`
+	LatencyEWMA int64 `json:"latencyEwmaNs"`
+}
+
+// MeshPurges count what purges did to the gateway's caches.
+type MeshPurges struct {
+	Invalidations int64 `json:"invalidations"`
+	Revalidations int64 `json:"revalidations"`
+}
+
+// MeshMap is the gossip latency map as the gateway sees it.
+type MeshMap struct {
+	Self    MeshMember   `json:"self"`
+	Members []MeshMember `json:"members"`
+}
+
+// MeshMember is one gossip member.
+type MeshMember struct {
+	Name          string   `json:"name"`
+	Role          string   `json:"role"`
+	NodeID        string   `json:"nodeId,omitempty"`
+	Addr          string   `json:"addr"`
+	Status        string   `json:"status"`
+	RTTEstimateMs *float64 `json:"rttEstimateMs,omitempty"`
+}
+
+// Map decodes the gossip map of the answer (nil without a mesh), and the
+// measured round trips in milliseconds by member when asked for.
+func (r *MeshResponse) Map() (*MeshMap, map[string]float64, error) {
+	if len(r.Mesh) == 0 || string(r.Mesh) == "null" {
+		return nil, nil, nil
+	}
+	var measured struct {
+		Map      *MeshMap           `json:"map"`
+		Measured map[string]float64 `json:"measuredRttMs"`
+	}
+	if err := json.Unmarshal(r.Mesh, &measured); err == nil && measured.Map != nil {
+		return measured.Map, measured.Measured, nil
+	}
+	var m MeshMap
+	if err := json.Unmarshal(r.Mesh, &m); err != nil {
+		return nil, nil, err
+	}
+	return &m, nil, nil
 }

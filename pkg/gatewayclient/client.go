@@ -1,6 +1,7 @@
 package gatewayclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -123,8 +124,26 @@ func decodeError(resp *http.Response) error {
 	return &APIError{Status: resp.StatusCode, Code: "HTTP_" + fmt.Sprint(resp.StatusCode), Message: strings.TrimSpace(string(b))}
 }
 
+// PublishOption tunes a publish.
+type PublishOption func(*http.Request)
+
+// WithSurrogateKeys tags the published version with surrogate keys (the
+// Surrogate-Key header): what a purge by key reaches.
+func WithSurrogateKeys(keys ...string) PublishOption {
+	return func(r *http.Request) {
+		if len(keys) > 0 {
+			r.Header.Set(api.SurrogateKeyHeader, strings.Join(keys, " "))
+		}
+	}
+}
+
 // Publish uploads size bytes from body as the next version of name.
 func (c *Client) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*api.PublishResponse, error) {
+	return c.PublishWith(ctx, name, contentType, size, body)
+}
+
+// PublishWith is Publish with options (WithSurrogateKeys).
+func (c *Client) PublishWith(ctx context.Context, name, contentType string, size int64, body io.Reader, opts ...PublishOption) (*api.PublishResponse, error) {
 	req, err := c.adminRequest(ctx, http.MethodPut, "/v1/objects/"+escapeName(name), body)
 	if err != nil {
 		return nil, err
@@ -135,6 +154,9 @@ func (c *Client) Publish(ctx context.Context, name, contentType string, size int
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
+	}
+	for _, o := range opts {
+		o(req)
 	}
 	var out api.PublishResponse
 	if _, err := c.doWith(c.adminHC, req, &out, http.StatusCreated); err != nil {
@@ -189,6 +211,57 @@ func (c *Client) Purge(ctx context.Context, name, version, reason string) (*api.
 	var out api.PurgeResponse
 	_, err = c.doWith(c.adminHC, req, &out, http.StatusOK)
 	return &out, err
+}
+
+// PurgeBy purges by surrogate key (hard or soft) or soft-purges by name
+// (POST /v1/purge on the admin listener).
+func (c *Client) PurgeBy(ctx context.Context, r records.PurgeRequest) (*api.PurgeByResponse, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := c.adminRequest(ctx, http.MethodPost, api.PurgePath, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var out api.PurgeByResponse
+	if _, err := c.doWith(c.adminHC, req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Nodes returns the ledger's node registry as the gateway reads it (GET
+// /v1/nodes).
+func (c *Client) Nodes(ctx context.Context) ([]*records.Node, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/nodes", nil)
+	if err != nil {
+		return nil, err
+	}
+	var out api.NodesResponse
+	if _, err := c.do(req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return out.Nodes, nil
+}
+
+// Mesh returns the gateway's operators' view (GET /v1/mesh), measured
+// round trips included when measure is set.
+func (c *Client) Mesh(ctx context.Context, measure bool) (*api.MeshResponse, error) {
+	u := c.base + "/v1/mesh"
+	if measure {
+		u += "?measure=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out api.MeshResponse
+	if _, err := c.do(req, &out, http.StatusOK); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // Whoami returns the caller as the admin listener authenticated it.

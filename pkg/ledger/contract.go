@@ -125,6 +125,22 @@ func (c *Client) PurgeManifest(ctx context.Context, name, version, reason string
 	return m, err
 }
 
+// PurgeBy purges by surrogate key (hard or soft) or soft-purges by name
+// (manifest:PurgeBy): the returned record lists the versions reached.
+func (c *Client) PurgeBy(ctx context.Context, req records.PurgeRequest) (*records.PurgeRecord, error) {
+	arg, err := marshalArg("manifest:PurgeBy", req)
+	if err != nil {
+		return nil, err
+	}
+	rec, _, err := invoke[*records.PurgeRecord](ctx, c, "manifest:PurgeBy", arg)
+	return rec, err
+}
+
+// GetPurge reads the record of the purge made by transaction txID.
+func (c *Client) GetPurge(ctx context.Context, txID string) (*records.PurgeRecord, error) {
+	return query[*records.PurgeRecord](ctx, c, "manifest:GetPurge", txID)
+}
+
 // UpdateShardHolders replaces the holders of shard index of name@version
 // with holders, provided they are still expected (compared as a set, in any
 // order); this is how a repair is recorded. Every holder must be a

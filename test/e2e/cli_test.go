@@ -95,4 +95,35 @@ func TestCLI(t *testing.T) {
 	if _, _, err = runCLI(t, "publish", filepath.Join(dir, "missing")); err == nil {
 		t.Fatal("publishing a missing path succeeded")
 	}
+	// Surrogate keys, purges by key, verify and the JSON output.
+	if out, _, err = runCLI(t, "publish", "-q", "--prefix", "cli/tagged/", "--surrogate-key", "cli-release,cli-site", filepath.Join(dir, "css")); err != nil {
+		t.Fatalf("publish --surrogate-key: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "verify", "cli/tagged/site.css"); err != nil || !strings.HasPrefix(out, "OK cli/tagged/site.css@1") {
+		t.Fatalf("verify: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "list", "--output", "json"); err != nil || !strings.Contains(out, `"name": "cli/tagged/site.css"`) {
+		t.Fatalf("list --output json: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "purge", "--surrogate-key", "cli-site", "--soft", "--reason", "refresh"); err != nil || !strings.Contains(out, "soft purge of 1 versions") {
+		t.Fatalf("purge --surrogate-key --soft: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "get", "cli/tagged/site.css"); err != nil || out != string(files["css/site.css"]) {
+		t.Fatalf("get after a soft purge: %v %q", err, out)
+	}
+	if out, _, err = runCLI(t, "purge", "--surrogate-key", "cli-release", "--reason", "recall"); err != nil || !strings.Contains(out, "hard purge of 1 versions") {
+		t.Fatalf("purge --surrogate-key: %v\n%s", err, out)
+	}
+	if _, _, err = runCLI(t, "get", "cli/tagged/site.css@1"); err == nil || !strings.Contains(err.Error(), "410 PURGED") {
+		t.Fatalf("get after a hard purge: %v", err)
+	}
+	if _, _, err = runCLIAs(t, testnetwork.RoleAuditor, "purge", "--surrogate-key", "cli-site", "--reason", "not mine"); err == nil || !strings.Contains(err.Error(), "PERMISSION_DENIED") {
+		t.Fatalf("purge by key by the auditor: %v", err)
+	}
+	if out, _, err = runCLI(t, "mesh"); err != nil || !strings.Contains(out, "shard reads") {
+		t.Fatalf("mesh: %v\n%s", err, out)
+	}
+	if out, _, err = runCLI(t, "nodes", "list"); err != nil || !strings.Contains(out, "active") {
+		t.Fatalf("nodes list: %v\n%s", err, out)
+	}
 }

@@ -265,6 +265,28 @@ func TestAccessControl(t *testing.T) {
 				return err
 			},
 			state: manifestState("acl/purge/")},
+		{fn: "manifest:PurgeBy key (org A's)", allowed: "adminA publisherA gatewayA", notFound: true, // org B's key namespace is empty
+			setup: func(ctx context.Context, c *aclCaller) error {
+				m := testManifest("acl/pkey/"+c.name, "v1", []byte("acl/pkey/"+c.name), 2, 1, spares)
+				m.Keys = []string{"acl-" + c.name}
+				rec, err := by["publisherA"].cl.RecordManifest(ctx, m)
+				if err != nil {
+					return err
+				}
+				return c.cl.WaitForCommit(ctx, rec.TxID)
+			},
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.PurgeBy(ctx, records.PurgeRequest{Key: "acl-" + c.name, Mode: records.PurgeHard, Reason: "acl matrix"})
+				return err
+			},
+			state: manifestState("acl/pkey/")},
+		{fn: "manifest:PurgeBy soft (org A's)", allowed: "adminA publisherA gatewayA",
+			setup: setupObject("acl/psoft/"),
+			call: func(ctx context.Context, c *aclCaller) error {
+				_, err := c.cl.PurgeBy(ctx, records.PurgeRequest{Name: "acl/psoft/" + c.name, Mode: records.PurgeSoft, Reason: "acl matrix"})
+				return err
+			},
+			state: manifestState("acl/psoft/")},
 		{fn: "manifest:UpdateHolders (org A's)", allowed: "adminA gatewayA",
 			setup: setupObject("acl/hold/"),
 			call: func(ctx context.Context, c *aclCaller) error {

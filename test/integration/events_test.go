@@ -5,6 +5,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func TestManifestEvents(t *testing.T) {
 	}
 	got := collect(t, events, len(want))
 	for i, ev := range got {
-		if ev.ManifestEvent != want[i] || ev.Block == 0 {
+		if !reflect.DeepEqual(ev.ManifestEvent, want[i]) || ev.Block == 0 {
 			t.Fatalf("event %d = %+v (block %d), want %+v", i, ev.ManifestEvent, ev.Block, want[i])
 		}
 	}
@@ -72,7 +73,7 @@ func TestManifestEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, ev := range collect(t, resumed, 3) {
-		if ev.ManifestEvent != want[i+1] {
+		if !reflect.DeepEqual(ev.ManifestEvent, want[i+1]) {
 			t.Fatalf("resumed event %d = %+v, want %+v", i, ev.ManifestEvent, want[i+1])
 		}
 	}
@@ -88,7 +89,7 @@ func TestManifestEvents(t *testing.T) {
 	for seen := 0; seen < len(want); {
 		select {
 		case ev := <-all:
-			if ev.ManifestEvent == want[seen] {
+			if reflect.DeepEqual(ev.ManifestEvent, want[seen]) {
 				seen++
 			}
 		case <-time.After(30 * time.Second):

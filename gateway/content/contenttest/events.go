@@ -22,10 +22,12 @@ type eventLog struct {
 // delivers it; st.mu is held. A subscriber that fell 1024 events behind
 // loses its stream, as a peer drops a slow consumer.
 func (st *ledgerState) emit(name, version string, kind records.ManifestEventKind, txID string) {
-	ev := ledger.ManifestEvent{
-		ManifestEvent: records.ManifestEvent{Name: name, Version: version, Kind: kind, TxID: txID},
-		Block:         uint64(st.tx),
-	}
+	st.emitEvent(records.ManifestEvent{Name: name, Version: version, Kind: kind, TxID: txID})
+}
+
+// emitEvent is emit of a whole event.
+func (st *ledgerState) emitEvent(me records.ManifestEvent) {
+	ev := ledger.ManifestEvent{ManifestEvent: me, Block: uint64(st.tx)}
 	st.ev.events = append(st.ev.events, ev)
 	for ch := range st.ev.subs {
 		select {

@@ -308,6 +308,67 @@ func (l *Ledger) PurgeManifest(_ context.Context, name, version, reason string) 
 	return clone(c), nil
 }
 
+// PurgeBy is manifest:PurgeBy: a purge by surrogate key (hard: tombstones
+// the caller's live versions tagged with it; soft: changes none) or a soft
+// purge by name, announced in one invalidate event.
+func (l *Ledger) PurgeBy(_ context.Context, req records.PurgeRequest) (*records.PurgeRecord, error) {
+	st := l.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	var targets []string
+	if req.Key != "" {
+		for key, m := range st.manifests {
+			if m.Publisher == l.msp && m.Purged == nil && m.HasKey(req.Key) {
+				targets = append(targets, key)
+			}
+		}
+		if len(targets) == 0 {
+			return nil, records.Errorf(records.CodeNotFound, "surrogate key %q tags no live version of %s", req.Key, l.msp)
+		}
+		if len(targets) > records.MaxPurgeTargets {
+			return nil, records.Errorf(records.CodeFailedPrecondition, "surrogate key %q tags more than %d live versions", req.Key, records.MaxPurgeTargets)
+		}
+	} else {
+		o, err := st.object(req.Name)
+		if err != nil {
+			return nil, err
+		}
+		if o.Owner != l.msp {
+			return nil, records.Errorf(records.CodeForbidden, "object %s belongs to %s; %s may not purge it", req.Name, o.Owner, l.msp)
+		}
+		for _, v := range o.Versions {
+			if (req.Version == "" || v == req.Version) && st.manifests[req.Name+"@"+v].Purged == nil {
+				targets = append(targets, req.Name+"@"+v)
+			}
+		}
+		if len(targets) == 0 {
+			return nil, records.Errorf(records.CodeFailedPrecondition, "object %s has no such live version", req.Name)
+		}
+	}
+	sort.Strings(targets)
+	txID, at := st.commit()
+	if req.Mode == records.PurgeHard {
+		for _, t := range targets {
+			c := clone(st.manifests[t])
+			c.Purged = &records.Tombstone{Reason: req.Reason, At: at, By: l.msp, TxID: txID}
+			st.manifests[t] = c
+			o := st.objects[c.Name]
+			o.Latest = ""
+			for _, v := range o.Versions {
+				if st.manifests[c.Name+"@"+v].Purged == nil {
+					o.Latest = v
+				}
+			}
+			o.UpdatedAt = at
+		}
+	}
+	st.emitEvent(records.ManifestEvent{Kind: records.EventInvalidate, TxID: txID, Mode: req.Mode, Targets: targets})
+	return &records.PurgeRecord{Key: req.Key, Name: req.Name, Version: req.Version, Mode: req.Mode, Reason: req.Reason, Publisher: l.msp, Targets: targets, At: at, TxID: txID}, nil
+}
+
 // UpdateShardHolders is manifest:UpdateHolders, the compare-and-set of a
 // shard's holders used by repairs.
 func (l *Ledger) UpdateShardHolders(_ context.Context, name, version string, index int, expected, holders []string) (*records.Manifest, error) {

@@ -1,0 +1,51 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// newNodesCommand: the ledger's edge node registry as the gateway reads it
+// (GET /v1/nodes). Nodes register themselves (dct-agent --register, as
+// the node's own identity); the CLI links no Fabric client, so it writes
+// no node record.
+func newNodesCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "nodes",
+		Short: "The edge node registry on the ledger, as the gateway reads it",
+	}
+	var o output
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "Every registered node: owner, zone, coordinates, capacity, status",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.check(); err != nil {
+				return err
+			}
+			nodes, err := e.client().Nodes(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if o.json() {
+				return printJSON(e.stdout, nodes)
+			}
+			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tORG\tZONE\tLAT\tLON\tSTORAGE\tBANDWIDTH\tSTATUS\tENDPOINT")
+			for _, n := range nodes {
+				status := string(n.Status)
+				if n.DeactivationReason != "" {
+					status += " (" + n.DeactivationReason + ")"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%d\t%d\t%s\t%s\n", n.ID, n.Org, n.Zone, n.Latitude, n.Longitude,
+					n.StorageBytes, n.BandwidthBps, status, n.Endpoint)
+			}
+			return tw.Flush()
+		},
+	}
+	o.flag(list)
+	cmd.AddCommand(list)
+	return cmd
+}
