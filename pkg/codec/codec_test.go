@@ -502,3 +502,38 @@ func TestDecodeRangeTo(t *testing.T) {
 		})
 	}
 }
+
+// TestNoShardSharedAcrossObjects: agents store and delete shards by hash,
+// so two objects must never produce a shard with the same bytes, not even
+// the data shards of a small object that hold only padding.
+func TestNoShardSharedAcrossObjects(t *testing.T) {
+	for _, size := range []int{0, 1, 100, 600, 5000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			l, err := PlanLayout(int64(size), Redundancy{K: 4, M: 2}, 1024, 8192)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen := map[Hash]int{}
+			for obj := range 3 {
+				key, err := DeriveKey(testMaster, bytes.Repeat([]byte{byte(obj + 1)}, 16))
+				if err != nil {
+					t.Fatal(err)
+				}
+				shards, res, err := EncodeBytes(l, key, payload(size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, h := range res.ShardHashes {
+					if prev, ok := seen[h]; ok && prev != obj {
+						t.Fatalf("object %d shard %d has the hash of a shard of object %d", obj, i, prev)
+					}
+					seen[h] = obj
+				}
+				got, err := DecodeBytes(l, key, shards, res.ShardHashes)
+				if err != nil || !bytes.Equal(got, payload(size)) {
+					t.Fatalf("round trip: %v", err)
+				}
+			}
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"math/rand/v2"
 	"sync"
 
 	"github.com/klauspost/reedsolomon"
@@ -64,6 +65,7 @@ type Encoder struct {
 	sealed   []byte // scratch for one sealed chunk
 	batch    []byte // ciphertext waiting for parity
 	shards   [][]byte
+	pad      *rand.ChaCha8 // fills stripe padding: see padSource
 	shardOff int64
 	written  int64
 	err      error
@@ -95,6 +97,7 @@ func NewEncoder(l Layout, key Key, sink Sink) (*Encoder, error) {
 		sealed: make([]byte, 0, min(l.ChunkSize, max(l.Size, 1))+TagSize),
 		batch:  make([]byte, 0, stripes*l.StripeSize()),
 		shards: make([][]byte, l.K+l.M),
+		pad:    padSource(key),
 	}
 	for i := range e.shards {
 		e.shards[i] = make([]byte, stripes*l.Unit)
@@ -218,8 +221,25 @@ func (e *Encoder) sealChunk() error {
 	return nil
 }
 
-// flush stripes the batch over the data shards (zero-padding the last
-// stripe), computes parity and hands the blocks to the sink.
+// padSource is the stream the encoder pads the last stripe with: bytes
+// that differ from object to object (seeded from a one-way hash of the
+// object key), not zeros. With zeros, the data shards of small objects that
+// hold only padding were byte-identical across objects, so they had the
+// same hash, and agents, which store and delete shards by hash, shared one
+// file among objects: deleting one object's shards (a hard purge) removed
+// another's. Decoding never reads the padding (the layout knows the
+// ciphertext length), and parity covers whatever the padding is.
+func padSource(key Key) *rand.ChaCha8 {
+	h := sha256.New()
+	h.Write([]byte("dct stripe padding v1"))
+	h.Write(key.b[:])
+	var seed [32]byte
+	copy(seed[:], h.Sum(nil))
+	return rand.NewChaCha8(seed)
+}
+
+// flush stripes the batch over the data shards (padding the last stripe
+// from padSource), computes parity and hands the blocks to the sink.
 func (e *Encoder) flush() error {
 	if len(e.batch) == 0 {
 		return nil
@@ -237,7 +257,9 @@ func (e *Encoder) flush() error {
 			if lo < int64(len(e.batch)) {
 				n = copy(dst, e.batch[lo:min(lo+unit, int64(len(e.batch)))])
 			}
-			clear(dst[n:])
+			if n < len(dst) {
+				e.pad.Read(dst[n:])
+			}
 		}
 	}
 	blocks := make([][]byte, len(e.shards))
