@@ -46,7 +46,7 @@ func NewAuctionContract() *AuctionContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *AuctionContract) GetEvaluateTransactions() []string {
-	return []string{"GetBid", "Bids", "Get", "Reveals", "Contracts"}
+	return []string{"GetBid", "Bids", "Get", "Reveals", "Contracts", "Holdings", "Reauction"}
 }
 
 // Bid places or replaces the sealed standing bid of a node of the
@@ -249,9 +249,18 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		OpenedAt: tx.time, OpenTxID: tx.id, Deadline: records.FormatTimestamp(now.Add(time.Duration(in.RevealSeconds) * time.Second)),
 		Status: records.AuctionOpen, Bids: []records.SnapshotBid{},
 	}
+	if err := storeNewAuction(stub, a, who); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// storeNewAuction snapshots the active sealed bids of active nodes into a,
+// writes it and announces it (event "open").
+func storeNewAuction(stub shim.ChaincodeStubInterface, a *records.Auction, who *records.Caller) error {
 	bids, err := listRecords[records.SealedBid](stub, records.BidKeyType)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, b := range bids {
 		if b.Status != records.BidActive {
@@ -262,7 +271,7 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		}
 		n, err := loadNode(stub, b.Node)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !n.Active() {
 			continue
@@ -270,21 +279,21 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		a.Bids = append(a.Bids, records.SnapshotBid{Node: b.Node, Org: b.Org, Hash: b.Hash})
 	}
 	if len(a.Bids) == 0 {
-		return nil, preconditionf("no active node has a standing bid: %s cannot open an auction for %s", who.MSPID, in.Object)
+		return preconditionf("no active node has a standing bid: %s cannot open an auction for %s", who.MSPID, a.Object)
 	}
 	key, err := records.AuctionKey(a.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, found, err := getRecord[records.Auction](stub, key, a.String()); err != nil {
-		return nil, err
+		return err
 	} else if found {
-		return nil, conflictf("%s exists", a)
+		return conflictf("%s exists", a)
 	}
 	if err := putRecord(stub, key, a.String(), a); err != nil {
-		return nil, err
+		return err
 	}
-	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: a.Awaited()})
+	return setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: a.Awaited()})
 }
 
 func setAuctionEvent(stub shim.ChaincodeStubInterface, ev records.AuctionEvent) error {
@@ -441,6 +450,10 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		a.Status, a.Awards = records.AuctionCleared, out.Awards
 		a.StoragePerGBMonth, a.DeliveryPerMiB = out.StoragePerGBMonth, out.DeliveryPerMiB
 		end := records.FormatTimestamp(now.Add(time.Duration(a.TermSeconds) * time.Second))
+		// A re-auction first ends the holdings it replaces.
+		if err := endReplaced(stub, a, tx); err != nil {
+			return nil, err
+		}
 		for _, w := range out.Awards {
 			key, err := records.ContractKey(a.ID, w.Shard, w.Node)
 			if err != nil {
@@ -449,9 +462,12 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 			c := &records.Contract{
 				Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node, Org: in.Nodes[w.Node].Org,
 				ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB,
-				Start: tx.time, End: end, TxID: tx.id,
+				Start: tx.time, End: end, TxID: tx.id, Root: a.Root(), SLAFloor: a.SLAFloor,
 			}
 			if err := putRecord(stub, key, c.String(), c); err != nil {
+				return nil, err
+			}
+			if err := putHolding(stub, &records.Holding{Root: a.Root(), Shard: w.Shard, Node: w.Node, Auction: a.ID, End: end, SLAFloor: a.SLAFloor, TxID: tx.id}); err != nil {
 				return nil, err
 			}
 			pkey, err := compositeKey(stub, records.ContractPriceKeyType, a.Publisher, w.Node)
