@@ -417,23 +417,17 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		return nil, preconditionf("%s has %d of %d bids revealed: it clears when all are, or at %s", a, len(reveals), want, a.Deadline)
 	}
 	in := records.ClearInput{Auction: a, Reveals: reveals, Nodes: map[string]*records.Node{}, Scores: map[string]records.SLAScore{}}
+	read, err := clearingReader(stub, len(reveals))
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range reveals {
-		n, err := loadNode(stub, r.Terms.Node)
+		n, s, err := read(r.Terms.Node)
 		if err != nil {
 			return nil, err
 		}
 		in.Nodes[n.ID] = n
-		skey, err := records.SLAScoreKey(n.ID)
-		if err != nil {
-			return nil, err
-		}
-		s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", n.ID))
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			s = nil
-		} else {
+		if s != nil {
 			in.Scores[n.ID] = *s
 		}
 		a.Inputs = append(a.Inputs, records.NewClearingInput(n, s))
@@ -488,6 +482,59 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		return nil, err
 	}
 	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status})
+}
+
+// bulkClearingReads is the number of revealed bids from which a clearing
+// reads every node and every score with two range queries (a page of
+// results per shim round trip) instead of two state reads per bidder (a
+// round trip each). A node or score written between its simulation and
+// its commit then invalidates the clearing (a phantom read), which the
+// gateway retries like any lost race.
+const bulkClearingReads = 256
+
+// clearingReader returns how a clearing of bids revealed bids reads a
+// bidder's node (NOT_FOUND when unregistered) and score (nil: none).
+func clearingReader(stub shim.ChaincodeStubInterface, bids int) (func(id string) (*records.Node, *records.SLAScore, error), error) {
+	if bids < bulkClearingReads {
+		return func(id string) (*records.Node, *records.SLAScore, error) {
+			n, err := loadNode(stub, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			skey, err := records.SLAScoreKey(id)
+			if err != nil {
+				return nil, nil, err
+			}
+			s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", id))
+			if err != nil || !found {
+				return n, nil, err
+			}
+			return n, s, nil
+		}, nil
+	}
+	nodes, err := listRecords[records.Node](stub, records.NodeKeyType)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := listRecords[records.SLAScore](stub, records.SLAScoreKeyType)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*records.Node, len(nodes))
+	for _, n := range nodes {
+		byID[n.ID] = n
+	}
+	scoreOf := make(map[string]*records.SLAScore, len(scores))
+	for _, s := range scores {
+		scoreOf[s.Node] = s
+	}
+	return func(id string) (*records.Node, *records.SLAScore, error) {
+		n, ok := byID[id]
+		if !ok {
+			return nil, nil, notFoundf("%s is not registered", describe("node", id))
+		}
+		return n, scoreOf[id], nil
+	}, nil
 }
 
 // contractPrice is the contracted delivery price of node's deliveries of
