@@ -69,7 +69,13 @@ func TestAuctionClearingOnPeer(t *testing.T) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		run(len(nodes), 64, func(i int) error { _, err := admins[nodes[i].org].WithdrawBid(cctx, nodes[i].id); return err })
+		run(len(nodes), 64, func(i int) error {
+			if nodes[i].sealed.Input.Hash == "" {
+				return nil // never bid
+			}
+			_, err := admins[nodes[i].org].WithdrawBid(cctx, nodes[i].id)
+			return err
+		})
 	}()
 	for _, n := range sizes {
 		// Register and bid for the nodes this size adds.
@@ -99,7 +105,15 @@ func TestAuctionClearingOnPeer(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return retryConflict(func() error { _, err := admins[nd.org].PlaceBid(ctx, nd.sealed.Input); return err })
+			// Under load another organisation's peer may not have
+			// committed the registration yet when it endorses the bid.
+			for try := 0; ; try++ {
+				err = retryConflict(func() error { _, err := admins[nd.org].PlaceBid(ctx, nd.sealed.Input); return err })
+				if err == nil || !errors.Is(err, records.ErrNotFound) || try == 10 {
+					return err
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
 		}); err != nil {
 			t.Fatal(err)
 		}
