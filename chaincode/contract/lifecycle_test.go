@@ -195,6 +195,9 @@ func TestReauctionMovesContracts(t *testing.T) {
 	if fmt.Sprint(re2.Replaces.Held) != "[{0 n4-orga} {2 n3-orga}]" {
 		t.Fatalf("held %v", re2.Replaces.Held)
 	}
+	// Its score recovers before the clearing: it still cannot win back
+	// the contract it lost (without the bar it would: cheapest, no shard).
+	l.setScore("n2-orga", 9000, records.SLAStateOK)
 	l.revealSome(re2.ID, "n2-orga", "n3-orga", "n4-orga", "m1-orgb", "m2-orgb")
 	got2, err := l.clear(l.gwB.member, re2.ID)
 	if err != nil || fmt.Sprint(got2.Awards) != "[{1 m1-orgb}]" {
