@@ -37,7 +37,7 @@ func auctionAdmin(t *testing.T, id string, contractPrice int64) *httptest.Server
 	a.Awards = res.Awards
 	for _, w := range res.Awards {
 		contracts = append(contracts, records.Contract{Auction: id, Object: "b/x", Publisher: "OrgBMSP", Shard: w.Shard, Node: w.Node, Org: "OrgAMSP",
-			ShardSize: 1000, StoragePerGBMonth: 30, DeliveryPerMiB: 1, Start: a.ClearedAt, End: "2026-11-29T13:00:00Z", TxID: "txc"})
+			ShardSize: 1000, StoragePerGBMonth: 30, DeliveryPerMiB: 1, Start: a.ClearedAt, End: "2026-11-29T13:00:00Z", TxID: "txc", Root: id, SLAFloor: a.SLAFloor})
 	}
 	contracts[0].StoragePerGBMonth = contractPrice
 	answers := map[string]any{

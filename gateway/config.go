@@ -153,6 +153,11 @@ type Config struct {
 	AuctionTerms content.AuctionTerms
 	AuctionTerm  time.Duration
 	AuctionPoll  time.Duration
+	// LifecycleInterval is how often the contract lifecycle scans this
+	// organisation's auctioned placements (renewals, re-auctions of
+	// holders that left or are penalized below the floor, moves); 0 = off.
+	// It runs with Auction only.
+	LifecycleInterval time.Duration
 	// BidKeyFile is the organisation's bid key: set, the gateway reveals,
 	// RevealGrace after an auction opened, the bids of its organisation's
 	// nodes whose agents did not.
@@ -201,6 +206,7 @@ func DefaultConfig() Config {
 		AuctionTerms:      content.AuctionTerms{MaxStoragePerGBMonth: 1000, MaxDeliveryPerMiB: 100, RevealSeconds: 3},
 		AuctionTerm:       30 * 24 * time.Hour,
 		AuctionPoll:       20 * time.Millisecond,
+		LifecycleInterval: 10 * time.Second,
 		RevealGrace:       time.Second,
 		SLAAttest:         true,
 		SLAGrace:          5 * time.Second,
@@ -277,6 +283,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Float64(&c.AuctionTerms.Longitude, "auction-longitude", "where the content is requested (with --auction-near)")
 	s.Int(&c.AuctionTerms.RevealSeconds, "auction-reveal-seconds", "reveal window of an auction: it clears when every bid is revealed or this passed")
 	s.Duration(&c.AuctionPoll, "auction-poll", "how often a publish looks for its auction's reveals")
+	s.Int64(&c.AuctionTerms.SLAFloor, "auction-sla-floor", "SLA score (basis points, 1..7500; 0 = 7500) below which a penalized holder loses its contracts")
+	s.Duration(&c.LifecycleInterval, "contract-lifecycle-interval", "interval between the contract lifecycle's scans (renewals, re-auctions, moves; 0 = off)")
 	s.String(&c.BidKeyFile, "bid-key-file", "the organisation's bid key: reveal its nodes' bids their agents did not (default with --network-dir: the organisation's; empty = no backup reveals)")
 	s.Duration(&c.RevealGrace, "reveal-grace", "wait after an auction opened before revealing for the organisation's agents")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
@@ -445,6 +453,9 @@ func (c Config) validateAuction() error {
 	}
 	if c.AuctionPoll <= 0 {
 		return fmt.Errorf("%w: auction poll must be positive", ErrConfig)
+	}
+	if c.LifecycleInterval < 0 {
+		return fmt.Errorf("%w: contract lifecycle interval must not be negative", ErrConfig)
 	}
 	if err := c.auctionTerms().Validate(); err != nil {
 		return fmt.Errorf("%w: auction: %w", ErrConfig, err)

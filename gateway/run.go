@@ -106,6 +106,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		defer stopRepairs()
 		go rep.Run(rctx, svc)
 	}
+	if cfg.Auction && cfg.LifecycleInterval > 0 {
+		lcy, err := content.NewLifecycle(content.LifecycleConfig{Interval: cfg.LifecycleInterval, RevealSeconds: cfg.AuctionTerms.RevealSeconds},
+			lc, auctioneer{l: lc, poll: cfg.AuctionPoll}, log.With("component", "lifecycle"))
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		lctx, stopLifecycle := context.WithCancel(ctx)
+		defer stopLifecycle()
+		go lcy.Run(lctx, svc)
+	}
 	var adminSrv *adminServer
 	if cfg.AdminListen != "" {
 		var bundles httpapi.ReceiptBundles
@@ -398,10 +408,20 @@ func serve(ctx context.Context, cfg Config, handler http.Handler, admin *adminSe
 
 // auctioneer runs a publish's auction on the ledger (bids.RunAuction).
 type auctioneer struct {
-	l    bids.AuctionLedger
+	l    bids.ReauctionLedger
 	poll time.Duration
 }
 
 func (a auctioneer) Award(ctx context.Context, in records.AuctionInput) (*records.Auction, error) {
 	return bids.RunAuction(ctx, a.l, in, a.poll)
+}
+
+// Reaward runs a re-auction of the contract lifecycle (bids.RunReauction).
+func (a auctioneer) Reaward(ctx context.Context, in records.ReauctionInput) (*records.Auction, error) {
+	return bids.RunReauction(ctx, a.l, in, a.poll)
+}
+
+// Settle finishes an open re-auction another gateway left (bids.Settle).
+func (a auctioneer) Settle(ctx context.Context, au *records.Auction) (*records.Auction, error) {
+	return bids.Settle(ctx, a.l, au, a.poll)
 }

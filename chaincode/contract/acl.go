@@ -28,6 +28,7 @@ import (
 //	auction:Open                            a gateway, publisher or admin (the auction's publisher is its org)
 //	auction:Reveal                          an admin or gateway of the bidder's org, or the node's own identity
 //	auction:Clear                           a gateway, publisher or admin of the auction's publisher org
+//	auction:Reopen                          a gateway, publisher or admin of the placement's publisher org, for a reason the ledger shows
 //	sla:Attest                              a gateway or an edge agent's node identity, for itself (one attestation per identity and epoch)
 //	sla:Score                               any member with a role (it only computes what the attestations say)
 var Writers = map[string][]records.Role{
@@ -56,6 +57,7 @@ var Writers = map[string][]records.Role{
 	"auction:Open":           {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
 	"auction:Reveal":         {records.RoleAdmin, records.RoleGateway, records.RoleNode},
 	"auction:Clear":          {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"auction:Reopen":         {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
 	"sla:Attest":             {records.RoleGateway, records.RoleNode},
 	"sla:Score":              {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 }

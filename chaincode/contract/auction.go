@@ -46,7 +46,7 @@ func NewAuctionContract() *AuctionContract {
 
 // GetEvaluateTransactions lists the read-only functions.
 func (c *AuctionContract) GetEvaluateTransactions() []string {
-	return []string{"GetBid", "Bids", "Get", "Reveals", "Contracts"}
+	return []string{"GetBid", "Bids", "Get", "Reveals", "Contracts", "Holdings", "Reauction"}
 }
 
 // Bid places or replaces the sealed standing bid of a node of the
@@ -249,9 +249,18 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		OpenedAt: tx.time, OpenTxID: tx.id, Deadline: records.FormatTimestamp(now.Add(time.Duration(in.RevealSeconds) * time.Second)),
 		Status: records.AuctionOpen, Bids: []records.SnapshotBid{},
 	}
+	if err := storeNewAuction(stub, a, who); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// storeNewAuction snapshots the active sealed bids of active nodes into a,
+// writes it and announces it (event "open").
+func storeNewAuction(stub shim.ChaincodeStubInterface, a *records.Auction, who *records.Caller) error {
 	bids, err := listRecords[records.SealedBid](stub, records.BidKeyType)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, b := range bids {
 		if b.Status != records.BidActive {
@@ -262,7 +271,7 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		}
 		n, err := loadNode(stub, b.Node)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if !n.Active() {
 			continue
@@ -270,21 +279,21 @@ func openAuction(ctx txContext, auctionJSON string) (*records.Auction, error) {
 		a.Bids = append(a.Bids, records.SnapshotBid{Node: b.Node, Org: b.Org, Hash: b.Hash})
 	}
 	if len(a.Bids) == 0 {
-		return nil, preconditionf("no active node has a standing bid: %s cannot open an auction for %s", who.MSPID, in.Object)
+		return preconditionf("no active node has a standing bid: %s cannot open an auction for %s", who.MSPID, a.Object)
 	}
 	key, err := records.AuctionKey(a.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if _, found, err := getRecord[records.Auction](stub, key, a.String()); err != nil {
-		return nil, err
+		return err
 	} else if found {
-		return nil, conflictf("%s exists", a)
+		return conflictf("%s exists", a)
 	}
 	if err := putRecord(stub, key, a.String(), a); err != nil {
-		return nil, err
+		return err
 	}
-	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: a.Awaited()})
+	return setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status, Nodes: a.Awaited()})
 }
 
 func setAuctionEvent(stub shim.ChaincodeStubInterface, ev records.AuctionEvent) error {
@@ -408,23 +417,17 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		return nil, preconditionf("%s has %d of %d bids revealed: it clears when all are, or at %s", a, len(reveals), want, a.Deadline)
 	}
 	in := records.ClearInput{Auction: a, Reveals: reveals, Nodes: map[string]*records.Node{}, Scores: map[string]records.SLAScore{}}
+	read, err := clearingReader(stub, len(reveals))
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range reveals {
-		n, err := loadNode(stub, r.Terms.Node)
+		n, s, err := read(r.Terms.Node)
 		if err != nil {
 			return nil, err
 		}
 		in.Nodes[n.ID] = n
-		skey, err := records.SLAScoreKey(n.ID)
-		if err != nil {
-			return nil, err
-		}
-		s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", n.ID))
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			s = nil
-		} else {
+		if s != nil {
 			in.Scores[n.ID] = *s
 		}
 		a.Inputs = append(a.Inputs, records.NewClearingInput(n, s))
@@ -441,6 +444,10 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		a.Status, a.Awards = records.AuctionCleared, out.Awards
 		a.StoragePerGBMonth, a.DeliveryPerMiB = out.StoragePerGBMonth, out.DeliveryPerMiB
 		end := records.FormatTimestamp(now.Add(time.Duration(a.TermSeconds) * time.Second))
+		// A re-auction first ends the holdings it replaces.
+		if err := endReplaced(stub, a, tx); err != nil {
+			return nil, err
+		}
 		for _, w := range out.Awards {
 			key, err := records.ContractKey(a.ID, w.Shard, w.Node)
 			if err != nil {
@@ -449,9 +456,12 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 			c := &records.Contract{
 				Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node, Org: in.Nodes[w.Node].Org,
 				ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB,
-				Start: tx.time, End: end, TxID: tx.id,
+				Start: tx.time, End: end, TxID: tx.id, Root: a.Root(), SLAFloor: a.SLAFloor,
 			}
 			if err := putRecord(stub, key, c.String(), c); err != nil {
+				return nil, err
+			}
+			if err := putHolding(stub, &records.Holding{Root: a.Root(), Shard: w.Shard, Node: w.Node, Auction: a.ID, End: end, SLAFloor: a.SLAFloor, TxID: tx.id}); err != nil {
 				return nil, err
 			}
 			pkey, err := compositeKey(stub, records.ContractPriceKeyType, a.Publisher, w.Node)
@@ -472,6 +482,59 @@ func clearAuction(ctx txContext, id string) (*records.Auction, error) {
 		return nil, err
 	}
 	return a, setAuctionEvent(stub, records.AuctionEvent{Auction: a.ID, Object: a.Object, Status: a.Status})
+}
+
+// bulkClearingReads is the number of revealed bids from which a clearing
+// reads every node and every score with two range queries (a page of
+// results per shim round trip) instead of two state reads per bidder (a
+// round trip each). A node or score written between its simulation and
+// its commit then invalidates the clearing (a phantom read), which the
+// gateway retries like any lost race.
+const bulkClearingReads = 256
+
+// clearingReader returns how a clearing of bids revealed bids reads a
+// bidder's node (NOT_FOUND when unregistered) and score (nil: none).
+func clearingReader(stub shim.ChaincodeStubInterface, bids int) (func(id string) (*records.Node, *records.SLAScore, error), error) {
+	if bids < bulkClearingReads {
+		return func(id string) (*records.Node, *records.SLAScore, error) {
+			n, err := loadNode(stub, id)
+			if err != nil {
+				return nil, nil, err
+			}
+			skey, err := records.SLAScoreKey(id)
+			if err != nil {
+				return nil, nil, err
+			}
+			s, found, err := getRecord[records.SLAScore](stub, skey, describe("score", id))
+			if err != nil || !found {
+				return n, nil, err
+			}
+			return n, s, nil
+		}, nil
+	}
+	nodes, err := listRecords[records.Node](stub, records.NodeKeyType)
+	if err != nil {
+		return nil, err
+	}
+	scores, err := listRecords[records.SLAScore](stub, records.SLAScoreKeyType)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*records.Node, len(nodes))
+	for _, n := range nodes {
+		byID[n.ID] = n
+	}
+	scoreOf := make(map[string]*records.SLAScore, len(scores))
+	for _, s := range scores {
+		scoreOf[s.Node] = s
+	}
+	return func(id string) (*records.Node, *records.SLAScore, error) {
+		n, ok := byID[id]
+		if !ok {
+			return nil, nil, notFoundf("%s is not registered", describe("node", id))
+		}
+		return n, scoreOf[id], nil
+	}, nil
 }
 
 // contractPrice is the contracted delivery price of node's deliveries of

@@ -113,13 +113,13 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
 		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "NodeEpoch", "Prove"},
-		AuctionContractName:  {"Bid", "Bids", "Clear", "Contracts", "Get", "GetBid", "Open", "Reveal", "Reveals", "Withdraw"},
+		AuctionContractName:  {"Bid", "Bids", "Clear", "Contracts", "Get", "GetBid", "Holdings", "Open", "Reauction", "Reopen", "Reveal", "Reveals", "Withdraw"},
 		SLAContractName:      {"Attest", "Attestations", "Breakdown", "Epoch", "Get", "History", "List", "Score"},
 	}
 	evaluate := map[string]bool{"Get": true, "List": true, "Latest": true, "Versions": true, "Node": true, "Manifest": true,
 		"Object": true, "Identity": true, "Whoami": true, "Account": true, "Accounts": true, "Price": true, "Payout": true,
 		"Payouts": true, "Supply": true, "Batch": true, "Batches": true, "Epoch": true, "Budget": true, "Spend": true, "NodeEpoch": true,
-		"GetBid": true, "GetPurge": true, "Bids": true, "Reveals": true, "Contracts": true,
+		"GetBid": true, "GetPurge": true, "Bids": true, "Reveals": true, "Contracts": true, "Holdings": true, "Reauction": true,
 		"SLAScore": true, "Breakdown": true, "History": true, "Attestations": true}
 	for name, want := range wantTx {
 		c, ok := md.Contracts[name]

@@ -719,6 +719,18 @@ func (h *holderCheck) check(r *records.Receipt) (publisher, reason, detail strin
 		}
 		hash = true
 		if slices.Contains(m.Shards[r.Shard].Nodes, r.Node) {
+			if m.Auction != "" {
+				// A contract a re-auction ended before the epoch pays
+				// nothing, even while the manifest still lists the node.
+				ended, when, err := contractEnded(h.stub, m.Auction, r.Shard, r.Node, h.start)
+				if err != nil {
+					return publisher, "", "", err
+				}
+				if ended {
+					return publisher, records.ExcludedContractEnded, "the contract of " + describe("node", r.Node) + " for shard " + strconv.Itoa(r.Shard) +
+						" of " + describe("manifest", r.Object, r.Version) + " ended at " + when + ", before the epoch", nil
+				}
+			}
 			return publisher, "", "", nil
 		}
 	}

@@ -217,6 +217,10 @@ type AuctionInput struct {
 	// Exclude names nodes the publisher cannot reach (its agents do not
 	// answer it): their bids win nothing.
 	Exclude []string `json:"exclude,omitempty" metadata:",optional"`
+	// SLAFloor is the contracts' SLA floor in basis points (0:
+	// DefaultSLAFloor): a holder penalized below it loses them
+	// (auction:Reopen, reason score).
+	SLAFloor int64 `json:"slaFloor,omitempty" metadata:",optional"`
 }
 
 // Validate checks the input and fills the defaults (Replicas,
@@ -234,7 +238,12 @@ func (in *AuctionInput) Validate() error {
 	if in.RevealSeconds == 0 {
 		in.RevealSeconds = DefaultRevealSeconds
 	}
+	if in.SLAFloor == 0 {
+		in.SLAFloor = DefaultSLAFloor
+	}
 	switch {
+	case in.SLAFloor < 1 || in.SLAFloor > DefaultSLAFloor:
+		return invalidf("slaFloor must be in 1..%d (only a penalized node, below %d, loses its contracts), got %d", DefaultSLAFloor, DefaultSLAFloor, in.SLAFloor)
 	case in.K < 2 || in.K > MaxK:
 		return invalidf("k must be in 2..%d (no node may hold k shards), got %d", MaxK, in.K)
 	case in.Shards < in.K || in.Shards > MaxShards:
@@ -300,6 +309,24 @@ func (in *AuctionInput) MaxPerNode() int {
 // Slots is the number of contracts the auction awards: shards × replicas.
 func (in *AuctionInput) Slots() int { return in.Shards * in.Replicas }
 
+// Slots is the number of contracts the auction awards: shards × replicas,
+// or for a re-auction one per replaced holding.
+func (a *Auction) Slots() int {
+	if a.Replaces != nil {
+		return len(a.Replaces.Replaced)
+	}
+	return a.AuctionInput.Slots()
+}
+
+// Root is the root of the placement the auction's contracts belong to:
+// its own id, or for a re-auction the root it replaces holdings of.
+func (a *Auction) Root() string {
+	if a.Replaces != nil {
+		return a.Replaces.Root
+	}
+	return a.ID
+}
+
 // AuctionStatus is where an auction stands.
 type AuctionStatus string
 
@@ -349,6 +376,8 @@ type Auction struct {
 	// and SLA score, by node: with the reveals, enough to recompute the
 	// outcome exactly (ClearInputOf; dct audit verify-auction).
 	Inputs []ClearingInput `json:"inputs,omitempty" metadata:",optional"`
+	// Replaces, on a re-auction (auction:Reopen), is what it replaces.
+	Replaces *Replacement `json:"replaces,omitempty" metadata:",optional"`
 }
 
 // ClearingInput is what auction:Clear read of a revealed bidder's node
@@ -526,6 +555,16 @@ type Contract struct {
 	Start             string `json:"start"`
 	End               string `json:"end"`
 	TxID              string `json:"txId"`
+	// Root is the placement the contract belongs to (Auction.Root), and
+	// SLAFloor the auction's floor.
+	Root     string `json:"root,omitempty" metadata:",optional"`
+	SLAFloor int64  `json:"slaFloor,omitempty" metadata:",optional"`
+	// EndedAt, EndReason, EndTxID and Successor are set when a
+	// re-auction ended the contract before its term (see Holding).
+	EndedAt   string    `json:"endedAt,omitempty" metadata:",optional"`
+	EndReason EndReason `json:"endReason,omitempty" metadata:",optional"`
+	EndTxID   string    `json:"endTxId,omitempty" metadata:",optional"`
+	Successor string    `json:"successor,omitempty" metadata:",optional"`
 }
 
 // String is "node holds object#shard".

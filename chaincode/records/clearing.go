@@ -45,6 +45,14 @@ import (
 // the distinct zones of the eligible bids), so that the shards spread
 // over the zones bidding.
 //
+// A re-auction (Auction.Replaces) awards one slot per replaced holding,
+// in order, with the root's other live holdings (Replaces.Held) counted as
+// held shards from the start (a node holding MaxPerNode shards of the
+// object wins none, a holder of a shard does not win it again), the zone
+// cap over the replaced slots only, and the node that loses its contracts
+// for its score or for leaving is not eligible (a renewal's incumbents
+// are).
+//
 // Pricing, uniform per component: the price of every contract is the
 // first losing bid's (the best-ranked eligible bid that won nothing),
 // capped by the auction's maximum, and never below the highest winning
@@ -99,7 +107,7 @@ func ClearAuction(in ClearInput) Outcome {
 	for _, b := range a.Bids {
 		snap[b.Node] = true
 	}
-	var unrevealed, inactive, unreachable, penalized, zone, bandwidth, capacity, price int
+	var unrevealed, inactive, unreachable, barred, penalized, zone, bandwidth, capacity, price int
 	revealed := map[string]*Reveal{}
 	for _, r := range in.Reveals {
 		if snap[r.Terms.Node] {
@@ -126,6 +134,9 @@ func ClearAuction(in ClearInput) Outcome {
 			continue
 		case excluded[b.Node]:
 			unreachable++
+			continue
+		case a.Replaces.Barred(b.Node):
+			barred++
 			continue
 		case len(allowed) > 0 && !allowed[n.Zone]:
 			zone++
@@ -170,7 +181,26 @@ func ClearAuction(in ClearInput) Outcome {
 		zoneCap = (slots + len(zones) - 1) / len(zones)
 	}
 	maxPer := a.MaxPerNode()
+	// held counts the shards of the object each ranked node holds,
+	// holders the ranked holders of each shard: for a re-auction, the
+	// root's holdings that stay (Replaces.Held) to begin with.
+	rank := make(map[string]int, len(out.Ranked))
+	for i, r := range out.Ranked {
+		rank[r.Terms.Node] = i
+	}
 	held := make([]int, len(out.Ranked))
+	holders := map[int]map[int]bool{}
+	for _, w := range heldAwards(a) {
+		i, ok := rank[w.Node]
+		if !ok {
+			continue // not bidding: it cannot win anyway
+		}
+		held[i]++
+		if holders[w.Shard] == nil {
+			holders[w.Shard] = map[int]bool{}
+		}
+		holders[w.Shard][i] = true
+	}
 	left := make([]int64, len(out.Ranked))
 	for i, r := range out.Ranked {
 		left[i] = r.Terms.CapacityBytes
@@ -179,31 +209,33 @@ func ClearAuction(in ClearInput) Outcome {
 	var awards []Award
 	won := make([]bool, len(out.Ranked))
 	filled := 0
-	for shard := 0; shard < a.Shards; shard++ {
-		holders := map[int]bool{}
-		for rep := 0; rep < a.Replicas; rep++ {
-			// Spread first: the best-ranked node among those holding
-			// the fewest shards of the object.
-			pick := -1
-			for i, r := range out.Ranked {
-				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
-					continue
-				}
-				if pick < 0 || held[i] < held[pick] {
-					pick = i
-				}
-			}
-			if pick < 0 {
+	for _, shard := range slotShards(a) {
+		hs := holders[shard]
+		if hs == nil {
+			hs = map[int]bool{}
+			holders[shard] = hs
+		}
+		// Spread first: the best-ranked node among those holding the
+		// fewest shards of the object.
+		pick := -1
+		for i, r := range out.Ranked {
+			if hs[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
 				continue
 			}
-			holders[pick] = true
-			held[pick]++
-			left[pick] -= a.ShardSize
-			zoneLoad[out.Ranked[pick].Zone]++
-			won[pick] = true
-			awards = append(awards, Award{Shard: shard, Node: out.Ranked[pick].Terms.Node})
-			filled++
+			if pick < 0 || held[i] < held[pick] {
+				pick = i
+			}
 		}
+		if pick < 0 {
+			continue
+		}
+		hs[pick] = true
+		held[pick]++
+		left[pick] -= a.ShardSize
+		zoneLoad[out.Ranked[pick].Zone]++
+		won[pick] = true
+		awards = append(awards, Award{Shard: shard, Node: out.Ranked[pick].Terms.Node})
+		filled++
 	}
 	if filled < slots {
 		zl := make([]string, 0, len(zones))
@@ -213,10 +245,10 @@ func ClearAuction(in ClearInput) Outcome {
 		slices.Sort(zl)
 		need := (slots + maxPer - 1) / maxPer
 		out.Failure = fmt.Sprintf("%s can fill %d of %d shard contracts (%d shards × %d holders, at most %d per node, at most %d per zone): "+
-			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, %d penalized for their SLA score, "+
+			"%d eligible bids, at least %d needed, in zones [%s]; of %d sealed bids %d were not revealed, %d nodes inactive, %d unreachable by the publisher, %d losing the contracts re-auctioned, %d penalized for their SLA score, "+
 			"%d outside the zones [%s], %d below %d bps, %d with less than %d bytes of capacity, %d above the price cap (%d/GB-month, %d/MiB)",
 			a, filled, slots, a.Shards, a.Replicas, maxPer, zoneCap,
-			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable, penalized,
+			len(out.Ranked), need, strings.Join(zl, " "), len(a.Bids), unrevealed, inactive, unreachable, barred, penalized,
 			zone, strings.Join(a.Zones, " "), bandwidth, a.MinBandwidthBps, capacity, a.ShardSize, price, a.MaxStoragePerGBMonth, a.MaxDeliveryPerMiB)
 		return out
 	}
@@ -237,6 +269,33 @@ func ClearAuction(in ClearInput) Outcome {
 	}
 	out.Awards = awards
 	return out
+}
+
+// slotShards lists the shard of every slot the auction awards, in order:
+// each shard Replicas times, or for a re-auction the shard of each
+// replaced holding.
+func slotShards(a *Auction) []int {
+	var out []int
+	if a.Replaces != nil {
+		for _, w := range a.Replaces.Replaced {
+			out = append(out, w.Shard)
+		}
+		return out
+	}
+	for shard := 0; shard < a.Shards; shard++ {
+		for rep := 0; rep < a.Replicas; rep++ {
+			out = append(out, shard)
+		}
+	}
+	return out
+}
+
+// heldAwards are the holdings a re-auction leaves in place.
+func heldAwards(a *Auction) []Award {
+	if a.Replaces == nil {
+		return nil
+	}
+	return a.Replaces.Held
 }
 
 // rankCost is the ranking cost of price at score and km (-1: no

@@ -91,6 +91,10 @@ const (
 	// (request, object, version, shard, offset) as an earlier sampled
 	// receipt of the batch, under another serial.
 	ExcludedDuplicate = "duplicate-delivery"
+	// ExcludedContractEnded: the node's storage contract for the shard
+	// ended (a re-auction replaced it, Holding.EndedAt) at or before the
+	// start of the receipt's epoch.
+	ExcludedContractEnded = "contract-ended"
 )
 
 // Reasons bytes of an accepted total are cut (not paid).

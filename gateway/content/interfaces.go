@@ -127,13 +127,15 @@ type AuctionTerms struct {
 	HasLocation                             bool
 	Latitude, Longitude                     float64
 	RevealSeconds                           int
+	// SLAFloor is the contracts' floor (0: records.DefaultSLAFloor).
+	SLAFloor int64
 }
 
 // Validate checks the terms as the chaincode would an auction of them.
 func (t AuctionTerms) Validate() error {
 	in := records.AuctionInput{Object: "x", Shards: 2, K: 2, ShardSize: 1, TermSeconds: t.TermSeconds, Zones: t.Zones,
 		MinBandwidthBps: t.MinBandwidthBps, MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
-		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds}
+		HasLocation: t.HasLocation, Latitude: t.Latitude, Longitude: t.Longitude, RevealSeconds: t.RevealSeconds, SLAFloor: t.SLAFloor}
 	if !t.HasLocation {
 		in.Latitude, in.Longitude = 0, 0
 	}

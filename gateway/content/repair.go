@@ -34,6 +34,19 @@ type Repaired struct {
 // Nothing is done (nil, nil) when the ledger no longer lists a lost node as
 // a holder.
 func (s *Service) RepairShard(ctx context.Context, name, version string, shard int, lost []string) (*Repaired, error) {
+	return s.repairShard(ctx, name, version, shard, lost, "")
+}
+
+// MoveShard moves shard of name@version from node from to node to (a
+// re-auction's winner, see Lifecycle) as RepairShard rebuilds it: the
+// copy is made from a surviving holder or rebuilt, stored on to, and the
+// holders replaced on the ledger with a compare-and-set.
+func (s *Service) MoveShard(ctx context.Context, name, version string, shard int, from, to string) (*Repaired, error) {
+	return s.repairShard(ctx, name, version, shard, []string{from}, to)
+}
+
+// repairShard is RepairShard, onto target when it is not empty.
+func (s *Service) repairShard(ctx context.Context, name, version string, shard int, lost []string, target string) (*Repaired, error) {
 	m, err := s.ledger.GetManifest(ctx, name, version)
 	if err != nil {
 		return nil, ledgerErr(err)
@@ -90,9 +103,12 @@ func (s *Service) RepairShard(ctx context.Context, name, version string, shard i
 		p[i] = slices.DeleteFunc(slices.Clone(sh.Nodes), func(id string) bool { return slices.Contains(lost, id) })
 	}
 	req := placement.Request{K: m.K, M: m.M, R: max(1, len(expected)), ShardSize: l.ShardSize(), Seed: m.Name}
-	target, err := placement.Replace(req, p, shard, cands)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
+	if target == "" {
+		if target, err = placement.Replace(req, p, shard, cands); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
+		}
+	} else if usable.byID[target] == nil {
+		return nil, fmt.Errorf("%w: node %s is not usable (unregistered, inactive or full)", ErrNoPlacement, target)
 	}
 	agent, err := s.agents.Agent(usable.byID[target])
 	if err != nil {
@@ -317,7 +333,7 @@ func (r *Repairer) scan(ctx context.Context) {
 			for i, sh := range m.Shards {
 				var lost []string
 				for _, id := range sh.Nodes {
-					if dead[id] {
+					if dead[id] && !r.contracted(ctx, m, id) {
 						lost = append(lost, id)
 					}
 				}
@@ -327,4 +343,17 @@ func (r *Repairer) scan(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// contracted reports whether the shards node holds of m are left to the
+// contract lifecycle: m was placed by auction, this gateway runs
+// auctions, and the node is deactivated on the ledger, so that its
+// contracts are re-auctioned and its shards move onto the winners
+// (Lifecycle) rather than onto a node without a contract.
+func (r *Repairer) contracted(ctx context.Context, m *records.Manifest, node string) bool {
+	if m.Auction == "" || r.svc.auction == nil {
+		return false
+	}
+	n, err := r.svc.nodeByID(ctx, node)
+	return err == nil && !n.Active()
 }

@@ -395,7 +395,7 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 		Object: name, Shards: req.K + req.M, K: req.K, Replicas: req.R, ShardSize: req.ShardSize,
 		TermSeconds: t.TermSeconds, Zones: t.Zones, MinBandwidthBps: t.MinBandwidthBps,
 		MaxStoragePerGBMonth: t.MaxStoragePerGBMonth, MaxDeliveryPerMiB: t.MaxDeliveryPerMiB,
-		HasLocation: t.HasLocation, RevealSeconds: t.RevealSeconds,
+		HasLocation: t.HasLocation, RevealSeconds: t.RevealSeconds, SLAFloor: t.SLAFloor,
 	}
 	if t.HasLocation {
 		in.Latitude, in.Longitude = t.Latitude, t.Longitude
@@ -433,6 +433,28 @@ func (s *Service) contracted(ctx context.Context, name string, req placement.Req
 	s.log.Info("shards contracted", "object", name, "auction", a.ID, "placement", place.String(),
 		"storagePerGBMonth", a.StoragePerGBMonth, "deliveryPerMiB", a.DeliveryPerMiB, "took", time.Since(start))
 	return place, a.ID, nil
+}
+
+// Unreachable lists the active nodes this gateway cannot use for a shard
+// of shardSize (their agents do not answer, the mesh reports them failed,
+// or they are full), at most records.MaxAuctionExclude: an auction's
+// Exclude, so that they win nothing.
+func (s *Service) Unreachable(ctx context.Context, shardSize int64) ([]string, error) {
+	u, err := s.usableNodes(ctx, shardSize)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.Nodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range all {
+		if n.Active() && u.byID[n.ID] == nil && len(out) < records.MaxAuctionExclude {
+			out = append(out, n.ID)
+		}
+	}
+	return out, nil
 }
 
 type usable struct {

@@ -164,8 +164,8 @@ func contractRows(cs []*records.Contract) []string {
 }
 
 func contractRow(c *records.Contract) string {
-	return fmt.Sprintf("{%s shard %d %s %s object %s publisher %s size %d price %d/%d from %s to %s tx %s}",
-		c.Auction, c.Shard, c.Node, c.Org, c.Object, c.Publisher, c.ShardSize, c.StoragePerGBMonth, c.DeliveryPerMiB, c.Start, c.End, c.TxID)
+	return fmt.Sprintf("{%s shard %d %s %s object %s publisher %s size %d price %d/%d from %s to %s tx %s root %s floor %d}",
+		c.Auction, c.Shard, c.Node, c.Org, c.Object, c.Publisher, c.ShardSize, c.StoragePerGBMonth, c.DeliveryPerMiB, c.Start, c.End, c.TxID, c.Root, c.SLAFloor)
 }
 
 // expectedContracts are the contracts auction:Clear writes for res.
@@ -185,7 +185,7 @@ func expectedContracts(a *records.Auction, res records.Outcome) []string {
 	for _, w := range res.Awards {
 		rows = append(rows, contractRow(&records.Contract{Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node,
 			Org: org[w.Node], ShardSize: a.ShardSize, StoragePerGBMonth: res.StoragePerGBMonth, DeliveryPerMiB: res.DeliveryPerMiB,
-			Start: a.ClearedAt, End: end, TxID: a.ClearTxID}))
+			Start: a.ClearedAt, End: end, TxID: a.ClearTxID, Root: a.Root(), SLAFloor: a.SLAFloor}))
 	}
 	slices.Sort(rows)
 	return rows

@@ -45,7 +45,7 @@ func cleared(t *testing.T) *auctionaudit.AuctionEvidence {
 	a.Status, a.Awards, a.StoragePerGBMonth, a.DeliveryPerMiB = records.AuctionCleared, out.Awards, out.StoragePerGBMonth, out.DeliveryPerMiB
 	for _, w := range out.Awards {
 		ev.Contracts = append(ev.Contracts, &records.Contract{Auction: a.ID, Object: a.Object, Publisher: a.Publisher, Shard: w.Shard, Node: w.Node, Org: "OrgAMSP",
-			ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB, Start: clearedAt, End: "2026-11-29T13:00:00Z", TxID: "txclear"})
+			ShardSize: a.ShardSize, StoragePerGBMonth: a.StoragePerGBMonth, DeliveryPerMiB: a.DeliveryPerMiB, Start: clearedAt, End: "2026-11-29T13:00:00Z", TxID: "txclear", Root: a.ID, SLAFloor: a.SLAFloor})
 	}
 	ev.Auction = a
 	return ev

@@ -31,12 +31,36 @@ type AuctionLedger interface {
 // are the contracts, or an error wrapping ErrNoContracts with the
 // auction's failure.
 func RunAuction(ctx context.Context, l AuctionLedger, in records.AuctionInput, poll time.Duration) (*records.Auction, error) {
+	return run(ctx, l, func() (*records.Auction, error) { return l.OpenAuction(ctx, in) }, poll)
+}
+
+// ReauctionLedger is what RunReauction needs of the ledger
+// (*ledger.Client).
+type ReauctionLedger interface {
+	AuctionLedger
+	ReopenAuction(ctx context.Context, in records.ReauctionInput) (*records.Auction, error)
+}
+
+// RunReauction opens a re-auction of a placement's holdings
+// (auction:Reopen) and clears it as RunAuction does.
+func RunReauction(ctx context.Context, l ReauctionLedger, in records.ReauctionInput, poll time.Duration) (*records.Auction, error) {
+	return run(ctx, l, func() (*records.Auction, error) { return l.ReopenAuction(ctx, in) }, poll)
+}
+
+// Settle waits for the reveals of an open auction a and clears it, as
+// RunAuction does once it opened one: any gateway of the publisher's
+// organisation may finish an auction another one opened.
+func Settle(ctx context.Context, l AuctionLedger, a *records.Auction, poll time.Duration) (*records.Auction, error) {
+	return run(ctx, l, func() (*records.Auction, error) { return a, nil }, poll)
+}
+
+func run(ctx context.Context, l AuctionLedger, open func() (*records.Auction, error), poll time.Duration) (*records.Auction, error) {
 	// Open reads every bid: a bid placed in the same block invalidates it
 	// (a phantom read); so does a reveal for Clear. Both are retried.
 	var a *records.Auction
 	var err error
 	for try := 0; ; try++ {
-		a, err = l.OpenAuction(ctx, in)
+		a, err = open()
 		if err == nil || !errors.Is(err, ledger.ErrConflict) || try == maxConflictRetries {
 			break
 		}

@@ -95,3 +95,33 @@ func decodeAuctionEvent(ev *client.ChaincodeEvent) (AuctionEvent, bool) {
 	}
 	return AuctionEvent{AuctionEvent: ae, TxID: ev.TransactionID, Block: ev.BlockNumber}, true
 }
+
+// ReopenAuction opens a re-auction of a placement's holdings
+// (auction:Reopen): renewal, a holder penalized below the floor, or a
+// holder that left; the chaincode checks the reason.
+func (c *Client) ReopenAuction(ctx context.Context, in records.ReauctionInput) (*records.Auction, error) {
+	arg, err := marshalArg("auction:Reopen", in)
+	if err != nil {
+		return nil, err
+	}
+	a, _, err := invoke[*records.Auction](ctx, c, "auction:Reopen", arg)
+	return a, err
+}
+
+// Holdings reads every holding of a placement, live and ended.
+func (c *Client) Holdings(ctx context.Context, root string) ([]*records.Holding, error) {
+	return query[[]*records.Holding](ctx, c, "auction:Holdings", root)
+}
+
+// Reauction reads the last re-auction opened for a placement (an error
+// wrapping records.ErrNotFound when none was).
+func (c *Client) Reauction(ctx context.Context, root string) (*records.ReauctionMarker, error) {
+	return query[*records.ReauctionMarker](ctx, c, "auction:Reauction", root)
+}
+
+// EvaluateClear simulates auction:Clear on the client's peer and returns
+// what the clearing would write, committing nothing: a dry run to compare
+// peers' outcomes or to time the chaincode's clearing.
+func (c *Client) EvaluateClear(ctx context.Context, id string) (*records.Auction, error) {
+	return query[*records.Auction](ctx, c, "auction:Clear", id)
+}
