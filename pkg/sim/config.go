@@ -108,7 +108,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed: 1, Nodes: 10_000, JitterKM: 50,
 		Edges:   []int{25, 100, 300},
-		Objects: 10_000, ObjectBytes: 100 << 10, Zipf: 0.8,
+		Objects: 2_000, ObjectBytes: 100 << 10, Zipf: 0.8,
 		Requests: 1_000_000, RequestRate: 10_000,
 		CacheObjects: 0,
 		K:            g.K, M: g.M, R: g.R,

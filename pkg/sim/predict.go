@@ -25,10 +25,11 @@ type Prediction struct {
 // is rtt[node], over objects given as their holders (per object, per
 // shard, node ids), the way World.Run does (routing.Plan, hedging,
 // cfg.Latency's server time; cfg.EstimateError off means the gateway
-// knows the RTTs exactly): warmup reads that fill the gateway's latency
+// knows the RTTs exactly, unless est gives its estimates, as the real
+// mesh's): warmup reads that fill the gateway's latency
 // window (the hedge delay), then reads measured, round robin over the
 // objects. It is the simulator's side of the check against real processes.
-func Predict(cfg Config, rtt map[string]time.Duration, objects [][][]string, warmup, reads int) (*Prediction, error) {
+func Predict(cfg Config, rtt, est map[string]time.Duration, objects [][][]string, warmup, reads int) (*Prediction, error) {
 	if len(objects) == 0 || reads < 1 || warmup < 0 {
 		return nil, fmt.Errorf("%w: no objects or reads", ErrConfig)
 	}
@@ -65,6 +66,9 @@ func Predict(cfg Config, rtt map[string]time.Duration, objects [][][]string, war
 		view:  func(int32) routing.Health { return routing.HealthAlive },
 		state: func(int32) nodeState { return nodeUp },
 		rtt:   func(_ *gateway, n int32) time.Duration { return rtt[w.nodes[n].id] }}
+	if est != nil {
+		env.est = func(n int32) (time.Duration, bool) { d, ok := est[w.nodes[n].id]; return d, ok }
+	}
 	g := &gateway{}
 	holders := make([][]routing.Holder, cfg.K+cfg.M)
 	served := map[string]int{}

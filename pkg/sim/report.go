@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -50,6 +51,21 @@ func (p Plot) Save(path string) error {
 	pl.Add(plotter.NewGrid())
 	pl.Legend.Top = true
 	pl.Legend.Left = true
+	pl.Legend.XOffs = vg.Points(8)
+	// Room above the data for the legend (a band of the plot's height per
+	// line of it), linear axes from zero.
+	top := 0.0
+	for _, s := range p.Series {
+		for _, y := range s.Y {
+			top = max(top, y)
+		}
+	}
+	if !p.LogY && top > 0 {
+		pl.Y.Min = 0
+		pl.Y.Max = top * (1.1 + 0.07*float64(len(p.Series)))
+	} else if p.LogY && top > 0 {
+		pl.Y.Max = top * math.Pow(10, 0.4*float64(len(p.Series))/2)
+	}
 	for i, s := range p.Series {
 		xy := make(plotter.XYs, 0, len(s.X))
 		for j := range s.X {

@@ -190,7 +190,7 @@ func TestReadAsksTheNearestHolders(t *testing.T) {
 	c.Latency.SlowShare = 0
 	rtt := map[string]time.Duration{"a": 5 * time.Millisecond, "b": 20 * time.Millisecond, "c": 40 * time.Millisecond, "d": 80 * time.Millisecond}
 	objs := [][][]string{{{"d"}, {"c"}, {"b"}, {"a"}}}
-	p, err := Predict(c, rtt, objs, 0, 100)
+	p, err := Predict(c, rtt, nil, objs, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

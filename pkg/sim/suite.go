@@ -44,7 +44,7 @@ func DefaultSuite(out string) SuiteConfig {
 		Out: out, Base: DefaultConfig(), SweepRequests: 200_000, SweepEdges: 100,
 		Nodes:        []int{100, 300, 1000, 3000, 10_000},
 		Inflations:   []float64{1.3, 1.7, 2.1, 2.5, 3.0},
-		CacheObjects: 1000,
+		CacheObjects: 200,
 		Region:       "Europe", ChurnPerHour: []float64{0.01, 0.05, 0.10, 0.20}, ChurnHours: 2,
 		Recovery: DefaultRecovery(),
 		WarmRPS:  12_629, ColdRPS: 400, PublishesPerSec: 0.1,
@@ -150,7 +150,7 @@ func RunSuite(s SuiteConfig, cities []City, log *slog.Logger) (string, error) {
 				series = append(series, se)
 			}
 		}
-		if err := (Plot{Title: m.title, XLabel: "K (PoPs, or DCT gateways at the same cities)", YLabel: m.unit, LogX: true, Series: series}).Save(filepath.Join(s.Out, m.file)); err != nil {
+		if err := (Plot{Title: m.title, XLabel: "K (PoPs, or DCT gateways at the same cities)", YLabel: m.unit, Series: series}).Save(filepath.Join(s.Out, m.file)); err != nil {
 			return "", err
 		}
 	}
@@ -161,10 +161,13 @@ func RunSuite(s SuiteConfig, cities []City, log *slog.Logger) (string, error) {
 	for _, n := range s.Nodes {
 		c := s.Base
 		c.Nodes, c.Requests, c.Edges = n, s.SweepRequests, []int{k}
-		wn, err := Build(c, cities)
-		if err != nil {
-			return "", err
+		wn := w.clone()
+		if n != s.Base.Nodes {
+			if wn, err = Build(c, cities); err != nil {
+				return "", err
+			}
 		}
+		wn.cfg.Requests, wn.cfg.Edges = c.Requests, c.Edges
 		r := wn.Run()
 		nodeStats = append(nodeStats, r)
 		rows = append(rows, statsRows("nodes", r)...)
@@ -234,19 +237,23 @@ func RunSuite(s SuiteConfig, cities []City, log *slog.Logger) (string, error) {
 	for _, v := range []struct {
 		z ZoneLevel
 		p PlacementMode
-	}{{ZoneCountry, PlaceGateway}, {ZoneArea, PlaceGateway}, {ZoneCity, PlaceGateway}, {ZoneCountry, PlaceAuction}} {
+		r int
+	}{{ZoneCountry, PlaceGateway, s.Base.R}, {ZoneArea, PlaceGateway, s.Base.R}, {ZoneCity, PlaceGateway, s.Base.R}, {ZoneCountry, PlaceGateway, 3}, {ZoneCountry, PlaceAuction, s.Base.R}} {
 		c := s.Base
-		c.Zone, c.Placement, c.Requests, c.Edges = v.z, v.p, s.SweepRequests, []int{k}
-		wv, err := Build(c, cities)
-		if err != nil {
-			return "", err
+		c.Zone, c.Placement, c.R, c.Requests, c.Edges = v.z, v.p, v.r, s.SweepRequests, []int{k}
+		wv := w.clone()
+		if v.z != s.Base.Zone || v.p != s.Base.Placement || v.r != s.Base.R {
+			if wv, err = Build(c, cities); err != nil {
+				return "", err
+			}
 		}
+		wv.cfg.Requests, wv.cfg.Edges = c.Requests, c.Edges
 		r := wv.Run()
-		rows = append(rows, statsRows("placement-"+string(v.z)+"-"+string(v.p), r)...)
+		rows = append(rows, statsRows(fmt.Sprintf("placement-%s-%s-r%d", v.z, v.p, v.r), r)...)
 		p, _ := r.Find(SystemPoP, k)
 		d, _ := r.Find(SystemDCT, k)
-		fmt.Fprintf(&md, "| %s / %s | %.0f / %.0f (%.0f) | %.1f / %.1f | %.1f %% | %.1f %% |\n", v.z, v.p, d.KM.P50, d.KM.P95, d.KM.Mean, d.RTT.P50, d.RTT.P99, 100*d.EdgeUnder10, 100*(1-d.KM.Mean/p.KM.Mean))
-		log.Info("placement variant", "zone", v.z, "placement", v.p)
+		fmt.Fprintf(&md, "| %s / %s, r = %d | %.0f / %.0f (%.0f) | %.1f / %.1f | %.1f %% | %.1f %% |\n", v.z, v.p, v.r, d.KM.P50, d.KM.P95, d.KM.Mean, d.RTT.P50, d.RTT.P99, 100*d.EdgeUnder10, 100*(1-d.KM.Mean/p.KM.Mean))
+		log.Info("placement variant", "zone", v.z, "placement", v.p, "r", v.r)
 	}
 	md.WriteString("\n")
 	if err := WriteCSV(filepath.Join(s.Out, "stats.csv"), statsHeader, rows); err != nil {
