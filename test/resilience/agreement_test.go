@@ -151,8 +151,9 @@ func TestSimulatorAgrees(t *testing.T) {
 	setDelays(func(string) time.Duration { return 0 })
 	base := [2]float64{p50(reads(0, 60)), p50(reads(1, 60))}
 
-	// The planet: wait until gateway 0's mesh ranks the agents as the
-	// delays do, each estimate within 30 % + 5 ms.
+	// The planet: wait until both gateways' meshes have taken the delays
+	// in (every agent alive, each estimate at least 70 % of its delay,
+	// less 1 ms); the simulator ranks by the same estimates.
 	setDelays(func(name string) time.Duration { return rtt[name] })
 	fmt.Printf("simulator agreement: gateway in %s, agents at\n  %s\n", paris, joinLines(where))
 	for gw := range 2 {
@@ -172,7 +173,7 @@ func TestSimulatorAgrees(t *testing.T) {
 				if mb.RTTEstimateMs != nil {
 					est = *mb.RTTEstimateMs
 				}
-				if mb.Status == "alive" && math.Abs(est-w) <= 0.3*w+5 {
+				if mb.Status == "alive" && est >= 0.7*w-1 {
 					n++
 				}
 				last = append(last, fmt.Sprintf("%s %s est %.1f ms, injected %.1f ms", mb.NodeID, mb.Status, est, w))
@@ -182,7 +183,7 @@ func TestSimulatorAgrees(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				slices.Sort(last)
-				t.Fatalf("gateway%d's mesh estimates not near the injected delays within 2 min:\n  %s", gw, joinLines(last))
+				t.Fatalf("gateway%d's mesh has not taken the injected delays in within 2 min:\n  %s", gw, joinLines(last))
 			}
 			time.Sleep(500 * time.Millisecond)
 		}
