@@ -30,6 +30,9 @@ type Prediction struct {
 // window (the hedge delay), then reads measured, round robin over the
 // objects. It is the simulator's side of the check against real processes.
 func Predict(cfg Config, rtt, est map[string]time.Duration, objects [][][]string, warmup, reads int) (*Prediction, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if len(objects) == 0 || reads < 1 || warmup < 0 {
 		return nil, fmt.Errorf("%w: no objects or reads", ErrConfig)
 	}

@@ -111,12 +111,16 @@ func TestSimulatorAgrees(t *testing.T) {
 		b := make([]byte, 16<<10)
 		rng.Read(b)
 		name := fmt.Sprintf("res/sim/obj-%02d.bin", i)
-		if _, err := c.Publish(ctx, name, "", int64(len(b)), bytes.NewReader(b)); err != nil {
+		pub, err := c.Publish(ctx, name, "", int64(len(b)), bytes.NewReader(b))
+		if err != nil {
 			t.Fatalf("publish %s: %v", name, err)
 		}
-		man, err := c.Manifest(ctx, name, "")
+		man, err := c.Manifest(ctx, name, pub.Version)
 		if err != nil {
 			t.Fatalf("manifest %s: %v", name, err)
+		}
+		if man.K < 2 || len(man.Shards) != man.K+man.M {
+			t.Fatalf("manifest %s@%s: k=%d m=%d with %d shards", name, pub.Version, man.K, man.M, len(man.Shards))
 		}
 		var shards [][]string
 		for _, sh := range man.Shards {
