@@ -5,7 +5,7 @@ package content
 func (s *Service) RankHolders(ids []string) []string {
 	var out []string
 	for _, h := range s.rankHolders(ids) {
-		out = append(out, h.node)
+		out = append(out, h.Node)
 	}
 	return out
 }

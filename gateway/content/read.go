@@ -1,62 +1,48 @@
 package content
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
+	"github.com/dct-network/dct/gateway/routing"
 	"github.com/dct-network/dct/pkg/codec"
 )
 
-// holder is one node holding one shard, with its routing cost and SLA
-// score.
-type holder struct {
-	node   string
-	health Health
-	cost   time.Duration
-	score  int64
-}
-
-// unknownCost ranks a node without any latency figure behind every
-// measured healthy node.
-const unknownCost = time.Second
-
-// rankHolders orders a shard's holders: alive before unknown before suspect
-// before failed; then, among similarly near holders, the higher SLA score
-// first; then by estimated RTT (the mesh's Vivaldi estimate, else the
-// node's smoothed fetch latency). Similarly near: the same band of the
-// cost, floor(cost / scoreBand) (10 ms by default), so a holder 3 ms
-// farther but scored higher wins, one a band farther does not.
-func (s *Service) rankHolders(ids []string) []holder {
-	out := make([]holder, 0, len(ids))
-	for _, id := range ids {
-		h := holder{node: id, health: HealthUnknown, cost: unknownCost, score: s.scoreOf(id)}
-		hasRTT := false
-		if s.topo != nil {
-			h.health, h.cost, hasRTT = s.topo.Node(id)
-		}
-		// Observed latency counts when it is worse than the estimate: the
-		// mesh measures the network, not a slow disk or a busy agent.
-		if d, ok := s.track.ewma(id); ok && (!hasRTT || d > h.cost) {
-			h.cost = d
-		} else if !hasRTT {
-			h.cost = unknownCost
-		}
-		out = append(out, h)
-	}
-	slices.SortStableFunc(out, s.compareHolders)
+// rankHolders orders a shard's holders by routing.Compare: alive before
+// unknown before suspect before failed; then, among similarly near holders,
+// the higher SLA score first; then by estimated RTT (the mesh's Vivaldi
+// estimate, else the node's smoothed fetch latency). Similarly near: the
+// same band of the cost, floor(cost / scoreBand) (10 ms by default), so a
+// holder 3 ms farther but scored higher wins, one a band farther does not.
+func (s *Service) rankHolders(ids []string) []routing.Holder {
+	out := s.holders(ids)
+	routing.Sort(out, s.scoreBand)
 	return out
 }
 
-// compareHolders is rankHolders' order.
-func (s *Service) compareHolders(a, b holder) int {
-	return cmp.Or(cmp.Compare(a.health.rank(), b.health.rank()), cmp.Compare(a.cost/s.scoreBand, b.cost/s.scoreBand),
-		cmp.Compare(b.score, a.score), cmp.Compare(a.cost, b.cost))
+// holders are the routing figures of the nodes ids, unsorted.
+func (s *Service) holders(ids []string) []routing.Holder {
+	out := make([]routing.Holder, 0, len(ids))
+	for _, id := range ids {
+		h := routing.Holder{Node: id, Health: HealthUnknown, Cost: routing.UnknownCost, Score: s.scoreOf(id)}
+		hasRTT := false
+		if s.topo != nil {
+			h.Health, h.Cost, hasRTT = s.topo.Node(id)
+		}
+		// Observed latency counts when it is worse than the estimate: the
+		// mesh measures the network, not a slow disk or a busy agent.
+		if d, ok := s.track.ewma(id); ok && (!hasRTT || d > h.Cost) {
+			h.Cost = d
+		} else if !hasRTT {
+			h.Cost = routing.UnknownCost
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // attempt is one shard request in flight.
@@ -146,14 +132,9 @@ type shardFetch struct {
 	off, n int64
 	whole  bool
 
-	holders   [][]holder // per shard, best first
-	order     []int      // shards, best holder first
-	nextShard int        // position in order of the next shard to request
-	tried     []int      // holders tried per shard
-	launched  []bool     // per shard: requested at least once
-	done      []bool     // per shard: arrived
-	inflight  map[*attempt]bool
-	results   chan fetchResult
+	plan     *routing.Plan // which holder to ask next
+	inflight map[*attempt]bool
+	results  chan fetchResult
 
 	out    [][]byte  // the shards that arrived, by index
 	bufs   []*[]byte // the pooled buffers of out, by index
@@ -163,97 +144,48 @@ type shardFetch struct {
 }
 
 // newShardFetch ranks the holders of m's total shards and orders the shards
-// by their best holder.
+// by their best holder (routing.NewPlan).
 func (s *Service) newShardFetch(ctx context.Context, m *records.Manifest, total int, off, n int64, whole bool) *shardFetch {
 	f := &shardFetch{
 		s: s, ctx: ctx, m: m, off: off, n: n, whole: whole,
-		holders:  make([][]holder, total),
-		order:    make([]int, total),
-		tried:    make([]int, total),
-		launched: make([]bool, total),
-		done:     make([]bool, total),
 		inflight: map[*attempt]bool{},
 		results:  make(chan fetchResult, 4*total),
 		out:      make([][]byte, total),
 		bufs:     make([]*[]byte, total),
 		from:     make([]string, total),
 	}
+	holders := make([][]routing.Holder, total)
 	for i := range total {
-		f.holders[i] = s.rankHolders(m.Shards[i].Nodes)
-		f.order[i] = i
+		holders[i] = s.holders(m.Shards[i].Nodes)
 	}
-	slices.SortStableFunc(f.order, func(a, b int) int {
-		return cmp.Or(s.compareHolders(f.best(a), f.best(b)), cmp.Compare(a, b))
-	})
+	f.plan = routing.NewPlan(holders, s.scoreBand)
 	return f
 }
 
-// best is shard i's best holder (a failed one when it has none).
-func (f *shardFetch) best(i int) holder {
-	if len(f.holders[i]) == 0 {
-		return holder{health: HealthFailed, cost: unknownCost}
-	}
-	return f.holders[i][0]
-}
-
-// launch asks shard's next holder; a failed holder only when allowFailed.
-func (f *shardFetch) launch(shard int, hedge, allowFailed bool) bool {
-	if f.done[shard] || f.tried[shard] >= len(f.holders[shard]) {
+// another launches one more request, the one routing.Plan.Next picks: the
+// given shard's next holder if any (shard < 0: none), else the next shard
+// not yet requested, else another holder of a shard already requested;
+// holders the mesh reports failed only when no other is left.
+func (f *shardFetch) another(shard int, hedge bool) bool {
+	pk, ok := f.plan.Next(shard, hedge, f.s.track.failedRecently)
+	if !ok {
 		return false
 	}
-	h := f.holders[shard][f.tried[shard]]
-	if h.health == HealthFailed && (!allowFailed || hedge && f.s.track.failedRecently(h.node)) {
-		// A hedge to a node both the mesh and this gateway's own
-		// requests found dead would only fail too.
-		return false
-	}
-	f.tried[shard]++
-	f.launched[shard] = true
 	actx, acancel := context.WithCancel(f.ctx)
-	a := &attempt{shard: shard, node: h.node, start: time.Now(), cancel: acancel}
+	a := &attempt{shard: pk.Shard, node: pk.Node, start: time.Now(), cancel: acancel}
 	f.inflight[a] = true
-	f.s.track.attempt(h.node, hedge)
+	f.s.track.attempt(pk.Node, hedge)
 	go func() {
-		b, bp, err := f.s.fetchFrom(actx, f.m.Shards[shard], h.node, f.off, f.n)
+		b, bp, err := f.s.fetchFrom(actx, f.m.Shards[pk.Shard], pk.Node, f.off, f.n)
 		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
 			// Cancelled: another holder answered first.
-			f.s.track.outpaced(h.node, time.Since(a.start))
+			f.s.track.outpaced(pk.Node, time.Since(a.start))
 		} else {
-			f.s.observeFetch(h.node, time.Since(a.start), err)
+			f.s.observeFetch(pk.Node, time.Since(a.start), err)
 		}
 		f.results <- fetchResult{a: a, data: b, buf: bp, err: err}
 	}()
 	return true
-}
-
-// another launches one more request: the given shard's next holder if any
-// (shard < 0: none), else the next shard not yet requested, else another
-// holder of a shard already requested. Holders the mesh reports failed are
-// asked only when no other holder is left (the view may lag a restart; a
-// dead node refuses at once).
-func (f *shardFetch) another(shard int, hedge bool) bool {
-	for _, allowFailed := range []bool{false, true} {
-		if shard >= 0 && f.launch(shard, hedge, allowFailed) {
-			return true
-		}
-		for f.nextShard < len(f.order) {
-			i := f.order[f.nextShard]
-			if !allowFailed && f.best(i).health == HealthFailed {
-				break // the rest of the order is failed too
-			}
-			f.nextShard++
-			if !f.launched[i] && f.launch(i, hedge, allowFailed) {
-				return true
-			}
-		}
-		// Holders of shards already requested but not yet tried.
-		for _, i := range f.order {
-			if !f.done[i] && f.launch(i, hedge, allowFailed) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // collect takes one request's result: a shard that arrived first is kept
@@ -269,17 +201,17 @@ func (f *shardFetch) collect(r fetchResult) {
 		}
 	}
 	f.s.track.done(a.node, time.Since(a.start), r.err)
-	if r.buf != nil && (r.err != nil || f.done[a.shard]) {
+	if r.buf != nil && (r.err != nil || f.plan.Done(a.shard)) {
 		shardPool.Put(r.buf) // its request is over and its bytes unused
 	}
-	if f.done[a.shard] {
+	if f.plan.Done(a.shard) {
 		return // another holder answered first (this one was cancelled)
 	}
 	if r.err != nil {
 		f.replace(a, r.err)
 		return
 	}
-	f.done[a.shard] = true
+	f.plan.Arrived(a.shard)
 	f.out[a.shard] = r.data
 	f.bufs[a.shard] = r.buf
 	f.from[a.shard] = a.node
@@ -314,7 +246,7 @@ func (f *shardFetch) hedge(after time.Duration) time.Duration {
 	next := after
 	for a := range f.inflight {
 		age := now.Sub(a.start)
-		if a.hedged || f.done[a.shard] {
+		if a.hedged || f.plan.Done(a.shard) {
 			continue
 		}
 		if age >= after {

@@ -4,25 +4,21 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/dct-network/dct/gateway/routing"
 )
 
-// Health is what a gateway knows of an edge node's reachability.
-type Health int
+// Health is what a gateway knows of an edge node's reachability
+// (routing.Health).
+type Health = routing.Health
 
 // Health values, best first.
 const (
-	HealthUnknown Health = iota
-	HealthAlive
-	HealthSuspect
-	HealthFailed
+	HealthUnknown = routing.HealthUnknown
+	HealthAlive   = routing.HealthAlive
+	HealthSuspect = routing.HealthSuspect
+	HealthFailed  = routing.HealthFailed
 )
-
-func (h Health) String() string {
-	return [...]string{"unknown", "alive", "suspect", "failed"}[h]
-}
-
-// rank orders health for routing: alive, then unknown, suspect, failed.
-func (h Health) rank() int { return [...]int{1, 0, 2, 3}[h] }
 
 // Topology is the gateway's view of the mesh (package mesh implements it):
 // each node's health and estimated round-trip time.
@@ -76,10 +72,10 @@ type tracker struct {
 	p95            time.Duration
 }
 
-const trackerWindow = 512
+const trackerWindow = routing.HedgeWindow
 
 // p95Every is how many new samples make hedgeDelay sort the window again.
-const p95Every = 32
+const p95Every = routing.HedgeEvery
 
 func newTracker() *tracker {
 	return &tracker{ring: make([]time.Duration, trackerWindow), nodes: map[string]*NodeStats{}}
@@ -182,7 +178,7 @@ func (t *tracker) hedgeDelay(lo, hi, def time.Duration) time.Duration {
 	if t.full {
 		n = len(t.ring)
 	}
-	if n < 20 {
+	if n < routing.HedgeMinSamples {
 		t.mu.Unlock()
 		return def
 	}
@@ -195,7 +191,7 @@ func (t *tracker) hedgeDelay(lo, hi, def time.Duration) time.Duration {
 	at := t.samples
 	t.mu.Unlock()
 	slices.Sort(s)
-	p := max(s[len(s)*95/100], 1)
+	p := routing.HedgeDelay(s, 1, time.Duration(1<<63-1))
 	t.mu.Lock()
 	if at >= t.p95At {
 		t.p95, t.p95At = p, at
