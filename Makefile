@@ -18,7 +18,7 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: sim all deps fabric tools browser build images compose-up compose-demo compose-down demo down feed-start feed-stop network-up network-down network-status \
+.PHONY: sim sim-agreement all deps fabric tools browser build images compose-up compose-demo compose-down demo down feed-start feed-stop network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench idle-cost deps-check fuzz
 
 all: build
@@ -205,6 +205,11 @@ sim:
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/dct-sim ./pkg/sim/cmd/dct-sim
 	$(BIN)/dct-sim --out $(SIM_OUT)
+
+## sim-agreement: the simulator against real processes (TestSimulatorAgrees,
+## not in make test until it has passed here; see the README)
+sim-agreement: deps build
+	DCT_SIM_AGREEMENT=1 DCT_CACHE_DIR=$(CACHE) $(GO) test -count=1 -p 1 -tags integration -timeout 20m -v -run 'TestSimulatorAgrees$$' ./test/resilience/
 
 vet:
 	$(GO) vet ./... && (cd chaincode && $(GO) vet ./...) && $(GO) vet -tags integration ./test/...
