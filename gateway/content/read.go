@@ -65,6 +65,7 @@ type attempt struct {
 	node   string
 	start  time.Time
 	hedged bool // a hedge was already launched for it
+	hedge  bool // it is a hedge
 	cancel context.CancelFunc
 }
 
@@ -210,16 +211,21 @@ func (f *shardFetch) launch(shard int, hedge, allowFailed bool) bool {
 	f.tried[shard]++
 	f.launched[shard] = true
 	actx, acancel := context.WithCancel(f.ctx)
-	a := &attempt{shard: shard, node: h.node, start: time.Now(), cancel: acancel}
+	a := &attempt{shard: shard, node: h.node, start: time.Now(), hedge: hedge, cancel: acancel}
 	f.inflight[a] = true
 	f.s.track.attempt(h.node, hedge)
+	if hedge {
+		f.s.metrics.HedgeLaunched()
+	}
 	go func() {
 		b, bp, err := f.s.fetchFrom(actx, f.m.Shards[shard], h.node, f.off, f.n)
 		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
 			// Cancelled: another holder answered first.
 			f.s.track.outpaced(h.node, time.Since(a.start))
 		} else {
-			f.s.observeFetch(h.node, time.Since(a.start), err)
+			d := time.Since(a.start)
+			f.s.observeFetch(h.node, d, err)
+			f.s.metrics.ShardFetch(h.node, d, err)
 		}
 		f.results <- fetchResult{a: a, data: b, buf: bp, err: err}
 	}()
@@ -280,6 +286,9 @@ func (f *shardFetch) collect(r fetchResult) {
 		return
 	}
 	f.done[a.shard] = true
+	if a.hedge {
+		f.s.metrics.HedgeWon()
+	}
 	f.out[a.shard] = r.data
 	f.bufs[a.shard] = r.buf
 	f.from[a.shard] = a.node

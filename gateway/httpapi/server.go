@@ -13,6 +13,7 @@ import (
 
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/gin-gonic/gin"
 )
 
@@ -50,6 +51,12 @@ type Config struct {
 	// for GET /v1/gateways: its own public base URL ("" = none) and every
 	// known one, its own first.
 	Gateways func() (self string, all []string)
+	// Metrics, when set, records every request (route, method, status,
+	// duration, bytes); see package metrics.
+	Metrics *metrics.Gateway
+	// Dashboard, when set, is the live operations view served as JSON at
+	// GET /v1/dashboard, which the page at GET /dashboard/ polls.
+	Dashboard func(ctx context.Context) api.DashboardView
 }
 
 // serveRoute is the CDN serve path.
@@ -66,8 +73,12 @@ func New(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) http.H
 	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
 	// Everything on the public listener is public content: CORS lets
 	// portals on any origin (and the loader on another gateway) read it.
+	if cfg.Metrics != nil {
+		r.Use(h.instrument)
+	}
 	r.Use(h.requestID, h.cors, h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
+	h.dashboardRoutes(r)
 	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/gateways", h.gateways)
 	r.GET("/v1/loader", h.loaderInfo)
