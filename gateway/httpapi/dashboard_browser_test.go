@@ -61,7 +61,7 @@ func (d *dashboardFake) view(context.Context) api.DashboardView {
 	}
 	slices.Sort(ids)
 	for i, id := range ids {
-		score := int64(100 - 30*i)
+		score := int64(10000 - 3000*i)
 		v.Nodes = append(v.Nodes, api.DashboardNode{ID: id, Org: []string{"Org1MSP", "Org2MSP"}[i%2], Zone: "z", Latitude: 46 + 0.5*float64(i),
 			Longitude: 6 + float64(i), Active: true, Health: d.health[id], RTTMs: ptr(float64(2 + 3*i)), SLAScore: &score, SLAState: "good",
 			Fetches: int64(10 * i), DeliveredBytes: int64(i) << 20, Receipts: int64(i)})

@@ -96,9 +96,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		return st.Nodes[victim] == "failed" && st.Map[victim] == "failed" && st.Table[victim] == "failed"
 	})
 	t.Logf("%s killed; the dashboard showed it failed %s later (%d polls)", victim, took.Round(100*time.Millisecond), st.Polls)
-	// Let a few more polls draw the rate charts, then take the picture.
-	polls := st.Polls
-	waitFor(t, 30*time.Second, "three more polls", func() bool { return read().Polls >= polls+3 })
+	// The picture shows the failed node.
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

@@ -33,10 +33,10 @@
   }
   function num(v, digits) { return v === undefined || v === null ? "–" : Number(v).toFixed(digits || 0); }
   function healthClass(n) { return ["alive", "suspect", "failed"].includes(n.health) ? n.health : "unknown"; }
-  // slaColour maps a score 0..100 to red..green.
+  // slaColour maps a score in basis points (0..10000) to red..green.
   function slaColour(score) {
     if (score === undefined || score === null) return "#b7c0cc";
-    const s = Math.max(0, Math.min(100, score)) / 100;
+    const s = Math.max(0, Math.min(10000, score)) / 10000;
     return "hsl(" + Math.round(120 * s) + ", 65%, 42%)";
   }
 
@@ -52,13 +52,14 @@
       minLon = Math.min(...pts.map((n) => n.longitude)); maxLon = Math.max(...pts.map((n) => n.longitude));
       minLat = Math.min(...pts.map((n) => n.latitude)); maxLat = Math.max(...pts.map((n) => n.latitude));
       const cx = (minLon + maxLon) / 2, cy = (minLat + maxLat) / 2;
-      let w = Math.max(maxLon - minLon, 20) * 1.3, h = Math.max(maxLat - minLat, 10) * 1.3;
+      let w = Math.max(maxLon - minLon, 2) * 1.3, h = Math.max(maxLat - minLat, 1) * 1.3;
       if (w / h > (W - 2 * pad) / (H - 2 * pad)) h = w * (H - 2 * pad) / (W - 2 * pad); else w = h * (W - 2 * pad) / (H - 2 * pad);
       minLon = cx - w / 2; maxLon = cx + w / 2; minLat = cy - h / 2; maxLat = cy + h / 2;
     }
     const x = (lon) => pad + (lon - minLon) / (maxLon - minLon) * (W - 2 * pad);
     const y = (lat) => H - pad - (lat - minLat) / (maxLat - minLat) * (H - 2 * pad);
-    const step = (maxLon - minLon) > 90 ? 30 : (maxLon - minLon) > 30 ? 10 : 5;
+    const span = maxLon - minLon;
+    const step = span > 90 ? 30 : span > 30 ? 10 : span > 8 ? 2 : span > 3 ? 1 : 0.5;
     for (let lon = Math.ceil(minLon / step) * step; lon <= maxLon; lon += step) {
       m.appendChild(svg("line", { class: "graticule", x1: x(lon), x2: x(lon), y1: 0, y2: H }));
       m.appendChild(svg("text", { class: "rtt-label", x: x(lon) + 2, y: H - 4 }, lon + "°"));
@@ -76,7 +77,7 @@
       const cx = x(n.longitude) + r * Math.cos(a), cy = y(n.latitude) + r * Math.sin(a);
       const g = svg("g", { class: "node", "data-node-id": n.id, "data-health": healthClass(n) });
       const title = svg("title", {}, n.id + " (" + n.org + ", " + n.zone + "): " + n.health +
-        (n.slaScore !== undefined ? ", SLA " + n.slaScore : "") + (n.active ? "" : ", deactivated"));
+        (n.slaScore !== undefined ? ", SLA " + (n.slaScore / 100).toFixed(1) + "%" : "") + (n.active ? "" : ", deactivated"));
       g.appendChild(title);
       g.appendChild(svg("circle", { class: "sla", cx: cx, cy: cy, r: 10, stroke: slaColour(n.slaScore) }));
       const body = svg("circle", { class: "body " + healthClass(n), cx: cx, cy: cy, r: 7 });
@@ -168,7 +169,7 @@
     for (const n of v.nodes) {
       row(nb, [{ text: n.id }, { text: n.org }, { text: n.zone }, { node: badge(n.health, healthClass(n)) },
         { node: n.active ? badge("active", "alive") : badge("deactivated", "inactive") },
-        { text: n.slaScore === undefined ? "–" : n.slaScore + (n.slaState ? " " + n.slaState : "") },
+        { text: n.slaScore === undefined ? "–" : (n.slaScore / 100).toFixed(1) + "%" + (n.slaState ? " " + n.slaState : "") },
         { text: num(n.rttMs, 2), num: true }, { text: n.fetches, num: true }, { text: n.failures, num: true },
         { text: n.hedges, num: true }, { text: num(n.latencyMs, 2), num: true }, { text: bytes(n.deliveredBytes), num: true },
         { text: n.receipts, num: true }], { "data-node-id": n.id, "data-health": healthClass(n) });
