@@ -13,6 +13,7 @@ import (
 	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/serviceconfig"
@@ -85,6 +86,9 @@ type Config struct {
 	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
 	// loopback address; empty (the default) = off.
 	PprofListen string
+	// OpsListen is the operations listener (like Fabric's): GET /metrics
+	// (Prometheus), /healthz and /readyz (JSON); empty = off.
+	OpsListen string
 
 	// Bid makes the agent keep a sealed standing bid for its node's
 	// storage contracts under BidPolicy, re-bid every BidInterval when its
@@ -155,6 +159,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.ShutdownTimeout, "shutdown-timeout", "graceful shutdown deadline")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
+	s.String(&c.OpsListen, "ops-listen", "operations listener address serving /metrics (Prometheus), /healthz and /readyz (empty = off)")
 	s.Bool(&c.Bid, "bid", "keep a sealed bid for storage contracts, reveal it in every auction, withdraw it on leave")
 	s.Int64(&c.BidPolicy.StoragePerGBMonth, "bid-storage-price", "tokens asked per GB stored for 30 days")
 	s.Int64(&c.BidPolicy.DeliveryPerMiB, "bid-delivery-price", "tokens asked per MiB delivered (the consortium price's unit)")
@@ -229,6 +234,9 @@ func (c Config) Validate() error {
 	}
 	if err := profiling.CheckAddr(c.PprofListen); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := metrics.CheckAddr(c.OpsListen); err != nil {
+		return fmt.Errorf("%w: --ops-listen: %w", ErrConfig, err)
 	}
 	if c.Endpoint != "" {
 		if err := records.ValidateEndpoint(c.Endpoint); err != nil {

@@ -2,11 +2,13 @@ package edgeagent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -16,6 +18,7 @@ import (
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/profiling"
 )
 
@@ -52,6 +55,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	if err := profiling.Serve(ctx, cfg.PprofListen, log); err != nil {
 		return err
 	}
+	reg := metrics.NewRegistry()
+	am := metrics.NewAgent(reg)
 	st, err := store.Open(ctx, cfg.DataDir, store.Options{Capacity: cfg.CapacityBytes, Logger: log})
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", cfg.DataDir, err)
@@ -96,10 +101,32 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	served := server.NewServed(server.DefaultServedEpochs, server.DefaultServedCallers, nil)
 	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version,
 		Ledger: lc, UploadIdleTimeout: cfg.UploadIdleTimeout, Served: served}, log)
-	g, hs, err := server.NewGRPCServer(svc, tlsCfg, auth)
+	g, hs, err := server.NewGRPCServer(svc, tlsCfg, auth, am.ServerOptions()...)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	var registered, meshJoined atomic.Bool
+	registerAgentGauges(reg, st)
+	opsCtx, stopOps := context.WithCancel(ctx) // the listener ends with run
+	defer stopOps()
+	if _, err := metrics.ServeOps(opsCtx, cfg.OpsListen, metrics.OpsHandler(metrics.OpsConfig{
+		Component: "agent", Gatherer: reg,
+		Health: map[string]metrics.Check{"grpc": grpcServing(hs)},
+		Ready: map[string]metrics.Check{"grpc": grpcServing(hs), "registered": func(context.Context) error {
+			if cfg.Register && !registered.Load() {
+				return errors.New("the node is not registered on the ledger yet")
+			}
+			return nil
+		}, "mesh": func(context.Context) error {
+			if cfg.MeshListen != "" && !meshJoined.Load() {
+				return errors.New("the agent has not joined the mesh yet")
+			}
+			return nil
+		}},
+	}), log); err != nil {
+		ln.Close()
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- g.Serve(ln) }()
@@ -131,6 +158,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 			stop()
 			return err
 		}
+		registered.Store(true)
 	}
 	withdraw := func() {}
 	if cfg.Bid {
@@ -153,9 +181,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 			stop()
 			return err
 		}
+		metrics.RegisterMesh(reg, "agent", m.Members)
+		meshJoined.Store(true)
 		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","), "keyring", mc.Keys.String())
 		stopReload := cfg.Mesh.ReloadKeysOnSignal(ctx, m, log.With("component", "mesh"))
-		stopSLA := startSLA(ctx, cfg, lc, m, log)
+		stopSLA := startSLA(ctx, cfg, lc, m, metrics.NewSLA(reg, "agent"), log)
 		// Leave gracefully before the gRPC server stops, so gateways
 		// see the agent as left rather than failed.
 		leave = func() {

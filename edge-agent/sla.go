@@ -9,6 +9,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/sla"
 )
 
@@ -97,7 +98,7 @@ func (s *slaSampler) sample(ctx context.Context) {
 // startSLA runs the agent's SLA attestations until ctx ends or the
 // returned function is called: the mesh sampler every SLASampleInterval
 // and one sla:Attest an epoch. Nothing without SLAAttest or a mesh.
-func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, log *slog.Logger) func() {
+func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, sm *metrics.SLA, log *slog.Logger) func() {
 	if !cfg.SLAAttest || m == nil {
 		return func() {}
 	}
@@ -108,7 +109,7 @@ func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, log *slog.
 	}
 	agg := sla.NewAggregator()
 	smp := &slaSampler{l: l, m: m, agg: agg, self: cfg.NodeID, own: cfg.MSPID}
-	sub := &sla.Submitter{Agg: agg, Ledger: l, Keep: smp.keep, Grace: cfg.SLAGrace, Log: log.With("component", "sla")}
+	sub := &sla.Submitter{Agg: agg, Ledger: sm.Ledger(l), Keep: smp.keep, Grace: cfg.SLAGrace, Log: log.With("component", "sla")}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -12,6 +12,7 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/memberauth"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/netdesc"
 	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/serviceconfig"
@@ -144,6 +145,12 @@ type Config struct {
 	// PprofListen serves Go's runtime profiles (net/http/pprof) on a
 	// loopback address; empty (the default) = off.
 	PprofListen string
+	// OpsListen is the operations listener (like Fabric's): GET /metrics
+	// (Prometheus), /healthz and /readyz (JSON); empty = off.
+	OpsListen string
+	// Dashboard serves the live operations page at /dashboard/ and its
+	// data at /v1/dashboard on the public listener.
+	Dashboard bool
 
 	// Auction makes every publish place its shards as the contracts of a
 	// ledger auction award them (AuctionTerms: what it asks; AuctionPoll:
@@ -192,6 +199,7 @@ func DefaultConfig() Config {
 		FeedPrefixes:    []string{"feeds/"},
 		ShutdownTimeout: 15 * time.Second,
 		LogLevel:        "info",
+		Dashboard:       true,
 
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
@@ -289,6 +297,8 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.RevealGrace, "reveal-grace", "wait after an auction opened before revealing for the organisation's agents")
 	s.String(&c.LogLevel, "log-level", "debug, info, warn or error")
 	s.String(&c.PprofListen, "pprof-listen", "loopback address serving Go runtime profiles (/debug/pprof/; empty = off)")
+	s.String(&c.OpsListen, "ops-listen", "operations listener address serving /metrics (Prometheus), /healthz and /readyz (empty = off)")
+	s.Bool(&c.Dashboard, "dashboard", "serve the live operations dashboard at /dashboard/ (data: /v1/dashboard) on the public listener")
 	return func() error {
 		if err := s.Apply(); err != nil {
 			return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -377,6 +387,9 @@ func (c Config) Validate() error {
 	}
 	if err := profiling.CheckAddr(c.PprofListen); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := metrics.CheckAddr(c.OpsListen); err != nil {
+		return fmt.Errorf("%w: --ops-listen: %w", ErrConfig, err)
 	}
 	if err := c.validateAdmin(); err != nil {
 		return err

@@ -11,16 +11,19 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/agents"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/gateway/httpapi"
+	"github.com/dct-network/dct/pkg/api"
 	"github.com/dct-network/dct/pkg/bids"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/memberauth"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/profiling"
 	"github.com/dct-network/dct/pkg/receipts"
 )
@@ -31,6 +34,9 @@ type Addrs struct {
 	HTTP string
 	// Admin is the admin listener (HTTPS; "" without one).
 	Admin string
+	// Ops is the operations listener (/metrics, /healthz, /readyz; ""
+	// without one).
+	Ops string
 }
 
 // Run serves until ctx ends, then shuts down gracefully. ready, when not
@@ -50,6 +56,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 	if err := profiling.Serve(ctx, cfg.PprofListen, log); err != nil {
 		return err
 	}
+	reg := metrics.NewRegistry()
+	gm := metrics.NewGateway(reg)
 	lc, err := ledger.Connect(ctx, cfg.Settings)
 	if err != nil {
 		return err
@@ -75,14 +83,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		return err
 	}
 	defer closeReceipts()
-	// Stopped (deferred after closeReceipts) before the log is closed.
-	defer startSubmitter(ctx, cfg, wal, lc, log)()
 	slaP, slaOpts := newSLA(cfg)
-	svc, rep, err := newContent(cfg, lc, pool, m, issuer, log, slaOpts...)
+	svc, rep, topo, err := newContent(cfg, lc, pool, m, issuer, gm, log, slaOpts...)
 	if err != nil {
 		return err
 	}
-	defer startSLA(ctx, cfg, slaP, svc, lc, m, log)()
+	var dash *dashboard
+	if cfg.Dashboard {
+		dash = newDashboard(api.DashboardGateway{Name: meshName(cfg), MSPID: lc.MSPID(), URL: publicURL(cfg), Mesh: m != nil},
+			svc, m, topo, rep, slaP.table, gm, log.With("component", "dashboard"))
+		dctx, stopDash := context.WithCancel(ctx)
+		defer stopDash()
+		go dash.follow(dctx, lc)
+	}
+	// Stopped (deferred after closeReceipts) before the log is closed.
+	defer startSubmitter(ctx, cfg, wal, lc, gm, dash, log)()
+	defer startSLA(ctx, cfg, slaP, svc, lc, m, metrics.NewSLA(reg, "gateway"), log)()
+	registerGatewayGauges(reg, svc, m)
 	if cfg.ManifestEvents {
 		wctx, stopWatch := context.WithCancel(ctx)
 		defer stopWatch()
@@ -124,11 +141,33 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 				return err
 			}
 		}
-		if adminSrv, err = newAdminServer(cfg, svc, lc, bundles, log); err != nil {
+		if adminSrv, err = newAdminServer(cfg, svc, lc, bundles, gm, log); err != nil {
 			return err
 		}
 	}
-	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, log), adminSrv, log, ready)
+	var serving atomic.Bool
+	opsCtx, stopOps := context.WithCancel(ctx) // the listener ends with Run
+	defer stopOps()
+	opsAddr, err := metrics.ServeOps(opsCtx, cfg.OpsListen, metrics.OpsHandler(metrics.OpsConfig{
+		Component: "gateway", Gatherer: reg,
+		Health: map[string]metrics.Check{"ledger": ledgerReady(lc)},
+		Ready: map[string]metrics.Check{"ledger": ledgerReady(lc), "http": func(context.Context) error {
+			if !serving.Load() {
+				return errors.New("the public listener is not serving yet")
+			}
+			return nil
+		}},
+	}), log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return serve(ctx, cfg, newHandler(cfg, svc, lc, m, rep, gm, dash, log), adminSrv, log, func(a Addrs) {
+		serving.Store(true)
+		a.Ops = opsAddr
+		if ready != nil {
+			ready(a)
+		}
+	})
 }
 
 // adminServer is the admin listener: its TLS configuration (member client
@@ -141,7 +180,7 @@ type adminServer struct {
 // newAdminServer builds the admin listener: client certificates verified
 // against the members' MSP root CAs, roles read from the ledger through a
 // bounded TTL cache, writes for publishers of the gateway's organisation.
-func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles httpapi.ReceiptBundles, log *slog.Logger) (*adminServer, error) {
+func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles httpapi.ReceiptBundles, gm *metrics.Gateway, log *slog.Logger) (*adminServer, error) {
 	v, err := memberauth.LoadVerifier(cfg.MemberCAs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -153,7 +192,7 @@ func newAdminServer(cfg Config, svc *content.Service, lc *ledger.Client, bundles
 	roles := memberauth.NewRoleCache(lc, memberauth.WithTTL(cfg.RoleTTL), memberauth.WithCacheSize(cfg.RoleCacheSize))
 	h := httpapi.NewAdmin(svc, httpapi.AdminConfig{
 		Config: httpapi.Config{RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
-			WriteTimeout: cfg.WriteTimeout},
+			WriteTimeout: cfg.WriteTimeout, Metrics: gm},
 		MSPID: lc.MSPID(), Auth: memberauth.New(v, roles), Rate: cfg.AdminRate, Burst: cfg.AdminBurst,
 		Audit: lc, Receipts: bundles, SLA: lc, Auctions: lc,
 	}, log)
@@ -202,10 +241,7 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 	if cfg.MeshListen == "" {
 		return nil, func() {}, nil
 	}
-	name := cfg.Name
-	if name == "" {
-		name = "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
-	}
+	name := meshName(cfg)
 	keys, err := cfg.Mesh.Keys()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -226,6 +262,14 @@ func startMesh(ctx context.Context, cfg Config, log *slog.Logger) (*mesh.Mesh, f
 			log.Warn("gateway: leaving the mesh", "err", err)
 		}
 	}, nil
+}
+
+// meshName is the gateway's name in the mesh (and on its dashboard).
+func meshName(cfg Config) string {
+	if cfg.Name != "" {
+		return cfg.Name
+	}
+	return "gateway-" + strings.NewReplacer(":", "-", ".", "-").Replace(cfg.Listen)
 }
 
 // openReceipts opens the receipts' write-ahead log (replaying it), whose
@@ -260,10 +304,10 @@ func openReceipts(cfg Config, log *slog.Logger) (*receipts.Issuer, *receipts.WAL
 // newContent builds the content service, with the mesh as its topology
 // when there is one, extra's options (SLA), and the repairer when Repair
 // is on (run it with rep.Run).
-func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, issuer *receipts.Issuer, log *slog.Logger, extra ...content.Option) (*content.Service, *content.Repairer, error) {
-	opts := extra
+func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, issuer *receipts.Issuer, gm *metrics.Gateway, log *slog.Logger, extra ...content.Option) (*content.Service, *content.Repairer, content.Topology, error) {
+	opts := append(extra, content.WithMetrics(gm))
 	if issuer != nil {
-		opts = append(opts, content.WithReceipts(issuer))
+		opts = append(opts, content.WithReceipts(countingReceipts{r: issuer, gm: gm}))
 	}
 	var topo *meshTopology
 	if m != nil {
@@ -276,22 +320,23 @@ func newContent(cfg Config, lc *ledger.Client, pool *agents.Pool, m *mesh.Mesh, 
 		opts = append(opts, content.WithRepairQueue(rep.Queue()))
 	}
 	if cfg.Auction {
-		opts = append(opts, content.WithAuction(auctioneer{l: lc, poll: cfg.AuctionPoll}, cfg.auctionTerms()))
+		opts = append(opts, content.WithAuction(auctioneer{l: lc, poll: cfg.AuctionPoll, gm: gm}, cfg.auctionTerms()))
 	}
 	svc, err := content.New(cfg.Content, lc, pool, log, opts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		return nil, nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if topo != nil {
-		// Members are checked against the ledger's node records.
-		topo.nodes = svc.CachedNode
+	if topo == nil {
+		return svc, rep, nil, nil
 	}
-	return svc, rep, nil
+	// Members are checked against the ledger's node records.
+	topo.nodes = svc.CachedNode
+	return svc, rep, topo, nil
 }
 
 // newHandler is the HTTP API over svc, with the mesh and repairs in its
 // status and the ledger's reachability as readiness.
-func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mesh, rep *content.Repairer, log *slog.Logger) http.Handler {
+func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mesh, rep *content.Repairer, gm *metrics.Gateway, dash *dashboard, log *slog.Logger) http.Handler {
 	status := func(ctx context.Context, measure bool) any {
 		out := map[string]any{}
 		if m != nil {
@@ -302,21 +347,28 @@ func newHandler(cfg Config, svc *content.Service, lc *ledger.Client, m *mesh.Mes
 		}
 		return out
 	}
-	readyCheck := func(ctx context.Context) error {
-		// Any answer from the chaincode, "not found" included, means the
-		// ledger is reachable.
+	hc := httpapi.Config{
+		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
+		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
+		FeedPrefixes: cfg.FeedPrefixes, FeedMaxAge: cfg.FeedMaxAge,
+		AdminURL: adminURL(cfg), Gateways: gatewayDirectory(cfg, m), Metrics: gm,
+	}
+	if dash != nil {
+		hc.Dashboard = dash.build
+	}
+	return httpapi.New(svc, hc, httpapi.Ready(ledgerReady(lc)), log)
+}
+
+// ledgerReady checks that the ledger answers: any answer from the
+// chaincode, "not found" included, means it is reachable.
+func ledgerReady(lc *ledger.Client) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
 		_, err := lc.Object(ctx, "healthz")
 		if err != nil && !errors.Is(err, records.ErrNotFound) {
 			return err
 		}
 		return nil
 	}
-	return httpapi.New(svc, httpapi.Config{
-		AllowOrigin: cfg.AllowOrigin, RequestTimeout: cfg.RequestTimeout, PublishTimeout: cfg.PublishTimeout,
-		WriteTimeout: cfg.WriteTimeout, LatestMaxAge: cfg.LatestMaxAge, Mesh: status,
-		FeedPrefixes: cfg.FeedPrefixes, FeedMaxAge: cfg.FeedMaxAge,
-		AdminURL: adminURL(cfg), Gateways: gatewayDirectory(cfg, m),
-	}, readyCheck, log)
 }
 
 // meshStatus is the mesh's map; with measure, also measured round trips
@@ -410,10 +462,17 @@ func serve(ctx context.Context, cfg Config, handler http.Handler, admin *adminSe
 type auctioneer struct {
 	l    bids.ReauctionLedger
 	poll time.Duration
+	gm   *metrics.Gateway
 }
 
 func (a auctioneer) Award(ctx context.Context, in records.AuctionInput) (*records.Auction, error) {
-	return bids.RunAuction(ctx, a.l, in, a.poll)
+	au, err := bids.RunAuction(ctx, a.l, in, a.poll)
+	if err != nil {
+		a.gm.Auction("error")
+	} else {
+		a.gm.Auction("awarded")
+	}
+	return au, err
 }
 
 // Reaward runs a re-auction of the contract lifecycle (bids.RunReauction).

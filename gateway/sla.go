@@ -9,6 +9,7 @@ import (
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/ledger"
 	"github.com/dct-network/dct/pkg/mesh"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/sla"
 )
 
@@ -42,7 +43,7 @@ func newSLA(cfg Config) (slaParts, []content.Option) {
 // gateway attests, the mesh sampler (each other organisation's active
 // node's health and RTT every SLASampleInterval) and the submitter (one
 // sla:Attest an epoch; sla:Score of settled epochs).
-func startSLA(ctx context.Context, cfg Config, p slaParts, svc *content.Service, lc *ledger.Client, m *mesh.Mesh, log *slog.Logger) func() {
+func startSLA(ctx context.Context, cfg Config, p slaParts, svc *content.Service, lc *ledger.Client, m *mesh.Mesh, sm *metrics.SLA, log *slog.Logger) func() {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	run := func(f func()) {
@@ -67,7 +68,7 @@ func startSLA(ctx context.Context, cfg Config, p slaParts, svc *content.Service,
 			run(func() { sampleMesh(ctx, svc, topo, p.agg, own, cfg.SLASampleInterval) })
 		}
 		sub := &sla.Submitter{
-			Agg: p.agg, Ledger: lc, Grace: cfg.SLAGrace, ScoreWait: cfg.SLAScoreWait, Log: log,
+			Agg: p.agg, Ledger: sm.Ledger(lc), Grace: cfg.SLAGrace, ScoreWait: cfg.SLAScoreWait, Log: log,
 			Keep: func(node string) bool {
 				n, ok := svc.CachedNode(node)
 				return ok && n.Org != own

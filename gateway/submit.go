@@ -9,6 +9,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/dct-network/dct/pkg/receipts"
 )
 
@@ -19,8 +20,10 @@ const submitInterval = time.Second
 // delivery:Commit and delivery:Prove through the gateway's ledger
 // identity, logging each batch committed and proved.
 type batchLedger struct {
-	lc  *ledger.Client
-	log *slog.Logger
+	lc   *ledger.Client
+	log  *slog.Logger
+	gm   *metrics.Gateway // nil: no metrics
+	dash *dashboard       // nil: no dashboard
 }
 
 var _ receipts.Ledger = batchLedger{}
@@ -29,8 +32,12 @@ var _ receipts.Ledger = batchLedger{}
 func (l batchLedger) CommitBatch(ctx context.Context, in *records.BatchInput) (string, error) {
 	b, err := l.lc.CommitBatch(ctx, *in)
 	if err != nil {
+		l.gm.Batch("error")
 		return "", err
 	}
+	l.gm.Batch("committed")
+	l.gm.ReceiptsCommitted(int(b.Size))
+	l.dash.batchCommitted(b)
 	l.log.Info("receipt batch committed", "batch", b.ID, "epoch", b.Epoch, "receipts", b.Size,
 		"bytes", totalBytes(b.Totals), "totals", b.Totals, "status", b.Status)
 	return b.ID, nil
@@ -54,7 +61,9 @@ func (l batchLedger) ProveBatch(ctx context.Context, batchID string, samples []r
 	var paid, capped int64
 	for _, p := range b.Payouts {
 		paid += p.Amount
+		l.gm.Payout(p.Payee, p.Amount)
 	}
+	l.dash.batchProved(b)
 	for _, c := range b.Capped {
 		capped += c.Bytes
 	}
@@ -75,12 +84,12 @@ func totalBytes(ts []records.NodeTotal) int64 {
 // startSubmitter runs the receipts' submitter in the background until ctx
 // ends or the returned function is called (which waits for it: call it
 // before closing the log). Nothing when receipts are off.
-func startSubmitter(ctx context.Context, cfg Config, wal *receipts.WAL, lc *ledger.Client, log *slog.Logger) func() {
+func startSubmitter(ctx context.Context, cfg Config, wal *receipts.WAL, lc *ledger.Client, gm *metrics.Gateway, dash *dashboard, log *slog.Logger) func() {
 	if wal == nil {
 		return func() {}
 	}
 	s := &receipts.Submitter{
-		WAL: wal, Ledger: batchLedger{lc: lc, log: log}, EpochLength: cfg.EpochLength, Grace: cfg.ReceiptsGrace, Log: log,
+		WAL: wal, Ledger: batchLedger{lc: lc, log: log, gm: gm, dash: dash}, EpochLength: cfg.EpochLength, Grace: cfg.ReceiptsGrace, Log: log,
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -118,7 +118,9 @@ func NewGRPCServer(svc *Server, tlsCfg *tls.Config, auth *Authorizer, opts ...gr
 		experimental.BufferPool(bufpool.Shared),
 	}
 	base = append(base, grpc.Creds(credentials.NewTLS(tlsCfg)))
-	g := grpc.NewServer(append(base, opts...)...)
+	// opts go first: their interceptors (metrics) wrap the authorizer's,
+	// so refused calls are seen too.
+	g := grpc.NewServer(append(opts, base...)...)
 	dctv1.RegisterShardServiceServer(g, svc)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)

@@ -1,6 +1,8 @@
 package content
 
 import (
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -149,4 +151,22 @@ func (c *manifestCache) isLive() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.live
+}
+
+// latest returns up to max cached latest manifests ("name@" entries, fresh
+// or not, not purged), sorted by name.
+func (c *manifestCache) latest(max int) []*records.Manifest {
+	c.mu.Lock()
+	var out []*records.Manifest
+	for k, e := range c.m {
+		if len(out) >= max {
+			break
+		}
+		if e.m != nil && strings.HasSuffix(k, "@") && !e.m.IsPurged() {
+			out = append(out, e.m)
+		}
+	}
+	c.mu.Unlock()
+	slices.SortFunc(out, func(a, b *records.Manifest) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -51,6 +51,7 @@ type attempt struct {
 	node   string
 	start  time.Time
 	hedged bool // a hedge was already launched for it
+	hedge  bool // it is a hedge
 	cancel context.CancelFunc
 }
 
@@ -172,16 +173,21 @@ func (f *shardFetch) another(shard int, hedge bool) bool {
 		return false
 	}
 	actx, acancel := context.WithCancel(f.ctx)
-	a := &attempt{shard: pk.Shard, node: pk.Node, start: time.Now(), cancel: acancel}
+	a := &attempt{shard: pk.Shard, node: pk.Node, start: time.Now(), hedge: hedge, cancel: acancel}
 	f.inflight[a] = true
 	f.s.track.attempt(pk.Node, hedge)
+	if hedge {
+		f.s.metrics.HedgeLaunched()
+	}
 	go func() {
 		b, bp, err := f.s.fetchFrom(actx, f.m.Shards[pk.Shard], pk.Node, f.off, f.n)
 		if err != nil && actx.Err() != nil && !errors.Is(actx.Err(), context.DeadlineExceeded) {
 			// Cancelled: another holder answered first.
 			f.s.track.outpaced(pk.Node, time.Since(a.start))
 		} else {
-			f.s.observeFetch(pk.Node, time.Since(a.start), err)
+			d := time.Since(a.start)
+			f.s.observeFetch(pk.Node, d, err)
+			f.s.metrics.ShardFetch(pk.Node, d, err)
 		}
 		f.results <- fetchResult{a: a, data: b, buf: bp, err: err}
 	}()
@@ -212,6 +218,9 @@ func (f *shardFetch) collect(r fetchResult) {
 		return
 	}
 	f.plan.Arrived(a.shard)
+	if a.hedge {
+		f.s.metrics.HedgeWon()
+	}
 	f.out[a.shard] = r.data
 	f.bufs[a.shard] = r.buf
 	f.from[a.shard] = a.node

@@ -265,10 +265,13 @@ func (r *Repairer) repair(ctx context.Context, name, version string, shard int, 
 	res, err := r.svc.RepairShard(ctx, name, version, shard, lost)
 	switch {
 	case errors.Is(err, ErrRepairLost):
+		r.svc.metrics.Repair("lost")
 		r.svc.log.Info("repair done by another gateway", "object", name+"@"+version, "shard", shard)
 	case err != nil:
+		r.svc.metrics.Repair("error")
 		r.svc.log.Warn("repair failed; retried at the next scan", "object", name+"@"+version, "shard", shard, "err", err)
 	case res != nil:
+		r.svc.metrics.Repair("ok")
 		r.mu.Lock()
 		r.repaired = append(r.repaired, *res)
 		r.mu.Unlock()

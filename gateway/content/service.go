@@ -167,6 +167,7 @@ type Service struct {
 	scores    Scores        // SLA scores (nil: every node unscored)
 	scoreBand time.Duration // routing band of the scores
 	purges    purgeCounters
+	metrics   Metrics
 }
 
 // Option configures a Service.
@@ -228,6 +229,7 @@ func New(cfg Config, l Ledger, agents Agents, log *slog.Logger, opts ...Option) 
 		track:     newTracker(),
 		cold:      make(chan struct{}, cfg.MaxColdReads),
 		scoreBand: DefaultScoreBand,
+		metrics:   noMetrics{},
 	}
 	for _, k := range cfg.MasterKeys {
 		kc, err := codec.NewKeyCache(k, objectKeysCached)
@@ -297,7 +299,9 @@ type Published struct {
 
 // Publish encrypts, encodes and pushes body (exactly size bytes) to edge
 // agents, then records the manifest as the object's next version.
-func (s *Service) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (*Published, error) {
+func (s *Service) Publish(ctx context.Context, name, contentType string, size int64, body io.Reader) (pub *Published, err error) {
+	start := time.Now()
+	defer func() { s.metrics.Published(time.Since(start), err) }()
 	if err := records.ValidateObjectName(name); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -846,9 +850,11 @@ func (s *Service) WriteRange(ctx context.Context, m *records.Manifest, off, n in
 	}
 	cacheKey := m.Name + "@" + m.Version
 	if b, ok := s.objects.get(cacheKey); ok {
+		s.metrics.CacheHit()
 		_, err := w.Write(b[off : off+n])
 		return err
 	}
+	s.metrics.CacheMiss()
 	release, err := s.acquireCold(ctx)
 	if err != nil {
 		return err

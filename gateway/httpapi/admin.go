@@ -67,6 +67,9 @@ func NewAdmin(svc *content.Service, cfg AdminConfig, log *slog.Logger) http.Hand
 	r.HandleMethodNotAllowed = true
 	h := &handler{svc: svc, cfg: cfg.Config, log: log}
 	a := &admin{handler: h, cfg: cfg, limit: newLimiter(cfg.Rate, cfg.Burst, cfg.Now)}
+	if cfg.Metrics != nil {
+		r.Use(h.instrument)
+	}
 	r.Use(h.requestID, operator, h.recover, h.timeout, a.authenticate)
 	r.GET("/v1/whoami", a.whoami)
 	r.PUT("/v1/objects/*name", a.requirePublisher, a.publish)

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
+	"github.com/dct-network/dct/pkg/api"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +78,9 @@ func diff(want, got []string) []string {
 // the document (or to the routers) one per line.
 func TestOpenAPIMatchesRouters(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	public, _ := newPublic(nil, Config{}, nil, log)
+	// Every optional route on: the dashboard's.
+	all := Config{Dashboard: func(context.Context) api.DashboardView { return api.DashboardView{} }}
+	public, _ := newPublic(nil, all, nil, log)
 	admin, ok := NewAdmin(nil, AdminConfig{}, log).(*gin.Engine)
 	if !ok {
 		t.Fatal("NewAdmin no longer returns the gin router: adapt the test")

@@ -14,6 +14,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/metrics"
 	"github.com/gin-gonic/gin"
 )
 
@@ -51,6 +52,12 @@ type Config struct {
 	// for GET /v1/gateways: its own public base URL ("" = none) and every
 	// known one, its own first.
 	Gateways func() (self string, all []string)
+	// Metrics, when set, records every request (route, method, status,
+	// duration, bytes); see package metrics.
+	Metrics *metrics.Gateway
+	// Dashboard, when set, is the live operations view served as JSON at
+	// GET /v1/dashboard, which the page at GET /dashboard/ polls.
+	Dashboard func(ctx context.Context) api.DashboardView
 }
 
 // serveRoute is the CDN serve path.
@@ -74,9 +81,13 @@ func newPublic(svc *content.Service, cfg Config, ready Ready, log *slog.Logger) 
 	h := &handler{svc: svc, cfg: cfg, log: log, ready: ready}
 	// Everything on the public listener is public content: CORS lets
 	// portals on any origin (and the loader on another gateway) read it.
+	if cfg.Metrics != nil {
+		r.Use(h.instrument)
+	}
 	r.Use(h.requestID, h.cors, h.recover, h.timeout)
 	r.GET("/healthz", h.healthz)
 	r.GET(api.OpenAPIPath, h.openAPI)
+	h.dashboardRoutes(r)
 	r.GET("/v1/mesh", h.mesh)
 	r.GET("/v1/gateways", h.gateways)
 	r.GET("/v1/loader", h.loaderInfo)

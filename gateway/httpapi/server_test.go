@@ -26,6 +26,7 @@ import (
 	"github.com/dct-network/dct/gateway/content/contenttest"
 	"github.com/dct-network/dct/gateway/httpapi"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/metrics"
 )
 
 type fixture struct {
@@ -58,6 +59,8 @@ type fixtureOptions struct {
 	service func(*content.Config)
 	api     func(*httpapi.Config)
 	server  func(*http.Server)
+	// metrics, when set, instruments the service and both listeners.
+	metrics *metrics.Gateway
 }
 
 func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
@@ -68,14 +71,18 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	if o.service != nil {
 		o.service(&scfg)
 	}
-	svc, err := content.New(scfg, f.ledger, f.agents, nil)
+	var copts []content.Option
+	if o.metrics != nil {
+		copts = append(copts, content.WithMetrics(o.metrics))
+	}
+	svc, err := content.New(scfg, f.ledger, f.agents, nil, copts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
 	acfg := httpapi.Config{
 		AllowOrigin: "*", RequestTimeout: 10 * time.Second, PublishTimeout: 10 * time.Second,
-		LatestMaxAge: time.Minute,
+		LatestMaxAge: time.Minute, Metrics: o.metrics,
 	}
 	if o.api != nil {
 		o.api(&acfg)
@@ -87,7 +94,7 @@ func newFixtureWith(t testing.TB, o fixtureOptions) *fixture {
 	}
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	f.admin = newAdminServer(t, svc, 0, 0)
+	f.admin = newAdminServer(t, svc, 0, 0, func(c *httpapi.AdminConfig) { c.Metrics = o.metrics })
 	return f
 }
 

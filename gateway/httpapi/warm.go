@@ -10,6 +10,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/metrics"
 )
 
 // The warm path: a GET or HEAD of /cdn/ whose manifest and decoded bytes
@@ -68,6 +69,8 @@ type warmServer struct {
 	h    *handler
 	next http.Handler
 	cors bool // AllowOrigin is "*": the CORS values are fixed
+	// metrics records warm answers (nil: none; its methods accept nil).
+	metrics *metrics.Gateway
 
 	allowOrigin, expose []string
 
@@ -76,7 +79,7 @@ type warmServer struct {
 }
 
 func newWarmServer(h *handler, next http.Handler) *warmServer {
-	w := &warmServer{h: h, next: next, headers: map[*records.Manifest]*warmHeaders{}}
+	w := &warmServer{h: h, next: next, headers: map[*records.Manifest]*warmHeaders{}, metrics: h.cfg.Metrics}
 	switch h.cfg.AllowOrigin {
 	case "":
 		w.cors = true // nothing to set
@@ -102,6 +105,10 @@ func (ws *warmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := p
 	if !versioned {
 		key = p + "@"
+	}
+	var start time.Time
+	if ws.metrics != nil {
+		start = time.Now()
 	}
 	m, b, ok := ws.h.svc.Warm(key)
 	if !ok {
@@ -133,15 +140,24 @@ func (ws *warmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if inm := rh[hIfNoneMatch]; len(inm) != 0 && etagMatches(strings.Join(inm, ","), wh.etagValue) {
 		w.WriteHeader(http.StatusNotModified)
+		if ws.metrics != nil {
+			ws.metrics.ServeWarm(false, true, time.Since(start), 0)
+		}
 		return
 	}
 	hd[hContentType] = wh.contentType
 	hd[hContentLength] = wh.length
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
+		if ws.metrics != nil {
+			ws.metrics.ServeWarm(true, false, time.Since(start), 0)
+		}
 		return
 	}
-	_, _ = w.Write(b) // a client gone away is not the gateway's error
+	n, _ := w.Write(b) // a client gone away is not the gateway's error
+	if ws.metrics != nil {
+		ws.metrics.ServeWarm(false, false, time.Since(start), n)
+	}
 }
 
 // headersOf returns m's precomputed header values.

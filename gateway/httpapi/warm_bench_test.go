@@ -12,6 +12,8 @@ import (
 
 	"github.com/dct-network/dct/gateway/content"
 	"github.com/dct-network/dct/pkg/api"
+	"github.com/dct-network/dct/pkg/metrics"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // discardWriter is a reusable ResponseWriter that drops the body.
@@ -23,8 +25,31 @@ func (w *discardWriter) WriteHeader(int)             {}
 
 // BenchmarkServeWarm is the handler's cost for a cached (warm) versioned
 // GET: what the gateway adds per request on top of net/http.
-func BenchmarkServeWarm(b *testing.B) {
-	f := newFixtureWith(b, fixtureOptions{service: func(c *content.Config) { c.CacheBytes, c.ManifestTTL = 1<<20, time.Hour }})
+func BenchmarkServeWarm(b *testing.B) { benchServe(b, true, false) }
+
+// BenchmarkServeWarmMetrics is BenchmarkServeWarm with the gateway's
+// metrics recording every request (as dct-gateway runs).
+func BenchmarkServeWarmMetrics(b *testing.B) { benchServe(b, true, true) }
+
+// BenchmarkServeCold is a versioned GET with the decoded-object cache
+// off: manifest from its cache, k shards fetched from the in-memory
+// agents, decoded, written.
+func BenchmarkServeCold(b *testing.B) { benchServe(b, false, false) }
+
+// BenchmarkServeColdMetrics is BenchmarkServeCold with the metrics on.
+func BenchmarkServeColdMetrics(b *testing.B) { benchServe(b, false, true) }
+
+func benchServe(b *testing.B, warm, withMetrics bool) {
+	o := fixtureOptions{service: func(c *content.Config) {
+		c.CacheBytes, c.ManifestTTL = 1<<20, time.Hour
+		if !warm {
+			c.CacheBytes = 0
+		}
+	}}
+	if withMetrics {
+		o.metrics = metrics.NewGateway(prometheus.NewRegistry())
+	}
+	f := newFixtureWith(b, o)
 	body := payload(1000)
 	req, _ := http.NewRequest(http.MethodPut, f.admin.srv.URL+"/v1/objects/site/app.js", bytes.NewReader(body))
 	resp, err := f.admin.client(f.admin.publisher1).Do(req)

@@ -64,18 +64,20 @@ func services(n *testenv.Network, s testnetwork.Services) (testnetwork.Services,
 	s.Mesh = true
 	s.LogLevel = "info"
 	s.AgentArgsFor = func(a testnetwork.AgentInfo) []string {
+		args := append(opsArgs(n, a), placeArgs(a)...)
 		if p, ok := proxies[a.Name]; ok {
-			return []string{"--endpoint", p[0].Addr(), "--mesh-advertise", p[1].Addr()}
+			args = append(args, "--endpoint", p[0].Addr(), "--mesh-advertise", p[1].Addr())
 		}
-		return nil
+		return args
 	}
 	s.Env = []string{"DCT_CACHE_BYTES=0", "DCT_AGENT_TIMEOUT=5s", "DCT_DEAD_AFTER=4s", "DCT_REPAIR_INTERVAL=1s"}
 	// Gateway 1 does not hedge: the hedging benchmark compares the two.
 	s.GatewayEnv = func(g int) []string {
+		env := []string{"DCT_OPS_LISTEN=" + gatewayOpsAddr(n, g)}
 		if g == 1 {
-			return []string{"DCT_HEDGE=false"}
+			env = append(env, "DCT_HEDGE=false")
 		}
-		return nil
+		return env
 	}
 	return s, nil
 }

@@ -5,9 +5,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dct-network/dct/chaincode/contract"
@@ -35,7 +37,8 @@ func run() int {
 		log.Error("cannot build the chaincode", "err", err)
 		return 1
 	}
-	srv, err := server.New(cfg, cc)
+	reg := server.NewRegistry()
+	srv, err := server.New(cfg, server.NewMetrics(reg).Instrument(cc))
 	if err != nil {
 		log.Error("invalid configuration", "err", err)
 		return 2
@@ -43,14 +46,27 @@ func run() int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var started atomic.Bool
+	opsAddr, err := server.ServeOps(ctx, os.Getenv(server.EnvOpsListen), server.OpsHandler(reg, func() error {
+		if !started.Load() {
+			return errors.New("the chaincode server is not serving yet")
+		}
+		return nil
+	}), log)
+	if err != nil {
+		log.Error("invalid configuration", "err", err)
+		return 2
+	}
 
 	log.Info("starting chaincode server",
 		"chaincodeId", cfg.ChaincodeID,
 		"address", cfg.Address,
 		"tls", cfg.TLSEnabled(),
-		"clientAuth", cfg.ClientAuthRequired())
+		"clientAuth", cfg.ClientAuthRequired(),
+		"ops", opsAddr)
 	done := make(chan error, 1)
 	go func() { done <- srv.Start() }()
+	started.Store(true)
 
 	select {
 	case err := <-done:
