@@ -136,15 +136,12 @@ func newListCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if out.json() {
-				return printJSON(e.stdout, objs)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tOWNER\tUPDATED")
-			for _, o := range objs {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", o.Name, o.Latest, len(o.Versions), o.Owner, o.UpdatedAt)
-			}
-			return tw.Flush()
+			return out.print(e.stdout, objs, func(tw io.Writer) {
+				fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tOWNER\tUPDATED")
+				for _, o := range objs {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", o.Name, o.Latest, len(o.Versions), o.Owner, o.UpdatedAt)
+				}
+			})
 		},
 	}
 	out.flag(cmd)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 
 	"github.com/dct-network/dct/chaincode/records"
@@ -42,22 +43,19 @@ func newAuctionsCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.json() {
-				return printJSON(e.stdout, a)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(tw, "auction\t%s\npublisher\t%s\nstatus\t%s\nopened\t%s\ndeadline\t%s\nsealed bids\t%d\n",
-				a.ID, a.Publisher, a.Status, a.OpenedAt, a.Deadline, len(a.Bids))
-			if a.ClearedAt != "" {
-				fmt.Fprintf(tw, "cleared\t%s\nprice storage/GB-month\t%d\nprice delivery/MiB\t%d\n", a.ClearedAt, a.StoragePerGBMonth, a.DeliveryPerMiB)
-			}
-			if a.Failure != "" {
-				fmt.Fprintf(tw, "failure\t%s\n", a.Failure)
-			}
-			for _, aw := range a.Awards {
-				fmt.Fprintf(tw, "award shard %d\t%s\n", aw.Shard, aw.Node)
-			}
-			return tw.Flush()
+			return o.print(e.stdout, a, func(tw io.Writer) {
+				fmt.Fprintf(tw, "auction\t%s\npublisher\t%s\nstatus\t%s\nopened\t%s\ndeadline\t%s\nsealed bids\t%d\n",
+					a.ID, a.Publisher, a.Status, a.OpenedAt, a.Deadline, len(a.Bids))
+				if a.ClearedAt != "" {
+					fmt.Fprintf(tw, "cleared\t%s\nprice storage/GB-month\t%d\nprice delivery/MiB\t%d\n", a.ClearedAt, a.StoragePerGBMonth, a.DeliveryPerMiB)
+				}
+				if a.Failure != "" {
+					fmt.Fprintf(tw, "failure\t%s\n", a.Failure)
+				}
+				for _, aw := range a.Awards {
+					fmt.Fprintf(tw, "award shard %d\t%s\n", aw.Shard, aw.Node)
+				}
+			})
 		}),
 		one("bids AUCTION_ID", "An auction's bids: sealed (node, org) and revealed terms", func(cmd *cobra.Command, o *output, id string) error {
 			c, err := e.adminClient()
@@ -99,15 +97,12 @@ func newAuctionsCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.json() {
-				return printJSON(e.stdout, cs)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SHARD\tNODE\tORG\tOBJECT\tSIZE\tSTORAGE/GB-MONTH\tDELIVERY/MIB\tSTART\tEND")
-			for _, k := range cs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", k.Shard, k.Node, k.Org, k.Object, k.ShardSize, k.StoragePerGBMonth, k.DeliveryPerMiB, k.Start, k.End)
-			}
-			return tw.Flush()
+			return o.print(e.stdout, cs, func(tw io.Writer) {
+				fmt.Fprintln(tw, "SHARD\tNODE\tORG\tOBJECT\tSIZE\tSTORAGE/GB-MONTH\tDELIVERY/MIB\tSTART\tEND")
+				for _, k := range cs {
+					fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", k.Shard, k.Node, k.Org, k.Object, k.ShardSize, k.StoragePerGBMonth, k.DeliveryPerMiB, k.Start, k.End)
+				}
+			})
 		}),
 	)
 	return cmd
@@ -144,15 +139,12 @@ func newBalancesCommand(e *env) *cobra.Command {
 				}
 				accounts = append(accounts, a)
 			}
-			if o.json() {
-				return printJSON(e.stdout, accounts)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ORG\tBALANCE\tESCROW\tISSUED\tOWED\tQUEUED\tUPDATED")
-			for _, a := range accounts {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", a.MSPID, a.Balance, a.Escrow, a.Issued, a.Owed, a.Queued, a.UpdatedAt)
-			}
-			return tw.Flush()
+			return o.print(e.stdout, accounts, func(tw io.Writer) {
+				fmt.Fprintln(tw, "ORG\tBALANCE\tESCROW\tISSUED\tOWED\tQUEUED\tUPDATED")
+				for _, a := range accounts {
+					fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\n", a.MSPID, a.Balance, a.Escrow, a.Issued, a.Owed, a.Queued, a.UpdatedAt)
+				}
+			})
 		},
 	}
 	o.flag(cmd)

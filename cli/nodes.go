@@ -2,7 +2,7 @@ package cli
 
 import (
 	"fmt"
-	"text/tabwriter"
+	"io"
 
 	"github.com/spf13/cobra"
 )
@@ -29,20 +29,17 @@ func newNodesCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if o.json() {
-				return printJSON(e.stdout, nodes)
-			}
-			tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tORG\tZONE\tLAT\tLON\tSTORAGE\tBANDWIDTH\tSTATUS\tENDPOINT")
-			for _, n := range nodes {
-				status := string(n.Status)
-				if n.DeactivationReason != "" {
-					status += " (" + n.DeactivationReason + ")"
+			return o.print(e.stdout, nodes, func(tw io.Writer) {
+				fmt.Fprintln(tw, "ID\tORG\tZONE\tLAT\tLON\tSTORAGE\tBANDWIDTH\tSTATUS\tENDPOINT")
+				for _, n := range nodes {
+					status := string(n.Status)
+					if n.DeactivationReason != "" {
+						status += " (" + n.DeactivationReason + ")"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%d\t%d\t%s\t%s\n", n.ID, n.Org, n.Zone, n.Latitude, n.Longitude,
+						n.StorageBytes, n.BandwidthBps, status, n.Endpoint)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%.4f\t%.4f\t%d\t%d\t%s\t%s\n", n.ID, n.Org, n.Zone, n.Latitude, n.Longitude,
-					n.StorageBytes, n.BandwidthBps, status, n.Endpoint)
-			}
-			return tw.Flush()
+			})
 		},
 	}
 	o.flag(list)

@@ -31,6 +31,17 @@ func (o *output) check() error {
 
 func (o *output) json() bool { return o.format == "json" }
 
+// print writes v as JSON with --output json, else the table that text
+// writes (tab-separated columns, aligned).
+func (o *output) print(w io.Writer, v any, text func(tw io.Writer)) error {
+	if o.json() {
+		return printJSON(w, v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	text(tw)
+	return tw.Flush()
+}
+
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
