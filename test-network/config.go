@@ -216,7 +216,7 @@ const (
 	servicesBlock = 300
 )
 
-func (c Config) portSpan() int { return chaincodeBlock + 1 }
+func (c Config) portSpan() int { return chaincodeBlock + 2 }
 
 func (c Config) ordererPorts(i int) (listen, admin, ops int) {
 	p := c.BasePort + 10*i

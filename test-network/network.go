@@ -193,7 +193,11 @@ func (d *Description) addresses() []string {
 			out = append(out, g.MeshAddress)
 		}
 	}
-	return append(out, d.ChaincodeAddress)
+	out = append(out, d.ChaincodeAddress)
+	if d.ChaincodeOpsAddress != "" {
+		out = append(out, d.ChaincodeOpsAddress)
+	}
+	return out
 }
 
 // describe lays out every path and address of the network.
@@ -201,17 +205,20 @@ func (n *Network) describe() *Description {
 	c := n.cfg
 	crypto := filepath.Join(c.RunDir, "crypto")
 	d := &Description{Description: netdesc.Description{
-		RunDir:            c.RunDir,
-		Host:              c.Host,
-		Channel:           c.Channel,
-		Chaincode:         c.ChaincodeName,
-		ChaincodeVersion:  c.ChaincodeVersion,
-		ChaincodeAddress:  c.addr(c.chaincodePort()),
-		TLSRootBundle:     filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
-		GatewaySecretsDir: filepath.Join(c.RunDir, GatewaySecretsDir),
-		MasterKeyFile:     filepath.Join(c.RunDir, GatewaySecretsDir, MasterKeyFile),
-		MeshKeyringFile:   filepath.Join(c.RunDir, MeshKeyringFile),
-		AgentsPerOrg:      c.AgentsPerOrg,
+		RunDir:           c.RunDir,
+		Host:             c.Host,
+		Channel:          c.Channel,
+		Chaincode:        c.ChaincodeName,
+		ChaincodeVersion: c.ChaincodeVersion,
+		ChaincodeAddress: c.addr(c.chaincodePort()),
+		// The operations listener of a process chaincode server; a
+		// container layout keeps its own (docker-compose.yaml).
+		ChaincodeOpsAddress: c.addr(c.chaincodePort() + 1),
+		TLSRootBundle:       filepath.Join(c.RunDir, "tls-ca-bundle.pem"),
+		GatewaySecretsDir:   filepath.Join(c.RunDir, GatewaySecretsDir),
+		MasterKeyFile:       filepath.Join(c.RunDir, GatewaySecretsDir, MasterKeyFile),
+		MeshKeyringFile:     filepath.Join(c.RunDir, MeshKeyringFile),
+		AgentsPerOrg:        c.AgentsPerOrg,
 	}}
 	oo := c.OrdererOrg
 	oBase := filepath.Join(crypto, "ordererOrganizations", oo.Domain)
@@ -250,6 +257,7 @@ func (n *Network) describe() *Description {
 			peer.OperationsAddress = hostAddr(name, containerOperationsPort)
 			if j == 0 {
 				d.ChaincodeAddress = hostAddr("chaincode."+org.Domain, containerCCaaSPort)
+				d.ChaincodeOpsAddress = ""
 			}
 		}
 		info.Peers = []PeerNode{peer}
@@ -624,14 +632,18 @@ func (n *Network) deployChaincode(ctx context.Context) error {
 		return err
 	}
 	ccTLS := n.chaincodeTLSDir()
+	env := append(baseEnv(),
+		"CHAINCODE_ID="+n.desc.ChaincodePackageID,
+		"CHAINCODE_SERVER_ADDRESS="+n.desc.ChaincodeAddress,
+		"CHAINCODE_TLS_CERT_FILE="+filepath.Join(ccTLS, "server.crt"),
+		"CHAINCODE_TLS_KEY_FILE="+filepath.Join(ccTLS, "server.key"),
+	)
+	if n.desc.ChaincodeOpsAddress != "" {
+		env = append(env, "CHAINCODE_OPS_LISTEN="+n.desc.ChaincodeOpsAddress)
+	}
 	if err := n.start(process{
 		name: "chaincode-" + n.cfg.ChaincodeName, bin: n.cfg.ChaincodeBinary, dir: n.cfg.RunDir,
-		env: append(baseEnv(),
-			"CHAINCODE_ID="+n.desc.ChaincodePackageID,
-			"CHAINCODE_SERVER_ADDRESS="+n.desc.ChaincodeAddress,
-			"CHAINCODE_TLS_CERT_FILE="+filepath.Join(ccTLS, "server.crt"),
-			"CHAINCODE_TLS_KEY_FILE="+filepath.Join(ccTLS, "server.key"),
-		),
+		env: env,
 	}); err != nil {
 		return err
 	}

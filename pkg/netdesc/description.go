@@ -34,8 +34,11 @@ type Description struct {
 	ChaincodeVersion   string `json:"chaincodeVersion"`
 	ChaincodePackageID string `json:"chaincodePackageId,omitempty"`
 	ChaincodeAddress   string `json:"chaincodeAddress"`
-	EndorsementPolicy  string `json:"endorsementPolicy"`
-	TLSRootBundle      string `json:"tlsRootBundle"`
+	// ChaincodeOpsAddress is the chaincode server's operations listener
+	// (/metrics, /healthz, /readyz; empty: none).
+	ChaincodeOpsAddress string `json:"chaincodeOpsAddress,omitempty"`
+	EndorsementPolicy   string `json:"endorsementPolicy"`
+	TLSRootBundle       string `json:"tlsRootBundle"`
 	// GatewaySecretsDir (mode 0700) holds what only gateways are given:
 	// MasterKeyFile, the consortium master key object keys derive from. No
 	// agent is pointed at that directory.

@@ -240,6 +240,15 @@ func TestOpsMetrics(t *testing.T) {
 	if getShard < reads {
 		t.Errorf("the agents answered %v GetShard calls, want >= %d (k per read)", getShard, reads)
 	}
+	// The chaincode server counts the calls the peers made for the publish
+	// and the reads' manifest lookups.
+	if cc := env.ChaincodeOpsAddress; cc == "" {
+		t.Error("the test network started the chaincode server without an operations listener")
+	} else if code, st := opsStatus(t, cc, "/healthz"); code != http.StatusOK || st.Status != metrics.StatusOK {
+		t.Errorf("chaincode server /healthz: %d %+v", code, st)
+	} else if n := sum(scrape(t, cc), "dct_chaincode_calls_total"); n < 1 {
+		t.Errorf("dct_chaincode_calls_total = %v after a publish, want >= 1", n)
+	}
 	t.Logf("gateway %s: %v serve requests, %v shard fetches, agents %v GetShard calls for %d reads",
 		gw.Name, delta("dct_gateway_requests_total", "route", metrics.ServeRoute), delta("dct_gateway_shard_fetch_duration_seconds"), getShard, reads)
 }
