@@ -41,9 +41,17 @@ import (
 // fewest shards of the object, the best-ranked one that does not hold the
 // shard yet, holds fewer
 // than MaxPerNode shards of the object, has capacity left for one more
-// shard, and whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
+// shard, whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
 // the distinct zones of the eligible bids), so that the shards spread
-// over the zones bidding.
+// over the zones bidding, and whose organisation (the node's owner)
+// holds fewer than the organisations' cap: the smallest c such that the
+// sum over the bidding organisations of min(c, their room) is at least
+// the slots, a node's room being min(MaxPerNode, capacity / ShardSize),
+// when c ≤ (shards − K) × replicas, so that losing every node of one
+// organisation (a bank's site cut off) keeps the object readable; with
+// too few organisations bidding for that, no organisation rule. When the
+// greedy fill misses the slots under c (possible only with replicas), it
+// is run again without the organisation rule.
 //
 // Pricing, uniform per component: the price of every contract is the
 // first losing bid's (the best-ranked eligible bid that won nothing),
@@ -170,40 +178,22 @@ func ClearAuction(in ClearInput) Outcome {
 		zoneCap = (slots + len(zones) - 1) / len(zones)
 	}
 	maxPer := a.MaxPerNode()
-	held := make([]int, len(out.Ranked))
-	left := make([]int64, len(out.Ranked))
+	// The organisations' cap (see the rules above): the smallest number
+	// of awards per organisation its eligible nodes can fill the slots
+	// under; dropped if the greedy fill misses the slots under it.
+	orgs := make([]string, len(out.Ranked))
+	room := map[string]int{}
 	for i, r := range out.Ranked {
-		left[i] = r.Terms.CapacityBytes
+		orgs[i] = in.Nodes[r.Terms.Node].Org
+		room[orgs[i]] += int(min(int64(maxPer), r.Terms.CapacityBytes/max(a.ShardSize, 1)))
 	}
-	zoneLoad := map[string]int{}
-	var awards []Award
-	won := make([]bool, len(out.Ranked))
-	filled := 0
-	for shard := 0; shard < a.Shards; shard++ {
-		holders := map[int]bool{}
-		for rep := 0; rep < a.Replicas; rep++ {
-			// Spread first: the best-ranked node among those holding
-			// the fewest shards of the object.
-			pick := -1
-			for i, r := range out.Ranked {
-				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
-					continue
-				}
-				if pick < 0 || held[i] < held[pick] {
-					pick = i
-				}
-			}
-			if pick < 0 {
-				continue
-			}
-			holders[pick] = true
-			held[pick]++
-			left[pick] -= a.ShardSize
-			zoneLoad[out.Ranked[pick].Zone]++
-			won[pick] = true
-			awards = append(awards, Award{Shard: shard, Node: out.Ranked[pick].Terms.Node})
-			filled++
-		}
+	orgCap := orgAwardCap(room, slots)
+	if orgCap > (a.Shards-a.K)*a.Replicas {
+		orgCap = slots // too few organisations to survive the loss of one: no rule
+	}
+	awards, won, filled := allocate(a, out.Ranked, orgs, maxPer, zoneCap, orgCap)
+	if filled < slots && orgCap < slots {
+		awards, won, filled = allocate(a, out.Ranked, orgs, maxPer, zoneCap, slots)
 	}
 	if filled < slots {
 		zl := make([]string, 0, len(zones))
@@ -237,6 +227,64 @@ func ClearAuction(in ClearInput) Outcome {
 	}
 	out.Awards = awards
 	return out
+}
+
+// allocate awards the slots of a greedily, spread first (see ClearAuction),
+// over the ranked bids, at most maxPer per node, zoneCap per zone and
+// orgCap per organisation (orgs[i]: the organisation of ranked[i]).
+func allocate(a *Auction, ranked []Ranked, orgs []string, maxPer, zoneCap, orgCap int) ([]Award, []bool, int) {
+	held := make([]int, len(ranked))
+	left := make([]int64, len(ranked))
+	for i, r := range ranked {
+		left[i] = r.Terms.CapacityBytes
+	}
+	zoneLoad, orgLoad := map[string]int{}, map[string]int{}
+	var awards []Award
+	won := make([]bool, len(ranked))
+	filled := 0
+	for shard := 0; shard < a.Shards; shard++ {
+		holders := map[int]bool{}
+		for rep := 0; rep < a.Replicas; rep++ {
+			// Spread first: the best-ranked node among those holding
+			// the fewest shards of the object.
+			pick := -1
+			for i, r := range ranked {
+				if holders[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap || orgLoad[orgs[i]] >= orgCap {
+					continue
+				}
+				if pick < 0 || held[i] < held[pick] {
+					pick = i
+				}
+			}
+			if pick < 0 {
+				continue
+			}
+			holders[pick] = true
+			held[pick]++
+			left[pick] -= a.ShardSize
+			zoneLoad[ranked[pick].Zone]++
+			orgLoad[orgs[pick]]++
+			won[pick] = true
+			awards = append(awards, Award{Shard: shard, Node: ranked[pick].Terms.Node})
+			filled++
+		}
+	}
+	return awards, won, filled
+}
+
+// orgAwardCap is the smallest c with the sum over organisations of
+// min(c, room) at least slots (slots when none is).
+func orgAwardCap(room map[string]int, slots int) int {
+	for c := 1; c < slots; c++ {
+		n := 0
+		for _, k := range room {
+			n += min(c, k)
+		}
+		if n >= slots {
+			return c
+		}
+	}
+	return slots
 }
 
 // rankCost is the ranking cost of price at score and km (-1: no

@@ -10,8 +10,11 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/dct-network/dct/pkg/gatewayclient"
 )
 
 // load reads objects round-robin through every gateway, one reader a
@@ -157,10 +160,14 @@ func (s *stack) waitService(ctx context.Context, svc string) {
 
 // runDrills runs the container drills under a read load on objects:
 // the stopped agent started again, agent cut's uplink to the backbone
-// cut and restored, a rolling restart of the ordering service
-// (its Raft leader included) with a publish after each restart, and a
-// rolling restart of every agent. No read and no publish may fail.
-func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, stopped string, cut agent, publish func(name string) error) {
+// cut and restored, bank site's whole branch site cut off the backbone
+// and reconnected, a rolling restart of the ordering service
+// (its Raft leader included) with a publish after each restart, a
+// rolling restart of every agent, and agent lost removed for good until
+// repair has every object back at full redundancy on the ledger. No read
+// and no publish may fail. It returns when the load stopped.
+func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, stopped string, cut agent, site string, lost agent,
+	pub *gatewayclient.Client, orgOf map[string]string, publish func(name string) error) {
 	l := startLoad(ctx, s, objects)
 	type figure struct {
 		drill        string
@@ -175,6 +182,9 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		figures = append(figures, figure{name, start, time.Since(start), l.reads.Load() - before, l.failed.Load() - failed})
 	}
 	const settle = 20 // reads made in each degraded state
+	var repairTook time.Duration
+	l.waitReads(ctx, t, settle)
+	s.stats(ctx, "under the read load (both gateways, every read fetching shards)")
 
 	drill("stopped agent started again", func() {
 		l.waitReads(ctx, t, settle)
@@ -203,6 +213,38 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 			t.Fatal(err)
 		}
 		s.waitMeshStatus(ctx, cut.node, "alive")
+		l.waitReads(ctx, t, settle)
+	})
+
+	// Partition: a whole branch site goes down, both of its bank's agents
+	// cut off the backbone (the bank's peer, in its data centre, stays).
+	// Placement keeps every bank at <= M shards of an object, so every
+	// object is still served from the other two banks' agents.
+	var siteAgents []agent
+	for _, a := range composeAgents() {
+		if strings.HasSuffix(a.svc, "-"+site) {
+			siteAgents = append(siteAgents, a)
+		}
+	}
+	drill(fmt.Sprintf("branch site %s (%d agents) cut off the backbone and reconnected", site, len(siteAgents)), func() {
+		ids := s.containers(ctx)
+		for _, a := range siteAgents {
+			if _, err := docker(ctx, "network", "disconnect", backbone, ids[a.svc]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range siteAgents {
+			s.waitMeshStatus(ctx, a.node, "failed")
+		}
+		l.waitReads(ctx, t, settle)
+		for _, a := range siteAgents {
+			if _, err := docker(ctx, "network", "connect", "--alias", a.alias, backbone, ids[a.svc]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range siteAgents {
+			s.waitMeshStatus(ctx, a.node, "alive")
+		}
 		l.waitReads(ctx, t, settle)
 	})
 
@@ -235,11 +277,25 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		}
 	})
 
+	// An agent lost for good: its container and its shard store removed.
+	// The gateways' repair rebuilds each of its shards on another agent
+	// (gossip marks it failed, DeadAfter passes, the next scan repairs);
+	// the ledger then lists every shard with its holder again, none on
+	// the lost agent, no bank above M shards of an object.
+	drill(fmt.Sprintf("%s removed for good, repaired to full redundancy", lost.svc), func() {
+		if _, err := s.run(ctx, "rm", "--stop", "-f", "-v", lost.svc); err != nil {
+			t.Fatal(err)
+		}
+		repairTook = waitRedundancy(ctx, t, pub, lost.node, orgOf)
+		l.waitReads(ctx, t, settle)
+	})
+
 	reads, failed, errs := l.finish()
 	for _, f := range figures {
 		t.Logf("drill %-55s from %s, %7s, %4d reads, %d failed", f.drill, f.start.Format("15:04:05"), f.took.Round(100*time.Millisecond), f.reads, f.fails)
 	}
-	t.Logf("drills: %d reads under load, %d failed; %d publishes after orderer restarts", reads, failed, publishes)
+	t.Logf("drills: %d reads under load, %d failed; %d publishes after orderer restarts; %s's shards repaired to full redundancy (ledger) %s after its removal",
+		reads, failed, publishes, lost.svc, repairTook.Round(100*time.Millisecond))
 	if failed > 0 {
 		t.Errorf("%d of %d reads failed during the drills; first: %v", failed, reads, errs)
 	}
