@@ -183,8 +183,6 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 	}
 	const settle = 20 // reads made in each degraded state
 	var repairTook time.Duration
-	l.waitReads(ctx, t, settle)
-	s.stats(ctx, "under the read load (both gateways, every read fetching shards)")
 
 	drill("stopped agent started again", func() {
 		l.waitReads(ctx, t, settle)
@@ -194,6 +192,7 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		s.waitService(ctx, stopped)
 		l.waitReads(ctx, t, settle)
 	})
+	s.stats(ctx, "under the read load (both gateways, every read fetching shards)")
 
 	// Partition: one agent's branch uplink goes down. It keeps its site
 	// network (and its bank's peer); the gateways no longer reach it. The
