@@ -265,10 +265,12 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		lost = agent{} // nothing removed: every agent restarts below
 	}
 	drillIf(full, fmt.Sprintf("%s removed for good, repaired to full redundancy", lost.svc), func() {
+		removed := time.Now()
 		if _, err := s.run(ctx, "rm", "--stop", "-f", "-v", lost.svc); err != nil {
 			t.Fatal(err)
 		}
-		repairTook = waitRedundancy(ctx, t, pub, lost.node, orgOf)
+		waitRedundancy(ctx, t, pub, lost.node, orgOf)
+		repairTook = time.Since(removed) // from the stop, through gossip, DeadAfter and the repairs
 		l.waitReads(ctx, t, settle)
 	})
 

@@ -48,7 +48,7 @@ func (s *stack) query(ctx context.Context, d *netdesc.Description, fn string, ar
 	}
 	full := append(append([]string{}, s.compose[1:]...), "-f", filepath.Join(s.root, "docker-compose.yaml"), "-p", s.project,
 		"run", "--rm", "--no-deps", "-T", "--entrypoint", "/usr/local/bin/peer",
-		"-e", "FABRIC_CFG_PATH="+filepath.Join(p.Dir, "config"),
+		"-e", "FABRIC_CFG_PATH="+filepath.Join(d.RunDir, "nodes", p.Name, "config"), // the peer's merged core.yaml
 		"-e", "FABRIC_LOGGING_SPEC=error",
 		"-e", "CORE_PEER_LOCALMSPID="+o.MSPID,
 		"-e", "CORE_PEER_MSPCONFIGPATH="+o.AdminMSPDir,
