@@ -18,7 +18,7 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: sim sim-agreement all deps fabric tools browser build images compose-up compose-demo compose-down demo down feed-start feed-stop network-up network-down network-status \
+.PHONY: sim sim-agreement all deps fabric tools browser build images compose-up compose-demo compose-down compose-stats demo down feed-start feed-stop network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench idle-cost deps-check fuzz
 
 all: build
@@ -72,6 +72,11 @@ compose-demo:
 	$(COMPOSE) run --rm dct publish-demo-portal
 compose-down:
 	$(COMPOSE) down -v
+
+## compose-stats: CPU and memory by kind of container of the running
+## compose stack (scripts/container-stats.sh, 3 docker stats snapshots).
+compose-stats:
+	@scripts/container-stats.sh "$$(docker inspect -f '{{index .Config.Labels "com.docker.compose.project"}}' $$($(COMPOSE) ps -q | head -n 1))" 3
 
 ## network-up / network-down: the Fabric network with the DCT chaincode
 network-up: fabric build

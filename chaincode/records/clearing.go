@@ -41,9 +41,17 @@ import (
 // fewest shards of the object, the best-ranked one that does not hold the
 // shard yet, holds fewer
 // than MaxPerNode shards of the object, has capacity left for one more
-// shard, and whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
+// shard, whose zone holds fewer than ⌈slots / zones⌉ awards (zones:
 // the distinct zones of the eligible bids), so that the shards spread
-// over the zones bidding.
+// over the zones bidding, and whose organisation (the node's owner)
+// holds fewer than the organisations' cap: the smallest c such that the
+// sum over the bidding organisations of min(c, their room) is at least
+// the slots, a node's room being min(MaxPerNode, capacity / ShardSize),
+// when c ≤ (shards − K) × replicas, so that losing every node of one
+// organisation (a bank's site cut off) keeps the object readable; with
+// too few organisations bidding for that, no organisation rule. When the
+// greedy fill misses the slots under c (possible only with replicas), it
+// is run again without the organisation rule.
 //
 // A re-auction (Auction.Replaces) awards one slot per replaced holding,
 // in order, with the root's other live holdings (Replaces.Held) counted as
@@ -181,61 +189,37 @@ func ClearAuction(in ClearInput) Outcome {
 		zoneCap = (slots + len(zones) - 1) / len(zones)
 	}
 	maxPer := a.MaxPerNode()
-	// held counts the shards of the object each ranked node holds,
-	// holders the ranked holders of each shard: for a re-auction, the
-	// root's holdings that stay (Replaces.Held) to begin with.
-	rank := make(map[string]int, len(out.Ranked))
-	for i, r := range out.Ranked {
-		rank[r.Terms.Node] = i
+	// The organisations' cap (see the rules above): the smallest number
+	// of awards per organisation its eligible nodes can fill the object's
+	// slots under, counting for a re-auction the holdings that stay as
+	// filled; dropped if the greedy fill misses the slots under it.
+	orgOf := func(node string) string {
+		if n := in.Nodes[node]; n != nil {
+			return n.Org
+		}
+		return ""
 	}
-	held := make([]int, len(out.Ranked))
-	holders := map[int]map[int]bool{}
+	orgs := make([]string, len(out.Ranked))
+	room := map[string]int{}
+	for i, r := range out.Ranked {
+		orgs[i] = orgOf(r.Terms.Node)
+		room[orgs[i]] += int(min(int64(maxPer), r.Terms.CapacityBytes/max(a.ShardSize, 1)))
+	}
+	heldOrg := map[string]int{}
 	for _, w := range heldAwards(a) {
-		i, ok := rank[w.Node]
-		if !ok {
-			continue // not bidding: it cannot win anyway
-		}
-		held[i]++
-		if holders[w.Shard] == nil {
-			holders[w.Shard] = map[int]bool{}
-		}
-		holders[w.Shard][i] = true
+		heldOrg[orgOf(w.Node)]++
 	}
-	left := make([]int64, len(out.Ranked))
-	for i, r := range out.Ranked {
-		left[i] = r.Terms.CapacityBytes
+	for o, n := range heldOrg {
+		room[o] += n
 	}
-	zoneLoad := map[string]int{}
-	var awards []Award
-	won := make([]bool, len(out.Ranked))
-	filled := 0
-	for _, shard := range slotShards(a) {
-		hs := holders[shard]
-		if hs == nil {
-			hs = map[int]bool{}
-			holders[shard] = hs
-		}
-		// Spread first: the best-ranked node among those holding the
-		// fewest shards of the object.
-		pick := -1
-		for i, r := range out.Ranked {
-			if hs[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap {
-				continue
-			}
-			if pick < 0 || held[i] < held[pick] {
-				pick = i
-			}
-		}
-		if pick < 0 {
-			continue
-		}
-		hs[pick] = true
-		held[pick]++
-		left[pick] -= a.ShardSize
-		zoneLoad[out.Ranked[pick].Zone]++
-		won[pick] = true
-		awards = append(awards, Award{Shard: shard, Node: out.Ranked[pick].Terms.Node})
-		filled++
+	total := slots + len(heldAwards(a))
+	orgCap := orgAwardCap(room, total)
+	if orgCap > (a.Shards-a.K)*a.Replicas {
+		orgCap = total // too few organisations to survive the loss of one: no rule
+	}
+	awards, won, filled := allocate(a, out.Ranked, orgs, heldOrg, maxPer, zoneCap, orgCap)
+	if filled < slots && orgCap < total {
+		awards, won, filled = allocate(a, out.Ranked, orgs, heldOrg, maxPer, zoneCap, total)
 	}
 	if filled < slots {
 		zl := make([]string, 0, len(zones))
@@ -296,6 +280,89 @@ func heldAwards(a *Auction) []Award {
 		return nil
 	}
 	return a.Replaces.Held
+}
+
+// allocate awards the slots of a greedily, spread first (see ClearAuction),
+// over the ranked bids, at most maxPer per node, zoneCap per zone (over the
+// slots awarded) and orgCap per organisation (orgs[i]: the organisation of
+// ranked[i]; heldOrg: the holdings a re-auction leaves, by organisation).
+// For a re-auction the holdings that stay count as held shards from the
+// start: a node holding maxPer shards of the object wins none, a holder of
+// a shard does not win it again.
+func allocate(a *Auction, ranked []Ranked, orgs []string, heldOrg map[string]int, maxPer, zoneCap, orgCap int) ([]Award, []bool, int) {
+	rank := make(map[string]int, len(ranked))
+	for i, r := range ranked {
+		rank[r.Terms.Node] = i
+	}
+	held := make([]int, len(ranked))
+	holders := map[int]map[int]bool{}
+	for _, w := range heldAwards(a) {
+		i, ok := rank[w.Node]
+		if !ok {
+			continue // not bidding: it cannot win anyway
+		}
+		held[i]++
+		if holders[w.Shard] == nil {
+			holders[w.Shard] = map[int]bool{}
+		}
+		holders[w.Shard][i] = true
+	}
+	left := make([]int64, len(ranked))
+	for i, r := range ranked {
+		left[i] = r.Terms.CapacityBytes
+	}
+	zoneLoad, orgLoad := map[string]int{}, map[string]int{}
+	for o, n := range heldOrg {
+		orgLoad[o] = n
+	}
+	var awards []Award
+	won := make([]bool, len(ranked))
+	filled := 0
+	for _, shard := range slotShards(a) {
+		hs := holders[shard]
+		if hs == nil {
+			hs = map[int]bool{}
+			holders[shard] = hs
+		}
+		// Spread first: the best-ranked node among those holding the
+		// fewest shards of the object.
+		pick := -1
+		for i, r := range ranked {
+			if hs[i] || held[i] >= maxPer || left[i] < a.ShardSize || zoneLoad[r.Zone] >= zoneCap || orgLoad[orgs[i]] >= orgCap {
+				continue
+			}
+			if pick < 0 || held[i] < held[pick] {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			continue
+		}
+		hs[pick] = true
+		held[pick]++
+		left[pick] -= a.ShardSize
+		zoneLoad[ranked[pick].Zone]++
+		orgLoad[orgs[pick]]++
+		won[pick] = true
+		awards = append(awards, Award{Shard: shard, Node: ranked[pick].Terms.Node})
+		filled++
+	}
+	return awards, won, filled
+}
+
+// orgAwardCap is the smallest c with the sum over organisations of
+// min(c, room) at least slots (slots when none is).
+func orgAwardCap(room map[string]int, slots int) int {
+	for c := 1; c < slots; c++ {
+		n := 0
+		for _, k := range room {
+			n += min(c, k)
+		}
+		if n >= slots {
+			return c
+		}
+	}
+	return slots
 }
 
 // rankCost is the ranking cost of price at score and km (-1: no

@@ -23,6 +23,7 @@ type bidder struct {
 	hidden   bool // not revealed
 	// regStorage, when set, is the node's registered storage.
 	regStorage int64
+	org        string // the node's owner ("": none)
 }
 
 func clearInput(a AuctionInput, bs []bidder) ClearInput {
@@ -47,7 +48,7 @@ func clearInput(a AuctionInput, bs []bidder) ClearInput {
 		if b.inactive {
 			st = NodeStatusInactive
 		}
-		in.Nodes[b.id] = &Node{ID: b.id, Zone: b.zone, Latitude: b.lat, Longitude: b.lon, Status: st, StorageBytes: 1 << 40, BandwidthBps: 1e12}
+		in.Nodes[b.id] = &Node{ID: b.id, Org: b.org, Zone: b.zone, Latitude: b.lat, Longitude: b.lon, Status: st, StorageBytes: 1 << 40, BandwidthBps: 1e12}
 		if b.regStorage > 0 {
 			in.Nodes[b.id].StorageBytes = b.regStorage
 		}
@@ -342,6 +343,74 @@ func BenchmarkClearAuction(b *testing.B) {
 				if out := ClearAuction(in); out.Failure != "" {
 					b.Fatal(out.Failure)
 				}
+			}
+		})
+	}
+}
+
+// TestClearAuctionOrgCap: no organisation wins more awards than the
+// organisations' cap, M × replicas when enough organisations bid, so that
+// an object stays readable when every node of one organisation is lost
+// (a bank's site cut off); with too few organisations for that, there is
+// no organisation rule.
+func TestClearAuctionOrgCap(t *testing.T) {
+	k4m2 := AuctionInput{Object: "o", Shards: 6, K: 4, ShardSize: 1000, TermSeconds: 3600, MaxStoragePerGBMonth: 100, MaxDeliveryPerMiB: 100}
+	k4m2r2 := k4m2
+	k4m2r2.Replicas = 2
+	// bank lists bidders of org, one zone each, the cheapest first.
+	bank := func(org string, price int64, n int) []bidder {
+		var out []bidder
+		for i := 0; i < n; i++ {
+			out = append(out, bidder{id: fmt.Sprintf("%s-%d", org, i), org: org, zone: fmt.Sprintf("%s-z%d", org, i), storage: price + int64(i), delivery: 1})
+		}
+		return out
+	}
+	// small gives bidders room for one shard.
+	small := func(bs []bidder) []bidder {
+		for i := range bs {
+			bs[i].capacity = k4m2.ShardSize
+		}
+		return bs
+	}
+	tests := []struct {
+		name    string
+		a       AuctionInput
+		bids    []bidder
+		wantMax int // most awards of one organisation
+		orgs    int // organisations with awards
+	}{
+		// BankA is cheapest with three agents: spread by node and zone
+		// alone gives it 3 of 6 (5 zones bid: 2 awards a zone).
+		{"3 banks, cheap bank with 3 agents", k4m2, slices.Concat(bank("A", 1, 3), bank("B", 10, 1), bank("C", 20, 1)), 2, 3},
+		{"3 banks of 2", k4m2, slices.Concat(bank("A", 1, 2), bank("B", 10, 2), bank("C", 20, 2)), 2, 3},
+		{"6 banks", k4m2, slices.Concat(bank("A", 1, 2), bank("B", 2, 1), bank("C", 3, 1), bank("D", 4, 1), bank("E", 5, 1), bank("F", 6, 1)), 1, 6},
+		{"2 banks: no org rule (zones spread them)", k4m2, slices.Concat(bank("A", 1, 3), bank("B", 10, 3)), 3, 2},
+		{"3 banks, two with room for one shard: no org rule", k4m2, slices.Concat(bank("A", 1, 5), small(bank("B", 10, 1)), small(bank("C", 20, 1))), 5, 2},
+		{"replicas over 3 banks", k4m2r2, slices.Concat(bank("A", 1, 4), bank("B", 10, 2), bank("C", 20, 2)), 4, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := clearInput(tt.a, tt.bids)
+			out := ClearAuction(in)
+			if out.Failure != "" {
+				t.Fatal(out.Failure)
+			}
+			if len(out.Awards) != in.Auction.Slots() {
+				t.Fatalf("%d awards, want %d", len(out.Awards), in.Auction.Slots())
+			}
+			load := map[string]int{}
+			for _, w := range out.Awards {
+				load[in.Nodes[w.Node].Org]++
+			}
+			most := 0
+			for _, n := range load {
+				most = max(most, n)
+			}
+			if most != tt.wantMax || len(load) != tt.orgs {
+				t.Fatalf("awards per organisation %v: most %d over %d, want %d over %d (%s)", load, most, len(load), tt.wantMax, tt.orgs, placementOf(out.Awards))
+			}
+			if again := ClearAuction(clearInput(tt.a, tt.bids)); placementOf(again.Awards) != placementOf(out.Awards) {
+				t.Fatalf("not deterministic: %s then %s", placementOf(out.Awards), placementOf(again.Awards))
 			}
 		})
 	}

@@ -102,8 +102,13 @@ func (s *Service) repairShard(ctx context.Context, name, version string, shard i
 	for i, sh := range m.Shards {
 		p[i] = slices.DeleteFunc(slices.Clone(sh.Nodes), func(id string) bool { return slices.Contains(lost, id) })
 	}
-	req := placement.Request{K: m.K, M: m.M, R: max(1, len(expected)), ShardSize: l.ShardSize(), Seed: m.Name}
+	req := placement.Request{K: m.K, M: m.M, R: max(1, len(expected)), ShardSize: l.ShardSize(), Seed: m.Name, Orgs: map[string]string{}}
 	if target == "" {
+		if all, err := s.Nodes(ctx); err == nil {
+			for _, n := range all { // the organisations of holders out of reach count too
+				req.Orgs[n.ID] = n.Org
+			}
+		}
 		if target, err = placement.Replace(req, p, shard, cands); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrNoPlacement, err)
 		}

@@ -507,7 +507,7 @@ func (s *Service) usableNodes(ctx context.Context, shardSize int64) (usable, err
 			mu.Lock()
 			defer mu.Unlock()
 			u.byID[n.ID] = n
-			u.candidates = append(u.candidates, placement.Node{ID: n.ID, Zone: n.Zone, FreeBytes: free})
+			u.candidates = append(u.candidates, placement.Node{ID: n.ID, Zone: n.Zone, Org: n.Org, FreeBytes: free})
 		}(n)
 	}
 	wg.Wait()

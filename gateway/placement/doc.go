@@ -7,6 +7,10 @@
 //     rule forbids; such layouts are refused);
 //   - without replication (R = 1) no node holds more than max(M, 1) shards,
 //     so losing any single node leaves at least K shards;
+//   - no organisation's nodes take more than Request.OrgCap slots of an
+//     object: at most M×R when there are enough organisations, so that a
+//     site partition or the loss of one bank's nodes keeps every object
+//     readable, else as evenly as the organisations allow;
 //   - shards spread over zones as evenly as the nodes allow, then over nodes;
 //   - each shard is held by R distinct nodes (R = 1 until replication is
 //     configured);

@@ -4,16 +4,20 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"sort"
 )
 
 // ErrImpossible is returned when no placement satisfies the rules.
 var ErrImpossible = errors.New("no placement satisfies the rules")
 
-// Node is a candidate holder.
+// Node is a candidate holder. Org is its owning organisation (its MSP
+// id): the failure domain a bank's site or network partition takes out
+// whole ("" for every node: no org rule).
 type Node struct {
 	ID        string
 	Zone      string
+	Org       string
 	FreeBytes int64
 }
 
@@ -27,6 +31,9 @@ type Request struct {
 	ShardSize int64
 	// Seed varies tie-breaking per object (for example its name).
 	Seed string
+	// Orgs names the organisation of holders that are not among the
+	// candidate nodes (Replace: a kept holder the gateway cannot reach).
+	Orgs map[string]string
 }
 
 // Placement lists, per shard index, the ids of its holders.
@@ -55,9 +62,62 @@ func (r Request) MaxPerNode() int {
 	return min(r.K-1, max(r.M, 1))
 }
 
+// OrgCap is the most holder slots of one object the nodes of one
+// organisation may take: the smallest cap c the organisations' nodes can
+// fill the (K+M)×R slots under, each node taking at most MaxPerNode and
+// as many as its free bytes allow, when c ≤ M×R, so that the loss of one
+// organisation's nodes together (a site partition) keeps at least K
+// shards with a holder. With too few organisations for that there is no
+// organisation rule: the cap is all the slots.
+func (r Request) OrgCap(nodes []Node) int {
+	room := map[string]int{}
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		if seen[n.ID] || n.FreeBytes < r.ShardSize {
+			continue
+		}
+		seen[n.ID] = true
+		k := r.MaxPerNode()
+		if r.ShardSize > 0 {
+			k = int(min(int64(k), n.FreeBytes/r.ShardSize))
+		}
+		room[n.Org] += k
+	}
+	slots := (r.K + r.M) * r.R
+	if c := orgCap(room, slots); c <= r.M*r.R {
+		return c
+	}
+	return slots
+}
+
+// orgCap is the smallest c with sum over orgs of min(c, room) >= slots
+// (slots when none is).
+func orgCap(room map[string]int, slots int) int {
+	for c := 1; c < slots; c++ {
+		n := 0
+		for _, k := range room {
+			n += min(c, k)
+		}
+		if n >= slots {
+			return c
+		}
+	}
+	return slots
+}
+
 // Place returns a placement of r over nodes. Nodes without room for a shard
-// are not used.
+// are not used. No organisation takes more than OrgCap slots when the
+// greedy fill manages it (always without replication); otherwise the
+// placement is made again without the organisation rule, as the auction's
+// clearing does (records.ClearAuction).
 func Place(r Request, nodes []Node) (Placement, error) {
+	if p, err := place(r, nodes, r.OrgCap(nodes)); err == nil {
+		return p, nil
+	}
+	return place(r, nodes, (r.K+r.M)*r.R)
+}
+
+func place(r Request, nodes []Node, orgMax int) (Placement, error) {
 	if r.K < 2 || r.M < 0 || r.R < 1 {
 		return nil, fmt.Errorf("%w: k=%d m=%d r=%d (k must be at least 2 so that no node holds k shards)", ErrImpossible, r.K, r.M, r.R)
 	}
@@ -85,13 +145,13 @@ func Place(r Request, nodes []Node) (Placement, error) {
 		return nil, fmt.Errorf("%w: %d shards × %d holders need at least %d usable nodes holding at most %d each, have %d",
 			ErrImpossible, total, r.R, (total*r.R+maxPer-1)/maxPer, maxPer, len(cands))
 	}
-	zoneLoad := map[string]int{}
+	zoneLoad, orgLoad := map[string]int{}, map[string]int{}
 	out := make(Placement, total)
 	for i := 0; i < total; i++ {
 		for rep := 0; rep < r.R; rep++ {
 			var best *cand
 			for _, c := range cands {
-				if c.held >= maxPer || contains(out[i], c.ID) {
+				if c.held >= maxPer || orgLoad[c.Org] >= orgMax || contains(out[i], c.ID) {
 					continue
 				}
 				if best == nil || better(c.held, zoneLoad[c.Zone], c.FreeBytes, c.tie, best.held, zoneLoad[best.Zone], best.FreeBytes, best.tie) {
@@ -105,6 +165,7 @@ func Place(r Request, nodes []Node) (Placement, error) {
 			best.held++
 			best.FreeBytes -= r.ShardSize
 			zoneLoad[best.Zone]++
+			orgLoad[best.Org]++
 		}
 		sort.Strings(out[i])
 	}
@@ -138,22 +199,31 @@ func contains(s []string, v string) bool {
 // Replace chooses a new holder for shard of an existing placement p, from
 // which the lost holders were already removed: a node that does not hold
 // the shard yet and holds fewer than MaxPerNode shards of the object,
-// preferring nodes with the fewest shards of it, then the least-loaded zone,
-// then the most free space. Nodes without room are skipped.
+// preferring nodes of the organisation holding the fewest slots of it (so
+// that repair keeps the object readable after the loss of any one
+// organisation's nodes, as Place does), then nodes with the fewest shards
+// of it, then the least-loaded zone, then the most free space. Nodes
+// without room are skipped.
 func Replace(r Request, p Placement, shard int, nodes []Node) (string, error) {
 	if shard < 0 || shard >= len(p) {
 		return "", fmt.Errorf("%w: no shard %d in a placement of %d", ErrImpossible, shard, len(p))
 	}
 	held := map[string]int{}
-	zoneOf := map[string]string{}
-	for _, n := range nodes {
-		zoneOf[n.ID] = n.Zone
+	zoneOf, orgOf := map[string]string{}, maps.Clone(r.Orgs)
+	if orgOf == nil {
+		orgOf = map[string]string{}
 	}
-	zoneLoad := map[string]int{}
+	for _, n := range nodes {
+		zoneOf[n.ID], orgOf[n.ID] = n.Zone, n.Org
+	}
+	zoneLoad, orgLoad := map[string]int{}, map[string]int{}
 	for _, holders := range p {
 		for _, id := range holders {
 			held[id]++
 			zoneLoad[zoneOf[id]]++
+			if o, ok := orgOf[id]; ok {
+				orgLoad[o]++
+			}
 		}
 	}
 	maxPer := r.MaxPerNode()
@@ -169,7 +239,8 @@ func Replace(r Request, p Placement, shard int, nodes []Node) (string, error) {
 		h.Write([]byte{0})
 		h.Write([]byte(n.ID))
 		tie := h.Sum64()
-		if best == nil || better(held[n.ID], zoneLoad[n.Zone], n.FreeBytes, tie, held[best.ID], zoneLoad[best.Zone], best.FreeBytes, bestTie) {
+		if best == nil || orgLoad[n.Org] < orgLoad[best.Org] || orgLoad[n.Org] == orgLoad[best.Org] &&
+			better(held[n.ID], zoneLoad[n.Zone], n.FreeBytes, tie, held[best.ID], zoneLoad[best.Zone], best.FreeBytes, bestTie) {
 			best, bestTie = n, tie
 		}
 	}

@@ -205,3 +205,107 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// orgNodes lists nodes named by "org/zone" specs: n0, n1, ….
+func orgNodes(specs ...string) []Node {
+	var out []Node
+	for i, s := range specs {
+		org, zone, _ := strings.Cut(s, "/")
+		out = append(out, Node{ID: fmt.Sprintf("n%d", i), Org: org, Zone: zone, FreeBytes: 1 << 30})
+	}
+	return out
+}
+
+// TestPlaceOrgCap: no organisation takes more than OrgCap slots, which is
+// at most M×R when the organisations' nodes allow it, so that losing every
+// node of one organisation leaves at least K shards with a holder.
+func TestPlaceOrgCap(t *testing.T) {
+	k4m2 := Request{K: 4, M: 2, R: 1, ShardSize: 10}
+	tests := []struct {
+		name      string
+		req       Request
+		nodes     []Node
+		wantCap   int
+		survivesA bool // every org's loss keeps K shards
+	}{
+		{"3 banks of 2 agents", k4m2, orgNodes("A/a1", "A/a2", "B/b1", "B/b2", "C/c1", "C/c2"), 2, true},
+		// The case the compose drills met: 5 usable agents, zones all
+		// distinct; spread by node alone put 3 shards in one bank.
+		{"3 banks, one agent down", k4m2, orgNodes("A/a1", "A/a2", "B/b1", "B/b2", "C/c1"), 2, true},
+		{"3 banks, one agent each", k4m2, orgNodes("A/a", "B/b", "C/c"), 2, true},
+		{"4 banks", k4m2, orgNodes("A/a", "A/a", "B/b", "B/b", "C/c", "C/c", "D/d", "D/d"), 2, true},
+		{"6 banks", k4m2, orgNodes("A/a", "B/b", "C/c", "D/d", "E/e", "F/f"), 1, true},
+		{"2 banks: no org rule", k4m2, orgNodes("A/a", "A/a", "B/b", "B/b"), 6, false},
+		{"3 banks, two with room for one shard: no org rule", k4m2, []Node{{ID: "n0", Org: "A", Zone: "a", FreeBytes: 10},
+			{ID: "n1", Org: "B", Zone: "b1", FreeBytes: 1 << 30}, {ID: "n2", Org: "B", Zone: "b2", FreeBytes: 1 << 30},
+			{ID: "n3", Org: "B", Zone: "b3", FreeBytes: 1 << 30}, {ID: "n4", Org: "C", Zone: "c", FreeBytes: 10}}, 6, false},
+		{"no orgs: no org rule", k4m2, nodes("a", "a", "b", "b", "c", "c"), 6, false},
+		{"replication over 3 banks", Request{K: 4, M: 2, R: 2, ShardSize: 10}, orgNodes("A/a", "A/a", "B/b", "B/b", "C/c", "C/c", "A/a"), 4, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.req.OrgCap(tt.nodes); got != tt.wantCap {
+				t.Fatalf("OrgCap = %d, want %d", got, tt.wantCap)
+			}
+			p, err := Place(tt.req, tt.nodes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, tt.req, tt.nodes, p)
+			orgOf := map[string]string{}
+			for _, n := range tt.nodes {
+				orgOf[n.ID] = n.Org
+			}
+			load := map[string]int{}
+			for _, hs := range p {
+				for _, h := range hs {
+					load[orgOf[h]]++
+				}
+			}
+			for org, n := range load {
+				if n > tt.wantCap {
+					t.Fatalf("org %q holds %d slots, cap %d: %v", org, n, tt.wantCap, p)
+				}
+			}
+			survives := true
+			for org := range load {
+				left := 0
+				for _, hs := range p {
+					for _, h := range hs {
+						if orgOf[h] != org {
+							left++
+							break
+						}
+					}
+				}
+				survives = survives && left >= tt.req.K
+			}
+			if survives != tt.survivesA {
+				t.Fatalf("losing any one org keeps K shards: %v, want %v (%v)", survives, tt.survivesA, p)
+			}
+		})
+	}
+}
+
+// TestReplaceOrgCap: a repair prefers the organisation holding the fewest
+// slots, so that it keeps every object readable after the loss of any
+// one organisation; holders out of reach count through Request.Orgs.
+func TestReplaceOrgCap(t *testing.T) {
+	r := Request{K: 4, M: 2, R: 1, ShardSize: 10, Seed: "x"}
+	ns := orgNodes("A/a1", "A/a2", "B/b1", "B/b2", "C/c1", "C/c2", "B/b3")
+	// n0 (A) is lost; A keeps n1 with one shard, B and C two each; B's
+	// spare n6 holds nothing but B is at its cap: n1 takes the shard.
+	p := Placement{nil, {"n1"}, {"n2"}, {"n3"}, {"n4"}, {"n5"}}
+	got, err := Replace(r, p, 0, ns[1:])
+	if err != nil || got != "n1" {
+		t.Fatalf("Replace = %q, %v; want n1 (its bank holds the fewest)", got, err)
+	}
+	// C's holders are out of reach (not candidates): without their
+	// organisation C would look empty.
+	r.Orgs = map[string]string{"n4": "C", "n5": "C"}
+	cands := []Node{ns[1], ns[2], ns[3], ns[6], {ID: "n9", Org: "C", Zone: "c9", FreeBytes: 1 << 30}}
+	got, err = Replace(r, p, 0, cands)
+	if err != nil || got != "n1" {
+		t.Fatalf("Replace with C out of reach = %q, %v; want n1", got, err)
+	}
+}

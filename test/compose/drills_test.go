@@ -8,10 +8,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dct-network/dct/pkg/gatewayclient"
 )
 
 // load reads objects round-robin through every gateway, one reader a
@@ -157,10 +161,14 @@ func (s *stack) waitService(ctx context.Context, svc string) {
 
 // runDrills runs the container drills under a read load on objects:
 // the stopped agent started again, agent cut's uplink to the backbone
-// cut and restored, a rolling restart of the ordering service
-// (its Raft leader included) with a publish after each restart, and a
-// rolling restart of every agent. No read and no publish may fail.
-func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, stopped string, cut agent, publish func(name string) error) {
+// cut and restored, bank site's whole branch site cut off the backbone
+// and reconnected, agent lost removed for good until repair has every
+// object back at full redundancy on the ledger, a rolling restart of the
+// ordering service (its Raft leader included) with a publish after each
+// restart, and a rolling restart of the agents left. No read and no
+// publish may fail. It returns when the load stopped.
+func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, stopped string, cut agent, site string, lost agent,
+	pub *gatewayclient.Client, orgOf map[string]string, publish func(name string) error) {
 	l := startLoad(ctx, s, objects)
 	type figure struct {
 		drill        string
@@ -172,9 +180,12 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 	drill := func(name string, f func()) {
 		start, before, failed := time.Now(), l.reads.Load(), l.failed.Load()
 		f()
-		figures = append(figures, figure{name, start, time.Since(start), l.reads.Load() - before, l.failed.Load() - failed})
+		fg := figure{name, start, time.Since(start), l.reads.Load() - before, l.failed.Load() - failed}
+		figures = append(figures, fg)
+		t.Logf("drill %s done: %s, %d reads, %d failed", name, fg.took.Round(100*time.Millisecond), fg.reads, fg.fails)
 	}
 	const settle = 20 // reads made in each degraded state
+	var repairTook time.Duration
 
 	drill("stopped agent started again", func() {
 		l.waitReads(ctx, t, settle)
@@ -184,6 +195,7 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		s.waitService(ctx, stopped)
 		l.waitReads(ctx, t, settle)
 	})
+	s.stats(ctx, "under the read load (both gateways, every read fetching shards)")
 
 	// Partition: one agent's branch uplink goes down. It keeps its site
 	// network (and its bank's peer); the gateways no longer reach it. The
@@ -206,6 +218,62 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		l.waitReads(ctx, t, settle)
 	})
 
+	// Partition: a whole branch site goes down, both of its bank's agents
+	// cut off the backbone (the bank's peer, in its data centre, stays).
+	// Placement keeps every bank at <= M shards of an object, so every
+	// object is still served from the other two banks' agents.
+	var siteAgents []agent
+	for _, a := range composeAgents() {
+		if strings.HasSuffix(a.svc, "-"+site) {
+			siteAgents = append(siteAgents, a)
+		}
+	}
+	full := fullDrills()
+	drillIf := func(on bool, name string, f func()) {
+		if on {
+			drill(name, f)
+		}
+	}
+	drillIf(full, fmt.Sprintf("branch site %s (%d agents) cut off the backbone and reconnected", site, len(siteAgents)), func() {
+		ids := s.containers(ctx)
+		for _, a := range siteAgents {
+			if _, err := docker(ctx, "network", "disconnect", backbone, ids[a.svc]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range siteAgents {
+			s.waitMeshStatus(ctx, a.node, "failed")
+		}
+		l.waitReads(ctx, t, settle)
+		for _, a := range siteAgents {
+			if _, err := docker(ctx, "network", "connect", "--alias", a.alias, backbone, ids[a.svc]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, a := range siteAgents {
+			s.waitMeshStatus(ctx, a.node, "alive")
+		}
+		l.waitReads(ctx, t, settle)
+	})
+
+	// An agent lost for good: its container and its shard store removed.
+	// The gateways' repair rebuilds each of its shards on another agent
+	// (gossip marks it failed, DeadAfter passes, the next scan repairs);
+	// the ledger then lists every shard with its holder again, none on
+	// the lost agent, no bank above M shards of an object.
+	if !full {
+		lost = agent{} // nothing removed: every agent restarts below
+	}
+	drillIf(full, fmt.Sprintf("%s removed for good, repaired to full redundancy", lost.svc), func() {
+		removed := time.Now()
+		if _, err := s.run(ctx, "rm", "--stop", "-f", "-v", lost.svc); err != nil {
+			t.Fatal(err)
+		}
+		waitRedundancy(ctx, t, pub, lost.node, orgOf)
+		repairTook = time.Since(removed) // from the stop, through gossip, DeadAfter and the repairs
+		l.waitReads(ctx, t, settle)
+	})
+
 	publishes := 0
 	drill("rolling restart of the 3 orderers, a publish after each", func() {
 		for i := 0; i < 3; i++ {
@@ -222,16 +290,20 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		}
 	})
 
-	drill("rolling restart of the 6 agents", func() {
-		for _, b := range []string{"banka", "bankb", "bankc"} {
-			for a := 0; a < 2; a++ {
-				svc := fmt.Sprintf("agent%d-%s", a, b)
-				if _, err := s.run(ctx, "restart", "-t", "5", svc); err != nil {
-					t.Fatal(err)
-				}
-				s.waitService(ctx, svc)
-				l.waitReads(ctx, t, settle/2)
+	left := len(composeAgents())
+	if lost.svc != "" {
+		left--
+	}
+	drill(fmt.Sprintf("rolling restart of the %d agents left", left), func() {
+		for _, a := range composeAgents() {
+			if a.svc == lost.svc {
+				continue
 			}
+			if _, err := s.run(ctx, "restart", "-t", "5", a.svc); err != nil {
+				t.Fatal(err)
+			}
+			s.waitService(ctx, a.svc)
+			l.waitReads(ctx, t, settle/2)
 		}
 	})
 
@@ -240,7 +312,17 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		t.Logf("drill %-55s from %s, %7s, %4d reads, %d failed", f.drill, f.start.Format("15:04:05"), f.took.Round(100*time.Millisecond), f.reads, f.fails)
 	}
 	t.Logf("drills: %d reads under load, %d failed; %d publishes after orderer restarts", reads, failed, publishes)
+	if lost.svc != "" {
+		t.Logf("%s's shards repaired to full redundancy (ledger) %s after its removal", lost.svc, repairTook.Round(100*time.Millisecond))
+	}
 	if failed > 0 {
 		t.Errorf("%d of %d reads failed during the drills; first: %v", failed, reads, errs)
 	}
 }
+
+// fullDrills reports whether DCT_COMPOSE_DRILLS=full asks for the drills
+// not yet passed on this machine kind: a whole branch site cut off (in
+// the one run so far, gateway0's /v1/mesh never showed the site's agents
+// alive again within a minute of the reconnection), an agent removed for
+// good until repair restores full redundancy, and the receipts' check.
+func fullDrills() bool { return os.Getenv("DCT_COMPOSE_DRILLS") == "full" }
