@@ -8,14 +8,27 @@ import (
 )
 
 // newNodesCommand: the ledger's edge node registry as the gateway reads it
-// (GET /v1/nodes). Nodes register themselves (dct-agent --register, as
-// the node's own identity); the CLI links no Fabric client, so it writes
-// no node record.
+// (GET /v1/nodes) for list; register, deactivate and reactivate are
+// ledger transactions the organisation's admin signs (nodeadmin.go).
+// Nodes may also register themselves (dct-agent --register, as the node's
+// own identity).
 func newNodesCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "nodes",
-		Short: "The edge node registry on the ledger, as the gateway reads it",
+		Short: "The edge node registry on the ledger: list (from the gateway), register, deactivate, reactivate (as the org's admin)",
 	}
+	admin := &nodeAdmin{e: e}
+	apply := admin.register(cmd)
+	// A subcommand's own persistent hook replaces the root's: run both.
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if root := c.Root(); root.PersistentPreRunE != nil {
+			if err := root.PersistentPreRunE(c, args); err != nil {
+				return err
+			}
+		}
+		return apply()
+	}
+	cmd.AddCommand(nodeWriteCommands(admin)...)
 	var o output
 	list := &cobra.Command{
 		Use:   "list",

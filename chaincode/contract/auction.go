@@ -8,7 +8,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // AuctionContractName is the name clients use to call the auction
@@ -34,14 +33,7 @@ type AuctionContract struct {
 
 // NewAuctionContract returns the auction contract.
 func NewAuctionContract() *AuctionContract {
-	return &AuctionContract{Contract: contractapi.Contract{
-		Name: AuctionContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT storage auctions",
-			Description: "Sealed bids, auctions and storage contracts for shards",
-			Version:     Version,
-		},
-	}}
+	return &AuctionContract{Contract: newContract(AuctionContractName, "DCT storage auctions", "Sealed bids, auctions and storage contracts for shards")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

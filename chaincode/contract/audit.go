@@ -6,7 +6,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // AuditContractName is the name clients use to call the audit contract.
@@ -34,14 +33,7 @@ type AuditContract struct {
 
 // NewAuditContract returns the audit contract.
 func NewAuditContract() *AuditContract {
-	return &AuditContract{Contract: contractapi.Contract{
-		Name: AuditContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT audit",
-			Description: "The auditor's view: payments to nodes with their batches, and the records' histories",
-			Version:     Version,
-		},
-	}}
+	return &AuditContract{Contract: newContract(AuditContractName, "DCT audit", "The auditor's view: payments to nodes with their batches, and the records' histories")}
 }
 
 // GetEvaluateTransactions lists the read-only functions (all of them).

@@ -10,6 +10,7 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
+	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // txContext is the transaction context the contract functions take.
@@ -189,4 +190,14 @@ func keyHistory(stub shim.ChaincodeStubInterface, key, what string) ([]*records.
 // describe names a record in messages: the kind and the quoted identifier.
 func describe(kind string, ids ...string) string {
 	return kind + " '" + strings.Join(ids, "@") + "'"
+}
+
+// newContract is a contract's embedded contractapi.Contract: its name and
+// the metadata every DCT contract publishes (title, description, the
+// chaincode's Version).
+func newContract(name, title, description string) contractapi.Contract {
+	return contractapi.Contract{
+		Name: name,
+		Info: metadata.InfoMetadata{Title: title, Description: description, Version: Version},
+	}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // DeliveryContractName is the name clients use to call the delivery
@@ -48,14 +47,7 @@ func NewDeliveryContract(opts ...Option) *DeliveryContract {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &DeliveryContract{log: o.log, Contract: contractapi.Contract{
-		Name: DeliveryContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT proof of delivery",
-			Description: "Gateways' batches of delivery receipts, verified by sampling before payment",
-			Version:     Version,
-		},
-	}}
+	return &DeliveryContract{log: o.log, Contract: newContract(DeliveryContractName, "DCT proof of delivery", "Gateways' batches of delivery receipts, verified by sampling before payment")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

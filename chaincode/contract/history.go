@@ -3,7 +3,6 @@ package contract
 import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // HistoryContractName is the name clients use to call the history contract.
@@ -18,14 +17,7 @@ type HistoryContract struct {
 
 // NewHistoryContract returns the history contract.
 func NewHistoryContract() *HistoryContract {
-	return &HistoryContract{Contract: contractapi.Contract{
-		Name: HistoryContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT history",
-			Description: "Audit trail of DCT ledger records",
-			Version:     Version,
-		},
-	}}
+	return &HistoryContract{Contract: newContract(HistoryContractName, "DCT history", "Audit trail of DCT ledger records")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

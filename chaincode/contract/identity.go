@@ -5,7 +5,6 @@ import (
 
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // IdentityContractName is the name clients use to call the identity
@@ -21,14 +20,7 @@ type IdentityContract struct {
 
 // NewIdentityContract returns the identity contract.
 func NewIdentityContract() *IdentityContract {
-	return &IdentityContract{Contract: contractapi.Contract{
-		Name: IdentityContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT identity registry",
-			Description: "Roles of the consortium members' identities",
-			Version:     Version,
-		},
-	}}
+	return &IdentityContract{Contract: newContract(IdentityContractName, "DCT identity registry", "Roles of the consortium members' identities")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

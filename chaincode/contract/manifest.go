@@ -9,7 +9,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // ManifestContractName is the name clients use to call the manifest
@@ -25,14 +24,7 @@ type ManifestContract struct {
 
 // NewManifestContract returns the manifest contract.
 func NewManifestContract() *ManifestContract {
-	return &ManifestContract{Contract: contractapi.Contract{
-		Name: ManifestContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT manifests",
-			Description: "Published object versions, their shard placement and purges",
-			Version:     Version,
-		},
-	}}
+	return &ManifestContract{Contract: newContract(ManifestContractName, "DCT manifests", "Published object versions, their shard placement and purges")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

@@ -7,7 +7,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // NodeContractName is the name clients use to call the node contract.
@@ -22,14 +21,7 @@ type NodeContract struct {
 
 // NewNodeContract returns the node contract.
 func NewNodeContract() *NodeContract {
-	return &NodeContract{Contract: contractapi.Contract{
-		Name: NodeContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT node registry",
-			Description: "Registration and lifecycle of DCT CDN nodes",
-			Version:     Version,
-		},
-	}}
+	return &NodeContract{Contract: newContract(NodeContractName, "DCT node registry", "Registration and lifecycle of DCT CDN nodes")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

@@ -8,7 +8,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // SLAContractName is the name clients use to call the SLA contract.
@@ -31,14 +30,7 @@ type SLAContract struct {
 
 // NewSLAContract returns the SLA contract.
 func NewSLAContract() *SLAContract {
-	return &SLAContract{Contract: contractapi.Contract{
-		Name: SLAContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT SLA scores",
-			Description: "Per-epoch attestations of the nodes' service and the scores computed from them",
-			Version:     Version,
-		},
-	}}
+	return &SLAContract{Contract: newContract(SLAContractName, "DCT SLA scores", "Per-epoch attestations of the nodes' service and the scores computed from them")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

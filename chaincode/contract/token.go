@@ -8,7 +8,6 @@ import (
 	"github.com/dct-network/dct/chaincode/records"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
-	"github.com/hyperledger/fabric-contract-api-go/v2/metadata"
 )
 
 // TokenContractName is the name clients use to call the token contract.
@@ -52,14 +51,7 @@ type TokenContract struct {
 
 // NewTokenContract returns the token contract.
 func NewTokenContract() *TokenContract {
-	return &TokenContract{Contract: contractapi.Contract{
-		Name: TokenContractName,
-		Info: metadata.InfoMetadata{
-			Title:       "DCT token",
-			Description: "Consortium token: issuance, balances, escrow and delivery payouts",
-			Version:     Version,
-		},
-	}}
+	return &TokenContract{Contract: newContract(TokenContractName, "DCT token", "Consortium token: issuance, balances, escrow and delivery payouts")}
 }
 
 // GetEvaluateTransactions lists the read-only functions.

@@ -38,14 +38,21 @@ var ErrLedger = ledger.ErrSettings
 // Register binds the ledger settings to s; identity says whose identity
 // the certificate is in help texts ("the gateway's", "the operator").
 func (l *Ledger) Register(s *settings.Set, identity string) {
+	s.String(&l.MSPDir, "msp-dir", "MSP directory of "+identity+" identity (certificate in signcerts/, key in keystore/)")
+	s.String(&l.CertFile, "cert", identity+" identity certificate (PEM; default: from --msp-dir)")
+	s.String(&l.KeyPath, "key", identity+" identity private key file or keystore directory (default: from --msp-dir)")
+	l.RegisterPeer(s, identity)
+}
+
+// RegisterPeer binds the ledger settings other than the identity's files
+// (--msp-dir, --cert, --key) to s: for a program that takes the identity
+// from flags of its own, such as the operator CLI.
+func (l *Ledger) RegisterPeer(s *settings.Set, identity string) {
 	s.String(&l.ConnectionProfile, "connection-profile", "standard Fabric connection profile (JSON or YAML) of the client organisation: its MSP id and peers")
 	s.String(&l.Peer, "peer", "peer name in --connection-profile (default: the client organisation's first peer)")
-	s.String(&l.MSPDir, "msp-dir", "MSP directory of "+identity+" identity (certificate in signcerts/, key in keystore/)")
 	s.String(&l.PeerAddress, "peer-address", "Fabric peer gateway endpoint host:port (default: from --connection-profile)")
 	s.String(&l.PeerTLSCA, "peer-tls-ca", "PEM CA of the peer's TLS certificate (default: from --connection-profile)")
 	s.String(&l.MSPID, "msp-id", "MSP id of "+identity+" identity (default: from --connection-profile)")
-	s.String(&l.CertFile, "cert", identity+" identity certificate (PEM; default: from --msp-dir)")
-	s.String(&l.KeyPath, "key", identity+" identity private key file or keystore directory (default: from --msp-dir)")
 	s.String(&l.Channel, "channel", "channel (default "+ledger.DefaultChannel+", the profile's only channel, or the test network's)")
 	s.String(&l.Chaincode, "chaincode", "chaincode name (default "+ledger.DefaultChaincode+", or the test network's)")
 	s.String(&l.NetworkDir, "network-dir", "test-network run directory to take ledger and TLS settings from")
