@@ -2,11 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/dct-network/dct/chaincode/records"
-	"github.com/dct-network/dct/gateway/content"
 	"github.com/gin-gonic/gin"
 )
 
@@ -32,18 +30,10 @@ type auctionView struct {
 }
 
 func (v *auctionView) routes(g *gin.RouterGroup) {
-	g = g.Group("/auctions", v.available)
+	g = g.Group("/auctions", serves("auction", v.ledger != nil))
 	g.GET("/:id", v.auction)
 	g.GET("/:id/reveals", v.reveals)
 	g.GET("/:id/contracts", v.contracts)
-}
-
-func (v *auctionView) available(c *gin.Context) {
-	if v.ledger == nil {
-		writeError(c, fmt.Errorf("%w: %w: this gateway serves no auction view", content.ErrNotFound, errNoAudit))
-		return
-	}
-	c.Next()
 }
 
 func (v *auctionView) auction(c *gin.Context) {

@@ -68,7 +68,7 @@ type audit struct {
 func (a *audit) routes(r *gin.Engine) {
 	(&slaView{ledger: a.sla}).routes(r.Group("/v1/audit", a.format))
 	(&auctionView{ledger: a.auctions}).routes(r.Group("/v1/audit", a.format))
-	g := r.Group("/v1/audit", a.available, a.format)
+	g := r.Group("/v1/audit", serves("audit", a.ledger != nil), a.format)
 	g.GET("/history/:kind/*key", a.history)
 	g.GET("/nodes/:id/payments", a.payments)
 	g.GET("/accounts/:msp", a.account)
@@ -82,12 +82,17 @@ func as(c *gin.Context) ledger.As {
 	return ledger.As{MSPID: id.MSPID, CertHash: id.CertHash}
 }
 
-func (a *audit) available(c *gin.Context) {
-	if a.ledger == nil {
-		writeError(c, fmt.Errorf("%w: %w: this gateway serves no audit view", content.ErrNotFound, errNoAudit))
-		return
+// serves lets a request through to a view of the admin listener when the
+// gateway was built with it (present), else answers 404 NOT_FOUND
+// (errNoAudit).
+func serves(view string, present bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !present {
+			writeError(c, fmt.Errorf("%w: %w: this gateway serves no %s view", content.ErrNotFound, errNoAudit, view))
+			return
+		}
+		c.Next()
 	}
-	c.Next()
 }
 
 const formatKey = "dct.format"

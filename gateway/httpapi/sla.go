@@ -40,7 +40,7 @@ type slaView struct {
 }
 
 func (s *slaView) routes(g *gin.RouterGroup) {
-	g = g.Group("/sla", s.available)
+	g = g.Group("/sla", serves("SLA", s.ledger != nil))
 	g.GET("/scores", s.scores)
 	g.GET("/nodes/:id", s.score)
 	g.GET("/nodes/:id/breakdown", s.breakdown)
@@ -48,14 +48,6 @@ func (s *slaView) routes(g *gin.RouterGroup) {
 	g.GET("/nodes/:id/record", s.node)
 	g.GET("/epochs/:epoch", s.epoch)
 	g.GET("/epochs/:epoch/attestations", s.attestations)
-}
-
-func (s *slaView) available(c *gin.Context) {
-	if s.ledger == nil {
-		writeError(c, fmt.Errorf("%w: %w: this gateway serves no SLA view", content.ErrNotFound, errNoAudit))
-		return
-	}
-	c.Next()
 }
 
 var scoreHeader = []string{"node", "epoch", "score", "state"}
