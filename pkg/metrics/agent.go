@@ -21,8 +21,8 @@ type Agent struct {
 // NewAgent registers an agent's instruments on reg.
 func NewAgent(reg prometheus.Registerer) *Agent {
 	a := &Agent{
-		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "agent", Name: "requests_total",
-			Help: "gRPC calls answered, by method and status code."}, []string{"method", "code"}),
+		calls: counterVec("agent", "requests_total",
+			"gRPC calls answered, by method and status code.", "method", "code"),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: Namespace, Subsystem: "agent", Name: "request_duration_seconds",
 			Help: "Time to answer a gRPC call (a stream: until it ends), by method.", Buckets: fetchBuckets}, []string{"method"}),
 		bytesOut: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Subsystem: "agent", Name: "sent_bytes_total",

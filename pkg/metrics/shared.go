@@ -44,10 +44,10 @@ type SLA struct {
 // dct_<subsystem>_sla_scorings_total{result}.
 func NewSLA(reg prometheus.Registerer, subsystem string) *SLA {
 	s := &SLA{
-		attest: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: subsystem, Name: "sla_attestations_total",
-			Help: "SLA attestations submitted (sla:Attest), by result (ok, error)."}, []string{"result"}),
-		score: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: subsystem, Name: "sla_scorings_total",
-			Help: "Epochs scored (sla:Score), by result (ok, error)."}, []string{"result"}),
+		attest: counterVec(subsystem, "sla_attestations_total",
+			"SLA attestations submitted (sla:Attest), by result (ok, error).", "result"),
+		score: counterVec(subsystem, "sla_scorings_total",
+			"Epochs scored (sla:Score), by result (ok, error).", "result"),
 	}
 	reg.MustRegister(s.attest, s.score)
 	for _, r := range []string{"ok", "error"} {
@@ -86,4 +86,9 @@ func (w slaLedger) ScoreEpoch(ctx context.Context, epoch int64) (*records.SLAEpo
 
 func (w slaLedger) SLAEpoch(ctx context.Context, epoch int64) (*records.SLAEpoch, error) {
 	return w.l.SLAEpoch(ctx, epoch)
+}
+
+// counterVec is a counter of the dct namespace in subsystem, by labels.
+func counterVec(subsystem, name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help}, labels)
 }
