@@ -42,7 +42,7 @@ func TestWithLedgerEpoch(t *testing.T) {
 		{"set and different", func(c *Config) { c.EpochLength = time.Minute }, fixedEpoch{seconds: 5}, 0, "not the ledger's epoch length"},
 		{"receipts grace of the ledger's epoch", func(c *Config) { c.ReceiptsGrace = 5 * time.Second }, fixedEpoch{seconds: 5}, 0, "--receipts-grace"},
 		{"SLA grace over the ledger's epoch", func(c *Config) { c.SLAGrace = 10 * time.Second }, fixedEpoch{seconds: 5}, 0, "--sla-grace"},
-		{"SLA grace without SLA", func(c *Config) { c.SLAAttest, c.SLAGrace = false, 10 * time.Second }, fixedEpoch{seconds: 5}, 5 * time.Second, ""},
+		{"SLA grace without SLA", func(c *Config) { c.SLAAttest, c.SLAGrace = false, 10*time.Second }, fixedEpoch{seconds: 5}, 5 * time.Second, ""},
 		{"a corrupt ledger length", func(*Config) {}, fixedEpoch{seconds: 0}, 0, "epoch length"},
 		{"an unreadable ledger", func(*Config) {}, fixedEpoch{err: errors.New("peer down")}, 0, "peer down"},
 	} {
