@@ -56,8 +56,7 @@ func TestScoreDropMovesContracts(t *testing.T) {
 	}
 	epochOf := func(at time.Time) int64 { return records.EpochOf(at, epochSeconds) }
 
-	// An object placed by auction; N holds its shard 0 (a data shard,
-	// which every read asks for).
+	// An object placed by auction.
 	body := make([]byte, 1<<20)
 	rand.New(rand.NewSource(11)).Read(body)
 	res, err := testenv.Publisher(env, gw).Publish(ctx, "scoredrop/object.bin", "application/octet-stream", int64(len(body)), bytes.NewReader(body))
@@ -71,16 +70,7 @@ func TestScoreDropMovesContracts(t *testing.T) {
 	if man.Auction == "" {
 		t.Fatal("the object was not placed by auction")
 	}
-	root, n := man.Auction, man.Shards[0].Nodes[0]
-	agent := ""
-	for _, a := range env.Agents {
-		if a.NodeID == n {
-			agent = a.Name
-		}
-	}
-	if agent == "" {
-		t.Fatalf("no agent runs %s", n)
-	}
+	root := man.Auction
 	// read GETs the object, checks it and returns the epoch it ended in.
 	read := func() int64 {
 		t.Helper()
@@ -135,10 +125,29 @@ func TestScoreDropMovesContracts(t *testing.T) {
 		return sum
 	}
 
-	// Before: N serves its shard and is paid for it.
-	if b := paidFor(n, read(), read()); b <= 0 {
-		t.Fatalf("%s delivered shard 0 but was not paid", n)
+	// Before: N, a holder the reads ask (the gateway reads the k holders
+	// it ranks first), serves its shard and is paid for it.
+	r1, r2 := read(), read()
+	n, shard := "", -1
+	for i, sh := range man.Shards {
+		if paidFor(sh.Nodes[0], r1, r2) > 0 {
+			n, shard = sh.Nodes[0], i
+			break
+		}
 	}
+	if n == "" {
+		t.Fatalf("no holder of %s@%s was paid for the reads in epochs %d..%d", res.Name, res.Version, r1, r2)
+	}
+	agent := ""
+	for _, a := range env.Agents {
+		if a.NodeID == n {
+			agent = a.Name
+		}
+	}
+	if agent == "" {
+		t.Fatalf("no agent runs %s", n)
+	}
+	t.Logf("%s holds shard %d and was paid for its deliveries", n, shard)
 
 	// N stops.
 	stopped := time.Now()
@@ -177,9 +186,9 @@ func TestScoreDropMovesContracts(t *testing.T) {
 	}
 	t.Logf("%s penalized after %v: %d in epoch %d", n, time.Since(stopped).Round(time.Millisecond), penalized.Score, penalized.Epoch)
 
-	// The lifecycle re-auctions N's contract (its holding of shard 0 ends
-	// for reason score, a successor's starts) and moves shard 0 onto the
-	// winner.
+	// The lifecycle re-auctions N's contract (its holding of the shard
+	// ends for reason score, a successor's starts) and moves the shard
+	// onto the winner.
 	var old, nw *records.Holding
 	var hs []*records.Holding
 	for {
@@ -188,13 +197,13 @@ func TestScoreDropMovesContracts(t *testing.T) {
 		}
 		old, nw = nil, nil
 		for _, h := range hs {
-			if h.Shard == 0 && h.Node == n {
+			if h.Shard == shard && h.Node == n {
 				old = h
 			}
 		}
 		if old != nil && !old.Live() {
 			for _, h := range hs {
-				if h.Shard == 0 && h.Live() && h.Auction == old.Successor {
+				if h.Shard == shard && h.Live() && h.Auction == old.Successor {
 					nw = h
 				}
 			}
@@ -204,17 +213,17 @@ func TestScoreDropMovesContracts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Contains(cur.Shards[0].Nodes, n) && slices.Contains(cur.Shards[0].Nodes, nw.Node) {
+			if !slices.Contains(cur.Shards[shard].Nodes, n) && slices.Contains(cur.Shards[shard].Nodes, nw.Node) {
 				break
 			}
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("shard 0 not moved off %s %v after it stopped: holding %+v, successor %+v", n, time.Since(stopped), old, nw)
+			t.Fatalf("shard %d not moved off %s %v after it stopped: holding %+v, successor %+v", shard, n, time.Since(stopped), old, nw)
 		}
 		time.Sleep(poll)
 	}
 	if old.EndReason != records.EndScore {
-		t.Fatalf("%s's holding of shard 0 ended for %s, want %s", n, old.EndReason, records.EndScore)
+		t.Fatalf("%s's holding of shard %d ended for %s, want %s", n, shard, old.EndReason, records.EndScore)
 	}
 	winner := nw.Node
 	for _, h := range hs {
@@ -222,17 +231,33 @@ func TestScoreDropMovesContracts(t *testing.T) {
 			t.Fatalf("%s still holds a live contract of %s: %+v", n, root, h)
 		}
 	}
-	t.Logf("%s lost its contract: re-auction %s gave shard 0 to %s; moved %v after the stop", n, nw.Auction, winner, time.Since(stopped).Round(time.Millisecond))
+	t.Logf("%s lost its contract: re-auction %s gave shard %d to %s; moved %v after the stop", n, nw.Auction, shard, winner, time.Since(stopped).Round(time.Millisecond))
 
-	// The object reads back from its new placement; the winner is paid
-	// for the reads, N for nothing from the epoch its contract ended in on.
+	// The object reads back from its new placement, whose holders are
+	// paid for the reads (the winner when the gateway ranks it among the
+	// k it asks); N is paid for nothing in the epochs that start after
+	// its contract ended.
 	ended, err := time.Parse(records.TimestampLayout, old.EndedAt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r1, r2 := read(), read()
-	if paidFor(winner, r1, r2) <= 0 {
-		t.Fatalf("the winner %s was not paid for its deliveries in epochs %d..%d", winner, r1, r2)
+	r1, r2 = read(), read()
+	cur, err := l.GetManifest(ctx, res.Name, res.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paid int64
+	for _, sh := range cur.Shards {
+		for _, h := range sh.Nodes {
+			b := paidFor(h, r1, r2)
+			paid += b
+			if h == winner {
+				t.Logf("the winner %s was paid for %d bytes of the reads after the move", winner, b)
+			}
+		}
+	}
+	if paid <= 0 {
+		t.Fatalf("no holder was paid for the reads in epochs %d..%d after the move", r1, r2)
 	}
 	// The first epoch that starts at or after the end of the contract.
 	first := epochOf(ended)
