@@ -287,8 +287,10 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return bad("shutdown timeout must be positive")
 	}
-	if c.SLAAttest && (c.SLAGrace < 0 || c.SLAGrace >= time.Duration(records.EpochSeconds)*time.Second || c.SLASampleInterval <= 0) {
-		return bad("--sla-grace must be in [0, %ds) and --sla-sample-interval positive", records.EpochSeconds)
+	// The grace is checked against the ledger's epoch length at start-up
+	// (checkEpochLength); here against the longest a ledger allows.
+	if c.SLAAttest && (c.SLAGrace < 0 || c.SLAGrace >= time.Duration(records.MaxEpochSeconds)*time.Second || c.SLASampleInterval <= 0) {
+		return bad("--sla-grace must be in [0, %ds) and --sla-sample-interval positive", records.MaxEpochSeconds)
 	}
 	if err := c.validateMesh(); err != nil {
 		return err
@@ -368,4 +370,14 @@ func (c Config) level() (slog.Level, error) {
 		return 0, fmt.Errorf("%w: log level %q (debug, info, warn or error)", ErrConfig, c.LogLevel)
 	}
 	return lvl, nil
+}
+
+// checkEpochLength checks the settings that depend on the ledger's epoch
+// length (delivery:Epoch), learnt at start-up: the SLA grace must end
+// within the next epoch.
+func (c Config) checkEpochLength(seconds int64) error {
+	if c.SLAAttest && c.SLAGrace >= time.Duration(seconds)*time.Second {
+		return fmt.Errorf("%w: --sla-grace %v is not shorter than the ledger's epoch (%d s)", ErrConfig, c.SLAGrace, seconds)
+	}
+	return nil
 }

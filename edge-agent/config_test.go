@@ -109,7 +109,8 @@ func TestValidate(t *testing.T) {
 		{"no channel", func(c *Config) { c.Channel = "" }, "channel"},
 		{"register timeout", func(c *Config) { c.RegisterTimeout = 0 }, "register timeout"},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown timeout"},
-		{"SLA grace", func(c *Config) { c.SLAGrace = time.Minute }, "--sla-grace"},
+		{"SLA grace", func(c *Config) { c.SLAGrace = time.Hour }, "--sla-grace"},
+		{"SLA grace negative", func(c *Config) { c.SLAGrace = -time.Second }, "--sla-grace"},
 		{"SLA sample interval", func(c *Config) { c.SLASampleInterval = 0 }, "--sla-sample-interval"},
 		{"SLA off", func(c *Config) { c.SLAAttest, c.SLASampleInterval = false, 0 }, ""},
 		{"log level", func(c *Config) { c.LogLevel = "loud" }, "log level"},
@@ -361,5 +362,26 @@ func TestMalformedEnv(t *testing.T) {
 				t.Fatalf("got %v, want ErrConfig mentioning %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestCheckEpochLength: the SLA grace must end within the ledger's epoch,
+// learnt at start-up.
+func TestCheckEpochLength(t *testing.T) {
+	for _, c := range []struct {
+		attest  bool
+		grace   time.Duration
+		seconds int64
+		ok      bool
+	}{
+		{true, 5 * time.Second, 60, true},
+		{true, 5 * time.Second, 5, false},
+		{true, 4 * time.Second, 5, true},
+		{false, 10 * time.Second, 5, true},
+	} {
+		cfg := Config{SLAAttest: c.attest, SLAGrace: c.grace}
+		if err := cfg.checkEpochLength(c.seconds); (err == nil) != c.ok || err != nil && !errors.Is(err, ErrConfig) {
+			t.Errorf("grace %v (attest %v) with %d s epochs: %v, want ok %v", c.grace, c.attest, c.seconds, err, c.ok)
+		}
 	}
 }

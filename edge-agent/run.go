@@ -88,6 +88,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		return err
 	}
 	defer closeLedger()
+	epochSecs, err := ledgerEpochSeconds(ctx, lc, log)
+	if err != nil {
+		return err
+	}
+	if err := cfg.checkEpochLength(epochSecs); err != nil {
+		return err
+	}
 	auth, err := server.NewAuthorizer(memberauth.New(members, server.NewRoleCache(lc, cfg.RoleCacheTTL)),
 		log.With("component", "auth"))
 	if err != nil {
@@ -99,6 +106,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	}
 	addr := ln.Addr().String()
 	served := server.NewServed(server.DefaultServedEpochs, server.DefaultServedCallers, nil)
+	served.SetEpochSeconds(epochSecs)
 	svc := server.New(st, server.Config{NodeID: cfg.NodeID, Zone: cfg.Zone, Version: Version,
 		Ledger: lc, UploadIdleTimeout: cfg.UploadIdleTimeout, Served: served}, log)
 	g, hs, err := server.NewGRPCServer(svc, tlsCfg, auth, am.ServerOptions()...)
@@ -185,7 +193,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 		meshJoined.Store(true)
 		log.Info("edge agent in the mesh", "meshAddr", m.Addr(), "seeds", strings.Join(cfg.MeshJoin, ","), "keyring", mc.Keys.String())
 		stopReload := cfg.Mesh.ReloadKeysOnSignal(ctx, m, log.With("component", "mesh"))
-		stopSLA := startSLA(ctx, cfg, lc, m, metrics.NewSLA(reg, "agent"), log)
+		stopSLA := startSLA(ctx, cfg, lc, m, epochSecs, metrics.NewSLA(reg, "agent"), log)
 		// Leave gracefully before the gRPC server stops, so gateways
 		// see the agent as left rather than failed.
 		leave = func() {
@@ -225,7 +233,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, ready func(addr stri
 	// The epochs that ended unreported, and the current one so far.
 	server.LogServed(log.With("component", "served"), served.Closed())
 	for _, e := range served.Epochs() {
-		if e.Epoch == records.EpochOf(time.Now()) {
+		if e.Epoch == records.EpochOf(time.Now(), epochSecs) {
 			server.LogServed(log.With("component", "served", "partial", true), []server.EpochServed{e})
 		}
 	}
@@ -289,4 +297,28 @@ func dialLedger(ctx context.Context, cfg Config) (Ledger, func(), error) {
 		return nil, nil, err
 	}
 	return lc, func() { lc.Close() }, nil
+}
+
+// epochReader reads the ledger's epoch (*ledger.Client: delivery:Epoch).
+type epochReader interface {
+	Epoch(ctx context.Context) (*records.EpochInfo, error)
+}
+
+// ledgerEpochSeconds is the ledger's epoch length, read once at start-up:
+// the served counters and the SLA attestations name the ledger's epochs.
+// A ledger client that cannot read it (a test fake) means the default.
+func ledgerEpochSeconds(ctx context.Context, lc Ledger, log *slog.Logger) (int64, error) {
+	er, ok := lc.(epochReader)
+	if !ok {
+		return records.DefaultEpochSeconds, nil
+	}
+	info, err := er.Epoch(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read the ledger's epoch length (delivery:Epoch): %w", err)
+	}
+	if err := records.ValidateEpochSeconds(info.Seconds); err != nil {
+		return 0, fmt.Errorf("the ledger's epoch length: %w", err)
+	}
+	log.Info("ledger epochs", "seconds", info.Seconds, "epoch", info.Epoch)
+	return info.Seconds, nil
 }

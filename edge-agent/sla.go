@@ -98,7 +98,7 @@ func (s *slaSampler) sample(ctx context.Context) {
 // startSLA runs the agent's SLA attestations until ctx ends or the
 // returned function is called: the mesh sampler every SLASampleInterval
 // and one sla:Attest an epoch. Nothing without SLAAttest or a mesh.
-func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, sm *metrics.SLA, log *slog.Logger) func() {
+func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, epochSecs int64, sm *metrics.SLA, log *slog.Logger) func() {
 	if !cfg.SLAAttest || m == nil {
 		return func() {}
 	}
@@ -107,7 +107,7 @@ func startSLA(ctx context.Context, cfg Config, lc Ledger, m meshView, sm *metric
 		log.Warn("SLA attestations off: the ledger client cannot submit them")
 		return func() {}
 	}
-	agg := sla.NewAggregator()
+	agg := sla.NewAggregator(sla.WithEpochLength(time.Duration(epochSecs) * time.Second))
 	smp := &slaSampler{l: l, m: m, agg: agg, self: cfg.NodeID, own: cfg.MSPID}
 	sub := &sla.Submitter{Agg: agg, Ledger: sm.Ledger(l), Keep: smp.keep, Grace: cfg.SLAGrace, Log: log.With("component", "sla")}
 	ctx, cancel := context.WithCancel(ctx)

@@ -51,7 +51,7 @@ func TestSLASampler(t *testing.T) {
 		member("c1-orgc", mesh.StatusAlive, time.Millisecond), // not registered
 		liar,
 	}
-	now := time.Unix(1000*records.EpochSeconds+1, 0)
+	now := time.Unix(1000*records.DefaultEpochSeconds+1, 0)
 	agg := sla.NewAggregator(sla.WithClock(func() time.Time { return now }))
 	s := &slaSampler{l: l, m: m, agg: agg, self: "a1-orga", own: "OrgAMSP"}
 	for range 3 {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,8 +93,10 @@ type Config struct {
 	// ReceiptsDir is the write-ahead log of delivery receipts: set, the
 	// gateway signs a receipt for every shard a node delivered to a
 	// successful read and logs it there (empty: no receipts).
-	// EpochLength is the batching period: it must be the delivery
-	// chaincode's epoch (records.EpochSeconds). ReceiptsFlush is the
+	// EpochLength is the batching period: the ledger's epoch length
+	// (delivery:Epoch), which the gateway reads at start-up; zero (the
+	// default) takes it, a set value must equal it (else the gateway
+	// refuses to start). ReceiptsFlush is the
 	// longest a receipt waits for its group commit (sealed, fsynced; a
 	// group commit costs a few tenths of a millisecond of CPU, mostly
 	// whatever its size, so a short interval costs a few percent of cold
@@ -208,7 +211,7 @@ func DefaultConfig() Config {
 		Repair:            true,
 		RepairInterval:    2 * time.Second,
 		DeadAfter:         10 * time.Second,
-		EpochLength:       time.Minute,
+		EpochLength:       0, // the ledger's
 		ReceiptsFlush:     50 * time.Millisecond,
 		ReceiptsGrace:     5 * time.Second,
 		AuctionTerms:      content.AuctionTerms{MaxStoragePerGBMonth: 1000, MaxDeliveryPerMiB: 100, RevealSeconds: 3},
@@ -258,7 +261,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet, opts ...settings.Option) (appl
 	s.Duration(&c.DeadAfter, "dead-after", "how long a node must be failed before its shards are rebuilt elsewhere")
 	c.registerContent(s)
 	s.String(&c.ReceiptsDir, "receipts-dir", "directory of the delivery receipts' write-ahead log (empty = no receipts)")
-	s.Duration(&c.EpochLength, "epoch-length", "receipt batching period (epoch = floor(unix time / length)); must be the delivery chaincode's epoch (60s)")
+	s.Duration(&c.EpochLength, "epoch-length", "receipt and SLA epoch length (epoch = floor(unix time / length)); 0 = the ledger's (delivery:Epoch), which a set value must equal")
 	s.Duration(&c.ReceiptsFlush, "receipts-flush", "longest a receipt waits for its group commit (fsync)")
 	s.Duration(&c.ReceiptsGrace, "receipts-grace", "wait after an epoch ends before its receipts are batched and submitted to the ledger")
 	s.Bool(&c.SLAAttest, "sla-attest", "submit one SLA attestation (sla:Attest) per epoch of what this gateway observed of other organisations' nodes")
@@ -433,6 +436,9 @@ func (c Config) Validate() error {
 	if c.Repair && (c.RepairInterval <= 0 || c.DeadAfter <= 0) {
 		return bad("repair interval and dead-after must be positive")
 	}
+	if err := c.validateEpochLength(); err != nil {
+		return err
+	}
 	if err := c.validateReceipts(); err != nil {
 		return err
 	}
@@ -507,18 +513,66 @@ func LoadMasterKeys(paths []string) ([][]byte, error) {
 	return keys, nil
 }
 
+// validateEpochLength checks --epoch-length: 0 (the ledger's) or a whole
+// number of seconds a ledger allows.
+func (c Config) validateEpochLength() error {
+	if c.EpochLength == 0 {
+		return nil
+	}
+	if c.EpochLength%time.Second != 0 || records.ValidateEpochSeconds(int64(c.EpochLength/time.Second)) != nil {
+		return fmt.Errorf("%w: epoch length must be 0 (the ledger's) or a whole number of seconds in [%ds, %ds], got %v",
+			ErrConfig, records.MinEpochSeconds, records.MaxEpochSeconds, c.EpochLength)
+	}
+	return nil
+}
+
+// epochBound is the epoch length the graces must stay under: the set one,
+// or (0: the ledger's, not known yet) the longest a ledger allows; the
+// ledger's is checked at start-up (withLedgerEpoch).
+func (c Config) epochBound() time.Duration {
+	if c.EpochLength > 0 {
+		return c.EpochLength
+	}
+	return time.Duration(records.MaxEpochSeconds) * time.Second
+}
+
+// epochReader reads the ledger's epoch (*ledger.Client: delivery:Epoch).
+type epochReader interface {
+	Epoch(ctx context.Context) (*records.EpochInfo, error)
+}
+
+// withLedgerEpoch returns c with the ledger's epoch length, read from l:
+// an --epoch-length that differs from it is an error (batches and
+// attestations would name the wrong epochs), and so is a grace that does
+// not end within the next epoch.
+func (c Config) withLedgerEpoch(ctx context.Context, l epochReader) (Config, error) {
+	info, err := l.Epoch(ctx)
+	if err != nil {
+		return c, fmt.Errorf("read the ledger's epoch length (delivery:Epoch): %w", err)
+	}
+	if err := records.ValidateEpochSeconds(info.Seconds); err != nil {
+		return c, fmt.Errorf("the ledger's epoch length: %w", err)
+	}
+	ledgerLen := time.Duration(info.Seconds) * time.Second
+	if c.EpochLength != 0 && c.EpochLength != ledgerLen {
+		return c, fmt.Errorf("%w: --epoch-length %v is not the ledger's epoch length (%v): batches and SLA attestations would name the wrong epochs", ErrConfig, c.EpochLength, ledgerLen)
+	}
+	c.EpochLength = ledgerLen
+	if c.ReceiptsDir != "" && c.ReceiptsGrace >= ledgerLen {
+		return c, fmt.Errorf("%w: --receipts-grace %v is not shorter than the ledger's epoch (%v)", ErrConfig, c.ReceiptsGrace, ledgerLen)
+	}
+	if c.SLAAttest && c.SLAGrace >= ledgerLen {
+		return c, fmt.Errorf("%w: --sla-grace %v is not shorter than the ledger's epoch (%v)", ErrConfig, c.SLAGrace, ledgerLen)
+	}
+	return c, nil
+}
+
 // validateReceipts checks the receipt settings (when receipts are on).
 func (c Config) validateReceipts() error {
 	if c.ReceiptsDir == "" {
 		return nil
 	}
-	if c.EpochLength < time.Second || c.EpochLength%time.Second != 0 {
-		return fmt.Errorf("%w: epoch length must be a whole number of seconds >= 1s, got %v", ErrConfig, c.EpochLength)
-	}
-	if want := time.Duration(records.EpochSeconds) * time.Second; c.EpochLength != want {
-		return fmt.Errorf("%w: epoch length %v is not the delivery chaincode's epoch (%v): its batches would be refused", ErrConfig, c.EpochLength, want)
-	}
-	if c.ReceiptsGrace < 0 || c.ReceiptsGrace >= c.EpochLength {
+	if c.ReceiptsGrace < 0 || c.ReceiptsGrace >= c.epochBound() {
 		return fmt.Errorf("%w: receipts grace must be in [0, epoch length), got %v", ErrConfig, c.ReceiptsGrace)
 	}
 	if c.ReceiptsFlush <= 0 || c.ReceiptsFlush > time.Second {
@@ -539,10 +593,7 @@ func (c Config) validateSLA() error {
 	if !c.SLAAttest {
 		return nil
 	}
-	if want := time.Duration(records.EpochSeconds) * time.Second; c.EpochLength != want {
-		return bad("epoch length %v is not the chaincode's epoch (%v): SLA attestations would name the wrong epochs", c.EpochLength, want)
-	}
-	if c.SLAGrace < 0 || c.SLAGrace >= c.EpochLength {
+	if c.SLAGrace < 0 || c.SLAGrace >= c.epochBound() {
 		return bad("--sla-grace must be in [0, epoch length), got %v", c.SLAGrace)
 	}
 	if c.SLAScoreWait < 0 || c.SLASampleInterval <= 0 {

@@ -63,6 +63,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, ready func(Addrs)) e
 		return err
 	}
 	defer lc.Close()
+	if cfg, err = cfg.withLedgerEpoch(ctx, lc); err != nil {
+		return err
+	}
+	log.Info("ledger epochs", "length", cfg.EpochLength)
 	clientKey, err := ledger.KeyFile(cfg.AgentClientKey)
 	if err != nil {
 		return fmt.Errorf("%w: agent client key: %w", ErrConfig, err)

@@ -108,6 +108,7 @@ func (c *cli) upCommand() *cobra.Command {
 	s.Duration(&cfg.BatchTimeout, "batch-timeout", "orderer batch timeout")
 	s.Duration(&cfg.RaftTick, "raft-tick", "Raft tick interval")
 	s.Duration(&cfg.GossipInterval, "gossip-interval", "peer gossip alive/reconnect interval")
+	s.Int64(&cfg.EpochSeconds, "epoch-seconds", "the ledger's epoch length, set once after the chaincode is committed (0 = the chaincode's default, 60)")
 	s.Int(&o.svc.AgentsPerOrg, "agents-per-org", "edge agents started per organisation, 0..9")
 	s.Int(&o.svc.Gateways, "gateways", "HTTP gateways started, acting for the organisations in turn")
 	s.Int(&o.svc.AgentPort, "agent-port", "first agent port; agent a of org j gets +10j+a (default base port + 300)")
@@ -127,6 +128,7 @@ func (c *cli) up(ctx context.Context, o *upOptions) error {
 	cfg.Host, cfg.BasePort, cfg.Orderers = o.cfg.Host, o.cfg.BasePort, o.cfg.Orderers
 	cfg.Channel, cfg.ChaincodeName, cfg.ChaincodeVersion = o.cfg.Channel, o.cfg.ChaincodeName, o.cfg.ChaincodeVersion
 	cfg.BatchTimeout, cfg.RaftTick, cfg.ReadyTimeout, cfg.GossipInterval = o.cfg.BatchTimeout, o.cfg.RaftTick, o.cfg.ReadyTimeout, o.cfg.GossipInterval
+	cfg.EpochSeconds = o.cfg.EpochSeconds
 	cfg.Orgs = OrgsFromNames(o.orgs)
 	cfg.Logger = newLogger(c.logLevel)
 	cfg.AgentsPerOrg = o.svc.AgentsPerOrg

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/dct-network/dct/chaincode/records"
 )
 
 // Config describes the network to bring up. The zero value is not usable:
@@ -44,6 +46,11 @@ type Config struct {
 	Channel          string
 	ChaincodeName    string
 	ChaincodeVersion string
+	// EpochSeconds, when set, is the ledger's epoch length
+	// (delivery:SetEpochLength, by the first organisation's admin once
+	// the roles are granted, before any service starts); zero keeps the
+	// chaincode's default (records.DefaultEpochSeconds).
+	EpochSeconds int64
 
 	// BatchTimeout and RaftTick tune the ordering service for latency.
 	BatchTimeout time.Duration
@@ -144,6 +151,11 @@ func (c Config) Validate() error {
 	}
 	if !ccNameRE.MatchString(c.ChaincodeName) || c.ChaincodeVersion == "" {
 		return bad("chaincode name %q / version %q", c.ChaincodeName, c.ChaincodeVersion)
+	}
+	if c.EpochSeconds != 0 {
+		if err := records.ValidateEpochSeconds(c.EpochSeconds); err != nil {
+			return bad("epoch seconds: %v", err)
+		}
 	}
 	if c.BatchTimeout <= 0 || c.RaftTick <= 0 || c.ReadyTimeout <= 0 || c.GossipInterval <= 0 {
 		return bad("batch timeout, raft tick, gossip interval and ready timeout must be positive")

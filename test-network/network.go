@@ -116,6 +116,9 @@ func (n *Network) up(ctx context.Context, tm *Timings) error {
 		return err
 	}
 	mark(&tm.Roles, "roles granted")
+	if err := n.setEpochLength(ctx); err != nil {
+		return err
+	}
 	if err := n.writeConnectionProfiles(); err != nil {
 		return err
 	}
@@ -751,6 +754,31 @@ func (n *Network) grantRoles(ctx context.Context) error {
 			return nil
 		})
 	})
+}
+
+// setEpochLength sets the ledger's epoch length (Config.EpochSeconds) as
+// the first organisation's admin; a ledger that already has it (a network
+// brought up again on its state) is left as it is when the length is the
+// one asked.
+func (n *Network) setEpochLength(ctx context.Context) error {
+	if n.cfg.EpochSeconds == 0 {
+		return nil
+	}
+	org := n.desc.Orgs[0]
+	cl, closeClient, err := n.orgClient(ctx, org, org.AdminSigner)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
+	if _, err := cl.SetEpochLength(ctx, n.cfg.EpochSeconds); err != nil {
+		info, rerr := cl.Epoch(ctx)
+		if rerr == nil && info.Seconds == n.cfg.EpochSeconds {
+			return nil
+		}
+		return fmt.Errorf("set the epoch length to %d s: %w", n.cfg.EpochSeconds, err)
+	}
+	n.log.Info("epoch length set", "seconds", n.cfg.EpochSeconds)
+	return nil
 }
 
 // orgClient connects to the organisation's peer as the identity signer

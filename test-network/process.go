@@ -116,7 +116,14 @@ func alive(pid int, bin string) bool {
 	if err != nil {
 		return true // cannot tell; assume ours
 	}
-	return strings.TrimSuffix(exe, " (deleted)") == bin
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	if exe == bin {
+		return true
+	}
+	// /proc names the resolved file: bin may be reached through a
+	// symbolic link (a linked .cache/fabric).
+	resolved, err := filepath.EvalSymlinks(bin)
+	return err == nil && exe == resolved
 }
 
 // stopAll terminates every recorded process: SIGTERM to its process group,

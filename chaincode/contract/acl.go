@@ -24,6 +24,7 @@ import (
 //	token:SetBudget                         the org's admin, for its own org's escrow
 //	token:SettleQueued                      any member with a role (it only pays what is due)
 //	delivery:Commit, delivery:Prove         a gateway (Prove: only the identity that committed the batch)
+//	delivery:SetEpochLength                 any org's admin, once, before any epoch-dependent record (records.EpochSetting)
 //	auction:Bid, auction:Withdraw           the node's org's admin, or the node's own identity
 //	auction:Open                            a gateway, publisher or admin (the auction's publisher is its org)
 //	auction:Reveal                          an admin or gateway of the bidder's org, or the node's own identity
@@ -32,34 +33,35 @@ import (
 //	sla:Attest                              a gateway or an edge agent's node identity, for itself (one attestation per identity and epoch)
 //	sla:Score                               any member with a role (it only computes what the attestations say)
 var Writers = map[string][]records.Role{
-	"node:Register":          {records.RoleAdmin, records.RoleNode},
-	"node:Update":            {records.RoleAdmin, records.RoleNode},
-	"node:Deactivate":        {records.RoleAdmin, records.RoleNode},
-	"node:Reactivate":        {records.RoleAdmin, records.RoleNode},
-	"manifest:Record":        {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"manifest:Purge":         {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"manifest:PurgeBy":       {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"manifest:UpdateHolders": {records.RoleGateway, records.RoleAdmin},
-	"identity:Grant":         {records.RoleAdmin},
-	"identity:Revoke":        {records.RoleAdmin},
-	"token:Issue":            {records.RoleAdmin},
-	"token:Open":             {records.RoleAdmin},
-	"token:Transfer":         {records.RoleAdmin, records.RolePublisher},
-	"token:Deposit":          {records.RoleAdmin, records.RolePublisher},
-	"token:Withdraw":         {records.RoleAdmin, records.RolePublisher},
-	"token:SetPrice":         {records.RoleAdmin},
-	"token:SetBudget":        {records.RoleAdmin},
-	"token:SettleQueued":     {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
-	"delivery:Commit":        {records.RoleGateway},
-	"delivery:Prove":         {records.RoleGateway},
-	"auction:Bid":            {records.RoleAdmin, records.RoleNode},
-	"auction:Withdraw":       {records.RoleAdmin, records.RoleNode},
-	"auction:Open":           {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"auction:Reveal":         {records.RoleAdmin, records.RoleGateway, records.RoleNode},
-	"auction:Clear":          {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"auction:Reopen":         {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
-	"sla:Attest":             {records.RoleGateway, records.RoleNode},
-	"sla:Score":              {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
+	"node:Register":           {records.RoleAdmin, records.RoleNode},
+	"node:Update":             {records.RoleAdmin, records.RoleNode},
+	"node:Deactivate":         {records.RoleAdmin, records.RoleNode},
+	"node:Reactivate":         {records.RoleAdmin, records.RoleNode},
+	"manifest:Record":         {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"manifest:Purge":          {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"manifest:PurgeBy":        {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"manifest:UpdateHolders":  {records.RoleGateway, records.RoleAdmin},
+	"identity:Grant":          {records.RoleAdmin},
+	"identity:Revoke":         {records.RoleAdmin},
+	"token:Issue":             {records.RoleAdmin},
+	"token:Open":              {records.RoleAdmin},
+	"token:Transfer":          {records.RoleAdmin, records.RolePublisher},
+	"token:Deposit":           {records.RoleAdmin, records.RolePublisher},
+	"token:Withdraw":          {records.RoleAdmin, records.RolePublisher},
+	"token:SetPrice":          {records.RoleAdmin},
+	"token:SetBudget":         {records.RoleAdmin},
+	"token:SettleQueued":      {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
+	"delivery:Commit":         {records.RoleGateway},
+	"delivery:Prove":          {records.RoleGateway},
+	"delivery:SetEpochLength": {records.RoleAdmin},
+	"auction:Bid":             {records.RoleAdmin, records.RoleNode},
+	"auction:Withdraw":        {records.RoleAdmin, records.RoleNode},
+	"auction:Open":            {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"auction:Reveal":          {records.RoleAdmin, records.RoleGateway, records.RoleNode},
+	"auction:Clear":           {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"auction:Reopen":          {records.RoleGateway, records.RolePublisher, records.RoleAdmin},
+	"sla:Attest":              {records.RoleGateway, records.RoleNode},
+	"sla:Score":               {records.RoleAdmin, records.RolePublisher, records.RoleGateway, records.RoleNode, records.RoleAuditor},
 }
 
 // authorize returns the caller of fn when it has one of the roles Writers

@@ -73,7 +73,7 @@ func (w *aclWorld) openRevealA() {
 func (w *aclWorld) commitBatchA() {
 	t := w.e.t
 	g := gateway{member: w.members["gatewayA"], key: w.keys["gatewayA"]}
-	ep := records.EpochOf(w.e.ledger.Now())
+	ep := records.EpochOf(w.e.ledger.Now(), records.DefaultEpochSeconds)
 	b := &batch{epoch: ep, publisher: map[string]string{"obj": orgA}, gw: g}
 	b.receipts = append(b.receipts, g.receipt(t, ep, "s1", manifest("obj", "v1"), 0, "n1-orga", 100))
 	in := b.input()
@@ -214,6 +214,9 @@ func TestAccessControlMatrix(t *testing.T) {
 		{"token:SetPrice", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SetPrice(ctx, 5)
 		}, "adminA adminB", nil},
+		{"delivery:SetEpochLength", func(w *aclWorld, ctx *fakes.Context) (any, error) {
+			return NewDeliveryContract().SetEpochLength(ctx, 5)
+		}, "adminA adminB", nil},
 		{"token:SetBudget (its own org's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().SetBudget(ctx, 100)
 		}, "adminA adminB", nil},
@@ -221,7 +224,7 @@ func TestAccessControlMatrix(t *testing.T) {
 			return NewTokenContract().SettleQueued(ctx)
 		}, everyone, nil},
 		{"delivery:Commit", func(w *aclWorld, ctx *fakes.Context) (any, error) {
-			ep := records.EpochOf(ctx.Stub.TxTime())
+			ep := records.EpochOf(ctx.Stub.TxTime(), records.DefaultEpochSeconds)
 			in := records.BatchInput{Epoch: ep, Root: digest("root"), Size: 1, Totals: []records.NodeTotal{{Node: "n1-orga", Publisher: orgA, Receipts: 1, Bytes: 100}}}
 			return NewDeliveryContract().Commit(ctx, toJSON(w.e.t, in))
 		}, "gatewayA gatewayB", nil},
@@ -246,11 +249,11 @@ func TestAccessControlMatrix(t *testing.T) {
 		// Reads: private money figures (AuditContract's rule), and the
 		// evidence every member reads.
 		{"sla:Attest", func(w *aclWorld, ctx *fakes.Context) (any, error) {
-			in := records.SLAAttestationInput{Epoch: records.EpochOf(w.e.ledger.Now()), Observations: []records.SLAObservation{{Node: "n1-orgb", ProbesSent: 4, ProbesAnswered: 4}}}
+			in := records.SLAAttestationInput{Epoch: records.EpochOf(w.e.ledger.Now(), records.DefaultEpochSeconds), Observations: []records.SLAObservation{{Node: "n1-orgb", ProbesSent: 4, ProbesAnswered: 4}}}
 			return NewSLAContract().Attest(ctx, toJSON(w.e.t, in))
 		}, "gatewayA nodeA gatewayB nodeB", nil},
 		{"sla:Score", func(w *aclWorld, ctx *fakes.Context) (any, error) {
-			return NewSLAContract().Score(ctx, records.EpochOf(w.e.ledger.Now())-1)
+			return NewSLAContract().Score(ctx, records.EpochOf(w.e.ledger.Now(), records.DefaultEpochSeconds)-1)
 		}, everyone, nil},
 		{"token:Account (org A's)", func(w *aclWorld, ctx *fakes.Context) (any, error) {
 			return NewTokenContract().Account(ctx, orgA)

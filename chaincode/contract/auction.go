@@ -530,8 +530,9 @@ func clearingReader(stub shim.ChaincodeStubInterface, bids int) (func(id string)
 }
 
 // contractPrice is the contracted delivery price of node's deliveries of
-// publisher's content in epoch, nil when no contract covers it.
-func contractPrice(stub shim.ChaincodeStubInterface, publisher, node string, epoch int64) (*records.ContractPrice, error) {
+// publisher's content in the epoch starting at epochStart, nil when no
+// contract covers it.
+func contractPrice(stub shim.ChaincodeStubInterface, publisher, node string, epochStart time.Time) (*records.ContractPrice, error) {
 	key, err := compositeKey(stub, records.ContractPriceKeyType, publisher, node)
 	if err != nil {
 		return nil, err
@@ -544,7 +545,7 @@ func contractPrice(stub shim.ChaincodeStubInterface, publisher, node string, epo
 	if err != nil {
 		return nil, internalf("stored contract price of %s for %s has a corrupt end: %v", node, publisher, err)
 	}
-	if !records.EpochStart(epoch).Before(end) {
+	if !epochStart.Before(end) {
 		return nil, nil
 	}
 	return cp, nil

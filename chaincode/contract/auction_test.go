@@ -394,7 +394,7 @@ func TestDeliveryAtContractedPrice(t *testing.T) {
 	if au.Status != records.AuctionCleared || au.DeliveryPerMiB != 50 {
 		t.Fatalf("cleared %+v", au)
 	}
-	ep := records.EpochOf(d.ledger.Now())
+	ep := records.EpochOf(d.ledger.Now(), records.DefaultEpochSeconds)
 	b := d.standard(d.gwA, ep, "c")
 	pending := d.mustCommit(d.gwA, b)
 	got := d.mustProve(d.gwA, pending.ID, b.samples(t, pending.ID))

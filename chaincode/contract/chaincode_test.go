@@ -112,7 +112,7 @@ func TestNewChaincodeMetadata(t *testing.T) {
 		HistoryContractName:  {"Account", "Batch", "Budget", "Identity", "Manifest", "Node", "NodeEpoch", "Object", "Payout", "Price", "SLAScore"},
 		IdentityContractName: {"Get", "Grant", "List", "Revoke", "Whoami"},
 		TokenContractName:    {"Account", "Accounts", "Budget", "Deposit", "Issue", "Open", "Payouts", "Price", "SetBudget", "SetPrice", "SettleQueued", "Spend", "Supply", "Transfer", "Withdraw"},
-		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "NodeEpoch", "Prove"},
+		DeliveryContractName: {"Batch", "Batches", "Commit", "Epoch", "NodeEpoch", "Prove", "SetEpochLength"},
 		AuctionContractName:  {"Bid", "Bids", "Clear", "Contracts", "Get", "GetBid", "Holdings", "Open", "Reauction", "Reopen", "Reveal", "Reveals", "Withdraw"},
 		SLAContractName:      {"Attest", "Attestations", "Breakdown", "Epoch", "Get", "History", "List", "Score"},
 	}

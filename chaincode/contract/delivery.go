@@ -55,6 +55,82 @@ func (c *DeliveryContract) GetEvaluateTransactions() []string {
 	return []string{"Batch", "Batches", "Epoch", "NodeEpoch"}
 }
 
+// SetEpochLength sets the ledger's epoch length to seconds
+// (records.MinEpochSeconds..MaxEpochSeconds): an admin of any member
+// organisation, once, and only while no record that names an epoch or a
+// contract exists (records.EpochDependentKeyTypes); see
+// records.EpochSetting. Until then epochs are records.DefaultEpochSeconds
+// long.
+func (c *DeliveryContract) SetEpochLength(ctx contractapi.TransactionContextInterface, seconds int64) (*records.EpochSetting, error) {
+	s, err := setEpochLength(ctx, seconds)
+	return s, asRecordsError(err)
+}
+
+func setEpochLength(ctx txContext, seconds int64) (*records.EpochSetting, error) {
+	who, err := authorize(ctx, "delivery:SetEpochLength")
+	if err != nil {
+		return nil, err
+	}
+	if err := records.ValidateEpochSeconds(seconds); err != nil {
+		return nil, err
+	}
+	stub := ctx.GetStub()
+	cur, found, key, err := loadEpochSetting(stub)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		return nil, preconditionf("the epoch length is already set (%s): it is set once", cur)
+	}
+	for _, kt := range records.EpochDependentKeyTypes {
+		it, err := stub.GetStateByPartialCompositeKey(kt, []string{})
+		if err != nil {
+			return nil, internalf("cannot list %s records: %v", kt, err)
+		}
+		exists := it.HasNext()
+		it.Close()
+		if exists {
+			return nil, preconditionf("the epoch length can no longer be set: %s records exist (it is set before the first batch, SLA attestation or auction)", kt)
+		}
+	}
+	tx, err := currentTx(stub)
+	if err != nil {
+		return nil, err
+	}
+	set := &records.EpochSetting{Seconds: seconds, SetBy: who.MSPID, SetByCert: who.CertHash, SetAt: tx.time, TxID: tx.id}
+	return set, putRecord(stub, key, "epoch setting", set)
+}
+
+// loadEpochSetting reads the epoch setting: the default when none was set
+// (found false), and its key.
+func loadEpochSetting(stub shim.ChaincodeStubInterface) (set *records.EpochSetting, found bool, key string, err error) {
+	key, err = compositeKey(stub, records.EpochSettingKeyType)
+	if err != nil {
+		return nil, false, "", err
+	}
+	set, found, err = getRecord[records.EpochSetting](stub, key, "epoch setting")
+	if err != nil {
+		return nil, false, "", err
+	}
+	if !found {
+		return records.DefaultEpochSetting(), false, key, nil
+	}
+	if err := set.Validate(); err != nil {
+		return nil, false, "", internalf("stored epoch setting is corrupt: %v", err)
+	}
+	return set, true, key, nil
+}
+
+// epochSeconds is the ledger's epoch length (records.DefaultEpochSeconds
+// when never set).
+func epochSeconds(stub shim.ChaincodeStubInterface) (int64, error) {
+	set, _, _, err := loadEpochSetting(stub)
+	if err != nil {
+		return 0, err
+	}
+	return set.Seconds, nil
+}
+
 // Commit records a pending batch (batchJSON: a records.BatchInput without
 // samples) of the calling gateway for an epoch within the submission
 // window. A gateway has at most one batch per epoch: committing the same
@@ -152,10 +228,14 @@ func (c *DeliveryContract) Epoch(ctx contractapi.TransactionContextInterface) (*
 	if err != nil {
 		return nil, asRecordsError(err)
 	}
-	e := records.EpochOf(now)
+	secs, err := epochSeconds(ctx.GetStub())
+	if err != nil {
+		return nil, asRecordsError(err)
+	}
+	e := records.EpochOf(now, secs)
 	return &records.EpochInfo{
-		Epoch: e, Seconds: records.EpochSeconds, Window: records.SubmissionEpochs,
-		Start: records.FormatTimestamp(records.EpochStart(e)), End: records.FormatTimestamp(records.EpochStart(e + 1)),
+		Epoch: e, Seconds: secs, Window: records.SubmissionEpochs,
+		Start: records.FormatTimestamp(records.EpochStart(e, secs)), End: records.FormatTimestamp(records.EpochStart(e+1, secs)),
 	}, nil
 }
 
@@ -172,8 +252,8 @@ func txTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
 
 // checkWindow refuses an epoch in the future or before the submission
 // window of now.
-func checkWindow(epoch int64, now time.Time) error {
-	cur := records.EpochOf(now)
+func checkWindow(epoch int64, now time.Time, secs int64) error {
+	cur := records.EpochOf(now, secs)
 	if epoch > cur {
 		return invalidf("epoch %d is in the future (the current epoch is %d)", epoch, cur)
 	}
@@ -204,7 +284,11 @@ func commitBatch(ctx txContext, batchJSON string) (*records.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWindow(in.Epoch, now); err != nil {
+	secs, err := epochSeconds(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(in.Epoch, now, secs); err != nil {
 		return nil, err
 	}
 	slot, err := compositeKey(stub, records.BatchEpochKeyType, gw.MSPID, gw.CertHash, records.EpochPad(in.Epoch))
@@ -331,7 +415,11 @@ func proveBatch(ctx txContext, batchID, samplesJSON string, tm *proveTiming) (*r
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWindow(b.Epoch, now); err != nil {
+	secs, err := epochSeconds(stub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkWindow(b.Epoch, now, secs); err != nil {
 		return nil, err
 	}
 	verifyStart := time.Now()
@@ -356,8 +444,8 @@ func proveBatch(ctx txContext, batchID, samplesJSON string, tm *proveTiming) (*r
 		return nil, err
 	}
 	// Semantics: a bad receipt excludes itself.
-	start, end := records.EpochStart(b.Epoch), records.EpochStart(b.Epoch+1)
-	chk := &holderCheck{stub: stub, start: start, end: end, manifests: map[string][]*records.Manifest{}, nodes: map[string][]*records.Node{}}
+	start, end := records.EpochStart(b.Epoch, secs), records.EpochStart(b.Epoch+1, secs)
+	chk := &holderCheck{stub: stub, secs: secs, start: start, end: end, manifests: map[string][]*records.Manifest{}, nodes: map[string][]*records.Node{}}
 	accepted := slices.Clone(b.Totals)
 	var excluded []records.Excluded
 	var paid []*records.PaidSerial
@@ -423,7 +511,7 @@ func proveBatch(ctx txContext, batchID, samplesJSON string, tm *proveTiming) (*r
 		}
 		// The node's contract with the publisher, when it has one, sets
 		// the price (auction:Clear), else the consortium price.
-		cp, err := contractPrice(stub, t.Publisher, t.Node, b.Epoch)
+		cp, err := contractPrice(stub, t.Publisher, t.Node, chk.start)
 		if err != nil {
 			return nil, err
 		}
@@ -513,7 +601,7 @@ func capToCapacity(stub shim.ChaincodeStubInterface, chk *holderCheck, b *record
 		take := min(t.Bytes, left)
 		if cut := t.Bytes - take; cut > 0 {
 			detail := "node " + t.Node + " can deliver " + strconv.FormatInt(ne.CapacityBytes, 10) + " bytes in epoch " + strconv.FormatInt(b.Epoch, 10) +
-				" (its registered bandwidth / 8 × " + strconv.FormatInt(records.EpochSeconds, 10) + " s); " + strconv.FormatInt(left, 10) + " were left"
+				" (its registered bandwidth / 8 × " + strconv.FormatInt(chk.secs, 10) + " s); " + strconv.FormatInt(left, 10) + " were left"
 			if ne.CapacityBytes == 0 {
 				detail = "node " + t.Node + " was not registered and active during epoch " + strconv.FormatInt(b.Epoch, 10)
 			}
@@ -558,6 +646,7 @@ func countIn(totals []records.NodeTotal, r *records.Receipt, publisher string, e
 // epoch, or one moved in during it, is still paid for what it served.
 type holderCheck struct {
 	stub       shim.ChaincodeStubInterface
+	secs       int64 // the epoch length
 	start, end time.Time
 	manifests  map[string][]*records.Manifest
 	nodes      map[string][]*records.Node
@@ -656,7 +745,7 @@ func (h *holderCheck) capacity(id string) (int64, error) {
 			bw = max(bw, n.BandwidthBps)
 		}
 	}
-	return records.NodeEpochCapacity(bw), nil
+	return records.NodeEpochCapacity(bw, h.secs), nil
 }
 
 func (h *holderCheck) nodeVersions(id string) ([]*records.Node, error) {

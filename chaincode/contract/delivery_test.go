@@ -193,12 +193,14 @@ func newDeliveryEnv(t *testing.T) *deliveryEnv {
 // it.
 func (d *deliveryEnv) nextEpoch() int64 {
 	now := d.ledger.Now()
-	next := records.EpochStart(records.EpochOf(now) + 1).Add(time.Second)
+	next := records.EpochStart(records.EpochOf(now, records.DefaultEpochSeconds)+1, records.DefaultEpochSeconds).Add(time.Second)
 	d.ledger.Advance(next.Sub(now))
-	return records.EpochOf(d.ledger.Now())
+	return records.EpochOf(d.ledger.Now(), records.DefaultEpochSeconds)
 }
 
-func (d *deliveryEnv) epoch() int64 { return records.EpochOf(d.ledger.Now()) }
+func (d *deliveryEnv) epoch() int64 {
+	return records.EpochOf(d.ledger.Now(), records.DefaultEpochSeconds)
+}
 
 // standard returns a batch of g with six receipts: every shard of both
 // objects, each from its holder.
@@ -335,7 +337,7 @@ func TestDeliveryAccepted(t *testing.T) {
 func (d *deliveryEnv) must(t *testing.T) *records.EpochInfo {
 	t.Helper()
 	ep := must(d.env, orgA, func(ctx *fakes.Context) (*records.EpochInfo, error) { return d.dl.Epoch(ctx) })
-	if ep.Seconds != records.EpochSeconds || ep.Window != records.SubmissionEpochs || ep.Start == "" {
+	if ep.Seconds != records.DefaultEpochSeconds || ep.Window != records.SubmissionEpochs || ep.Start == "" {
 		t.Fatalf("epoch = %+v", ep)
 	}
 	return ep
@@ -543,7 +545,7 @@ func TestDeliveryWindowAndOverlap(t *testing.T) {
 	wantCode(t, err, records.CodeNotFound, "ghost-orga")
 
 	// A pending batch expires with its window: its Prove is refused.
-	d.ledger.Advance(time.Duration(records.SubmissionEpochs+1) * time.Duration(records.EpochSeconds) * time.Second)
+	d.ledger.Advance(time.Duration(records.SubmissionEpochs+1) * time.Duration(records.DefaultEpochSeconds) * time.Second)
 	_, err = d.prove(d.gwA, first.ID, b.samples(t, first.ID))
 	wantCode(t, err, records.CodeFailedPrecondition, "expired")
 }

@@ -269,17 +269,17 @@ func TestPayoutsEndAtTheMove(t *testing.T) {
 		t.Fatalf("cleared %+v %v", got, err)
 	}
 	movedAt, _ := time.Parse(records.TimestampLayout, got.ClearedAt)
-	before := records.EpochOf(movedAt)
+	before := records.EpochOf(movedAt, records.DefaultEpochSeconds)
 	// A stale view: n1 reactivated, the manifest not yet moved.
 	must(l.env, orgA, func(ctx *fakes.Context) (*records.Node, error) { return l.node.Reactivate(ctx, "n1-orga") })
 	now := l.ledger.Now()
-	l.ledger.Advance(records.EpochStart(records.EpochOf(now)+1).Sub(now) + time.Second)
-	after := records.EpochOf(l.ledger.Now())
+	l.ledger.Advance(records.EpochStart(records.EpochOf(now, records.DefaultEpochSeconds)+1, records.DefaultEpochSeconds).Sub(now) + time.Second)
+	after := records.EpochOf(l.ledger.Now(), records.DefaultEpochSeconds)
 	m, _ := l.man.Get(l.ledger.NewContext(orgB), "b/site.css", "1")
 	check := func(epoch int64, node string) string {
 		t.Helper()
-		start := records.EpochStart(epoch)
-		chk := &holderCheck{stub: l.ledger.NewStub(), start: start, end: records.EpochStart(epoch + 1), manifests: map[string][]*records.Manifest{}, nodes: map[string][]*records.Node{}}
+		start := records.EpochStart(epoch, records.DefaultEpochSeconds)
+		chk := &holderCheck{stub: l.ledger.NewStub(), start: start, end: records.EpochStart(epoch+1, records.DefaultEpochSeconds), manifests: map[string][]*records.Manifest{}, nodes: map[string][]*records.Node{}}
 		r := &records.Receipt{Object: "b/site.css", Version: "1", Shard: 0, ShardHash: m.Shards[0].Hash, Node: node}
 		_, reason, _, err := chk.check(r)
 		if err != nil {
@@ -305,11 +305,11 @@ func TestPayoutsEndAtTheMove(t *testing.T) {
 	must(l.env, orgB, func(ctx *fakes.Context) (*records.Manifest, error) {
 		return l.man.UpdateHolders(ctx, "b/site.css", "1", "0", `["n1-orga"]`, `["n4-orga"]`)
 	})
-	l.ledger.Advance(time.Duration(records.EpochSeconds) * time.Second)
-	if got := check(records.EpochOf(l.ledger.Now()), "n4-orga"); got != "" {
+	l.ledger.Advance(time.Duration(records.DefaultEpochSeconds) * time.Second)
+	if got := check(records.EpochOf(l.ledger.Now(), records.DefaultEpochSeconds), "n4-orga"); got != "" {
 		t.Errorf("new holder: reason %q", got)
 	}
-	if got := check(records.EpochOf(l.ledger.Now()), "n1-orga"); got != records.ExcludedUnassigned {
+	if got := check(records.EpochOf(l.ledger.Now(), records.DefaultEpochSeconds), "n1-orga"); got != records.ExcludedUnassigned {
 		t.Errorf("old holder once moved: reason %q", got)
 	}
 }

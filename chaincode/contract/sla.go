@@ -166,7 +166,11 @@ func attest(ctx txContext, attestationJSON string) (*records.SLAAttestation, err
 	if err != nil {
 		return nil, err
 	}
-	cur := records.EpochOf(now)
+	secs, err := epochSeconds(stub)
+	if err != nil {
+		return nil, err
+	}
+	cur := records.EpochOf(now, secs)
 	if in.Epoch > cur {
 		return nil, invalidf("epoch %d is in the future (the current epoch is %d)", in.Epoch, cur)
 	}
@@ -248,7 +252,11 @@ func scoreEpoch(ctx txContext, epoch int64) (*records.SLAEpoch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cur := records.EpochOf(now); epoch >= cur {
+	secs, err := epochSeconds(stub)
+	if err != nil {
+		return nil, err
+	}
+	if cur := records.EpochOf(now, secs); epoch >= cur {
 		return nil, preconditionf("epoch %d has not ended (the current epoch is %d)", epoch, cur)
 	}
 	done, found, markKey, err := loadSLAEpoch(stub, epoch)

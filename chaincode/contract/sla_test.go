@@ -47,7 +47,9 @@ func newSLAWorld(t *testing.T) *slaWorld {
 	return w
 }
 
-func (w *slaWorld) epoch() int64 { return records.EpochOf(w.e.ledger.Now()) }
+func (w *slaWorld) epoch() int64 {
+	return records.EpochOf(w.e.ledger.Now(), records.DefaultEpochSeconds)
+}
 
 func (w *slaWorld) attest(who string, epoch int64, obs ...records.SLAObservation) (*records.SLAAttestation, error) {
 	w.e.t.Helper()
@@ -76,7 +78,7 @@ func (w *slaWorld) step(obs map[string]records.SLAObservation) *records.SLAEpoch
 			w.e.t.Fatalf("%s attests: %v", who, err)
 		}
 	}
-	w.e.ledger.Advance(time.Duration(records.EpochSeconds) * time.Second)
+	w.e.ledger.Advance(time.Duration(records.DefaultEpochSeconds) * time.Second)
 	res, err := w.score("gwC", ep)
 	if err != nil {
 		w.e.t.Fatal(err)
@@ -329,7 +331,7 @@ func TestSLAThroughContractAPI(t *testing.T) {
 	inv.creators["gwB"] = creator
 	var id records.Identity
 	inv.ok(orgB, &id, "identity:Grant", toJSON(t, records.GrantInput{Certificate: p, Roles: []records.Role{records.RoleGateway}}))
-	ep := records.EpochOf(inv.ledger.Now())
+	ep := records.EpochOf(inv.ledger.Now(), records.DefaultEpochSeconds)
 	in := records.SLAAttestationInput{Epoch: ep, Observations: []records.SLAObservation{perfect("n1-orga")}}
 	inv.fail(orgB, records.CodeForbidden, "sla:Attest", toJSON(t, in))
 	var a records.SLAAttestation

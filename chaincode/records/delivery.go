@@ -13,15 +13,18 @@ import (
 // cannot let a client choose its arguments after it knows its own
 // transaction id, hence two transactions (commit, then reveal).
 
-// Epochs. An epoch is EpochSeconds long: the epoch of a time t is
-// floor(unix(t) / EpochSeconds). A batch of epoch e may be committed and
-// proved while the current epoch is e .. e+SubmissionEpochs; afterwards it
-// has expired (a pending batch is then never paid). Both are chaincode
-// constants: changing them needs a chaincode upgrade, which every member
+// Epochs. An epoch is S seconds long: the epoch of a time t is
+// floor(unix(t) / S). S is the ledger's epoch setting (EpochSetting,
+// delivery:SetEpochLength), DefaultEpochSeconds until an admin sets it,
+// which is allowed once and only before any record that names an epoch
+// exists. A batch of epoch e may be committed and proved while the
+// current epoch is e .. e+SubmissionEpochs; afterwards it has expired (a
+// pending batch is then never paid). SubmissionEpochs is a chaincode
+// constant: changing it needs a chaincode upgrade, which every member
 // endorses.
 const (
-	EpochSeconds     int64 = 60
-	SubmissionEpochs int64 = 60
+	DefaultEpochSeconds int64 = 60
+	SubmissionEpochs    int64 = 60
 )
 
 // Composite key object types of the delivery records: batches [id], the
@@ -36,19 +39,31 @@ const (
 	NodeEpochKeyType  = "dct.nodeepoch"
 )
 
-// EpochOf returns the epoch of t.
-func EpochOf(t time.Time) int64 {
+// epochLen is seconds, or DefaultEpochSeconds when seconds is not
+// positive (an unset setting).
+func epochLen(seconds int64) int64 {
+	if seconds <= 0 {
+		return DefaultEpochSeconds
+	}
+	return seconds
+}
+
+// EpochOf returns the epoch of t with epochs of seconds (the ledger's
+// setting; DefaultEpochSeconds when not positive).
+func EpochOf(t time.Time, seconds int64) int64 {
+	n := epochLen(seconds)
 	s := t.Unix()
-	e := s / EpochSeconds
-	if s < 0 && s%EpochSeconds != 0 {
+	e := s / n
+	if s < 0 && s%n != 0 {
 		e--
 	}
 	return e
 }
 
-// EpochStart returns the first instant of epoch e.
-func EpochStart(e int64) time.Time {
-	return time.Unix(e*EpochSeconds, 0).UTC()
+// EpochStart returns the first instant of epoch e with epochs of seconds
+// (DefaultEpochSeconds when not positive).
+func EpochStart(e, seconds int64) time.Time {
+	return time.Unix(e*epochLen(seconds), 0).UTC()
 }
 
 // EpochPad formats an epoch for a composite key, so that keys sort by
@@ -120,17 +135,19 @@ type Capped struct {
 }
 
 // NodeEpochCapacity is the most a node with bandwidthBps (bits per
-// second) can deliver in one epoch: bandwidthBps / 8 × EpochSeconds
-// bytes (saturating at the largest int64).
-func NodeEpochCapacity(bandwidthBps int64) int64 {
+// second) can deliver in one epoch of seconds: bandwidthBps / 8 × seconds
+// bytes (saturating at the largest int64; DefaultEpochSeconds when seconds
+// is not positive).
+func NodeEpochCapacity(bandwidthBps, seconds int64) int64 {
 	if bandwidthBps <= 0 {
 		return 0
 	}
+	n := epochLen(seconds)
 	perSecond := bandwidthBps / 8
-	if perSecond > math.MaxInt64/EpochSeconds {
+	if perSecond > math.MaxInt64/n {
 		return math.MaxInt64
 	}
-	return perSecond * EpochSeconds
+	return perSecond * n
 }
 
 // NodeEpoch counts, for one node and epoch, the bytes the accepted batches

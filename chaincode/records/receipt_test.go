@@ -136,11 +136,11 @@ func TestReceiptAndBatchValidate(t *testing.T) {
 func TestEpochs(t *testing.T) {
 	at := func(s int64) time.Time { return time.Unix(s, 0) }
 	for _, c := range []struct{ s, e int64 }{{0, 0}, {59, 0}, {60, 1}, {-1, -1}, {-60, -1}, {-61, -2}} {
-		if got := EpochOf(at(c.s)); got != c.e {
-			t.Errorf("EpochOf(%d) = %d, want %d", c.s, got, c.e)
+		if got := EpochOf(at(c.s), DefaultEpochSeconds); got != c.e {
+			t.Errorf("EpochOf(%d, DefaultEpochSeconds) = %d, want %d", c.s, got, c.e)
 		}
 	}
-	if EpochStart(3).Unix() != 180 || EpochPad(7) != "00000000000000000007" {
+	if EpochStart(3, DefaultEpochSeconds).Unix() != 180 || EpochPad(7) != "00000000000000000007" {
 		t.Fatal("EpochStart or EpochPad")
 	}
 	if _, err := DecodeBatchInput([]byte(`{"epoch":1,"root":"` + hexOf("r") + `","size":1,"totals":[{"node":"a-org1","publisher":"Org1MSP","receipts":1,"bytes":1}],"x":1}`)); CodeOf(err) != CodeInvalid {

@@ -53,8 +53,8 @@ func TestNodeEpochCapacity(t *testing.T) {
 	for _, c := range []struct{ bps, want int64 }{
 		{0, 0}, {-8, 0}, {7, 0}, {8, 60}, {1_000_000_000, 7_500_000_000}, {math.MaxInt64, math.MaxInt64},
 	} {
-		if got := NodeEpochCapacity(c.bps); got != c.want {
-			t.Errorf("NodeEpochCapacity(%d) = %d, want %d", c.bps, got, c.want)
+		if got := NodeEpochCapacity(c.bps, DefaultEpochSeconds); got != c.want {
+			t.Errorf("NodeEpochCapacity(%d, DefaultEpochSeconds) = %d, want %d", c.bps, got, c.want)
 		}
 	}
 }

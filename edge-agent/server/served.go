@@ -6,13 +6,15 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dct-network/dct/chaincode/records"
 )
 
 // Served counts the shard bytes the agent sent, per delivery epoch
-// (records.EpochOf of the agent's clock) and per calling gateway identity,
+// (records.EpochOf of the agent's clock, with the ledger's epoch length)
+// and per calling gateway identity,
 // so that the node's operator can compare them with the totals the
 // gateways' batches claim for the node on the ledger (delivery:Batches,
 // delivery:NodeEpoch). Nodes do not countersign receipts (see the README's
@@ -25,6 +27,7 @@ import (
 type Served struct {
 	keep, maxCallers int
 	now              func() time.Time
+	seconds          atomic.Int64 // the epoch length; 0: records.DefaultEpochSeconds
 
 	mu       sync.Mutex
 	epochs   map[int64]*servedEpoch
@@ -75,12 +78,23 @@ func NewServed(keep, maxCallers int, now func() time.Time) *Served {
 	if now == nil {
 		now = time.Now
 	}
-	return &Served{keep: keep, maxCallers: maxCallers, now: now, epochs: map[int64]*servedEpoch{}, reported: records.EpochOf(now()) - 1}
+	return &Served{keep: keep, maxCallers: maxCallers, now: now, epochs: map[int64]*servedEpoch{}, reported: records.EpochOf(now(), 0) - 1}
 }
+
+// SetEpochSeconds sets the epoch length (the ledger's, delivery:Epoch;
+// until set). Set it before counting.
+func (s *Served) SetEpochSeconds(seconds int64) {
+	s.seconds.Store(seconds)
+	s.mu.Lock()
+	s.reported = records.EpochOf(s.now(), seconds) - 1
+	s.mu.Unlock()
+}
+
+func (s *Served) epochOf(t time.Time) int64 { return records.EpochOf(t, s.seconds.Load()) }
 
 // Add counts n bytes sent to c by one read, in the current epoch.
 func (s *Served) Add(c Caller, n int64) {
-	epoch := records.EpochOf(s.now())
+	epoch := s.epochOf(s.now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e := s.epochs[epoch]
@@ -128,7 +142,7 @@ func (s *Served) Epochs() []EpochServed {
 // Closed returns the counters of the epochs that ended since the last
 // call (oldest first), each once.
 func (s *Served) Closed() []EpochServed {
-	cur := records.EpochOf(s.now())
+	cur := s.epochOf(s.now())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	after := s.reported

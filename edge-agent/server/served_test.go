@@ -14,7 +14,7 @@ import (
 )
 
 func TestServedCounters(t *testing.T) {
-	clock := &fakeClock{t: records.EpochStart(1000).Add(time.Second)}
+	clock := &fakeClock{t: records.EpochStart(1000, records.DefaultEpochSeconds).Add(time.Second)}
 	s := NewServed(3, 2, clock.Now)
 	a, b, c := Caller{MSPID: "Org1MSP", CertHash: "a"}, Caller{MSPID: "Org1MSP", CertHash: "b"}, Caller{MSPID: "Org2MSP", CertHash: "c"}
 	s.Add(a, 100)
@@ -80,7 +80,7 @@ func TestServedThroughGetShard(t *testing.T) {
 	}
 	got := e.served.Epochs()
 	want := GatewayServed{MSPID: testpki.MemberMSPID, CertHash: records.CertHash(cert.Leaf), Bytes: int64(len(b)) + 4096, Reads: 2}
-	if len(got) != 1 || got[0].Epoch != records.EpochOf(e.clock.Now()) || len(got[0].Gateways) != 1 || got[0].Gateways[0] != want {
+	if len(got) != 1 || got[0].Epoch != records.EpochOf(e.clock.Now(), records.DefaultEpochSeconds) || len(got[0].Gateways) != 1 || got[0].Gateways[0] != want {
 		t.Fatalf("served %+v, want %+v", got, want)
 	}
 }

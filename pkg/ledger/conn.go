@@ -29,6 +29,12 @@ type PeerEndpoint struct {
 	ServerName string `json:"serverName,omitempty"`
 }
 
+// MaxResponseBytes is the largest peer response a client accepts: Fabric's
+// default for what a peer sends (100 MiB), not gRPC's 4 MiB, which a
+// node:List of the 10,000 nodes an auction may hold already exceeds
+// (about 4.9 MB).
+const MaxResponseBytes = 100 << 20
+
 // Dial opens a gRPC client connection to a peer. The connection is lazy and
 // long-lived: share it between clients and close it when done.
 func Dial(ctx context.Context, ep PeerEndpoint) (*grpc.ClientConn, error) {
@@ -51,6 +57,7 @@ func Dial(ctx context.Context, ep PeerEndpoint) (*grpc.ClientConn, error) {
 	conn, err := grpc.NewClient(ep.Address,
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsCfg)),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxResponseBytes)),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("dial peer %s: %w", ep.Address, err)

@@ -50,6 +50,14 @@ func (c *Client) Epoch(ctx context.Context) (*records.EpochInfo, error) {
 	return query[*records.EpochInfo](ctx, c, "delivery:Epoch")
 }
 
+// SetEpochLength sets the ledger's epoch length in seconds
+// (delivery:SetEpochLength): an admin, once, before any batch, SLA
+// attestation or auction exists (records.EpochSetting).
+func (c *Client) SetEpochLength(ctx context.Context, seconds int64) (*records.EpochSetting, error) {
+	s, _, err := invoke[*records.EpochSetting](ctx, c, "delivery:SetEpochLength", strconv.FormatInt(seconds, 10))
+	return s, err
+}
+
 // BatchHistory is every committed write of a batch, oldest first.
 func (c *Client) BatchHistory(ctx context.Context, id string) ([]*records.HistoryEntry, error) {
 	return query[[]*records.HistoryEntry](ctx, c, "history:Batch", id)

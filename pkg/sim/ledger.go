@@ -33,7 +33,7 @@ type LedgerLoad struct {
 func (l LedgerLoad) Total() float64 { return l.Receipts + l.Attestations + l.Auctions + l.Repairs }
 
 // Ledger computes the load of nodes agents (all bidding) and gateways
-// with epochs of epochSeconds (the chaincode's is records.EpochSeconds),
+// with epochs of epochSeconds (the ledger default is records.DefaultEpochSeconds),
 // publishes per second and repairs per second.
 func Ledger(nodes, gateways int, epochSeconds, publishes, repairs float64) LedgerLoad {
 	bids := math.Min(float64(nodes), float64(records.MaxAuctionBids))

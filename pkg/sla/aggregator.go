@@ -37,8 +37,8 @@ type AggregatorOption func(*Aggregator)
 // WithClock reads the time from now (tests).
 func WithClock(now func() time.Time) AggregatorOption { return func(a *Aggregator) { a.now = now } }
 
-// WithEpochLength sets the epoch length (default records.EpochSeconds;
-// it must be the chaincode's).
+// WithEpochLength sets the epoch length (default records.DefaultEpochSeconds;
+// it must be the ledger's, delivery:Epoch).
 func WithEpochLength(d time.Duration) AggregatorOption {
 	return func(a *Aggregator) {
 		if s := int64(d / time.Second); s > 0 {
@@ -49,7 +49,7 @@ func WithEpochLength(d time.Duration) AggregatorOption {
 
 // NewAggregator returns an empty Aggregator.
 func NewAggregator(opts ...AggregatorOption) *Aggregator {
-	a := &Aggregator{now: time.Now, length: records.EpochSeconds, epochs: map[int64]map[string]*nodeObs{}}
+	a := &Aggregator{now: time.Now, length: records.DefaultEpochSeconds, epochs: map[int64]map[string]*nodeObs{}}
 	for _, o := range opts {
 		o(a)
 	}

@@ -24,7 +24,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 // start is 10 s into an epoch.
-func newClock() *clock { return &clock{t: time.Unix(1000*records.EpochSeconds+10, 0)} }
+func newClock() *clock { return &clock{t: time.Unix(1000*records.DefaultEpochSeconds+10, 0)} }
 
 func TestAggregatorObservation(t *testing.T) {
 	c := newClock()
@@ -71,7 +71,7 @@ func TestAggregatorBounded(t *testing.T) {
 			a.Probe(fmt.Sprintf("n%d-orgb", i), true)
 		}
 		if e < 4 {
-			c.add(time.Duration(records.EpochSeconds) * time.Second)
+			c.add(time.Duration(records.DefaultEpochSeconds) * time.Second)
 		}
 	}
 	if got := a.Dropped(); got != 5*50 {
@@ -129,7 +129,7 @@ func TestSubmitter(t *testing.T) {
 	s := &Submitter{Agg: a, Ledger: l, Grace: 5 * time.Second, ScoreWait: time.Minute, Now: c.now,
 		Keep: func(n string) bool { return n != "n1-orga" }}
 	ctx := context.Background()
-	epoch := time.Duration(records.EpochSeconds) * time.Second
+	epoch := time.Duration(records.DefaultEpochSeconds) * time.Second
 	a.Probe("n1-orgb", true)
 	a.Probe("n1-orga", true) // own org: not attested
 	s.Tick(ctx)

@@ -94,13 +94,13 @@ func TestBatch1M(t *testing.T) {
 	}
 	defer wal.Close()
 	now := time.Now()
-	is, err := receipts.NewIssuer(wal, rid, time.Duration(records.EpochSeconds)*time.Second, func() time.Time { return now })
+	is, err := receipts.NewIssuer(wal, rid, time.Duration(records.DefaultEpochSeconds)*time.Second, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
 	epoch := is.Epoch(now)
-	if epoch != records.EpochOf(now) {
-		t.Fatalf("the issuer's epoch %d is not the chaincode's %d", epoch, records.EpochOf(now))
+	if epoch != records.EpochOf(now, records.DefaultEpochSeconds) {
+		t.Fatalf("the issuer's epoch %d is not the chaincode's %d", epoch, records.EpochOf(now, records.DefaultEpochSeconds))
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -49,7 +49,7 @@ func TestSLADetection(t *testing.T) {
 			if n == 0 {
 				return "never (50 epochs)"
 			}
-			return fmt.Sprintf("scored epoch %d (%d s)", n, int64(n)*records.EpochSeconds)
+			return fmt.Sprintf("scored epoch %d (%d s)", n, int64(n)*records.DefaultEpochSeconds)
 		}
 		report(t, fmt.Sprintf("SLA detection of a node answering %d%% of probes (epoch score %d)", pct, v.Score), "—",
 			fmt.Sprintf("warned at %s, penalized at %s; scores %v", epochs(warned), epochs(penalized), trail), Info)

@@ -63,7 +63,7 @@ func TestDeliveryUnderFaults(t *testing.T) {
 	fund(t, ctx, admins, issued, deposit, price)
 	body := payload(256<<10, 95)
 	res := publish(t, "e2e/delivery/faults.bin", "application/octet-stream", body)
-	epochLen := time.Duration(records.EpochSeconds) * time.Second
+	epochLen := time.Duration(records.DefaultEpochSeconds) * time.Second
 
 	// 1. SIGKILL under load.
 	first := receipts.EpochAt(time.Now(), epochLen)
@@ -89,7 +89,7 @@ func TestDeliveryUnderFaults(t *testing.T) {
 
 	// 2. The ordering service stops at the end of the epoch: the
 	// submitter's Commit of its batch fails.
-	end := records.EpochStart(last + 1)
+	end := records.EpochStart(last+1, records.DefaultEpochSeconds)
 	time.Sleep(time.Until(end.Add(-time.Second))) // the fault is timed to the epoch's end, the gateway's clock being ours
 	log := watchLog(t, gw.Name)
 	for _, o := range env.Orderers {

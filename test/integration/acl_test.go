@@ -181,7 +181,7 @@ func TestAccessControl(t *testing.T) {
 		}
 		return fmt.Sprintf("%s %d/%d/%d", a.LastTxID, a.Balance, a.Escrow, a.Issued)
 	}
-	aclEpoch := records.EpochOf(time.Now()) - 20
+	aclEpoch := records.EpochOf(time.Now(), records.DefaultEpochSeconds) - 20
 	batchState := func(ctx context.Context, c *aclCaller) string {
 		bs, err := adminOf(c).Batches(ctx, mspOf(c))
 		if err != nil {
@@ -200,7 +200,7 @@ func TestAccessControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	toProve := receiptBatch(t, gwIdentity, records.EpochStart(aclEpoch-1), []receipts.Delivery{{
+	toProve := receiptBatch(t, gwIdentity, records.EpochStart(aclEpoch-1, records.DefaultEpochSeconds), []receipts.Delivery{{
 		Publisher: shared.Orgs[0].MSPID, Object: "acl/prove", Version: "v1", Shard: 0,
 		ShardHash: strings.Repeat("ab", 32), Node: ownNode, Bytes: 1000, Request: "acl-prove"}})
 	proveBatch, err := gwA.CommitBatch(ctx, *toProve.Input())
@@ -216,7 +216,7 @@ func TestAccessControl(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	slaPast := records.EpochOf(time.Now()) - 1000
+	slaPast := records.EpochOf(time.Now(), records.DefaultEpochSeconds) - 1000
 	slaEpochOf := func(c *aclCaller) int64 { return slaPast - int64(slices.Index(callers, c)) }
 	throwaway := map[string]string{} // caller → certificate PEM granted in setup
 	var mu sync.Mutex
@@ -404,7 +404,7 @@ func TestAccessControl(t *testing.T) {
 		{fn: "sla:Attest (own attestation)", allowed: "gatewayA nodeA gatewayB nodeB",
 			call: func(ctx context.Context, c *aclCaller) error {
 				attest := func() error {
-					in := records.SLAAttestationInput{Epoch: records.EpochOf(time.Now()) - records.SLAAttestEpochs,
+					in := records.SLAAttestationInput{Epoch: records.EpochOf(time.Now(), records.DefaultEpochSeconds) - records.SLAAttestEpochs,
 						Observations: []records.SLAObservation{{Node: spares[0], ProbesSent: 10, ProbesAnswered: 9}}}
 					_, err := c.cl.Attest(ctx, in)
 					return err
@@ -416,7 +416,7 @@ func TestAccessControl(t *testing.T) {
 				return err
 			},
 			state: func(ctx context.Context, c *aclCaller) string {
-				cur := records.EpochOf(time.Now())
+				cur := records.EpochOf(time.Now(), records.DefaultEpochSeconds)
 				n := 0
 				for e := cur - records.SLAAttestEpochs - 1; e <= cur; e++ {
 					as, err := adminOf(c).SLAAttestations(ctx, e)
@@ -561,7 +561,7 @@ func TestAccessControl(t *testing.T) {
 		if records.CodeOf(e3) == records.CodeNotFound {
 			e3 = nil // read, and never scored: no breakdown yet
 		}
-		_, e4 := c.cl.SLAAttestations(ctx, records.EpochOf(time.Now())-records.SLAAttestEpochs)
+		_, e4 := c.cl.SLAAttestations(ctx, records.EpochOf(time.Now(), records.DefaultEpochSeconds)-records.SLAAttestEpochs)
 		_, e5 := c.cl.SLAEpoch(ctx, slaEpochOf(c))
 		mark := "allowed"
 		if err := errors.Join(e1, e2, e3, e4, e5); err != nil {

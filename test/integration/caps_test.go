@@ -35,7 +35,7 @@ func TestDeliveryCaps(t *testing.T) {
 	// Three nodes of org A; n1 offers 8,000 bit/s: 60,000 bytes an epoch.
 	const (
 		n1Bps     = 8000
-		n1Cap     = n1Bps / 8 * records.EpochSeconds
+		n1Cap     = n1Bps / 8 * records.DefaultEpochSeconds
 		unit      = 10_000 // bytes per receipt
 		perNode   = 10     // receipts per node
 		pricePerM = 1024   // tokens per MiB: 1 per KiB
@@ -111,7 +111,7 @@ func TestDeliveryCaps(t *testing.T) {
 	}
 	t.Cleanup(func() { wal.Close() })
 	at := time.Now()
-	issuer, err := receipts.NewIssuer(wal, ident, time.Duration(records.EpochSeconds)*time.Second, func() time.Time { return at })
+	issuer, err := receipts.NewIssuer(wal, ident, time.Duration(records.DefaultEpochSeconds)*time.Second, func() time.Time { return at })
 	if err != nil {
 		t.Fatal(err)
 	}

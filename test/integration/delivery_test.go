@@ -95,7 +95,7 @@ func TestDeliveryRejections(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	epochsAgo := func(n int64) time.Time { return now.Add(-time.Duration(n*records.EpochSeconds) * time.Second) }
+	epochsAgo := func(n int64) time.Time { return now.Add(-time.Duration(n*records.DefaultEpochSeconds) * time.Second) }
 
 	// Rejections: every account and the gateway's batches as they were.
 	accountsBefore := ledgerAccounts(t, ctx, auditor, mspA, mspB)
@@ -293,7 +293,7 @@ func receiptBatch(t *testing.T, id receipts.Identity, at time.Time, ds []receipt
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.Close() })
-	is, err := receipts.NewIssuer(w, id, time.Duration(records.EpochSeconds)*time.Second, func() time.Time { return at })
+	is, err := receipts.NewIssuer(w, id, time.Duration(records.DefaultEpochSeconds)*time.Second, func() time.Time { return at })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func receiptBatch(t *testing.T, id receipts.Identity, at time.Time, ds []receipt
 			t.Fatal(err)
 		}
 	}
-	epoch := records.EpochOf(at)
+	epoch := records.EpochOf(at, records.DefaultEpochSeconds)
 	if err := w.CloseEpochs(epoch); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func TestSLAOneLyingOrg(t *testing.T) {
 	// Attestations of three epochs go in at once (the current one and the
 	// two before are open): start early in an epoch so that the oldest
 	// does not close meanwhile.
-	for time.Since(records.EpochStart(records.EpochOf(time.Now()))) > 40*time.Second {
+	for time.Since(records.EpochStart(records.EpochOf(time.Now(), records.DefaultEpochSeconds), records.DefaultEpochSeconds)) > 40*time.Second {
 		if ctx.Err() != nil {
 			t.Fatal("no fresh epoch")
 		}
