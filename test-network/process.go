@@ -116,7 +116,14 @@ func alive(pid int, bin string) bool {
 	if err != nil {
 		return true // cannot tell; assume ours
 	}
-	return strings.TrimSuffix(exe, " (deleted)") == bin
+	exe = strings.TrimSuffix(exe, " (deleted)")
+	if exe == bin {
+		return true
+	}
+	// /proc gives the resolved path: a binary started through a symlinked
+	// directory (a .cache/fabric linked to another checkout's) is ours too.
+	real, err := filepath.EvalSymlinks(bin)
+	return err == nil && exe == real
 }
 
 // stopAll terminates every recorded process: SIGTERM to its process group,
