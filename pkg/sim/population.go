@@ -128,8 +128,8 @@ var Metros = []Metro{
 	{"Guadalajara", "MX", "America", 20.66, -103.35, 5.0},
 }
 
-// CountryMillions are the populations in 2018 of the countries of 23
-// million people or more, in millions, after the United Nations' World
+// CountryMillions are the populations in 2018 of the countries of about
+// 10 million people or more, in millions, after the United Nations' World
 // Population Prospects 2019 (UN DESA, Population Division), rounded: our
 // transcription, with the same caveat as Metros. WorldMillions is the
 // world's population in the same source.
@@ -141,7 +141,11 @@ var CountryMillions = map[string]float64{
 	"AR": 44, "UA": 44, "UG": 43, "DZ": 42, "SD": 42, "IQ": 38, "PL": 38, "AF": 37,
 	"CA": 37, "MA": 36, "SA": 34, "UZ": 33, "PE": 32, "MY": 32, "AO": 31, "GH": 30,
 	"MZ": 30, "VE": 29, "YE": 29, "NP": 28, "KP": 26, "MG": 26, "AU": 25, "CI": 25,
-	"CM": 25, "TW": 24,
+	"CM": 25, "TW": 24, "NE": 22, "LK": 21, "BF": 20, "RO": 19, "ML": 19, "CL": 19,
+	"KZ": 18, "MW": 18, "ZM": 17, "GT": 17, "EC": 17, "SY": 17, "NL": 17, "KH": 16,
+	"SN": 16, "TD": 15, "SO": 15, "ZW": 14, "GN": 12, "RW": 12, "TN": 12, "BJ": 11,
+	"BI": 11, "BO": 11, "BE": 11, "HT": 11, "CU": 11, "SS": 11, "DO": 11, "CZ": 11,
+	"GR": 10, "JO": 10, "PT": 10, "AZ": 10, "SE": 10, "HN": 10, "AE": 10, "HU": 10,
 }
 
 // WorldMillions is the world's population in 2018 (World Population
