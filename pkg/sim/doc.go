@@ -1,6 +1,7 @@
 // Package sim is DCT's scale simulator: a planet of cities (tzdata's
 // zone1970.tab), N edge nodes around them, K edge sites, and a Zipf
-// workload from users spread over the cities, driven through DCT's own
+// workload from users spread over the cities and the largest metro areas
+// by population (WeighByPopulation), driven through DCT's own
 // code, not re-implementations of it:
 //
 //   - every object is placed by gateway/placement.Place (the gateways'

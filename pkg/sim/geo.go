@@ -21,11 +21,12 @@ var ErrGeo = errors.New("sim: city table")
 // City is a place users and nodes live around.
 type City struct {
 	// Name is the zone's city ("Paris" of Europe/Paris); Area the zone's
-	// area ("Europe"); Country the first ISO 3166 code listed for it.
-	Name, Area, Country string
-	Lat, Lon            float64
-	// Weight is the city's share of users (relative): the population
-	// proxy, 1 for every city (see README: uniform over tzdata's cities).
+	// area ("Europe"); Country the first ISO 3166 code listed for it,
+	// Codes all of them ("DE,DK,NO,SE,SJ").
+	Name, Area, Country, Codes string
+	Lat, Lon                   float64
+	// Weight is the city's share of users (relative): 1 for every city
+	// of the table, millions of people after WeighByPopulation.
 	Weight float64
 }
 
@@ -72,7 +73,7 @@ func ParseZoneTab(r io.Reader) ([]City, error) {
 		}
 		out = append(out, City{
 			Name: strings.ReplaceAll(zone[len(zone)-1], "_", " "), Area: zone[0],
-			Country: strings.Split(f[0], ",")[0], Lat: lat, Lon: lon, Weight: 1,
+			Country: strings.Split(f[0], ",")[0], Codes: f[0], Lat: lat, Lon: lon, Weight: 1,
 		})
 	}
 	if err := sc.Err(); err != nil {

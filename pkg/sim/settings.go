@@ -18,6 +18,7 @@ func (s *SuiteConfig) Register(set *settings.Set, zoneTab *string, seed *int64) 
 	set.Int(&s.Base.Objects, "objects", "objects")
 	set.Float64(&s.Base.Latency.Inflation, "inflation", "route inflation of the main run")
 	set.String(&s.Region, "region", "tz area lost at once in the regional outage")
+	set.String((*string)(&s.Users), "users", "how users are spread: population (metro and country populations) or uniform (over the city table)")
 }
 
 // Validate checks the suite.
@@ -26,6 +27,9 @@ func (s SuiteConfig) Validate() error {
 		return err
 	}
 	if err := s.Recovery.Validate(); err != nil {
+		return err
+	}
+	if err := s.Users.Validate(); err != nil {
 		return err
 	}
 	switch {

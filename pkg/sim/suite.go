@@ -16,6 +16,9 @@ import (
 type SuiteConfig struct {
 	Out  string
 	Base Config
+	// Users is how users (and nodes) are spread over the city table:
+	// by population (WeighByPopulation) or uniformly.
+	Users Users
 	// SweepRequests is the request count of every sweep (the main run has
 	// Base.Requests).
 	SweepRequests int
@@ -41,7 +44,7 @@ type SuiteConfig struct {
 // DefaultSuite is `make sim`'s run.
 func DefaultSuite(out string) SuiteConfig {
 	return SuiteConfig{
-		Out: out, Base: DefaultConfig(), SweepRequests: 200_000, SweepEdges: 100,
+		Out: out, Base: DefaultConfig(), Users: UsersPopulation, SweepRequests: 200_000, SweepEdges: 100,
 		Nodes:        []int{100, 300, 1000, 3000, 10_000},
 		Inflations:   []float64{1.3, 1.7, 2.1, 2.5, 3.0},
 		CacheObjects: 200,
@@ -94,7 +97,17 @@ var statsHeader = []string{"run", "system", "edges", "nodes", "inflation", "requ
 // to Out/summary.md).
 func RunSuite(s SuiteConfig, cities []City, log *slog.Logger) (string, error) {
 	var md strings.Builder
-	fmt.Fprintf(&md, "Configuration: %s; %d cities from the city table (uniform weight).\n\n", s.Base, len(cities))
+	spread := fmt.Sprintf("%d cities from the city table, users spread uniformly over them", len(cities))
+	if s.Users == UsersPopulation {
+		n := len(cities)
+		var err error
+		if cities, err = WeighByPopulation(cities); err != nil {
+			return "", err
+		}
+		spread = fmt.Sprintf("%d cities from the city table and %d metro areas of their own (%d metro areas listed), users spread by population (%.0f million in all)",
+			n, len(cities)-n, len(Metros), WorldMillions)
+	}
+	fmt.Fprintf(&md, "Configuration: %s; %s.\n\n", s.Base, spread)
 	var rows [][]string
 
 	// 1. Main: the full scale, dynamic content (no cache).

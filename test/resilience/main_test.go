@@ -4,8 +4,10 @@ package resilience
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,6 +84,71 @@ func services(n *testenv.Network, s testnetwork.Services) (testnetwork.Services,
 	return s, nil
 }
 
+// standingDelay is the suite's delay of an agent: farDelay for the far
+// ones, none for the others. A test that changes delays puts these back
+// with restoreDelays.
+func standingDelay(name string) time.Duration {
+	if slices.Contains(far, name) {
+		return farDelay
+	}
+	return 0
+}
+
+// restoreDelays puts every proxy back at its standing delay and waits, up
+// to d, until every gateway's mesh map has taken that in: every agent
+// alive, each far agent estimated at 70 % of farDelay or more (less 1 ms,
+// as TestSimulatorAgrees waits for its delays) and each near agent under
+// a quarter of it, so the far ones are estimated farther than every near
+// one — what TestMeshSeesEveryAgent and TestRoutingPrefersNear expect. The
+// Vivaldi coordinates move a little on every probe: after the agents have
+// been spread over tens of milliseconds, the map needs some seconds to
+// settle back, and a test that reads it meanwhile sees the old delays.
+func restoreDelays(t *testing.T, d time.Duration) {
+	t.Helper()
+	for name, p := range proxies {
+		p[0].SetDelay(standingDelay(name))
+		p[1].SetDelay(standingDelay(name))
+	}
+	farMs := float64(farDelay) / float64(time.Millisecond)
+	start := time.Now()
+	for gw := range env.Gateways {
+		var last []string
+		for {
+			ms, _ := members(t, gw, false)
+			ok := 0
+			last = last[:0]
+			for _, mb := range ms {
+				if _, isAgent := proxies[mb.NodeID]; !isAgent {
+					continue
+				}
+				est := math.NaN()
+				if mb.RTTEstimateMs != nil {
+					est = *mb.RTTEstimateMs
+				}
+				settled := est < farMs/4
+				if slices.Contains(far, mb.NodeID) {
+					settled = est >= 0.7*farMs-1
+				}
+				if mb.Status == "alive" && settled {
+					ok++
+				}
+				last = append(last, fmt.Sprintf("%s %s est %.1f ms, standing delay %s", mb.NodeID, mb.Status, est, standingDelay(mb.NodeID)))
+			}
+			if ok == len(proxies) {
+				break
+			}
+			if time.Since(start) > d {
+				slices.Sort(last)
+				t.Errorf("gateway%d's mesh map has not settled back to the standing delays within %s:\n  %s", gw, d, strings.Join(last, "\n  "))
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+	fmt.Printf("delays restored (%v at +%s, the others at 0): every gateway's mesh map settled back in %s\n",
+		far, farDelay, time.Since(start).Round(100*time.Millisecond))
+}
+
 // startProxies puts a gRPC and a gossip proxy in front of where every agent
 // will listen; the agents advertise the proxies. The proxies listen on
 // ports of their own, from the network's base port + 800.
@@ -91,10 +158,7 @@ func startProxies(n *testenv.Network, s testnetwork.Services) error {
 	for j := range n.Desc.Orgs {
 		for a := 0; a < agentsPerOrg; a++ {
 			name := fmt.Sprintf("agent%d-org%d", a, j+1)
-			delay := time.Duration(0)
-			if slices.Contains(far, name) {
-				delay = farDelay
-			}
+			delay := standingDelay(name)
 			grpcTarget := fmt.Sprintf("%s:%d", host, s.AgentPort+10*j+a)
 			meshTarget := fmt.Sprintf("%s:%d", host, s.MeshPort+10*j+a)
 			pg, err := netdelay.Listen(fmt.Sprintf("%s:%d", host, proxyPort), grpcTarget, delay, s.Logger)
