@@ -18,7 +18,7 @@ NETWORK   := $(BIN)/dct-network
 CHAINCODE := $(BIN)/dct-chaincode
 BUILDER   := $(CACHE)/builder/bin
 
-.PHONY: sim sim-agreement all deps fabric tools browser build images compose-up compose-demo compose-down compose-stats demo down feed-start feed-stop network-up network-down network-status \
+.PHONY: sim sim-agreement all deps fabric tools browser build images compose-up compose-demo compose-down compose-stats consortium-guide demo down feed-start feed-stop network-up network-down network-status \
         test test-unit test-integration vet fmt-check clean proto proto-check bench idle-cost deps-check fuzz
 
 all: build
@@ -34,7 +34,7 @@ tools:
 	@scripts/install-tools.sh
 
 browser:
-	@scripts/install-apt.sh chromium chromium
+	@scripts/install-apt.sh chromium chromium jq jq
 
 ## proto / proto-check: regenerate proto/dct/v1, or fail when it is stale
 proto:
@@ -72,6 +72,14 @@ compose-demo:
 	$(COMPOSE) run --rm dct publish-demo-portal
 compose-down:
 	$(COMPOSE) down -v
+
+## consortium-guide: scripts/consortium-guide.sh, which follows
+## docs/consortium.md on a compose consortium of its own (CCaaS install, a
+## fourth bank added and removed; about 2 minutes), run by the test
+## TestConsortiumGuide (test/compose; make test runs it too, unless
+## DCT_CONSORTIUM_GUIDE=0).
+consortium-guide: images
+	DCT_CACHE_DIR=$(CACHE) $(GO) test -count=1 -p 1 -tags integration -timeout 15m -v -run 'TestConsortiumGuide$$' ./test/compose/
 
 ## compose-stats: CPU and memory by kind of container of the running
 ## compose stack (scripts/container-stats.sh, 3 docker stats snapshots).
