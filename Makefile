@@ -49,7 +49,7 @@ build:
 	$(GOBUILD) -o $(NETWORK) ./test-network/cmd/dct-network
 	cd chaincode && $(GOBUILD) -o $(CHAINCODE) ./cmd/dct-chaincode
 	$(GOBUILD) -o $(BUILDER)/detect ./network/builder/cmd/ccaas-builder
-	@ln -f $(BUILDER)/detect $(BUILDER)/build && ln -f $(BUILDER)/detect $(BUILDER)/release
+	@ln -f $(BUILDER)/detect $(BUILDER)/build && ln -f $(BUILDER)/detect $(BUILDER)/release && ln -f $(BUILDER)/detect $(BUILDER)/run
 	$(GOBUILD) -o $(BIN)/dct-agent ./edge-agent/cmd/dct-agent
 	$(GOBUILD) -o $(BIN)/dct-gateway ./gateway/cmd/dct-gateway
 	$(GOBUILD) -o $(BIN)/dct ./cli/cmd/dct

@@ -31,6 +31,8 @@ start=$(date +%s)
 export COMPOSE_PROJECT_NAME=$project DCT_IMAGE_TAG=$tag DCT_PUBLISH_IP=127.0.0.1 DCT_GATEWAY_CACHE_BYTES=0
 export DCT_GATEWAY0_PORT=$base DCT_GATEWAY1_PORT=$((base + 1)) DCT_GATEWAY0_ADMIN_PORT=$((base + 2)) DCT_GATEWAY1_ADMIN_PORT=$((base + 3))
 export DCT_BANKD_DIR=$work/bankd DCT_TRUST_DIR=$work/trust DCT_MEMBER_CAS=none
+# The Go toolchain BankD's peer builds standard Go packages with (read-only).
+export DCT_BANKD_GOROOT=${DCT_BANKD_GOROOT:-$(go env GOROOT)}
 gw0=http://127.0.0.1:$DCT_GATEWAY0_PORT
 
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
@@ -103,6 +105,9 @@ as_admin() {
 msp() { case $1 in banka) echo BankAMSP ;; bankb) echo BankBMSP ;; bankc) echo BankCMSP ;; bankd) echo BankDMSP ;; esac; }
 peer_tls_ca() { echo "$(org_dir "$1")/tlsca/tlsca.$1.dct.test-cert.pem"; }
 
+# The package each bank installs and the id it approves (default: the CCaaS
+# package of step 1; step 5 gives BankD the standard Go package).
+declare -A pkg_file pkg_id
 # define_chaincode BANKS...: the chaincode lifecycle of docs/consortium.md
 # step 2: every bank installs the CCaaS package and approves the next
 # sequence with the endorsement policy "every member's peer"; then one
@@ -115,12 +120,12 @@ define_chaincode() {
 	policy="AND($(IFS=,; echo "${rules[*]}"))"
 	say "chaincode $cc_name sequence $seq, endorsement policy $policy"
 	for b in "${banks[@]}"; do
-		out=$(as_admin "$b" peer lifecycle chaincode install /work/dct_1.0.tar.gz 2>&1) ||
+		out=$(as_admin "$b" peer lifecycle chaincode install "/work/${pkg_file[$b]:-dct_1.0.tar.gz}" 2>&1) ||
 			grep -q "already successfully installed" <<<"$out" || die "install on $b: $out"
 		as_admin "$b" peer lifecycle chaincode approveformyorg -o "$orderer" --tls --cafile "$orderer_ca" -C "$channel" \
-			-n "$cc_name" -v 1.0 --sequence "$seq" --signature-policy "$policy" --package-id "$package_id" >/dev/null 2>&1 ||
+			-n "$cc_name" -v 1.0 --sequence "$seq" --signature-policy "$policy" --package-id "${pkg_id[$b]:-$package_id}" >/dev/null 2>&1 ||
 			die "approve by $b failed"
-		say "$(msp "$b"): installed and approved"
+		say "$(msp "$b"): installed and approved ${pkg_id[$b]:-$package_id}"
 		peers+=(--peerAddresses "peer0.$b.dct.test:7051" --tlsRootCertFiles "$(peer_tls_ca "$b")")
 	done
 	as_admin banka peer lifecycle chaincode checkcommitreadiness -C "$channel" -n "$cc_name" -v 1.0 --sequence "$seq" \
@@ -250,8 +255,10 @@ cp "$work/trust/tls-ca-bundle.pem" "$work/bankd/tls-ca-bundle.pem"
 cp "$work/consortium/mesh.keyring" "$work/bankd/mesh.keyring"
 mkdir -p "$work/bankd/nodes/peer0.bankd.dct.test/config" "$work/bankd/bidkeys"
 docker cp "$(dc ps -q gateway0):$net/nodes/peer0.bankc.dct.test/config/core.yaml" "$work/tx/core-template.yaml"
-sed -e 's/bankc\.dct\.test/bankd.dct.test/g' -e 's/BankCMSP/BankDMSP/g' "$work/tx/core-template.yaml" \
+sed -e 's/bankc\.dct\.test/bankd.dct.test/g' -e 's/BankCMSP/BankDMSP/g' \
+	-e 's|^\( *\)path: /opt/dct/builder$|&\n\1propagateEnvironment: [DCT_BUILDER_GOROOT]|' "$work/tx/core-template.yaml" \
 	>"$work/bankd/nodes/peer0.bankd.dct.test/config/core.yaml"
+grep -q 'propagateEnvironment: \[DCT_BUILDER_GOROOT\]' "$work/bankd/nodes/peer0.bankd.dct.test/config/core.yaml" || die "core.yaml: builder entry not found"
 head -c 32 /dev/urandom | base64 >"$work/bankd/bidkeys/bankd.key"
 ca_pem=$(cat "$work/bankd/crypto/peerOrganizations/bankd.dct.test/tlsca/tlsca.bankd.dct.test-cert.pem")
 jq -n --arg pem "$ca_pem" --arg ch "$channel" '{
@@ -271,7 +278,21 @@ out=$(as_admin bankd peer channel join -b /work/tx/genesis.block 2>&1) || grep -
 until_ok 120 "peer0-bankd catches up" caught_up bankd
 say "peer0.bankd.dct.test joined channel $channel at height $(height bankd)"
 
-step "5. The chaincode on BankD's peer, and a definition whose endorsement policy includes BankD"
+step "5. The chaincode on BankD's peer (a standard Go package, built on its peer), and a definition whose endorsement policy includes BankD"
+# BankD's policy: standard Go packages only. It vendors the chaincode's
+# module and packages it with Fabric's peer CLI; its peer's builder compiles
+# it with the Go toolchain BankD mounted (DCT_BUILDER_GOROOT) and runs it in
+# client mode. The other banks keep the CCaaS package: each bank approves
+# the package its own peers run.
+mkdir -p "$work/ccsrc"
+cp -a "$root/chaincode/." "$work/ccsrc/"
+(cd "$work/ccsrc" && rm -rf vendor && GOFLAGS=-mod=mod go mod vendor)
+(cd "$work/ccsrc" && FABRIC_CFG_PATH=$fabric/../config "$fabric/peer" lifecycle chaincode package "$work/dct_go_1.0.tar.gz" \
+	--lang golang --path ./cmd/dct-chaincode --label dct_go_1.0)
+chmod 0644 "$work/dct_go_1.0.tar.gz"
+pkg_file[bankd]=dct_go_1.0.tar.gz
+pkg_id[bankd]=dct_go_1.0:$(sha256sum "$work/dct_go_1.0.tar.gz" | awk '{print $1}')
+say "standard Go package ${pkg_id[bankd]} ($(du -k "$work/dct_go_1.0.tar.gz" | cut -f1) KiB, vendored)"
 define_chaincode banka bankb bankc bankd
 
 step "6. Gateways trust every member's agents (their TLS CA bundle, rebuilt from the channel config)"
