@@ -75,11 +75,12 @@ compose-down:
 
 ## consortium-guide: scripts/consortium-guide.sh, which follows
 ## docs/consortium.md on a compose consortium of its own (CCaaS install, a
-## fourth bank added and removed; about 2 minutes), run by the test
-## TestConsortiumGuide (test/compose; make test runs it too, unless
+## fourth bank, on a standard Go package its peer compiles, added and
+## removed; 4 to 8 minutes), the test TestConsortiumGuide (test/compose),
+## which make test runs with BankD on CCaaS (about 2 minutes; skipped with
 ## DCT_CONSORTIUM_GUIDE=0).
 consortium-guide: images
-	DCT_CACHE_DIR=$(CACHE) $(GO) test -count=1 -p 1 -tags integration -timeout 15m -v -run 'TestConsortiumGuide$$' ./test/compose/
+	DCT_GUIDE_GO_PACKAGE=1 DCT_CACHE_DIR=$(CACHE) $(GO) test -count=1 -p 1 -tags integration -timeout 15m -v -run 'TestConsortiumGuide$$' ./test/compose/
 
 ## compose-stats: CPU and memory by kind of container of the running
 ## compose stack (scripts/container-stats.sh, 3 docker stats snapshots).

@@ -13,7 +13,9 @@
 #          admin ports base+2, base+3), DCT_FABRIC_DIR (.cache/fabric: host
 #          cryptogen, configtxgen, configtxlator), DCT_BIN_DIR (.cache/bin:
 #          host dct CLI), DCT_GUIDE_WORK (.run/consortium-guide),
-#          DCT_GUIDE_KEEP=1 leaves the stack up.
+#          DCT_GUIDE_KEEP=1 leaves the stack up, DCT_GUIDE_GO_PACKAGE=0 gives
+#          BankD the CCaaS package instead of the standard Go package (whose
+#          build on BankD's peer takes one to three minutes on two cores).
 # Needs Docker with Compose, jq, and the images (make images) and host tools
 # (make fabric build).
 set -euo pipefail
@@ -256,7 +258,8 @@ cp "$work/consortium/mesh.keyring" "$work/bankd/mesh.keyring"
 mkdir -p "$work/bankd/nodes/peer0.bankd.dct.test/config" "$work/bankd/bidkeys"
 docker cp "$(dc ps -q gateway0):$net/nodes/peer0.bankc.dct.test/config/core.yaml" "$work/tx/core-template.yaml"
 sed -e 's/bankc\.dct\.test/bankd.dct.test/g' -e 's/BankCMSP/BankDMSP/g' \
-	-e 's|^\( *\)path: /opt/dct/builder$|&\n\1propagateEnvironment: [DCT_BUILDER_GOROOT]|' "$work/tx/core-template.yaml" \
+	-e 's|^\( *\)path: /opt/dct/builder$|&\n\1propagateEnvironment: [DCT_BUILDER_GOROOT]|' \
+	-e 's|^\( *executetimeout:\) .*|\1 300s|' "$work/tx/core-template.yaml" \
 	>"$work/bankd/nodes/peer0.bankd.dct.test/config/core.yaml"
 grep -q 'propagateEnvironment: \[DCT_BUILDER_GOROOT\]' "$work/bankd/nodes/peer0.bankd.dct.test/config/core.yaml" || die "core.yaml: builder entry not found"
 head -c 32 /dev/urandom | base64 >"$work/bankd/bidkeys/bankd.key"
@@ -284,15 +287,19 @@ step "5. The chaincode on BankD's peer (a standard Go package, built on its peer
 # it with the Go toolchain BankD mounted (DCT_BUILDER_GOROOT) and runs it in
 # client mode. The other banks keep the CCaaS package: each bank approves
 # the package its own peers run.
-mkdir -p "$work/ccsrc"
-cp -a "$root/chaincode/." "$work/ccsrc/"
-(cd "$work/ccsrc" && rm -rf vendor && GOFLAGS=-mod=mod go mod vendor)
-(cd "$work/ccsrc" && FABRIC_CFG_PATH=$fabric/../config "$fabric/peer" lifecycle chaincode package "$work/dct_go_1.0.tar.gz" \
-	--lang golang --path ./cmd/dct-chaincode --label dct_go_1.0)
-chmod 0644 "$work/dct_go_1.0.tar.gz"
-pkg_file[bankd]=dct_go_1.0.tar.gz
-pkg_id[bankd]=dct_go_1.0:$(sha256sum "$work/dct_go_1.0.tar.gz" | awk '{print $1}')
-say "standard Go package ${pkg_id[bankd]} ($(du -k "$work/dct_go_1.0.tar.gz" | cut -f1) KiB, vendored)"
+if [ "${DCT_GUIDE_GO_PACKAGE:-1}" = 1 ]; then
+	mkdir -p "$work/ccsrc"
+	cp -a "$root/chaincode/." "$work/ccsrc/"
+	(cd "$work/ccsrc" && rm -rf vendor && GOFLAGS=-mod=mod go mod vendor)
+	(cd "$work/ccsrc" && FABRIC_CFG_PATH=$fabric/../config "$fabric/peer" lifecycle chaincode package "$work/dct_go_1.0.tar.gz" \
+		--lang golang --path ./cmd/dct-chaincode --label dct_go_1.0)
+	chmod 0644 "$work/dct_go_1.0.tar.gz"
+	pkg_file[bankd]=dct_go_1.0.tar.gz
+	pkg_id[bankd]=dct_go_1.0:$(sha256sum "$work/dct_go_1.0.tar.gz" | awk '{print $1}')
+	say "standard Go package ${pkg_id[bankd]} ($(du -k "$work/dct_go_1.0.tar.gz" | cut -f1) KiB, vendored)"
+else
+	say "DCT_GUIDE_GO_PACKAGE=0: BankD installs the CCaaS package too"
+fi
 define_chaincode banka bankb bankc bankd
 
 step "6. Gateways trust every member's agents (their TLS CA bundle, rebuilt from the channel config)"
