@@ -281,7 +281,7 @@ out=$(as_admin bankd peer channel join -b /work/tx/genesis.block 2>&1) || grep -
 until_ok 120 "peer0-bankd catches up" caught_up bankd
 say "peer0.bankd.dct.test joined channel $channel at height $(height bankd)"
 
-step "5. The chaincode on BankD's peer (a standard Go package, built on its peer), and a definition whose endorsement policy includes BankD"
+step "5. The chaincode on BankD's peer (by default a standard Go package its peer builds), and a definition whose endorsement policy includes BankD"
 # BankD's policy: standard Go packages only. It vendors the chaincode's
 # module and packages it with Fabric's peer CLI; its peer's builder compiles
 # it with the Go toolchain BankD mounted (DCT_BUILDER_GOROOT) and runs it in
@@ -331,7 +331,9 @@ for i in 4 5 6 7 8 9; do
 		--cacert "$work/consortium/banka-tls-ca.pem" publish -q --prefix guide/four/ "$work/object-$i.bin" >/dev/null
 	objects+=("guide/four/object-$i.bin")
 done
-say "published 6 more objects; shards on BankD's nodes: $(placed_on bankd)"
+on_bankd=$(placed_on bankd)
+[ "$on_bankd" -gt 0 ] || die "no shard was placed on BankD's nodes"
+say "published 6 more objects; shards on BankD's nodes: $on_bankd"
 
 step "9. Remove BankD: deactivate its nodes, wait until no shard is left on them"
 as_admin bankd dct-network node deactivate agent0-bankd agent1-bankd --reason "BankD leaves the consortium" \
