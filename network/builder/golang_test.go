@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -33,7 +32,19 @@ func TestBuildGolang(t *testing.T) {
 	if err := builder.Build(src, md, out); !errors.Is(err, builder.ErrNoToolchain) {
 		t.Fatalf("Build without a toolchain: %v, want ErrNoToolchain", err)
 	}
-	t.Setenv(builder.EnvGoRoot, runtime.GOROOT())
+	// The test's own toolchain and build cache (the standard library
+	// compiled already); a peer's build starts from an empty cache unless
+	// the operator shares one.
+	goenv, err := exec.Command("go", "env", "GOROOT", "GOCACHE").Output()
+	if err != nil {
+		t.Skipf("no go command: %v", err)
+	}
+	f := strings.Fields(string(goenv))
+	if len(f) != 2 {
+		t.Fatalf("go env: %q", goenv)
+	}
+	t.Setenv(builder.EnvGoRoot, f[0])
+	t.Setenv(builder.EnvGoCache, f[1])
 	if err := builder.Build(src, md, out); err != nil {
 		t.Fatal(err)
 	}
