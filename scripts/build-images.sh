@@ -61,9 +61,10 @@ image gateway '["/usr/local/bin/dct-gateway"]' "$bin/dct-gateway:/usr/local/bin/
 image chaincode '["/usr/local/bin/dct-chaincode"]' "$bin/dct-chaincode:/usr/local/bin/dct-chaincode" "$probe"
 image orderer '["/usr/local/bin/orderer"]' "$fabric/orderer:/usr/local/bin/orderer" "$probe"
 # The peer runs DCT's external builder from /opt/dct/builder (generate's
-# --builder-dir); build and release are the same binary as detect.
+# --builder-dir); build, release and run are the same binary as detect.
 image peer '["/usr/local/bin/peer", "node", "start"]' "$fabric/peer:/usr/local/bin/peer" "$probe" \
-	"$builder/detect:/opt/dct/builder/bin/detect" "@detect:/opt/dct/builder/bin/build" "@detect:/opt/dct/builder/bin/release"
+	"$builder/detect:/opt/dct/builder/bin/detect" "@detect:/opt/dct/builder/bin/build" "@detect:/opt/dct/builder/bin/release" \
+	"@detect:/opt/dct/builder/bin/run"
 # The one-shot init and the operators' tools: Fabric's CLIs with their base
 # configs (generate's --fabric-bin-dir and --fabric-config-dir), dct-network
 # (generate, deploy, grant) and the dct operator CLI.

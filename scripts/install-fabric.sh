@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the pinned Hyperledger Fabric 2.5.0 tools (peer, orderer, configtxgen,
-# cryptogen, osnadmin) from the Go module proxy into an ignored cache directory,
+# cryptogen, osnadmin, configtxlator) from the Go module proxy into an ignored
+# cache directory,
 # and copies Fabric's own sample core.yaml/orderer.yaml beside them as the base
 # configuration that test-network overlays. Idempotent: skipped when the cache
 # already holds binaries built from the pinned version.
@@ -12,7 +13,7 @@ mod=github.com/hyperledger/fabric
 # v2.5.0 release commit; the proxy refuses the v2.x tags themselves.
 version=$(awk -v m="$mod" '$1 == m && $2 ~ /^v/ {print $2; exit}' "$root/tools/fabric/go.mod")
 [ -n "$version" ] || version=$(grep -Eo "$mod v[^ ]+" "$root/tools/fabric/go.mod" | head -1 | awk '{print $2}')
-tools="peer orderer configtxgen cryptogen osnadmin"
+tools="peer orderer configtxgen cryptogen osnadmin configtxlator"
 stamp="$dest/.version"
 
 have_all() {
@@ -24,6 +25,13 @@ have_all() {
 if have_all; then
   echo "fabric: $version already built in $dest/bin"
   exit 0
+fi
+# A cache of this version that lacks tools added since (configtxlator): build
+# only those.
+if [ "$(cat "$stamp" 2>/dev/null)" = "$version" ] && [ -f "$dest/config/core.yaml" ]; then
+  missing=""
+  for t in $tools; do [ -x "$dest/bin/$t" ] || missing="$missing $t"; done
+  tools=${missing# }
 fi
 
 echo "fabric: building $tools at $version (about a minute on 2 cores)"

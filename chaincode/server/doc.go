@@ -11,4 +11,11 @@
 //	CHAINCODE_TLS_CLIENT_CA_FILE  PEM CA certificates; when set, the peer must
 //	                              present a client certificate they signed
 //	                              (requires TLS)
+//
+// Client mode: when CHAINCODE_SERVER_ADDRESS is not set and the peer's
+// CORE_CHAINCODE_ID_NAME is ([ClientMode]), the chaincode dials the peer
+// instead (shim.Start), as a peer's builder starts a standard Go package:
+// the Fabric Go shim reads CORE_CHAINCODE_ID_NAME, CORE_PEER_TLS_ENABLED,
+// CORE_TLS_CLIENT_CERT_FILE, CORE_TLS_CLIENT_KEY_FILE,
+// CORE_PEER_TLS_ROOTCERT_FILE and the -peer.address flag.
 package server

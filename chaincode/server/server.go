@@ -45,6 +45,16 @@ type Config struct {
 
 // FromEnv reads the configuration with getenv (os.Getenv in production).
 // Values are trimmed of surrounding space.
+// EnvPeerChaincodeID is the chaincode id a peer's builder gives a chaincode
+// it starts in client mode.
+const EnvPeerChaincodeID = "CORE_CHAINCODE_ID_NAME"
+
+// ClientMode reports whether the environment asks for client mode: no
+// server address, and a chaincode id from the peer.
+func ClientMode(getenv func(string) string) bool {
+	return getenv(EnvServerAddress) == "" && getenv(EnvPeerChaincodeID) != ""
+}
+
 func FromEnv(getenv func(string) string) Config {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }
 	return Config{

@@ -219,3 +219,23 @@ func TestNew(t *testing.T) {
 		t.Error("New without chaincode accepted")
 	}
 }
+
+func TestClientMode(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want bool
+	}{
+		{"server", map[string]string{EnvServerAddress: "0.0.0.0:9999", EnvChaincodeID: "cc:1"}, false},
+		{"peer started it", map[string]string{EnvPeerChaincodeID: "cc:1"}, true},
+		{"both: server wins", map[string]string{EnvServerAddress: "0.0.0.0:9999", EnvPeerChaincodeID: "cc:1"}, false},
+		{"neither", map[string]string{}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ClientMode(func(k string) string { return tc.env[k] }); got != tc.want {
+				t.Errorf("ClientMode = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

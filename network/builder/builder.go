@@ -66,15 +66,16 @@ func ReadMetadata(metadataDir string) (Metadata, error) {
 }
 
 // Detect reports whether this builder applies to the package, that is,
-// whether metadataDir/metadata.json declares type "ccaas" (case-insensitive).
-// sourceDir is not used. A package of another type gives (false, nil). An
-// unreadable or malformed metadata.json gives an error.
+// whether metadataDir/metadata.json declares type "ccaas" or "golang"
+// (case-insensitive). sourceDir is not used. A package of another type
+// gives (false, nil). An unreadable or malformed metadata.json gives an
+// error.
 func Detect(sourceDir, metadataDir string) (bool, error) {
 	md, err := ReadMetadata(metadataDir)
 	if err != nil {
 		return false, err
 	}
-	return md.IsCCaaS(), nil
+	return md.IsCCaaS() || md.IsGolang(), nil
 }
 
 // Build checks that the package is a CCaaS package, then validates
@@ -89,6 +90,9 @@ func Build(sourceDir, metadataDir, outputDir string) error {
 	md, err := ReadMetadata(metadataDir)
 	if err != nil {
 		return err
+	}
+	if md.IsGolang() {
+		return buildGolang(sourceDir, md, outputDir, os.Getenv, os.Stderr)
 	}
 	if !md.IsCCaaS() {
 		return fmt.Errorf("%s: %w (type is %q)", filepath.Join(metadataDir, MetadataFile), ErrNotCCaaS, md.Type)
@@ -116,6 +120,10 @@ func Build(sourceDir, metadataDir, outputDir string) error {
 // buildOutputDir/META-INF/statedb exists, Release copies it recursively to
 // releaseDir/statedb, where the peer picks up CouchDB index definitions.
 func Release(buildOutputDir, releaseDir string) error {
+	if fi, err := os.Lstat(filepath.Join(buildOutputDir, ChaincodeBinary)); err == nil && fi.Mode().IsRegular() {
+		// A compiled golang package: the peer starts it with bin/run.
+		return copyDirIfExists(filepath.Join(buildOutputDir, MetaInfDir, "statedb"), filepath.Join(releaseDir, ReleaseStateDBDir))
+	}
 	src := filepath.Join(buildOutputDir, ConnectionFile)
 	data, err := readConnectionFile(src)
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package builder implements a Hyperledger Fabric 2.5 external chaincode
-// builder for chaincode-as-a-service (CCaaS), plus a packager that produces
-// CCaaS lifecycle chaincode packages.
+// builder for chaincode-as-a-service (CCaaS) and for standard Go packages,
+// plus a packager that produces CCaaS lifecycle chaincode packages.
 //
 // # Builder contract
 //
@@ -9,13 +9,14 @@
 //	bin/detect  CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR
 //	bin/build   CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR
 //	bin/release BUILD_OUTPUT_DIR RELEASE_OUTPUT_DIR
+//	bin/run     BUILD_OUTPUT_DIR RUN_METADATA_DIR
 //
 // CHAINCODE_SOURCE_DIR holds the extracted code.tar.gz of the package and
 // CHAINCODE_METADATA_DIR holds its metadata.json. [Detect], [Build] and
 // [Release] implement these three steps:
 //
-//   - Detect accepts a package whose metadata.json has type "ccaas"
-//     (compared case-insensitively).
+//   - Detect accepts a package whose metadata.json has type "ccaas" or
+//     "golang" (compared case-insensitively).
 //   - Build checks connection.json in the source directory, copies it
 //     unchanged to the build output, and copies META-INF (state database
 //     index definitions) when it is present.
@@ -23,8 +24,24 @@
 //     the release directory, which is where the peer looks for it. It also
 //     copies META-INF/statedb to statedb so the peer can install the indexes.
 //
-// Because the builder never runs a chaincode process, there is no bin/run.
-// The peer calls the chaincode server at the address in connection.json.
+// For a CCaaS package the builder never runs a chaincode process: the peer
+// calls the chaincode server at the address in connection.json.
+//
+// # Standard Go packages
+//
+// A "golang" package is what `peer lifecycle chaincode package --lang
+// golang` writes: the Go module under src/ in code.tar.gz, its main
+// package's import path in metadata.json. Build compiles it with `go build
+// -trimpath` from the vendored dependencies only (GOFLAGS=-mod=vendor,
+// GOPROXY=off, CGO_ENABLED=0; a package without src/vendor is refused),
+// with the toolchain whose GOROOT is in EnvGoRoot (or GOROOT), which the
+// operator provides on the peer and lists in the builder's
+// propagateEnvironment; EnvGoCache may name a shared build cache. Release
+// copies only the state database indexes, so the peer calls bin/run, which
+// [RunCommand] prepares: the compiled chaincode, started with the settings
+// of the peer's chaincode.json in the Fabric Go shim's environment, in
+// client mode (it dials the peer). The install request waits for the
+// build: the peer's chaincode.executetimeout must exceed it.
 //
 // The builder does not expand templates or environment variables.
 // connection.json has to be complete when it is packaged. The peer passes

@@ -8,6 +8,11 @@
 // make build and make fabric (DCT_CACHE_DIR), and Docker with Compose; it
 // skips without Docker, except under CI=true, where it fails.
 //
+// TestConsortiumGuide runs scripts/consortium-guide.sh, which follows
+// docs/consortium.md on a compose project of its own (a fourth bank added
+// to the running consortium and removed); DCT_CONSORTIUM_GUIDE=0 skips it.
+//
 // Host ports: DCT_COMPOSE_BASE_PORT (default 26100) for gateway0's public
-// listener, +1 for gateway1's, +2 and +3 for their admin listeners.
+// listener, +1 for gateway1's, +2 and +3 for their admin listeners; the
+// guide's stack uses +10 to +13.
 package compose

@@ -1,6 +1,8 @@
 // Command dct-chaincode runs the DCT chaincode as an external service that
-// the Fabric peer connects to. It is configured from the environment; see
-// package server for the variables.
+// the Fabric peer connects to (chaincode as a service), or, started by a
+// peer's builder from a standard Go package, as a client that dials the
+// peer. It is configured from the environment; see package server for the
+// variables and how the mode is chosen.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"github.com/dct-network/dct/chaincode/contract"
 	"github.com/dct-network/dct/chaincode/server"
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
 
 func main() {
@@ -22,6 +25,9 @@ func main() {
 
 func run() int {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if server.ClientMode(os.Getenv) {
+		return runClient(log)
+	}
 
 	cfg, err := server.FromEnv(os.Getenv).ReadIDFile(os.ReadFile)
 	if err != nil {
@@ -76,4 +82,20 @@ func run() int {
 		log.Info("shutting down on signal")
 		return 0
 	}
+}
+
+// runClient serves the peer that started this process: the shim dials it
+// (-peer.address) and returns when the peer ends the stream.
+func runClient(log *slog.Logger) int {
+	cc, err := contract.NewChaincode(contract.WithLogger(log))
+	if err != nil {
+		log.Error("cannot build the chaincode", "err", err)
+		return 1
+	}
+	log.Info("starting chaincode in client mode", "chaincodeId", os.Getenv(server.EnvPeerChaincodeID))
+	if err := shim.Start(server.NewMetrics(server.NewRegistry()).Instrument(cc)); err != nil {
+		log.Error("chaincode stopped", "err", err)
+		return 1
+	}
+	return 0
 }

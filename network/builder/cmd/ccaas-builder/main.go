@@ -8,14 +8,18 @@
 //	detect  CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR
 //	build   CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR
 //	release BUILD_OUTPUT_DIR RELEASE_OUTPUT_DIR
+//	run     BUILD_OUTPUT_DIR RUN_METADATA_DIR
 //
-// Install it so that the builder directory has a bin/ folder holding
-// detect, build and release. Each can be a copy, hard link or symlink of
+// CCaaS packages need detect, build and release; standard Go packages
+// (type golang, see package builder) also run: it replaces itself with the
+// compiled chaincode, in client mode. Install it so that the builder
+// directory has a bin/ folder holding detect, build, release and run. Each can be a copy, hard link or symlink of
 // this binary:
 //
 //	/opt/ccaas-builder/bin/detect
 //	/opt/ccaas-builder/bin/build
 //	/opt/ccaas-builder/bin/release
+//	/opt/ccaas-builder/bin/run
 //
 // Then point the peer at the parent of bin/ (core.yaml):
 //
@@ -36,6 +40,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/dct-network/dct/network/builder"
 )
@@ -44,6 +49,7 @@ const usage = `usage:
   detect  CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR
   build   CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR
   release BUILD_OUTPUT_DIR RELEASE_OUTPUT_DIR
+  run     BUILD_OUTPUT_DIR RUN_METADATA_DIR
 (invoke as bin/<step> or as: ccaas-builder <step> ...)
 `
 
@@ -72,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if !applies {
-		fmt.Fprintf(stderr, "ccaas-builder detect: package type is not %q; not applicable\n", builder.TypeCCaaS)
+		fmt.Fprintf(stderr, "ccaas-builder detect: package type is not %q or %q; not applicable\n", builder.TypeCCaaS, builder.TypeGolang)
 		return 1
 	}
 	return 0
@@ -94,14 +100,14 @@ func selectStep(args []string) (step string, rest []string, ok bool) {
 	return "", nil, false
 }
 
-func isStep(s string) bool { return s == "detect" || s == "build" || s == "release" }
+func isStep(s string) bool { return s == "detect" || s == "build" || s == "release" || s == "run" }
 
 func isHelp(s string) bool { return s == "-h" || s == "-help" || s == "--help" || s == "help" }
 
 // runStep runs one step. applies is false only when detect decides that the
 // package is not for this builder.
 func runStep(step string, args []string) (applies bool, err error) {
-	want := map[string]int{"detect": 2, "build": 3, "release": 2}[step]
+	want := map[string]int{"detect": 2, "build": 3, "release": 2, "run": 2}[step]
 	if len(args) != want {
 		return false, fmt.Errorf("%w: %s takes %d arguments, got %d", builder.ErrUsage, step, want, len(args))
 	}
@@ -112,6 +118,13 @@ func runStep(step string, args []string) (applies bool, err error) {
 		return true, builder.Build(args[0], args[1], args[2])
 	case "release":
 		return true, builder.Release(args[0], args[1])
+	case "run":
+		path, argv, env, err := builder.RunCommand(args[0], args[1], os.TempDir())
+		if err != nil {
+			return true, err
+		}
+		// The chaincode becomes the process the peer watches and stops.
+		return true, syscall.Exec(path, argv, env)
 	}
 	return false, fmt.Errorf("%w: unknown step %q", builder.ErrUsage, step)
 }

@@ -62,7 +62,7 @@ func TestBinaryAsPeerWould(t *testing.T) {
 
 			// A package of another type: detect says no (exit 1), without an error.
 			goMD := t.TempDir()
-			writeFile(t, filepath.Join(goMD, "metadata.json"), []byte(`{"type":"golang","path":"x","label":"x"}`))
+			writeFile(t, filepath.Join(goMD, "metadata.json"), []byte(`{"type":"node","path":"x","label":"x"}`))
 			expectExit(t, 1, detect, src, goMD)
 
 			// Errors: exit 1 with a message that names the problem.
@@ -199,7 +199,7 @@ func TestRun(t *testing.T) {
 	md := t.TempDir()
 	writeFile(t, filepath.Join(md, "metadata.json"), []byte(`{"type":"CCAAS","label":"x"}`))
 	goMD := t.TempDir()
-	writeFile(t, filepath.Join(goMD, "metadata.json"), []byte(`{"type":"golang","label":"x"}`))
+	writeFile(t, filepath.Join(goMD, "metadata.json"), []byte(`{"type":"node","label":"x"}`))
 	src := t.TempDir()
 
 	tests := []struct {
