@@ -336,9 +336,11 @@ on_bankd=$(placed_on bankd)
 say "published 6 more objects; shards on BankD's nodes: $on_bankd"
 
 step "9. Remove BankD: deactivate its nodes, wait until no shard is left on them"
-as_admin bankd dct-network node deactivate agent0-bankd agent1-bankd --reason "BankD leaves the consortium" \
-	--connection-profile /work/bankd/connection-bankd.json --msp-dir "$(org_dir bankd)/users/Admin@bankd.dct.test/msp" |
-	jq -c '{id, status, deactivationReason}' | sed 's/^/    /'
+for node in agent0-bankd agent1-bankd; do
+	as_admin bankd dct nodes deactivate "$node" --reason "BankD leaves the consortium" --output json \
+		--connection-profile /work/bankd/connection-bankd.json --msp-dir "$(org_dir bankd)/users/Admin@bankd.dct.test/msp" |
+		jq -c '{id, status, deactivationReason}' | sed 's/^/    /'
+done
 until_ok 240 "shards moved off BankD's nodes" none_placed_on bankd
 say "shards on BankD's nodes: $(placed_on bankd)"
 

@@ -68,7 +68,7 @@ func NewCommand(stdout io.Writer) *cobra.Command {
 	apply := applyEnv(s)
 	root.PersistentPreRunE = func(*cobra.Command, []string) error { return apply() }
 	root.AddCommand(c.upCommand(), c.downCommand(), c.statusCommand(), c.packageCommand(), c.clientFlagsCommand(), c.grantCommand(),
-		c.generateCommand(), c.deployCommand(), c.nodeCommand())
+		c.generateCommand(), c.deployCommand())
 	return root
 }
 
