@@ -7,8 +7,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,37 +90,37 @@ func (l *load) finish() (reads, failed int64, errs []string) {
 }
 
 // waitMeshStatus waits until both gateways' gossip view (GET /v1/mesh)
-// shows member with status.
-func (s *stack) waitMeshStatus(ctx context.Context, member, status string) {
+// shows member with status and, when ip is set, at that address.
+func (s *stack) waitMeshStatus(ctx context.Context, member, status, ip string) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	for g := 0; g < 2; g++ {
-		last := ""
+		last, at := "", ""
 		for {
-			last = s.meshStatus(ctx, g, member)
-			if last == status {
+			last, at = s.meshStatus(ctx, g, member)
+			if host, _, _ := net.SplitHostPort(at); last == status && (ip == "" || host == ip) {
 				break
 			}
 			select {
 			case <-ctx.Done():
-				s.t.Fatalf("gateway%d never saw %s %s (last %q): %v", g, member, status, last, ctx.Err())
+				s.t.Fatalf("gateway%d never saw %s %s at %q (last %q at %s): %v", g, member, status, ip, last, at, ctx.Err())
 			case <-time.After(100 * time.Millisecond):
 			}
 		}
 	}
 }
 
-// meshStatus is member's status in gateway g's gossip view ("" when
-// absent or unreadable).
-func (s *stack) meshStatus(ctx context.Context, g int, member string) string {
+// meshStatus is member's status and gossip address in gateway g's view
+// ("" when absent or unreadable).
+func (s *stack) meshStatus(ctx context.Context, g int, member string) (string, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url(g)+"/v1/mesh", nil)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer resp.Body.Close()
 	var view struct {
@@ -125,20 +128,38 @@ func (s *stack) meshStatus(ctx context.Context, g int, member string) string {
 			Map struct {
 				Members []struct {
 					Name   string `json:"name"`
+					Addr   string `json:"addr"`
 					Status string `json:"status"`
 				} `json:"members"`
 			} `json:"members"`
 		} `json:"mesh"`
 	}
 	if json.NewDecoder(resp.Body).Decode(&view) != nil {
-		return ""
+		return "", ""
 	}
 	for _, m := range view.Mesh.Map.Members {
 		if m.Name == member {
-			return m.Status
+			return m.Status, m.Addr
 		}
 	}
-	return ""
+	return "", ""
+}
+
+// backboneIP is the container's address on the project's backbone network.
+func (s *stack) backboneIP(ctx context.Context, id string) string {
+	s.t.Helper()
+	ip, err := docker(ctx, "inspect", "-f", fmt.Sprintf("{{(index .NetworkSettings.Networks %q).IPAddress}}", s.project+"_backbone"), id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return ip
+}
+
+// compareIP orders two IP addresses (unparsable ones first).
+func compareIP(a, b string) int {
+	x, _ := netip.ParseAddr(a)
+	y, _ := netip.ParseAddr(b)
+	return x.Compare(y)
 }
 
 // waitService waits until the service's container reports healthy.
@@ -209,12 +230,12 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 		if _, err := docker(ctx, "network", "disconnect", backbone, id); err != nil {
 			t.Fatal(err)
 		}
-		s.waitMeshStatus(ctx, cut.node, "failed")
+		s.waitMeshStatus(ctx, cut.node, "failed", "")
 		l.waitReads(ctx, t, settle)
 		if _, err := docker(ctx, "network", "connect", "--alias", cut.alias, backbone, id); err != nil {
 			t.Fatal(err)
 		}
-		s.waitMeshStatus(ctx, cut.node, "alive")
+		s.waitMeshStatus(ctx, cut.node, "alive", s.backboneIP(ctx, id))
 		l.waitReads(ctx, t, settle)
 	})
 
@@ -234,24 +255,37 @@ func runDrills(ctx context.Context, t *testing.T, s *stack, objects []object, st
 			drill(name, f)
 		}
 	}
+	// The agents are reconnected in the reverse order of their backbone
+	// addresses, so Docker (which hands out the lowest free address) gives
+	// them each other's: like hosts re-attached under new addresses, they
+	// must notice and rejoin under the new ones (the mesh's
+	// Timing.ResolveInterval) while their peers still know the old ones.
 	drillIf(full, fmt.Sprintf("branch site %s (%d agents) cut off the backbone and reconnected", site, len(siteAgents)), func() {
 		ids := s.containers(ctx)
+		before := map[string]string{}
+		for _, a := range siteAgents {
+			before[a.svc] = s.backboneIP(ctx, ids[a.svc])
+		}
+		slices.SortFunc(siteAgents, func(a, b agent) int { return compareIP(before[b.svc], before[a.svc]) })
 		for _, a := range siteAgents {
 			if _, err := docker(ctx, "network", "disconnect", backbone, ids[a.svc]); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for _, a := range siteAgents {
-			s.waitMeshStatus(ctx, a.node, "failed")
+			s.waitMeshStatus(ctx, a.node, "failed", "")
 		}
 		l.waitReads(ctx, t, settle)
+		var moves []string
 		for _, a := range siteAgents {
 			if _, err := docker(ctx, "network", "connect", "--alias", a.alias, backbone, ids[a.svc]); err != nil {
 				t.Fatal(err)
 			}
+			moves = append(moves, fmt.Sprintf("%s %s -> %s", a.svc, before[a.svc], s.backboneIP(ctx, ids[a.svc])))
 		}
+		t.Logf("site %s reconnected, backbone addresses: %s", site, strings.Join(moves, ", "))
 		for _, a := range siteAgents {
-			s.waitMeshStatus(ctx, a.node, "alive")
+			s.waitMeshStatus(ctx, a.node, "alive", s.backboneIP(ctx, ids[a.svc]))
 		}
 		l.waitReads(ctx, t, settle)
 	})
