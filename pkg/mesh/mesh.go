@@ -47,12 +47,16 @@ func (m Member) String() string {
 // Mesh is one member of the gossip membership. Its methods are safe for
 // concurrent use.
 type Mesh struct {
-	cfg    Config
-	log    *slog.Logger
-	cur    atomic.Pointer[instance] // the running serf (replaced by readdress)
-	life   sync.Mutex               // serializes readdress and shutdown
-	events chan serf.Event
-	probes *probeWatch
+	cfg  Config
+	log  *slog.Logger
+	cur  atomic.Pointer[instance] // the running serf (replaced by readdress)
+	life sync.Mutex               // serializes readdress and shutdown
+	// advName is the advertised host name followed by followAdvertise
+	// ("" for an IP), advPort the advertised port.
+	advName string
+	advPort int
+	events  chan serf.Event
+	probes  *probeWatch
 
 	closed    atomic.Bool
 	stop      chan struct{}       // closed when shutting down starts
@@ -111,15 +115,18 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 		return nil, err
 	}
 	m.cur.Store(in)
+	if host, _, _ := splitHostPort(cfg.Advertise, false); host != "" && net.ParseIP(host) == nil {
+		m.advName, m.advPort = host, advPort
+	}
 	m.wg.Add(1)
 	go m.watch()
 	if len(cfg.Join) > 0 {
 		m.wg.Add(1)
 		go m.keepJoined()
 	}
-	if host, _, _ := splitHostPort(cfg.Advertise, false); host != "" && net.ParseIP(host) == nil {
+	if m.advName != "" {
 		m.wg.Add(1)
-		go m.followAdvertise(host, advPort)
+		go m.followAdvertise(m.advName, m.advPort)
 	}
 	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", in.addr, "seeds", strings.Join(cfg.Join, ","),
 		"encrypted", len(cfg.Keys) > 0)
@@ -191,6 +198,11 @@ func (m *Mesh) create(bindHost string, bindPort int, advHost string, advPort int
 	sc.ReapInterval, sc.ReconnectInterval = t.ReapInterval, t.ReconnectInterval
 	sc.ReconnectTimeout, sc.TombstoneTimeout = t.ReapAfter, t.ReapAfter
 	sc.BroadcastTimeout, sc.LeavePropagateDelay = t.LeaveTimeout, t.LeavePropagateDelay
+	// Serf's name conflict resolution shuts down the member found in the
+	// minority; a member whose address changed (readdress) briefly
+	// conflicts with its own old address, and must not quit for it.
+	// Memberlist keeps refusing a second address for a live name.
+	sc.EnableNameConflictResolution = false
 
 	s, err := serf.Create(sc)
 	if err != nil {
@@ -220,28 +232,53 @@ func (m *Mesh) followAdvertise(host string, port int) {
 			return
 		case <-ticker.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timing.ResolveInterval)
-		ips, err := m.cfg.lookup(ctx, host)
-		cancel()
-		if err != nil || len(ips) == 0 {
-			// Not resolvable right now (e.g. cut off its network): keep
-			// the address until the name resolves again.
-			m.log.Debug("mesh advertise name not resolved", "host", host, "err", err)
-			continue
-		}
-		in := m.cur.Load()
-		curHost, _, _ := net.SplitHostPort(in.addr)
-		if slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.String() == curHost }) {
-			continue
-		}
-		in, rejoin, err := m.readdress(pickIP(ips).String(), port)
-		if err != nil {
-			m.log.Warn("mesh readdress failed; retrying", "host", host, "err", err)
-			continue
-		}
-		if len(rejoin) > 0 {
-			n, err := in.serf.Join(rejoin, true)
+		m.followOnce(host, port)
+	}
+}
+
+// followOnce resolves host and, when it no longer resolves to the
+// advertised IP, readdresses and rejoins. It reports whether it did.
+func (m *Mesh) followOnce(host string, port int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timing.ResolveInterval)
+	ips, err := m.cfg.lookup(ctx, host)
+	cancel()
+	if err != nil || len(ips) == 0 {
+		// Not resolvable right now (e.g. cut off its network): keep
+		// the address until the name resolves again.
+		m.log.Debug("mesh advertise name not resolved", "host", host, "err", err)
+		return false
+	}
+	curHost, _, _ := net.SplitHostPort(m.cur.Load().addr)
+	if slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.String() == curHost }) {
+		return false
+	}
+	in, rejoin, err := m.readdress(pickIP(ips).String(), port)
+	if err != nil {
+		m.log.Warn("mesh readdress failed; retrying", "host", host, "err", err)
+		return false
+	}
+	if len(rejoin) == 0 {
+		return true
+	}
+	// Peers that still hold the old address alive refuse the new one
+	// until they declare the old one failed (a suspicion timeout): join
+	// again every JoinRetryInterval for a few suspicion timeouts, so the
+	// new address reaches them soon after rather than with the next
+	// push/pull.
+	t := m.cfg.Timing
+	until := time.Now().Add(time.Duration(4*t.SuspicionMult) * t.ProbeInterval)
+	for attempt := 1; ; attempt++ {
+		n, err := in.serf.Join(rejoin, true)
+		if attempt == 1 {
 			m.log.Info("mesh rejoined after readdress", "name", m.cfg.Name, "answered", n, "of", len(rejoin), "err", err)
+		}
+		if time.Now().After(until) {
+			return true
+		}
+		select {
+		case <-m.stop:
+			return true
+		case <-time.After(t.JoinRetryInterval):
 		}
 	}
 }
@@ -422,6 +459,12 @@ func (m *Mesh) keepJoined() {
 		timer.Reset(m.cfg.Timing.JoinRetryInterval)
 		if m.hasAlivePeer() {
 			failures = 0
+			continue
+		}
+		// Alone, perhaps after a partition: should this member's address
+		// have changed meanwhile, rejoin under the new one rather than
+		// announce the old one (peers would probe whoever holds it now).
+		if m.advName != "" && m.followOnce(m.advName, m.advPort) {
 			continue
 		}
 		n, err := m.cur.Load().serf.Join(seeds, true)
