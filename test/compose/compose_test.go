@@ -456,7 +456,7 @@ func TestConsortium(t *testing.T) {
 	// during the test) reached the ledger exactly once.
 	d := s.description(ctx, ids["gateway0"])
 	for g, msp := range []string{"BankAMSP", "BankBMSP"} {
-		if !fullDrills() {
+		if !fullDrills(t) {
 			break
 		}
 		rc := s.checkReceipts(ctx, d, fmt.Sprintf("gateway%d", g), msp)
