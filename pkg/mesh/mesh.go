@@ -257,7 +257,7 @@ func (m *Mesh) followOnce(host string, port int) bool {
 		m.log.Warn("mesh readdress failed; retrying", "host", host, "err", err)
 		return false
 	}
-	if len(rejoin) == 0 {
+	if in == nil || len(rejoin) == 0 {
 		return true
 	}
 	// Peers that still hold the old address alive refuse the new one
@@ -285,7 +285,8 @@ func (m *Mesh) followOnce(host string, port int) bool {
 
 // readdress restarts serf advertising advHost (same name, bind address
 // and port; state relearned from the peers) and returns it with the
-// addresses to join: the members the old one knew alive and the seeds.
+// addresses to join: the members the old one knew alive and the seeds
+// (nil, nil when it already advertises advHost).
 // Peers accept the new address once they have declared the old one
 // failed (DeadNodeReclaimTime).
 func (m *Mesh) readdress(advHost string, advPort int) (*instance, []string, error) {
@@ -295,6 +296,9 @@ func (m *Mesh) readdress(advHost string, advPort int) (*instance, []string, erro
 		return nil, nil, ErrClosed
 	}
 	old := m.cur.Load()
+	if h, _, _ := net.SplitHostPort(old.addr); h == advHost {
+		return nil, nil, nil // readdressed meanwhile (keepJoined and followAdvertise both look)
+	}
 	var rejoin []string
 	for _, sm := range old.serf.Members() {
 		if sm.Name != m.cfg.Name && sm.Status == serf.StatusAlive {
