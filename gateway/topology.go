@@ -133,7 +133,11 @@ func confirms(mb mesh.Member, n *records.Node, sameHost func(gossipHost, endpoin
 }
 
 // hostResolver compares a gossip address (an IP) with an endpoint host (an
-// IP or a name), caching name lookups for ttl.
+// IP or a name), caching name lookups for ttl. A lookup that fails, or
+// finds no address, keeps the addresses last found: an agent host gone
+// for good (its name removed from DNS with it) stays matched to the
+// address it gossiped from, so its member is still confirmed, seen
+// failed, and its shards repaired, rather than unknown for ever.
 type hostResolver struct {
 	ttl    time.Duration
 	lookup func(ctx context.Context, host string) ([]string, error)
@@ -156,7 +160,7 @@ func newHostResolver(ttl time.Duration, lookup func(ctx context.Context, host st
 }
 
 // sameHost reports whether gossipHost is endpointHost or one of its
-// addresses. A name that does not resolve matches nothing (until its
+// addresses. A name that never resolved matches nothing (until its
 // cached failure expires).
 func (r *hostResolver) sameHost(gossipHost, endpointHost string) bool {
 	if gossipHost == endpointHost {
@@ -169,14 +173,26 @@ func (r *hostResolver) sameHost(gossipHost, endpointHost string) bool {
 	if ip := net.ParseIP(endpointHost); ip != nil {
 		return ip.Equal(g)
 	}
-	return slices.ContainsFunc(r.resolve(endpointHost), g.Equal)
+	if slices.ContainsFunc(r.resolve(endpointHost, r.ttl), g.Equal) {
+		return true
+	}
+	// A host that got another address (an agent re-attached to its
+	// network) gossips from it at once: look the name up again rather
+	// than distrust it for the rest of the ttl.
+	return slices.ContainsFunc(r.resolve(endpointHost, min(r.ttl, recheckAfter)), g.Equal)
 }
 
-func (r *hostResolver) resolve(host string) []net.IP {
+// recheckAfter is how old a cached lookup must be for a gossip address
+// it does not match to trigger a new lookup.
+const recheckAfter = 5 * time.Second
+
+// resolve returns host's addresses, looked up again when the cached ones
+// are maxAge old.
+func (r *hostResolver) resolve(host string, maxAge time.Duration) []net.IP {
 	r.mu.Lock()
 	c, ok := r.cache[host]
 	r.mu.Unlock()
-	if ok && time.Since(c.at) < r.ttl {
+	if ok && time.Since(c.at) < maxAge {
 		return c.addrs
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -187,6 +203,9 @@ func (r *hostResolver) resolve(host string) []net.IP {
 		if ip := net.ParseIP(a); ip != nil {
 			addrs = append(addrs, ip)
 		}
+	}
+	if len(addrs) == 0 && ok {
+		addrs = c.addrs // stale rather than nothing (see hostResolver)
 	}
 	r.mu.Lock()
 	r.cache[host] = resolved{addrs: addrs, at: time.Now()}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -89,5 +90,53 @@ func TestHostResolverCaches(t *testing.T) {
 	}
 	if r.sameHost("edge.example", "edge.example") != true || r.sameHost("not-an-ip", "other") {
 		t.Fatal("literal comparison")
+	}
+}
+
+func TestHostResolverKeepsAddressesWhenTheNameIsGone(t *testing.T) {
+	gone := false
+	r := newHostResolver(time.Nanosecond, func(_ context.Context, host string) ([]string, error) {
+		if gone {
+			return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+		}
+		return []string{"192.0.2.1"}, nil
+	})
+	if !r.sameHost("192.0.2.1", "edge.example") {
+		t.Fatal("no match while the name resolves")
+	}
+	gone = true // the host removed for good, its name with it
+	for range 2 {
+		if !r.sameHost("192.0.2.1", "edge.example") || r.sameHost("192.0.2.2", "edge.example") {
+			t.Fatal("the last addresses found are not kept once the name no longer resolves")
+		}
+	}
+	if r.sameHost("192.0.2.1", "never.example") {
+		t.Fatal("a name that never resolved matches")
+	}
+}
+
+func TestHostResolverRechecksAnAddressItDoesNotKnow(t *testing.T) {
+	addr, calls := "192.0.2.1", 0
+	r := newHostResolver(time.Hour, func(_ context.Context, host string) ([]string, error) {
+		calls++
+		return []string{addr}, nil
+	})
+	if !r.sameHost("192.0.2.1", "edge.example") || calls != 1 {
+		t.Fatalf("first lookup: %d calls", calls)
+	}
+	addr = "192.0.2.9" // the host re-attached under another address
+	if r.sameHost("192.0.2.9", "edge.example") || calls != 1 {
+		t.Fatalf("looked up again within recheckAfter: %d calls", calls)
+	}
+	r.mu.Lock()
+	c := r.cache["edge.example"]
+	c.at = c.at.Add(-recheckAfter)
+	r.cache["edge.example"] = c
+	r.mu.Unlock()
+	if !r.sameHost("192.0.2.9", "edge.example") || calls != 2 {
+		t.Fatalf("the new address not matched after recheckAfter: %d calls", calls)
+	}
+	if r.sameHost("192.0.2.1", "edge.example") {
+		t.Fatal("the old address still matches")
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -89,7 +91,22 @@ func (p *Pool) conn(endpoint string) (*grpc.ClientConn, error) {
 	if c, ok := p.conns[endpoint]; ok {
 		return c, nil
 	}
-	c, err := grpc.NewClient(endpoint,
+	// Resolve the endpoint's name on every connection attempt (the
+	// passthrough resolver hands it to the dialer as it is), not with
+	// gRPC's DNS resolver, which keeps the addresses it found and looks
+	// again at most every 30 s: an agent back under another address (a
+	// container restarted or re-attached to its network) is reached at
+	// the next reconnection, not dialled at its old address, where
+	// another agent may answer now.
+	target := endpoint
+	if !strings.Contains(target, ":///") {
+		target = "passthrough:///" + endpoint
+	}
+	c, err := grpc.NewClient(target,
+		grpc.WithContextDialer(func(ctx context.Context, addr string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "tcp", addr)
+		}),
 		grpc.WithTransportCredentials(p.creds),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
 		// A restarted agent is used again within seconds, not after

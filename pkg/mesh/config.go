@@ -1,6 +1,7 @@
 package mesh
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -130,6 +131,10 @@ type Timing struct {
 	// JoinRetryInterval is how often the seeds are tried while no other
 	// member is alive.
 	JoinRetryInterval time.Duration
+	// ResolveInterval is how often an Advertise host name is resolved
+	// again: when it no longer resolves to the advertised IP, the member
+	// restarts its gossip at the new address and rejoins.
+	ResolveInterval time.Duration
 }
 
 // DefaultTiming is tuned for a LAN or loopback: a dead member is suspected
@@ -153,6 +158,7 @@ func DefaultTiming() Timing {
 		LeaveTimeout:            2 * time.Second,
 		LeavePropagateDelay:     500 * time.Millisecond,
 		JoinRetryInterval:       time.Second,
+		ResolveInterval:         5 * time.Second,
 	}
 }
 
@@ -181,6 +187,7 @@ func (t Timing) withDefaults() Timing {
 	dur(&t.LeaveTimeout, d.LeaveTimeout)
 	dur(&t.LeavePropagateDelay, d.LeavePropagateDelay)
 	dur(&t.JoinRetryInterval, d.JoinRetryInterval)
+	dur(&t.ResolveInterval, d.ResolveInterval)
 	return t
 }
 
@@ -195,6 +202,7 @@ func (t Timing) Validate() error {
 		{"push/pull interval", t.PushPullInterval}, {"reconnect interval", t.ReconnectInterval},
 		{"reap after", t.ReapAfter}, {"reap interval", t.ReapInterval}, {"leave timeout", t.LeaveTimeout},
 		{"leave propagate delay", t.LeavePropagateDelay}, {"join retry interval", t.JoinRetryInterval},
+		{"resolve interval", t.ResolveInterval},
 	} {
 		if d.v <= 0 {
 			return bad("%s must be positive, got %s", d.name, d.v)
@@ -246,11 +254,17 @@ type Config struct {
 
 	// wrapTransport, when set (tests), wraps the UDP/TCP transport.
 	wrapTransport func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
+	// lookup resolves the Advertise host name (tests; default: the
+	// system resolver).
+	lookup func(ctx context.Context, host string) ([]net.IP, error)
 }
 
 // withDefaults returns the configuration with defaults applied.
 func (c Config) withDefaults() Config {
 	c.Timing = c.Timing.withDefaults()
+	if c.lookup == nil {
+		c.lookup = lookupIP
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

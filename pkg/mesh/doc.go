@@ -23,6 +23,14 @@
 // listed until Timing.ReapAfter; a failed member that comes back (also at a
 // new address, after a restart) becomes alive again.
 //
+// A member advertising a host name follows it: every
+// Timing.ResolveInterval, and before rejoining when alone, it looks the
+// name up, and when the name no longer resolves to the advertised IP it
+// restarts serf at the new address under the same name and rejoins the
+// members it knew and the seeds (memberlist cannot change a running
+// member's address). Serf's name-conflict resolution is off, since it
+// would shut down a member briefly known under two addresses.
+//
 // # Latency
 //
 // Every probe of a peer feeds its round-trip time into serf's Vivaldi

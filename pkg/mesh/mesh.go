@@ -47,13 +47,16 @@ func (m Member) String() string {
 // Mesh is one member of the gossip membership. Its methods are safe for
 // concurrent use.
 type Mesh struct {
-	cfg    Config
-	log    *slog.Logger
-	serf   *serf.Serf
-	ml     *memberlist.Memberlist
-	addr   string
-	events chan serf.Event
-	probes *probeWatch
+	cfg  Config
+	log  *slog.Logger
+	cur  atomic.Pointer[instance] // the running serf (replaced by readdress)
+	life sync.Mutex               // serializes readdress and shutdown
+	// advName is the advertised host name followed by followAdvertise
+	// ("" for an IP), advPort the advertised port.
+	advName string
+	advPort int
+	events  chan serf.Event
+	probes  *probeWatch
 
 	closed    atomic.Bool
 	stop      chan struct{}       // closed when shutting down starts
@@ -78,8 +81,6 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	cfg.Tags = maps.Clone(cfg.Tags)
 	cfg.Join = slices.Clone(cfg.Join)
 	log := cfg.Logger
-	std := stdLogger(log)
-	t := cfg.Timing
 
 	bindHost, bindPort, _ := splitHostPort(cfg.Bind, false)
 	if bindHost == "" {
@@ -89,16 +90,65 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	advPort := 0
 	if cfg.Advertise != "" {
 		h, p, _ := splitHostPort(cfg.Advertise, true)
-		ip, err := resolveIP(ctx, h)
+		ip, err := resolveIP(ctx, cfg.lookup, h)
 		if err != nil {
 			return nil, fmt.Errorf("%w: advertise address %q: %w", ErrConfig, cfg.Advertise, err)
 		}
 		advHost, advPort = ip.String(), p
 	}
 
+	m := &Mesh{
+		cfg: cfg, log: log, events: make(chan serf.Event, 256), probes: newProbeWatch(),
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	if len(cfg.Keys) > 0 {
+		// Seal with the primary key, accept any key of the ring, and
+		// drop everything that is not sealed (GossipVerify*).
+		ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys.Primary())
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrKeyring, err)
+		}
+		m.keyring = ring
+	}
+	in, err := m.create(bindHost, bindPort, advHost, advPort)
+	if err != nil {
+		return nil, err
+	}
+	m.cur.Store(in)
+	if host, _, _ := splitHostPort(cfg.Advertise, false); host != "" && net.ParseIP(host) == nil {
+		m.advName, m.advPort = host, advPort
+	}
+	m.wg.Add(1)
+	go m.watch()
+	if len(cfg.Join) > 0 {
+		m.wg.Add(1)
+		go m.keepJoined()
+	}
+	if m.advName != "" {
+		m.wg.Add(1)
+		go m.followAdvertise(m.advName, m.advPort)
+	}
+	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", in.addr, "seeds", strings.Join(cfg.Join, ","),
+		"encrypted", len(cfg.Keys) > 0)
+	return m, nil
+}
+
+// instance is one run of serf and its memberlist at one address.
+type instance struct {
+	serf  *serf.Serf
+	ml    *memberlist.Memberlist
+	addr  string // gossip address other members reach it at
+	bound int    // bound port
+}
+
+// create binds the gossip address and starts serf, advertising advHost
+// (the bound address when empty) and advPort (the bound port when 0).
+func (m *Mesh) create(bindHost string, bindPort int, advHost string, advPort int) (*instance, error) {
+	cfg, t := m.cfg, m.cfg.Timing
+	std := stdLogger(m.log)
 	nt, err := listen(bindHost, bindPort, std)
 	if err != nil {
-		return nil, fmt.Errorf("mesh: listen on %s: %w", cfg.Bind, err)
+		return nil, fmt.Errorf("mesh: listen on %s: %w", net.JoinHostPort(bindHost, strconv.Itoa(bindPort)), err)
 	}
 	bound := nt.GetAutoBindPort()
 	if advHost != "" && advPort == 0 {
@@ -127,17 +177,9 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 	// accepted once the old address is declared dead and the next
 	// push/pull carries the new one (within PushPullInterval).
 	mlc.DeadNodeReclaimTime = time.Nanosecond
-	watch := newProbeWatch()
-	mlc.DisableTcpPingsForNode = watch.probeFailed
-	if len(cfg.Keys) > 0 {
-		// Seal with the primary key, accept any key of the ring, and
-		// drop everything that is not sealed (GossipVerify*).
-		ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys.Primary())
-		if err != nil {
-			tr.Shutdown()
-			return nil, fmt.Errorf("%w: %v", ErrKeyring, err)
-		}
-		mlc.Keyring = ring
+	mlc.DisableTcpPingsForNode = m.probes.probeFailed
+	if m.keyring != nil {
+		mlc.Keyring = m.keyring
 		mlc.GossipVerifyIncoming, mlc.GossipVerifyOutgoing = true, true
 	}
 
@@ -146,39 +188,147 @@ func Start(ctx context.Context, cfg Config) (*Mesh, error) {
 		tags[TagNodeID] = cfg.NodeID
 	}
 	maps.Copy(tags, cfg.Tags)
-	events := make(chan serf.Event, 256)
 	sc := serf.DefaultConfig()
 	sc.NodeName = cfg.Name
 	sc.Tags = tags
-	sc.EventCh = events
+	sc.EventCh = m.events
 	sc.MemberlistConfig = mlc
 	sc.Logger, sc.LogOutput = std, nil
 	sc.DisableCoordinates = false
 	sc.ReapInterval, sc.ReconnectInterval = t.ReapInterval, t.ReconnectInterval
 	sc.ReconnectTimeout, sc.TombstoneTimeout = t.ReapAfter, t.ReapAfter
 	sc.BroadcastTimeout, sc.LeavePropagateDelay = t.LeaveTimeout, t.LeavePropagateDelay
+	// Serf's name conflict resolution shuts down the member found in the
+	// minority; a member whose address changed (readdress) briefly
+	// conflicts with its own old address, and must not quit for it.
+	// Memberlist keeps refusing a second address for a live name.
+	sc.EnableNameConflictResolution = false
 
 	s, err := serf.Create(sc)
 	if err != nil {
 		tr.Shutdown()
 		return nil, fmt.Errorf("mesh: start: %w", err)
 	}
-	watch.setSource(s)
+	m.probes.setSource(s)
 	local := s.LocalMember()
-	m := &Mesh{
-		cfg: cfg, log: log, serf: s, ml: s.Memberlist(), events: events, probes: watch, keyring: mlc.Keyring,
-		addr: net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port))),
-		stop: make(chan struct{}), done: make(chan struct{}),
+	return &instance{serf: s, ml: s.Memberlist(), bound: bound,
+		addr: net.JoinHostPort(local.Addr.String(), strconv.Itoa(int(local.Port)))}, nil
+}
+
+// followAdvertise resolves the advertised host name every
+// Timing.ResolveInterval. Memberlist cannot change a running member's
+// address, so when the name no longer resolves to the advertised IP (the
+// host got another address: a container re-attached to its network, a
+// new lease) the member restarts its gossip at the new address and
+// rejoins (readdress); without this, peers would keep probing the old
+// address, and whoever holds it now, for good.
+func (m *Mesh) followAdvertise(host string, port int) {
+	defer m.wg.Done()
+	ticker := time.NewTicker(m.cfg.Timing.ResolveInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-ticker.C:
+		}
+		m.followOnce(host, port)
 	}
-	m.wg.Add(1)
-	go m.watch()
-	if len(cfg.Join) > 0 {
-		m.wg.Add(1)
-		go m.keepJoined()
+}
+
+// followOnce resolves host and, when it no longer resolves to the
+// advertised IP, readdresses and rejoins. It reports whether it did.
+func (m *Mesh) followOnce(host string, port int) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Timing.ResolveInterval)
+	ips, err := m.cfg.lookup(ctx, host)
+	cancel()
+	if err != nil || len(ips) == 0 {
+		// Not resolvable right now (e.g. cut off its network): keep
+		// the address until the name resolves again.
+		m.log.Debug("mesh advertise name not resolved", "host", host, "err", err)
+		return false
 	}
-	log.Info("mesh started", "name", cfg.Name, "role", cfg.Role, "addr", m.addr, "seeds", strings.Join(cfg.Join, ","),
-		"encrypted", len(cfg.Keys) > 0)
-	return m, nil
+	curHost, _, _ := net.SplitHostPort(m.cur.Load().addr)
+	if slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.String() == curHost }) {
+		return false
+	}
+	in, rejoin, err := m.readdress(pickIP(ips).String(), port)
+	if err != nil {
+		m.log.Warn("mesh readdress failed; retrying", "host", host, "err", err)
+		return false
+	}
+	if in == nil || len(rejoin) == 0 {
+		return true
+	}
+	// Peers that still hold the old address alive refuse the new one
+	// until they declare the old one failed (a suspicion timeout): join
+	// again every JoinRetryInterval for a few suspicion timeouts, so the
+	// new address reaches them soon after rather than with the next
+	// push/pull.
+	t := m.cfg.Timing
+	until := time.Now().Add(time.Duration(4*t.SuspicionMult) * t.ProbeInterval)
+	for attempt := 1; ; attempt++ {
+		n, err := in.serf.Join(rejoin, true)
+		if attempt == 1 {
+			m.log.Info("mesh rejoined after readdress", "name", m.cfg.Name, "answered", n, "of", len(rejoin), "err", err)
+		}
+		if time.Now().After(until) {
+			return true
+		}
+		select {
+		case <-m.stop:
+			return true
+		case <-time.After(t.JoinRetryInterval):
+		}
+	}
+}
+
+// readdress restarts serf advertising advHost (same name, bind address
+// and port; state relearned from the peers) and returns it with the
+// addresses to join: the members the old one knew alive and the seeds
+// (nil, nil when it already advertises advHost).
+// Peers accept the new address once they have declared the old one
+// failed (DeadNodeReclaimTime).
+func (m *Mesh) readdress(advHost string, advPort int) (*instance, []string, error) {
+	m.life.Lock()
+	defer m.life.Unlock()
+	if m.closed.Load() {
+		return nil, nil, ErrClosed
+	}
+	old := m.cur.Load()
+	if h, _, _ := net.SplitHostPort(old.addr); h == advHost {
+		return nil, nil, nil // readdressed meanwhile (keepJoined and followAdvertise both look)
+	}
+	var rejoin []string
+	for _, sm := range old.serf.Members() {
+		if sm.Name != m.cfg.Name && sm.Status == serf.StatusAlive {
+			rejoin = append(rejoin, net.JoinHostPort(sm.Addr.String(), strconv.Itoa(int(sm.Port))))
+		}
+	}
+	for _, s := range m.cfg.Join {
+		if !slices.Contains(rejoin, s) {
+			rejoin = append(rejoin, s)
+		}
+	}
+	if err := old.serf.Shutdown(); err != nil { // no leave: the name stays ours
+		m.log.Warn("mesh shutdown before readdress", "err", err)
+	}
+	bindHost, _, _ := splitHostPort(m.cfg.Bind, false)
+	if bindHost == "" {
+		bindHost = "0.0.0.0"
+	}
+	in, err := m.create(bindHost, old.bound, advHost, advPort)
+	if err != nil {
+		// Keep a member running at the old address rather than none.
+		oldHost, _, _ := net.SplitHostPort(old.addr)
+		if back, err2 := m.create(bindHost, old.bound, oldHost, advPort); err2 == nil {
+			m.cur.Store(back)
+		}
+		return nil, nil, err
+	}
+	m.cur.Store(in)
+	m.log.Warn("mesh advertise address changed; gossip restarted at the new one", "name", m.cfg.Name, "old", old.addr, "addr", in.addr)
+	return in, rejoin, nil
 }
 
 // listen binds UDP and TCP; with port 0 it retries the (racy) pick of a
@@ -204,24 +354,43 @@ func listen(host string, port int, std *log.Logger) (*memberlist.NetTransport, e
 	return nil, err
 }
 
-// resolveIP returns host as an IP, resolving a name (IPv4 preferred).
-func resolveIP(ctx context.Context, host string) (net.IP, error) {
+// resolveIP returns host as an IP, resolving a name with lookup (IPv4
+// preferred).
+func resolveIP(ctx context.Context, lookup func(context.Context, string) ([]net.IP, error), host string) (net.IP, error) {
 	if ip := net.ParseIP(host); ip != nil {
 		return ip, nil
 	}
+	ips, err := lookup(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	if len(ips) == 0 {
+		return nil, fmt.Errorf("%s has no address", host)
+	}
+	return pickIP(ips), nil
+}
+
+// pickIP is the first IPv4 address of ips, else the first one.
+func pickIP(ips []net.IP) net.IP {
+	for _, ip := range ips {
+		if ip.To4() != nil {
+			return ip
+		}
+	}
+	return ips[0]
+}
+
+// lookupIP resolves host with the system resolver.
+func lookupIP(ctx context.Context, host string) ([]net.IP, error) {
 	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range addrs {
-		if a.IP.To4() != nil {
-			return a.IP, nil
-		}
+	ips := make([]net.IP, len(addrs))
+	for i, a := range addrs {
+		ips[i] = a.IP
 	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("%s has no address", host)
-	}
-	return addrs[0].IP, nil
+	return ips, nil
 }
 
 // Name is this member's name.
@@ -230,7 +399,7 @@ func (m *Mesh) Name() string { return m.cfg.Name }
 // Addr is the gossip address other members reach this one at (the
 // advertised address, else the bound one, with the bound port when the
 // configured one was 0).
-func (m *Mesh) Addr() string { return m.addr }
+func (m *Mesh) Addr() string { return m.cur.Load().addr }
 
 // Join contacts the given members (host:port) and returns how many
 // answered; it fails with ErrJoin when none did. Start's seeds are joined
@@ -252,7 +421,7 @@ func (m *Mesh) Join(ctx context.Context, addrs []string) (int, error) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		n, err := m.serf.Join(addrs, true)
+		n, err := m.cur.Load().serf.Join(addrs, true)
 		res <- result{n, err}
 	}()
 	select {
@@ -275,7 +444,7 @@ func (m *Mesh) keepJoined() {
 	defer m.wg.Done()
 	var seeds []string
 	for _, s := range m.cfg.Join {
-		if s != m.addr {
+		if s != m.Addr() {
 			seeds = append(seeds, s)
 		}
 	}
@@ -296,7 +465,13 @@ func (m *Mesh) keepJoined() {
 			failures = 0
 			continue
 		}
-		n, err := m.serf.Join(seeds, true)
+		// Alone, perhaps after a partition: should this member's address
+		// have changed meanwhile, rejoin under the new one rather than
+		// announce the old one (peers would probe whoever holds it now).
+		if m.advName != "" && m.followOnce(m.advName, m.advPort) {
+			continue
+		}
+		n, err := m.cur.Load().serf.Join(seeds, true)
 		switch {
 		case m.closed.Load():
 			return
@@ -316,7 +491,7 @@ func (m *Mesh) keepJoined() {
 }
 
 func (m *Mesh) hasAlivePeer() bool {
-	for _, sm := range m.serf.Members() {
+	for _, sm := range m.cur.Load().serf.Members() {
 		if sm.Name != m.cfg.Name && sm.Status == serf.StatusAlive {
 			return true
 		}
@@ -398,7 +573,7 @@ func (m *Mesh) toMember(sm serf.Member, suspects map[string]bool, self *coordina
 		}
 	}
 	if self != nil {
-		if other, ok := m.serf.GetCachedCoordinate(sm.Name); ok {
+		if other, ok := m.cur.Load().serf.GetCachedCoordinate(sm.Name); ok {
 			out.RTT, out.HasRTT = distance(self, other)
 		}
 	}
@@ -417,8 +592,8 @@ func distance(a, b *coordinate.Coordinate) (time.Duration, bool) {
 // and failed or left ones until they are reaped.
 func (m *Mesh) Members() []Member {
 	suspects := m.probes.suspects()
-	self, _ := m.serf.GetCoordinate()
-	sms := m.serf.Members()
+	self, _ := m.cur.Load().serf.GetCoordinate()
+	sms := m.cur.Load().serf.Members()
 	out := make([]Member, 0, len(sms))
 	for _, sm := range sms {
 		if sm.Name != m.cfg.Name {
@@ -434,9 +609,9 @@ func (m *Mesh) Member(name string) (Member, bool) {
 	if name == m.cfg.Name {
 		return Member{}, false
 	}
-	for _, sm := range m.serf.Members() {
+	for _, sm := range m.cur.Load().serf.Members() {
 		if sm.Name == name {
-			self, _ := m.serf.GetCoordinate()
+			self, _ := m.cur.Load().serf.GetCoordinate()
 			return m.toMember(sm, m.probes.suspects(), self), true
 		}
 	}
@@ -467,11 +642,11 @@ func (m *Mesh) EstimateRTT(name string) (time.Duration, bool) {
 	if name == m.cfg.Name {
 		return 0, false
 	}
-	other, ok := m.serf.GetCachedCoordinate(name)
+	other, ok := m.cur.Load().serf.GetCachedCoordinate(name)
 	if !ok {
 		return 0, false
 	}
-	self, err := m.serf.GetCoordinate()
+	self, err := m.cur.Load().serf.GetCoordinate()
 	if err != nil {
 		return 0, false
 	}
@@ -487,7 +662,7 @@ func (m *Mesh) MeasureRTT(ctx context.Context, name string) (time.Duration, erro
 		return 0, ErrClosed
 	}
 	var target *serf.Member
-	for _, sm := range m.serf.Members() {
+	for _, sm := range m.cur.Load().serf.Members() {
 		if sm.Name == name && name != m.cfg.Name {
 			target = &sm
 			break
@@ -507,7 +682,7 @@ func (m *Mesh) MeasureRTT(ctx context.Context, name string) (time.Duration, erro
 	res := make(chan result, 1)
 	go func() {
 		before := time.Now()
-		rtt, err := m.ml.Ping(name, addr)
+		rtt, err := m.cur.Load().ml.Ping(name, addr)
 		if err == nil && rtt <= 0 {
 			// memberlist stamps the send after the send returns, so on
 			// loopback the ack can seem to arrive first: fall back to
@@ -542,13 +717,15 @@ func (m *Mesh) shutdown(leave bool) error {
 	m.closeOnce.Do(func() {
 		m.closed.Store(true)
 		close(m.stop)
+		m.life.Lock() // no readdress under way
+		defer m.life.Unlock()
 		var errs []error
 		if leave {
-			if err := m.serf.Leave(); err != nil {
+			if err := m.cur.Load().serf.Leave(); err != nil {
 				errs = append(errs, fmt.Errorf("mesh: leave: %w", err))
 			}
 		}
-		if err := m.serf.Shutdown(); err != nil {
+		if err := m.cur.Load().serf.Shutdown(); err != nil {
 			errs = append(errs, fmt.Errorf("mesh: shutdown: %w", err))
 		}
 		close(m.done)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/memberlist"
 )
 
 // testLogger discards, unless DCT_MESH_TEST_LOG is set (debug to stderr).
@@ -381,4 +384,104 @@ func TestJoinErrors(t *testing.T) {
 	if _, err := Start(ctx, cfg); err == nil || errors.Is(err, ErrConfig) {
 		t.Fatalf("Start on a taken port: %v", err)
 	}
+}
+
+// blackhole drops the packets and refuses the streams its member sends to
+// blocked addresses: they are gone from its network.
+type blackhole struct {
+	memberlist.NodeAwareTransport
+	mu      sync.Mutex
+	blocked map[string]bool
+}
+
+func (b *blackhole) block(addr string) {
+	b.mu.Lock()
+	b.blocked[addr] = true
+	b.mu.Unlock()
+}
+
+func (b *blackhole) gone(addr string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.blocked[addr]
+}
+
+func (b *blackhole) WriteToAddress(buf []byte, a memberlist.Address) (time.Time, error) {
+	if b.gone(a.Addr) {
+		return time.Now(), nil
+	}
+	return b.NodeAwareTransport.WriteToAddress(buf, a)
+}
+
+func (b *blackhole) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	if b.gone(a.Addr) {
+		return nil, fmt.Errorf("blackhole: %s unreachable", a.Addr)
+	}
+	return b.NodeAwareTransport.DialAddressTimeout(a, timeout)
+}
+
+func TestReaddressWhenTheAdvertisedNameMoves(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a few seconds of real failure detection")
+	}
+	hole := &blackhole{blocked: map[string]bool{}}
+	gwCfg := gatewayConfig("gw-1")
+	gwCfg.wrapTransport = func(tr memberlist.NodeAwareTransport) memberlist.NodeAwareTransport {
+		hole.NodeAwareTransport = tr
+		return hole
+	}
+	gw := start(t, gwCfg)
+
+	// The agent advertises a name; the name moves from 127.0.0.1 to
+	// 127.0.0.2 (its host re-attached under another address) and the old
+	// address becomes unreachable.
+	var mu sync.Mutex
+	ip, lookups := "127.0.0.1", 0
+	rec := &recorder{}
+	cfg := agentConfig("agent-01", gw.Addr())
+	cfg.Bind, cfg.Advertise, cfg.Logger = ":0", "edge.test:0", slog.New(rec)
+	cfg.Timing.ResolveInterval = 100 * time.Millisecond
+	cfg.lookup = func(_ context.Context, host string) ([]net.IP, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		lookups++
+		if host != "edge.test" {
+			return nil, fmt.Errorf("no such host %s", host)
+		}
+		return []net.IP{net.ParseIP(ip)}, nil
+	}
+	a := start(t, cfg)
+	old := a.Addr()
+	if !strings.HasPrefix(old, "127.0.0.1:") {
+		t.Fatalf("advertises %s, want 127.0.0.1:port", old)
+	}
+	waitFor(t, 5*time.Second, "all alive", allAlive(gw, a))
+	waitFor(t, 2*time.Second, "the name resolved again", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return lookups >= 3, fmt.Sprintf("%d lookups", lookups)
+	})
+	if n := rec.count("mesh advertise address changed; gossip restarted at the new one"); n != 0 {
+		t.Fatalf("restarted %d times while the name stayed put", n)
+	}
+
+	moved := time.Now()
+	mu.Lock()
+	ip = "127.0.0.2"
+	mu.Unlock()
+	hole.block(old)
+	_, port, _ := net.SplitHostPort(old)
+	want := net.JoinHostPort("127.0.0.2", port)
+	waitFor(t, 5*time.Second, "agent advertising the new address", func() (bool, string) {
+		return a.Addr() == want, a.Addr()
+	})
+	took := waitFor(t, 15*time.Second, "gateway sees the agent alive at the new address", func() (bool, string) {
+		mb, _ := gw.Member("agent-01")
+		return mb.Status == StatusAlive && mb.Addr == want, fmt.Sprint(mb)
+	})
+	waitFor(t, 5*time.Second, "agent sees the gateway alive", hasStatus(a, "gw-1", StatusAlive))
+	if n := rec.count("mesh advertise address changed; gossip restarted at the new one"); n != 1 {
+		t.Fatalf("restarted %d times, want 1", n)
+	}
+	t.Logf("alive at the new address %s after the move (%s waiting for it)", time.Since(moved).Round(time.Millisecond), took.Round(time.Millisecond))
 }

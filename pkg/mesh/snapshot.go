@@ -56,8 +56,8 @@ func (c Coordinate) DistanceTo(o Coordinate) (time.Duration, bool) {
 
 // Snapshot returns the current map.
 func (m *Mesh) Snapshot() Map {
-	self, _ := m.serf.GetCoordinate()
-	local := m.serf.LocalMember()
+	self, _ := m.cur.Load().serf.GetCoordinate()
+	local := m.cur.Load().serf.LocalMember()
 	me := m.toMember(local, nil, nil)
 	out := Map{
 		Self: MapMember{Name: me.Name, Role: me.Role, NodeID: me.NodeID, Addr: me.Addr, Status: me.Status,
@@ -71,7 +71,7 @@ func (m *Mesh) Snapshot() Map {
 			ms := float64(mb.RTT) / float64(time.Millisecond)
 			mm.RTTEstimateMs = &ms
 		}
-		if c, ok := m.serf.GetCachedCoordinate(mb.Name); ok {
+		if c, ok := m.cur.Load().serf.GetCachedCoordinate(mb.Name); ok {
 			mm.Coordinate = fromSerf(c)
 		}
 		out.Members = append(out.Members, mm)

@@ -14,5 +14,8 @@
 //
 // Host ports: DCT_COMPOSE_BASE_PORT (default 26100) for gateway0's public
 // listener, +1 for gateway1's, +2 and +3 for their admin listeners; the
-// guide's stack uses +10 to +13.
+// guide's stack uses +10 to +13. DCT_COMPOSE_DRILLS=short skips the
+// longest drills (a whole branch site cut off, an agent removed for good
+// until repaired) and the receipts' check; full, the default, runs them
+// all.
 package compose
