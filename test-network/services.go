@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dct-network/dct/chaincode/records"
 	"github.com/dct-network/dct/pkg/ledger"
 )
 
@@ -81,6 +82,13 @@ func StartServices(ctx context.Context, desc *Description, s Services) error {
 	}
 	if err := waitAgents(ctx, desc); err != nil {
 		return err
+	}
+	if s.Auction {
+		// Publishes open auctions: wait until every agent's standing bid
+		// is on the ledger, or the first one would find no bidder.
+		if err := waitBids(ctx, desc); err != nil {
+			return err
+		}
 	}
 	if err := s.startGateways(desc); err != nil {
 		return err
@@ -465,6 +473,34 @@ func waitRegistered(ctx context.Context, desc *Description, ids []string) error 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// waitBids polls the ledger until every agent of desc has an active
+// standing bid.
+func waitBids(ctx context.Context, desc *Description) error {
+	settings, _, err := desc.ClientSettings("")
+	if err != nil {
+		return err
+	}
+	cl, err := ledger.Connect(ctx, settings)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for _, ag := range desc.Agents {
+		for {
+			b, err := cl.GetBid(ctx, ag.NodeID)
+			if err == nil && b.Status == records.BidActive {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w: agent %s has no standing bid on the ledger (last error %v): %w", ErrServices, ag.NodeID, err, ctx.Err())
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // ServicePorts returns the default agent and gateway ports of a network with
