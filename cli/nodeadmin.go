@@ -170,60 +170,54 @@ func nodeWriteCommands(a *nodeAdmin) []*cobra.Command {
 	regOut.flag(reg)
 
 	var reason string
-	var deOut output
-	deactivate := &cobra.Command{
-		Use:   "deactivate NODE",
-		Short: "Take a node of the admin's organisation out of service (its contracts are re-auctioned, its shards moved)",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := deOut.check(); err != nil {
-				return err
-			}
-			if err := records.ValidateNodeID(args[0]); err != nil {
-				return err
-			}
-			if err := records.ValidateDeactivationReason(reason); err != nil {
-				return err
-			}
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			n, err := c.DeactivateNode(cmd.Context(), args[0], reason)
-			if err != nil {
-				return err
-			}
-			return printNode(a.e.stdout, deOut, n)
-		},
-	}
+	deactivate := nodeStatusCommand(a, "deactivate NODE",
+		"Take a node of the admin's organisation out of service (its contracts are re-auctioned, its shards moved)",
+		func() error { return records.ValidateDeactivationReason(reason) },
+		func(ctx context.Context, c *ledger.Client, id string) (*records.Node, error) {
+			return c.DeactivateNode(ctx, id, reason)
+		})
 	deactivate.Flags().StringVar(&reason, "reason", "", "why the node leaves (recorded on the ledger)")
-	deOut.flag(deactivate)
+	reactivate := nodeStatusCommand(a, "reactivate NODE", "Put a deactivated node of the admin's organisation back into service", nil,
+		func(ctx context.Context, c *ledger.Client, id string) (*records.Node, error) {
+			return c.ReactivateNode(ctx, id)
+		})
+	return []*cobra.Command{reg, deactivate, reactivate}
+}
 
-	var reOut output
-	reactivate := &cobra.Command{
-		Use:   "reactivate NODE",
-		Short: "Put a deactivated node of the admin's organisation back into service",
+// nodeStatusCommand is nodes deactivate or reactivate: it checks the node
+// id and its flags (check, when set) before connecting as the admin, and
+// prints the node call returns.
+func nodeStatusCommand(a *nodeAdmin, use, short string, check func() error,
+	call func(ctx context.Context, c *ledger.Client, id string) (*records.Node, error)) *cobra.Command {
+	var o output
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := reOut.check(); err != nil {
+			if err := o.check(); err != nil {
 				return err
 			}
 			if err := records.ValidateNodeID(args[0]); err != nil {
 				return err
+			}
+			if check != nil {
+				if err := check(); err != nil {
+					return err
+				}
 			}
 			c, err := a.connect(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer c.Close()
-			n, err := c.ReactivateNode(cmd.Context(), args[0])
+			n, err := call(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
-			return printNode(a.e.stdout, reOut, n)
+			return printNode(a.e.stdout, o, n)
 		},
 	}
-	reOut.flag(reactivate)
-	return []*cobra.Command{reg, deactivate, reactivate}
+	o.flag(cmd)
+	return cmd
 }

@@ -442,14 +442,20 @@ func (d *Description) serviceAddresses(name string) []string {
 	return nil
 }
 
+// ledgerClient connects to the first organisation's peer as its client
+// identity; the caller closes it.
+func (d *Description) ledgerClient(ctx context.Context) (*ledger.Client, error) {
+	settings, _, err := d.ClientSettings("")
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Connect(ctx, settings)
+}
+
 // waitRegistered polls the ledger until every node id is registered and
 // active.
 func waitRegistered(ctx context.Context, desc *Description, ids []string) error {
-	settings, _, err := desc.ClientSettings("")
-	if err != nil {
-		return err
-	}
-	cl, err := ledger.Connect(ctx, settings)
+	cl, err := desc.ledgerClient(ctx)
 	if err != nil {
 		return err
 	}
@@ -478,11 +484,7 @@ func waitRegistered(ctx context.Context, desc *Description, ids []string) error 
 // waitBids polls the ledger until every agent of desc has an active
 // standing bid.
 func waitBids(ctx context.Context, desc *Description) error {
-	settings, _, err := desc.ClientSettings("")
-	if err != nil {
-		return err
-	}
-	cl, err := ledger.Connect(ctx, settings)
+	cl, err := desc.ledgerClient(ctx)
 	if err != nil {
 		return err
 	}
