@@ -323,6 +323,7 @@ dcd up -d --no-deps gateway0 gateway1 "${member_agents[@]}" >/dev/null 2>&1 || d
 until_ok 180 "agents healthy" all_healthy "${member_agents[@]}"
 until_ok 120 "gateways healthy" curl -sf "$gw0/v1/nodes"
 until_ok 120 "gateway1 healthy" curl -sf "http://127.0.0.1:$DCT_GATEWAY1_PORT/v1/nodes"
+until_ok 120 "the agents back in gateway0's mesh" mesh_has_agents "$gw0"
 say "gateway0 and gateway1 recreated with DCT_AGENT_CA=/var/dct/trust/tls-ca-bundle.pem"
 say "${#member_agents[@]} agents recreated with DCT_AGENT_MEMBER_CAS=$DCT_MEMBER_CAS"
 
@@ -405,9 +406,12 @@ fetch_config
 say "channel members now: $(jq -c '.channel_group.groups.Application.groups | keys' "$work/tx/config.json")"
 members=$(trust_from_config)
 export DCT_MEMBER_CAS=$members
-dcd up -d --no-deps gateway0 gateway1 "${member_agents[@]}" >/dev/null 2>&1 || die "recreate the gateways and agents"
+# --force-recreate: the gateways' settings are unchanged, their trust
+# directory's content is not.
+dcd up -d --no-deps --force-recreate gateway0 gateway1 "${member_agents[@]}" >/dev/null 2>&1 || die "recreate the gateways and agents"
 until_ok 180 "agents healthy" all_healthy "${member_agents[@]}"
 until_ok 120 "gateways healthy" curl -sf "$gw0/v1/nodes"
+until_ok 120 "the agents back in gateway0's mesh" mesh_has_agents "$gw0"
 say "gateways and agents recreated with the three members' CAs: $DCT_MEMBER_CAS"
 
 step "12. The three banks go on: every object reads back, a new one publishes"
