@@ -4,13 +4,15 @@
 # crypto), the stand-in for a consortium DCT did not create: installs the DCT
 # chaincode as a CCaaS package, configures agents and gateways from a
 # connection profile, MSP folders and the channel config, adds a fourth bank
-# (BankD) to the running consortium and removes it again. Each step prints
-# what it does; the script stops at the first failure.
+# (BankD: its peer, agents and gateway) to the running consortium and removes
+# it again. Each step prints what it does; the script stops at the first
+# failure.
 #
 #   usage: consortium-guide.sh            run every step, then take the stack down
 #   env:   COMPOSE_PROJECT_NAME (dctguide), DCT_IMAGE_TAG (latest),
 #          DCT_COMPOSE_BASE_PORT (26200: gateways' public ports base, base+1,
-#          admin ports base+2, base+3), DCT_FABRIC_DIR (.cache/fabric: host
+#          admin ports base+2, base+3; BankD's gateway base+4, admin
+#          base+5), DCT_FABRIC_DIR (.cache/fabric: host
 #          cryptogen, configtxgen, configtxlator), DCT_BIN_DIR (.cache/bin:
 #          host dct CLI), DCT_GUIDE_WORK (.run/consortium-guide),
 #          DCT_GUIDE_KEEP=1 leaves the stack up, DCT_GUIDE_GO_PACKAGE=0 gives
@@ -32,10 +34,13 @@ start=$(date +%s)
 
 export COMPOSE_PROJECT_NAME=$project DCT_IMAGE_TAG=$tag DCT_PUBLISH_IP=127.0.0.1 DCT_GATEWAY_CACHE_BYTES=0
 export DCT_GATEWAY0_PORT=$base DCT_GATEWAY1_PORT=$((base + 1)) DCT_GATEWAY0_ADMIN_PORT=$((base + 2)) DCT_GATEWAY1_ADMIN_PORT=$((base + 3))
+export DCT_GATEWAY_BANKD_PORT=$((base + 4)) DCT_GATEWAY_BANKD_ADMIN_PORT=$((base + 5))
 export DCT_BANKD_DIR=$work/bankd DCT_TRUST_DIR=$work/trust DCT_MEMBER_CAS=none
 # The Go toolchain BankD's peer builds standard Go packages with (read-only).
 export DCT_BANKD_GOROOT=${DCT_BANKD_GOROOT:-$(go env GOROOT)}
-gw0=http://127.0.0.1:$DCT_GATEWAY0_PORT
+gw0=http://127.0.0.1:$DCT_GATEWAY0_PORT gwd=http://127.0.0.1:$DCT_GATEWAY_BANKD_PORT
+# The existing banks' agents (docker-compose.yaml).
+member_agents=(agent0-banka agent1-banka agent0-bankb agent1-bankb agent0-bankc agent1-bankc)
 
 if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
 dc() { "${compose[@]}" -f "$root/docker-compose.yaml" "$@"; }
@@ -66,7 +71,7 @@ cleanup() {
 		echo "stack $project left up (DCT_GUIDE_KEEP=1); take it down with: $0 down"
 		return
 	fi
-	[ $rc -ne 0 ] && dcd logs --no-color --tail 30 peer0-bankd agent0-bankd agent1-bankd gateway0 2>/dev/null | tail -120 >&2
+	[ $rc -ne 0 ] && dcd logs --no-color --tail 30 peer0-bankd agent0-bankd agent1-bankd gateway0-bankd gateway0 2>/dev/null | tail -150 >&2
 	dcd down -v --remove-orphans -t 5 >/dev/null 2>&1 || true
 	exit $rc
 }
@@ -191,23 +196,33 @@ placed_on() {
 
 # Readiness checks the steps wait on.
 healthy() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$(dcd ps -q "$1")")" = healthy ]; }
+all_healthy() { local s; for s; do healthy "$s" || return 1; done; }
 height() { as_admin "$1" peer channel getinfo -c "$channel" 2>/dev/null | sed 's/^[^{]*//' | jq .height; }
 caught_up() { local h; h=$(height "$1") && [ -n "$h" ] && [ "$h" -ge "$(height banka)" ]; }
 bankd_active() { curl -sf "$gw0/v1/nodes" | jq -e --argjson n "$1" '[.nodes[] | select(.org == "BankDMSP" and .status == "active")] | length == $n' >/dev/null; }
-bankd_in_mesh() { curl -sf "$gw0/v1/mesh" | jq -e --argjson n "$1" '[.mesh.members.members[] | select((.name | test("bankd")) and .status == "alive")] | length == $n' >/dev/null; }
+bankd_in_mesh() { curl -sf "$gw0/v1/mesh" | jq -e --argjson n "$1" '[.mesh.members.members[] | select((.name | test("^agent.*-bankd$")) and .status == "alive")] | length == $n' >/dev/null; }
+# mesh_agents URL: the agents alive in the mesh of the gateway at URL.
+mesh_agents() { curl -sf "$1/v1/mesh" | jq -c '[.mesh.members.members[] | select((.name | test("^agent")) and .status == "alive") | .name] | sort'; }
+# active_nodes: the consortium's active nodes, as gateway0 lists them.
+active_nodes() { curl -sf "$gw0/v1/nodes" | jq -c '[.nodes[] | select(.status == "active") | .id] | sort'; }
+mesh_has_agents() { local m; m=$(mesh_agents "$1") && [ "$m" = "$(active_nodes)" ]; }
 bankd_bid() { dcd logs --no-color agent0-bankd agent1-bankd 2>/dev/null | grep -qi 'bid'; }
 none_placed_on() { [ "$(placed_on "$1")" = 0 ]; }
 reads_back() { curl -sf "$gw0/cdn/$1" | cmp -s - "$2"; }
+# reads_back_from URL NAME FILE: NAME read through the gateway at URL is FILE.
+reads_back_from() { curl -sf "$1/cdn/$2" | cmp -s - "$3"; }
 
 rm -rf "$work" && mkdir -p "$work/tx" && chmod 0777 "$work" "$work/tx"
 
 step "0. The stand-in consortium: docker-compose.yaml's three banks (project $project, gateways $gw0 and :$DCT_GATEWAY1_PORT)"
 dc up -d >/dev/null 2>&1 || { dc up -d; die "compose up"; }
 say "up: $(dc ps --services --filter status=running 2>/dev/null | wc -l) services running"
-# The public material a new bank gets from the consortium: the chaincode
-# server's TLS CA (for the CCaaS package) and the gossip keyring.
+# The material a new bank gets from the consortium: the chaincode server's
+# TLS CA (for the CCaaS package), the gossip keyring and, for its gateways
+# only, the consortium master key (a secret every member's gateway holds).
 mkdir -p "$work/consortium"
 docker cp "$(dc ps -q gateway0):$net/mesh.keyring" "$work/consortium/mesh.keyring"
+docker cp "$(dc ps -q gateway0):$net/gateway-secrets/master.key" "$work/consortium/master.key"
 docker cp "$(dc ps -q gateway0):$net/crypto/peerOrganizations/banka.dct.test/tlsca/tlsca.banka.dct.test-cert.pem" "$work/consortium/banka-tls-ca.pem"
 docker cp "$(dc ps -q gateway0):$net/crypto/peerOrganizations/banka.dct.test/users/User1@banka.dct.test/msp" "$work/consortium/publisher-msp"
 
@@ -255,7 +270,8 @@ members=$(trust_from_config)
 export DCT_MEMBER_CAS=$members
 cp "$work/trust/tls-ca-bundle.pem" "$work/bankd/tls-ca-bundle.pem"
 cp "$work/consortium/mesh.keyring" "$work/bankd/mesh.keyring"
-mkdir -p "$work/bankd/nodes/peer0.bankd.dct.test/config" "$work/bankd/bidkeys"
+mkdir -p "$work/bankd/nodes/peer0.bankd.dct.test/config" "$work/bankd/bidkeys" "$work/bankd/gateway-secrets"
+cp "$work/consortium/master.key" "$work/bankd/gateway-secrets/master.key"
 docker cp "$(dc ps -q gateway0):$net/nodes/peer0.bankc.dct.test/config/core.yaml" "$work/tx/core-template.yaml"
 sed -e 's/bankc\.dct\.test/bankd.dct.test/g' -e 's/BankCMSP/BankDMSP/g' \
 	-e 's|^\( *\)path: /opt/dct/builder$|&\n\1propagateEnvironment: [DCT_BUILDER_GOROOT]|' \
@@ -302,11 +318,14 @@ else
 fi
 define_chaincode banka bankb bankc bankd
 
-step "6. Gateways trust every member's agents (their TLS CA bundle, rebuilt from the channel config)"
-dcd up -d --no-deps gateway0 gateway1 >/dev/null 2>&1 || die "recreate the gateways"
+step "6. Every bank's gateways and agents trust the new bank (the TLS CA bundle and the members' CAs, rebuilt from the channel config)"
+dcd up -d --no-deps gateway0 gateway1 "${member_agents[@]}" >/dev/null 2>&1 || die "recreate the gateways and agents"
+until_ok 180 "agents healthy" all_healthy "${member_agents[@]}"
 until_ok 120 "gateways healthy" curl -sf "$gw0/v1/nodes"
 until_ok 120 "gateway1 healthy" curl -sf "http://127.0.0.1:$DCT_GATEWAY1_PORT/v1/nodes"
+until_ok 120 "the agents back in gateway0's mesh" mesh_has_agents "$gw0"
 say "gateway0 and gateway1 recreated with DCT_AGENT_CA=/var/dct/trust/tls-ca-bundle.pem"
+say "${#member_agents[@]} agents recreated with DCT_AGENT_MEMBER_CAS=$DCT_MEMBER_CAS"
 
 step "7. BankD's admin grants its agents their node identities; the agents start from BankD's connection profile and MSP folders"
 for a in 0 1; do
@@ -324,7 +343,33 @@ say "mesh of gateway0: $(curl -sf "$gw0/v1/mesh" | jq -c '[.mesh.members.members
 until_ok 120 "BankD's agents bid" bankd_bid
 say "bids: $(dcd logs --no-color agent0-bankd agent1-bankd | grep -i 'bid' | sed 's/.*msg=//' | sort | uniq -c | head -3 | tr -s ' ' | tr '\n' ';')"
 
-step "8. Publish with four banks: shards land on BankD's nodes too"
+step "8. BankD's gateway: its gateway identity, started from BankD's connection profile and MSP folders; it serves the consortium's objects"
+u=User3@bankd.dct.test
+until_ok 120 "grant gateway role to gateway0-bankd" as_admin bankd dct-network grant \
+	--connection-profile /work/bankd/connection-bankd.json --msp-dir "$(org_dir bankd)/users/Admin@bankd.dct.test/msp" \
+	--member-cert "$(org_dir bankd)/users/$u/msp/signcerts/$u-cert.pem" --role gateway
+say "gateway0-bankd: gateway role granted to $u"
+dcd up -d --no-deps gateway0-bankd >/dev/null 2>&1 || die "start BankD's gateway"
+until_ok 120 "gateway0-bankd healthy" healthy gateway0-bankd
+say "gateway0-bankd healthy: GET $gwd/healthz $(curl -sf "$gwd/healthz" | jq -c .)"
+for o in "${objects[@]}"; do
+	want=$work/object-${o##*object-}
+	until_ok 60 "read $o through BankD's gateway" reads_back_from "$gwd" "$o" "$want"
+	got=$(curl -sf "$gwd/cdn/$o" | sha256sum | cut -d' ' -f1)
+	[ "$got" = "$(sha256sum <"$want" | cut -d' ' -f1)" ] || die "$o through gateway0-bankd: sha256 $got, not the published object's"
+	say "$o through gateway0-bankd: sha256 $got, the published object's"
+done
+until_ok 120 "the consortium's agents in BankD's gateway's mesh" mesh_has_agents "$gwd"
+say "mesh of gateway0-bankd, alive agents: $(mesh_agents "$gwd") (the consortium's active nodes)"
+# Its admin listener: BankD's TLS server pair, every member's CA (a BankA
+# publisher asks who it is).
+pub=$work/consortium/publisher-msp
+who=$(curl -sf --cacert "$work/bankd/crypto/peerOrganizations/bankd.dct.test/tlsca/tlsca.bankd.dct.test-cert.pem" \
+	--cert "$(ls "$pub"/signcerts/*)" --key "$(ls "$pub"/keystore/*)" "https://127.0.0.1:$DCT_GATEWAY_BANKD_ADMIN_PORT/v1/whoami") ||
+	die "GET /v1/whoami on BankD's gateway's admin listener"
+say "admin listener, GET /v1/whoami as BankA's publisher: $(jq -c '{mspId, roles, gateway}' <<<"$who")"
+
+step "9. Publish with four banks: shards land on BankD's nodes too"
 for i in 4 5 6 7 8 9; do
 	head -c 20000 /dev/urandom >"$work/object-$i.bin"
 	"$bin/dct" --gateway "$gw0" --admin "https://127.0.0.1:$DCT_GATEWAY0_ADMIN_PORT" --msp-dir "$work/consortium/publisher-msp" \
@@ -335,7 +380,7 @@ on_bankd=$(placed_on bankd)
 [ "$on_bankd" -gt 0 ] || die "no shard was placed on BankD's nodes"
 say "published 6 more objects; shards on BankD's nodes: $on_bankd"
 
-step "9. Remove BankD: deactivate its nodes, wait until no shard is left on them"
+step "10. Remove BankD: deactivate its nodes, wait until no shard is left on them"
 for node in agent0-bankd agent1-bankd; do
 	as_admin bankd dct nodes deactivate "$node" --reason "BankD leaves the consortium" --output json \
 		--connection-profile /work/bankd/connection-bankd.json --msp-dir "$(org_dir bankd)/users/Admin@bankd.dct.test/msp" |
@@ -344,8 +389,9 @@ done
 until_ok 240 "shards moved off BankD's nodes" none_placed_on bankd
 say "shards on BankD's nodes: $(placed_on bankd)"
 
-step "10. Stop BankD's agents; a definition without BankD; stop its peer; remove BankD from the channel config"
-dcd stop -t 10 agent0-bankd agent1-bankd >/dev/null 2>&1 && dcd rm -f agent0-bankd agent1-bankd >/dev/null 2>&1
+step "11. Stop BankD's gateway and agents; a definition without BankD; stop its peer; remove BankD from the channel config"
+dcd stop -t 10 gateway0-bankd agent0-bankd agent1-bankd >/dev/null 2>&1 && dcd rm -f gateway0-bankd agent0-bankd agent1-bankd >/dev/null 2>&1
+say "gateway0-bankd, agent0-bankd and agent1-bankd stopped"
 define_chaincode banka bankb bankc
 dcd stop -t 10 peer0-bankd >/dev/null 2>&1 && dcd rm -f peer0-bankd >/dev/null 2>&1
 fetch_config
@@ -360,10 +406,15 @@ fetch_config
 say "channel members now: $(jq -c '.channel_group.groups.Application.groups | keys' "$work/tx/config.json")"
 members=$(trust_from_config)
 export DCT_MEMBER_CAS=$members
-dcd up -d --no-deps gateway0 gateway1 >/dev/null 2>&1 || die "recreate the gateways"
+# --force-recreate: the gateways' settings are unchanged, their trust
+# directory's content is not.
+dcd up -d --no-deps --force-recreate gateway0 gateway1 "${member_agents[@]}" >/dev/null 2>&1 || die "recreate the gateways and agents"
+until_ok 180 "agents healthy" all_healthy "${member_agents[@]}"
 until_ok 120 "gateways healthy" curl -sf "$gw0/v1/nodes"
+until_ok 120 "the agents back in gateway0's mesh" mesh_has_agents "$gw0"
+say "gateways and agents recreated with the three members' CAs: $DCT_MEMBER_CAS"
 
-step "11. The three banks go on: every object reads back, a new one publishes"
+step "12. The three banks go on: every object reads back, a new one publishes"
 for o in "${objects[@]}"; do
 	want=$work/object-${o##*object-}
 	until_ok 60 "read $o" reads_back "$o" "$want"

@@ -25,8 +25,8 @@ const GuideEnv = "DCT_CONSORTIUM_GUIDE"
 // TestConsortiumGuide runs scripts/consortium-guide.sh, which follows
 // docs/consortium.md step by step on a compose consortium of its own:
 // CCaaS install, a fourth bank added (channel config update, peer, chaincode
-// definition, agents from its connection profile and MSP folders, bids,
-// mesh) and removed (nodes deactivated until no shard is left on them,
+// definition, agents and a gateway from its connection profile and MSP
+// folders, bids, mesh, earlier objects read through its gateway) and removed (nodes deactivated until no shard is left on them,
 // definition and channel config without it), every object read back.
 func TestConsortiumGuide(t *testing.T) {
 	if os.Getenv(GuideEnv) == "0" {
