@@ -95,6 +95,8 @@ func (c *Client) MSPID() string { return c.gw.Identity().MspID() }
 
 // evaluate runs a read-only transaction function on one peer.
 func (c *Client) evaluate(ctx context.Context, fn string, args ...string) ([]byte, error) {
+	ctx, cancel := stepContext(ctx, c.opts.evaluate)
+	defer cancel()
 	out, err := c.contract.EvaluateWithContext(ctx, fn, client.WithArguments(args...))
 	if err != nil {
 		return nil, classify(fn, "", err)
@@ -111,15 +113,23 @@ func (c *Client) submit(ctx context.Context, fn string, args ...string) ([]byte,
 		return nil, "", classify(fn, "", err)
 	}
 	txID := proposal.TransactionID()
-	tx, err := endorse(ctx, proposal)
+	ectx, cancel := stepContext(ctx, c.opts.endorse)
+	tx, err := endorse(ectx, proposal)
+	cancel()
 	if err != nil {
 		return nil, txID, classify(fn, txID, err)
 	}
-	commit, err := tx.SubmitWithContext(ctx)
+	sctx, cancel := stepContext(ctx, c.opts.submit)
+	commit, err := tx.SubmitWithContext(sctx)
+	cancel()
 	if err != nil {
 		return nil, txID, classify(fn, txID, err)
 	}
-	st, err := commit.StatusWithContext(ctx)
+	// A transaction lost in ordering (an orderer restarting as it took
+	// it) never commits: without a deadline this would wait for ever.
+	cctx, cancel := stepContext(ctx, c.opts.commitTimeout)
+	st, err := commit.StatusWithContext(cctx)
+	cancel()
 	if err != nil {
 		return nil, txID, classify(fn, txID, err)
 	}
@@ -127,6 +137,16 @@ func (c *Client) submit(ctx context.Context, fn string, args ...string) ([]byte,
 		return nil, txID, classify(fn, txID, &commitFailure{code: st.Code})
 	}
 	return tx.Result(), txID, nil
+}
+
+// stepContext bounds one step of a call by d when ctx has no deadline of
+// its own (fabric-gateway's *WithContext calls apply none of the client's
+// default timeouts).
+func stepContext(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
 }
 
 // endorseAttempts bounds the endorsements of one proposal whose endorsing
